@@ -1,0 +1,9 @@
+//! The shared stored records with SQLite's id representation: hyphenated UUID text.
+
+use uuid::fmt::Hyphenated;
+
+pub type EnvironmentRow = domain::stored::EnvironmentRecord<Hyphenated>;
+pub type SigningKeyRow = domain::stored::SigningKeyRecord<Hyphenated>;
+pub type ApplicationRow = domain::stored::ApplicationRecord<Hyphenated>;
+pub type UserRow = domain::stored::UserRecord<Hyphenated>;
+pub type JobRow = domain::stored::JobRecord<Hyphenated>;
