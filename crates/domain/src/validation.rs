@@ -103,12 +103,12 @@ impl Collector {
         self.errors.push(error);
     }
 
-    /// `Ok(())` when nothing was recorded.
-    pub fn finish(self) -> Result<(), Vec<FieldError>> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(self.errors)
+    /// The value built from the taken fields, or every recorded error. A field that
+    /// was not taken records an error, so `None` comes with errors.
+    pub fn finish_with<T>(self, value: Option<T>) -> Result<T, Vec<FieldError>> {
+        match value {
+            Some(value) if self.errors.is_empty() => Ok(value),
+            _ => Err(self.errors),
         }
     }
 }

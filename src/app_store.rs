@@ -1,0 +1,142 @@
+//! The store credd runs on, picked at start from the database URL's scheme.
+//!
+//! An enum rather than `dyn Store`: the trait's async methods are not object safe,
+//! and an enum keeps one router instead of one per backend.
+
+use std::path::Path;
+
+use domain::Store;
+use domain::application::Application;
+use domain::environment::Environment;
+use domain::job::{ClaimedJob, Job, JobOutcome, NewJob};
+use domain::page::{Page, PageRequest};
+use domain::signing_key::SigningKey;
+use domain::store::StoreResult;
+use domain::time::Timestamp;
+use domain::user::{User, UserFilter};
+use store_postgres::PgStore;
+use store_sqlite::SqliteStore;
+use uuid::Uuid;
+
+#[derive(Clone, Debug)]
+pub enum AppStore {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "unsupported database URL {0:?}: use sqlite://path/to/credd.db (the default) or postgres://user@host/database"
+    )]
+    UnsupportedScheme(String),
+    #[error("cannot create the folder for the SQLite database {0:?}: {1}")]
+    Folder(String, std::io::Error),
+    #[error("cannot open the database: {0}")]
+    Connect(#[from] sqlx::Error),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl AppStore {
+    /// Opens the database the URL names. SQLite files and their folders are created
+    /// and migrated; Postgres is migrated only when `migrate` is set, because
+    /// deployments run `sqlx migrate run` before starting instances.
+    pub async fn open(url: &str, max_connections: u32, migrate: bool) -> Result<Self, OpenError> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        let store = match scheme {
+            "sqlite" => {
+                create_sqlite_folder(url)?;
+                let store = SqliteStore::connect(url).await?;
+                store.migrate().await?;
+                Self::Sqlite(store)
+            }
+            "postgres" | "postgresql" => {
+                let store = PgStore::connect(url, max_connections).await?;
+                if migrate {
+                    store.migrate().await?;
+                }
+                Self::Postgres(store)
+            }
+            _ => return Err(OpenError::UnsupportedScheme(redact(url))),
+        };
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Self::Sqlite(store) => store.migrate().await,
+            Self::Postgres(store) => store.migrate().await,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(store) => store.close().await,
+            Self::Postgres(store) => store.close().await,
+        }
+    }
+}
+
+/// Drops any password from a URL before it is shown in an error.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("****"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn create_sqlite_folder(url: &str) -> Result<(), OpenError> {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Ok(());
+    }
+    match Path::new(path).parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => std::fs::create_dir_all(folder)
+            .map_err(|e| OpenError::Folder(folder.display().to_string(), e)),
+        _ => Ok(()),
+    }
+}
+
+/// Forwards each listed `Store` method to the backend in use.
+macro_rules! delegate {
+    ($( fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {$(
+        async fn $name(&self $(, $arg: $ty)*) -> $ret {
+            match self {
+                Self::Sqlite(store) => store.$name($($arg),*).await,
+                Self::Postgres(store) => store.$name($($arg),*).await,
+            }
+        }
+    )*};
+}
+
+impl Store for AppStore {
+    delegate! {
+        fn ping(&self) -> StoreResult<()>;
+        fn create_environment(&self, environment: &Environment, key: &SigningKey) -> StoreResult<()>;
+        fn environment(&self, id: Uuid) -> StoreResult<Environment>;
+        fn environments(&self, page: PageRequest) -> StoreResult<Page<Environment>>;
+        fn update_environment(&self, environment: &Environment) -> StoreResult<()>;
+        fn delete_environment(&self, id: Uuid) -> StoreResult<()>;
+        fn signing_key(&self, id: Uuid) -> StoreResult<SigningKey>;
+        fn signing_keys(&self, environment_id: Uuid) -> StoreResult<Vec<SigningKey>>;
+        fn create_application(&self, application: &Application) -> StoreResult<()>;
+        fn application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<Application>;
+        fn applications(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<Application>>;
+        fn update_application(&self, application: &Application) -> StoreResult<()>;
+        fn delete_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()>;
+        fn create_user(&self, user: &User) -> StoreResult<()>;
+        fn user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<User>;
+        fn users(&self, environment_id: Uuid, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>>;
+        fn update_user(&self, user: &User) -> StoreResult<()>;
+        fn delete_user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()>;
+        fn enqueue_job(&self, job: &NewJob) -> StoreResult<()>;
+        fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>>;
+        fn finish_job(&self, job: &ClaimedJob, outcome: &JobOutcome, now: Timestamp) -> StoreResult<()>;
+        fn job(&self, id: Uuid) -> StoreResult<Job>;
+    }
+}

@@ -1,0 +1,260 @@
+//! `/v1/environments/{envId}/applications`: worker applications and their secrets.
+//! The client secret is shown when the application is created and when it is
+//! rotated (`POST …/secret`), and never again: credd keeps only a keyed hash.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::routing::{get, post};
+use domain::application::{
+    Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod,
+};
+use domain::validation::{Collector, FieldError, bounded_text};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use super::extract::{Caller, Json, Path, Query};
+use super::wire::{self, Links, ListQuery, Ref};
+use crate::error::Result;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/environments/{environment_id}/applications",
+            get(list).post(create),
+        )
+        .route(
+            "/v1/environments/{environment_id}/applications/{application_id}",
+            get(read).put(replace).delete(delete),
+        )
+        .route(
+            "/v1/environments/{environment_id}/applications/{application_id}/secret",
+            post(rotate_secret),
+        )
+}
+
+const WORKER: &str = "WORKER";
+const OPENID_CONNECT: &str = "OPENID_CONNECT";
+const CLIENT_CREDENTIALS: &str = "CLIENT_CREDENTIALS";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApplicationBody {
+    name: Option<String>,
+    description: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    protocol: Option<String>,
+    enabled: Option<bool>,
+    token_endpoint_auth_method: Option<String>,
+    grant_types: Option<Vec<String>>,
+}
+
+impl ApplicationBody {
+    fn fields(&self) -> Result<ApplicationFields, Vec<FieldError>> {
+        let mut errors = Collector::default();
+        let name = errors.take(
+            self.name
+                .as_deref()
+                .ok_or_else(|| FieldError::required("name"))
+                .and_then(ApplicationName::parse),
+        );
+        let description = self
+            .description
+            .as_deref()
+            .and_then(|d| errors.take(bounded_text("description", d, 1024)));
+        match self.kind.as_deref() {
+            Some(WORKER) => {}
+            None => errors.push(FieldError::required("type")),
+            Some(_) => errors.push(FieldError::invalid(
+                "type",
+                "credd supports applications of type WORKER.",
+            )),
+        }
+        if self
+            .protocol
+            .as_deref()
+            .is_some_and(|p| p != OPENID_CONNECT)
+        {
+            errors.push(FieldError::invalid(
+                "protocol",
+                "protocol must be OPENID_CONNECT.",
+            ));
+        }
+        if self
+            .grant_types
+            .as_ref()
+            .is_some_and(|g| g.iter().any(|t| t != CLIENT_CREDENTIALS))
+        {
+            errors.push(FieldError::invalid(
+                "grantTypes",
+                "A worker application's grantTypes are [CLIENT_CREDENTIALS].",
+            ));
+        }
+        let method = match self.token_endpoint_auth_method.as_deref() {
+            None => Some(TokenEndpointAuthMethod::ClientSecretBasic),
+            Some(m) => errors.take(TokenEndpointAuthMethod::parse(m).ok_or_else(|| {
+                FieldError::invalid(
+                    "tokenEndpointAuthMethod",
+                    "tokenEndpointAuthMethod must be CLIENT_SECRET_BASIC or CLIENT_SECRET_POST.",
+                )
+            })),
+        };
+        let fields = name
+            .zip(method)
+            .map(|(name, token_endpoint_auth_method)| ApplicationFields {
+                name,
+                description,
+                enabled: self.enabled.unwrap_or(true),
+                token_endpoint_auth_method,
+            });
+        errors.finish_with(fields)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApplicationView {
+    #[serde(rename = "_links")]
+    links: Value,
+    id: Uuid,
+    environment: Ref,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    protocol: &'static str,
+    enabled: bool,
+    token_endpoint_auth_method: &'static str,
+    grant_types: [&'static str; 1],
+    #[serde(serialize_with = "wire::timestamp")]
+    created_at: domain::time::Timestamp,
+    #[serde(serialize_with = "wire::timestamp")]
+    updated_at: domain::time::Timestamp,
+    /// Only in the response that created the application.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+fn path(environment_id: Uuid, id: Uuid) -> String {
+    format!("/v1/environments/{environment_id}/applications/{id}")
+}
+
+fn view(links: &Links, application: Application, secret: Option<String>) -> ApplicationView {
+    let path = path(application.environment_id, application.id);
+    ApplicationView {
+        links: json!({
+            "self": links.link(&path),
+            "environment": links.link(&links.environment(application.environment_id)),
+            "secret": links.link(&format!("{path}/secret")),
+        }),
+        id: application.id,
+        environment: Ref {
+            id: application.environment_id,
+        },
+        name: application.name,
+        description: application.description,
+        kind: WORKER,
+        protocol: OPENID_CONNECT,
+        enabled: application.enabled,
+        token_endpoint_auth_method: application.token_endpoint_auth_method.as_str(),
+        grant_types: [CLIENT_CREDENTIALS],
+        created_at: application.created_at,
+        updated_at: application.updated_at,
+        secret,
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(environment_id): Path<Uuid>,
+    Json(body): Json<ApplicationBody>,
+) -> Result<(StatusCode, Json<ApplicationView>)> {
+    let created = state
+        .credd
+        .create_application(&caller, environment_id, body.fields()?)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(view(
+            &state.links,
+            created.application,
+            Some(created.secret),
+        )),
+    ))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(environment_id): Path<Uuid>,
+    uri: Uri,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>> {
+    let request = query.page()?;
+    let page = state
+        .credd
+        .applications(&caller, environment_id, request)
+        .await?;
+    Ok(Json(wire::collection(
+        &state.links,
+        &uri,
+        "applications",
+        page,
+        request,
+        |a| a.id,
+        |a| view(&state.links, a, None),
+    )))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<ApplicationView>> {
+    let application = state.credd.application(&caller, environment_id, id).await?;
+    Ok(Json(view(&state.links, application, None)))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<ApplicationBody>,
+) -> Result<Json<ApplicationView>> {
+    let application = state
+        .credd
+        .replace_application(&caller, environment_id, id, body.fields()?)
+        .await?;
+    Ok(Json(view(&state.links, application, None)))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode> {
+    state
+        .credd
+        .delete_application(&caller, environment_id, id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rotate_secret(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<Value>> {
+    let secret = state
+        .credd
+        .rotate_application_secret(&caller, environment_id, id)
+        .await?;
+    Ok(Json(
+        json!({ "_links": { "application": state.links.link(&path(environment_id, id)) }, "secret": secret }),
+    ))
+}

@@ -1,0 +1,209 @@
+//! Renders [`Error`] as PingOne's error body, and makes every other error response
+//! (unknown route, wrong method, body over the limit, a panic) take the same shape.
+
+use axum::body::{Body, HttpBody};
+use axum::http::{HeaderValue, Response, StatusCode, header};
+use axum::response::IntoResponse;
+use bytes::Bytes;
+use domain::validation::{FieldError, FieldErrorKind};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::Error;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody {
+    id: Uuid,
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    details: Vec<Detail>,
+    /// OAuth 2.0 fields, on token endpoint errors only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_description: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Detail {
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+    message: String,
+}
+
+impl Detail {
+    fn new(code: &'static str, target: Option<String>, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            target,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<FieldError> for Detail {
+    fn from(error: FieldError) -> Self {
+        let code = match error.kind {
+            FieldErrorKind::Required => "REQUIRED_VALUE",
+            FieldErrorKind::Invalid => "INVALID_VALUE",
+            FieldErrorKind::TooLong => "SIZE_LIMIT_EXCEEDED",
+            FieldErrorKind::OutOfRange => "OUT_OF_RANGE",
+            FieldErrorKind::NotUnique => "UNIQUENESS_VIOLATION",
+        };
+        Self::new(code, Some(error.target), error.message)
+    }
+}
+
+const INVALID_DATA: &str =
+    "The request could not be completed. One or more validation errors were in the request.";
+const NOT_FOUND: &str = "The request could not be completed. The requested resource was not found.";
+
+impl IntoResponse for Error {
+    fn into_response(self) -> axum::response::Response {
+        let id = Uuid::new_v4();
+        let mut oauth = None;
+        let (status, code, message, details) = match self {
+            Error::Invalid(errors) => {
+                (StatusCode::BAD_REQUEST, "INVALID_DATA", INVALID_DATA.to_owned(), errors.into_iter().map(Detail::from).collect())
+            }
+            Error::BadRequest { target, message } => (
+                StatusCode::BAD_REQUEST,
+                "INVALID_REQUEST",
+                "The request could not be completed. The request was malformed or invalid.".to_owned(),
+                vec![Detail::new("INVALID_VALUE", target, message)],
+            ),
+            Error::Unauthorized(why) => {
+                let detail = Detail::new("INVALID_TOKEN", None, why);
+                let mut response = render(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorBody::new(id, "ACCESS_FAILED", "You do not have access to this resource.", vec![detail]),
+                );
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return response;
+            }
+            Error::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "ACCESS_FAILED",
+                "The actor attempting to perform the request is not authorized.".to_owned(),
+                vec![Detail::new("INSUFFICIENT_PERMISSIONS", None, "The access token does not grant this operation.")],
+            ),
+            Error::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND", NOT_FOUND.to_owned(), vec![]),
+            Error::Conflict(error) => (
+                StatusCode::CONFLICT,
+                "UNIQUENESS_VIOLATION",
+                "The request could not be completed. A resource with the specified value already exists.".to_owned(),
+                vec![Detail::from(error)],
+            ),
+            Error::OAuth { status, error, description } => {
+                oauth = Some((error, description.clone()));
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+                let code = if status == StatusCode::UNAUTHORIZED { "ACCESS_FAILED" } else { "INVALID_REQUEST" };
+                (status, code, format!("The request could not be completed. {description}"), vec![])
+            }
+            Error::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "The request could not be completed. The method is not allowed for this resource.".to_owned(),
+                vec![],
+            ),
+            Error::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "INVALID_REQUEST",
+                "The request could not be completed. The request body is too large.".to_owned(),
+                vec![Detail::new("SIZE_LIMIT_EXCEEDED", None, "The request body is larger than the service accepts.")],
+            ),
+            Error::UnsupportedMediaType(why) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "INVALID_REQUEST",
+                "The request could not be completed. The Content-Type is not supported.".to_owned(),
+                vec![Detail::new("INVALID_VALUE", Some("Content-Type".into()), why)],
+            ),
+            Error::Timeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_FAILED",
+                "The request could not be completed in time.".to_owned(),
+                vec![],
+            ),
+            Error::Internal(cause) => {
+                tracing::error!(error.id = %id, error.cause = %cause, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "UNEXPECTED_ERROR", "Unexpected server error.".to_owned(), vec![])
+            }
+        };
+        let mut body = ErrorBody::new(id, code, &message, details);
+        if let Some((error, description)) = oauth {
+            body.error = Some(error);
+            body.error_description = Some(description);
+        }
+        render(status, body)
+    }
+}
+
+impl ErrorBody {
+    fn new(id: Uuid, code: &'static str, message: &str, details: Vec<Detail>) -> Self {
+        Self {
+            id,
+            code,
+            message: message.to_owned(),
+            details,
+            error: None,
+            error_description: None,
+        }
+    }
+}
+
+fn render(status: StatusCode, body: ErrorBody) -> axum::response::Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// The error an empty or plain-text error response stands for.
+fn error_for_status(status: StatusCode) -> Error {
+    match status {
+        StatusCode::NOT_FOUND => Error::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => Error::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            Error::UnsupportedMediaType("Unsupported Content-Type.".into())
+        }
+        StatusCode::REQUEST_TIMEOUT => Error::Timeout,
+        s if s.is_server_error() => {
+            Error::Internal(format!("{s} produced outside a handler").into())
+        }
+        _ => Error::BadRequest {
+            target: None,
+            message: "The request could not be processed.".into(),
+        },
+    }
+}
+
+/// The outermost layer: an error response that is not already JSON (axum's empty
+/// 405, tower-http's plain-text 413 and 408, a caught panic) is replaced by the
+/// PingOne body for its status, keeping its headers (`Allow`, `x-request-id`).
+pub async fn uniform_errors<B>(response: Response<B>) -> Response<Body>
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response.map(Body::new);
+    }
+    let (mut parts, _) = response.into_parts();
+    let replacement = error_for_status(status).into_response();
+    let (replacement_parts, body) = replacement.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.extend(replacement_parts.headers);
+    Response::from_parts(parts, body)
+}
+
+/// Routes nobody serves.
+pub async fn not_found() -> Error {
+    Error::NotFound
+}

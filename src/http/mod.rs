@@ -1,0 +1,58 @@
+//! The HTTP layer: parse, call a service, render. No rules live here.
+
+mod applications;
+mod environments;
+pub mod error;
+pub mod extract;
+mod filter;
+mod oauth;
+mod users;
+pub mod wire;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::service::Credd;
+use wire::Links;
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    pub credd: Credd,
+    pub links: Links,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP API.
+pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
+    Router::new()
+        .merge(environments::routes())
+        .merge(applications::routes())
+        .merge(users::routes())
+        .merge(oauth::routes())
+        .fallback(error::not_found)
+        .with_state(state)
+        // Outermost first: the error guard sees every response, including those the
+        // layers below produce themselves.
+        .layer((
+            axum::middleware::map_response(error::uniform_errors),
+            SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid),
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
+                // The path only: query strings may carry filter values.
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+            }),
+            PropagateRequestIdLayer::new(REQUEST_ID),
+            CatchPanicLayer::new(),
+            TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)),
+            RequestBodyLimitLayer::new(body_limit_bytes),
+        ))
+}

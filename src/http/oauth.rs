@@ -1,0 +1,118 @@
+//! The authorization server of each environment: `POST /{envId}/as/token` and
+//! `GET /{envId}/as/jwks`, as PingOne serves them on its auth host.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use domain::application::TokenEndpointAuthMethod;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::AppState;
+use super::extract::{Form, Json, Path};
+use crate::error::{Error, Result};
+use crate::service::oauth::{ClientCredentials, TokenRequest};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/{environment_id}/as/token", post(token))
+        .route("/{environment_id}/as/jwks", get(jwks))
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scope: Option<String>,
+    subject_token: Option<String>,
+    subject_token_type: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued_token_type: Option<&'static str>,
+}
+
+/// The client's credentials from HTTP Basic or from the form, never both.
+fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<Option<ClientCredentials>> {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "));
+    match (basic, &form.client_secret) {
+        (Some(_), Some(_)) => Err(Error::OAuth {
+            status: 400,
+            error: "invalid_request",
+            description: "Use one client authentication method, not two.".into(),
+        }),
+        (Some(encoded), None) => {
+            let decoded = STANDARD
+                .decode(encoded.trim())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok());
+            Ok(decoded.and_then(|pair| {
+                let (id, secret) = pair.split_once(':')?;
+                Some(ClientCredentials {
+                    client_id: id.to_owned(),
+                    client_secret: secret.to_owned(),
+                    method: TokenEndpointAuthMethod::ClientSecretBasic,
+                })
+            }))
+        }
+        (None, Some(secret)) => Ok(form.client_id.as_ref().map(|id| ClientCredentials {
+            client_id: id.clone(),
+            client_secret: secret.clone(),
+            method: TokenEndpointAuthMethod::ClientSecretPost,
+        })),
+        (None, None) => Ok(None),
+    }
+}
+
+async fn token(
+    State(state): State<AppState>,
+    Path(environment_id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Result<impl IntoResponse> {
+    let client = client_credentials(&headers, &form)?;
+    let request = TokenRequest {
+        grant_type: form.grant_type,
+        scope: form.scope,
+        subject_token: form.subject_token,
+        subject_token_type: form.subject_token_type,
+    };
+    let granted = state
+        .credd
+        .grant_token(environment_id, client, request)
+        .await?;
+    let body = TokenResponse {
+        access_token: granted.token.access_token,
+        token_type: "Bearer",
+        expires_in: granted.token.expires_in,
+        scope: granted.token.scope,
+        issued_token_type: granted.issued_token_type,
+    };
+    Ok((
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(body),
+    ))
+}
+
+async fn jwks(
+    State(state): State<AppState>,
+    Path(environment_id): Path<Uuid>,
+) -> Result<Json<Value>> {
+    Ok(Json(state.credd.tokens.jwks(environment_id).await?))
+}

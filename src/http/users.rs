@@ -1,0 +1,269 @@
+//! `/v1/environments/{envId}/users`: create, list (with `filter` on `username` and
+//! `email` equality), read, PATCH and delete.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::routing::get;
+use domain::user::{
+    Change, Email, Locale, PhoneAttribute, PreferredLanguage, User, UserFilter, UserPatch,
+    Username, name_part,
+};
+use domain::validation::{Collector, FieldError};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use super::extract::{Caller, Json, Path, Query};
+use super::filter;
+use super::wire::{self, Links, ListQuery, Ref};
+use crate::error::Result;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/environments/{environment_id}/users",
+            get(list).post(create),
+        )
+        .route(
+            "/v1/environments/{environment_id}/users/{user_id}",
+            get(read).patch(patch).delete(delete),
+        )
+}
+
+/// Tells an absent attribute (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserBody {
+    #[serde(default, deserialize_with = "present")]
+    username: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    mobile_phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    primary_phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    locale: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    preferred_language: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    name: Option<Option<NameBody>>,
+}
+
+#[derive(Deserialize, Default)]
+struct NameBody {
+    #[serde(default, deserialize_with = "present")]
+    given: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    family: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    formatted: Option<Option<String>>,
+}
+
+/// Keep, clear or set one attribute, parsing a new value.
+fn change<T>(
+    errors: &mut Collector,
+    value: &Option<Option<String>>,
+    parse: impl FnOnce(&str) -> Result<T, FieldError>,
+) -> Change<T> {
+    match value {
+        None => Change::Keep,
+        Some(None) => Change::Clear,
+        Some(Some(text)) => errors.take(parse(text)).map_or(Change::Keep, Change::Set),
+    }
+}
+
+impl UserBody {
+    /// The attributes as a patch; `username` is parsed separately because creating
+    /// requires it and patching may leave it out.
+    fn patch(&self, errors: &mut Collector) -> UserPatch {
+        // `"name": null` clears every part of the name.
+        let cleared = NameBody {
+            given: Some(None),
+            family: Some(None),
+            formatted: Some(None),
+        };
+        let name = match &self.name {
+            None => &NameBody::default(),
+            Some(None) => &cleared,
+            Some(Some(name)) => name,
+        };
+        UserPatch {
+            username: None,
+            email: change(errors, &self.email, |v| Email::parse("email", v)),
+            mobile_phone: change(errors, &self.mobile_phone, |v| {
+                PhoneAttribute::parse("mobilePhone", v)
+            }),
+            primary_phone: change(errors, &self.primary_phone, |v| {
+                PhoneAttribute::parse("primaryPhone", v)
+            }),
+            locale: change(errors, &self.locale, |v| Locale::parse("locale", v)),
+            preferred_language: change(errors, &self.preferred_language, PreferredLanguage::parse),
+            name_given: change(errors, &name.given, |v| name_part("name.given", v)),
+            name_family: change(errors, &name.family, |v| name_part("name.family", v)),
+            name_formatted: change(errors, &name.formatted, |v| name_part("name.formatted", v)),
+        }
+    }
+
+    fn username(&self) -> Option<Result<Username, FieldError>> {
+        self.username.as_ref().map(|u| {
+            u.as_deref()
+                .ok_or_else(|| FieldError::required("username"))
+                .and_then(Username::parse)
+        })
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserView {
+    #[serde(rename = "_links")]
+    links: Value,
+    id: Uuid,
+    environment: Ref,
+    username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mobile_phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    primary_phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locale: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preferred_language: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<Value>,
+    #[serde(serialize_with = "wire::timestamp")]
+    created_at: domain::time::Timestamp,
+    #[serde(serialize_with = "wire::timestamp")]
+    updated_at: domain::time::Timestamp,
+}
+
+fn view(links: &Links, user: User) -> UserView {
+    let path = format!("/v1/environments/{}/users/{}", user.environment_id, user.id);
+    let mut name = serde_json::Map::new();
+    for (part, value) in [
+        ("given", user.name_given),
+        ("family", user.name_family),
+        ("formatted", user.name_formatted),
+    ] {
+        if let Some(value) = value {
+            name.insert(part.into(), value.into());
+        }
+    }
+    UserView {
+        links: json!({ "self": links.link(&path), "environment": links.link(&links.environment(user.environment_id)) }),
+        id: user.id,
+        environment: Ref {
+            id: user.environment_id,
+        },
+        username: user.username,
+        email: user.email,
+        mobile_phone: user.mobile_phone,
+        primary_phone: user.primary_phone,
+        locale: user.locale,
+        preferred_language: user.preferred_language,
+        name: (!name.is_empty()).then_some(Value::Object(name)),
+        created_at: user.created_at,
+        updated_at: user.updated_at,
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(environment_id): Path<Uuid>,
+    Json(body): Json<UserBody>,
+) -> Result<(StatusCode, Json<UserView>)> {
+    let mut errors = Collector::default();
+    let username = errors.take(
+        body.username()
+            .unwrap_or_else(|| Err(FieldError::required("username"))),
+    );
+    let rest = body.patch(&mut errors);
+    let username = errors.finish_with(username)?;
+    let user = state
+        .credd
+        .create_user(&caller, environment_id, username, rest)
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(&state.links, user))))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(environment_id): Path<Uuid>,
+    uri: Uri,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>> {
+    let request = query.page()?;
+    let mut user_filter = UserFilter::default();
+    if let Some(text) = &query.filter {
+        for clause in filter::parse(text, &["username", "email"])? {
+            let slot = if clause.attribute == "username" {
+                &mut user_filter.username
+            } else {
+                &mut user_filter.email
+            };
+            *slot = Some(clause.value);
+        }
+    }
+    let page = state
+        .credd
+        .users(&caller, environment_id, &user_filter, request)
+        .await?;
+    Ok(Json(wire::collection(
+        &state.links,
+        &uri,
+        "users",
+        page,
+        request,
+        |u| u.id,
+        |u| view(&state.links, u),
+    )))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<UserView>> {
+    let user = state.credd.user(&caller, environment_id, id).await?;
+    Ok(Json(view(&state.links, user)))
+}
+
+/// Partial update: attributes left out stay, `null` clears.
+async fn patch(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<UserBody>,
+) -> Result<Json<UserView>> {
+    let mut errors = Collector::default();
+    let username = body.username().map(|u| errors.take(u));
+    let mut patch = body.patch(&mut errors);
+    patch.username = errors.finish_with(Some(username))?.flatten();
+    let user = state
+        .credd
+        .patch_user(&caller, environment_id, id, patch)
+        .await?;
+    Ok(Json(view(&state.links, user)))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode> {
+    state.credd.delete_user(&caller, environment_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

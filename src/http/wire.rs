@@ -1,0 +1,174 @@
+//! PingOne's wire conventions in one place: timestamps, `_links`, and `_embedded`
+//! collections with keyset cursors.
+
+use axum::http::Uri;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::page::{MAX_LIMIT, Page, PageRequest};
+use domain::time::Timestamp;
+use domain::validation::{FieldError, FieldErrorKind};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// A page holds this many items unless the client asks for another `limit`.
+pub const DEFAULT_LIMIT: u32 = 100;
+
+/// `2023-02-10T14:46:24.669Z`.
+pub fn format_timestamp(t: &Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+pub fn timestamp<S: Serializer>(t: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_timestamp(t))
+}
+
+/// `{"id": "…"}`, how PingOne refers to a related resource.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Ref {
+    pub id: Uuid,
+}
+
+/// Builds absolute links from the configured public URL.
+#[derive(Debug, Clone)]
+pub struct Links {
+    base: String,
+}
+
+impl Links {
+    pub fn new(base: impl Into<String>) -> Self {
+        Self { base: base.into() }
+    }
+
+    pub fn href(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `{"href": "<base><path>"}`.
+    pub fn link(&self, path: &str) -> Value {
+        json!({ "href": self.href(path) })
+    }
+
+    pub fn environment(&self, environment_id: Uuid) -> String {
+        format!("/v1/environments/{environment_id}")
+    }
+}
+
+/// `limit`, `cursor` and `filter` of a list request.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+    pub filter: Option<String>,
+}
+
+impl ListQuery {
+    pub fn page(&self) -> Result<PageRequest> {
+        let limit = match &self.limit {
+            None => DEFAULT_LIMIT,
+            Some(text) => match text.parse::<u32>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(Error::invalid(FieldError::new(
+                        "limit",
+                        FieldErrorKind::OutOfRange,
+                        format!("limit must be a whole number from 1 to {MAX_LIMIT}."),
+                    )));
+                }
+            },
+        };
+        let after = match &self.cursor {
+            None => None,
+            Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
+                Error::bad_request("cursor", "The cursor is not one credd issued.")
+            })?),
+        };
+        Ok(PageRequest { limit, after })
+    }
+}
+
+fn encode_cursor(after: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(after.as_bytes())
+}
+
+fn decode_cursor(cursor: &str) -> Option<Uuid> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    Uuid::from_slice(&bytes).ok()
+}
+
+/// A collection response: `_links.self`, `_links.next` when more items exist (the
+/// same request with the cursor after the last item), `_embedded.<name>`, `size`.
+pub fn collection<T, R: Serialize>(
+    links: &Links,
+    uri: &Uri,
+    name: &str,
+    page: Page<T>,
+    request: PageRequest,
+    id_of: impl Fn(&T) -> Uuid,
+    render: impl Fn(T) -> R,
+) -> Value {
+    let mut link_map = Map::new();
+    link_map.insert(
+        "self".into(),
+        json!({ "href": links.href(&uri.to_string()) }),
+    );
+    if let (true, Some(last)) = (page.has_more, page.items.last()) {
+        let given: Vec<(String, String)> = uri
+            .query()
+            .and_then(|q| serde_urlencoded::from_str(q).ok())
+            .unwrap_or_default();
+        let mut query: Vec<(String, String)> = given
+            .into_iter()
+            .filter(|(k, _)| k != "cursor" && k != "limit")
+            .collect();
+        query.push(("limit".into(), request.limit.to_string()));
+        query.push(("cursor".into(), encode_cursor(id_of(last))));
+        let query = serde_urlencoded::to_string(&query).unwrap_or_default();
+        link_map.insert(
+            "next".into(),
+            json!({ "href": links.href(&format!("{}?{query}", uri.path())) }),
+        );
+    }
+    let size = page.items.len();
+    let items: Vec<R> = page.items.into_iter().map(render).collect();
+    json!({ "_links": link_map, "_embedded": { name: items }, "size": size })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_milliseconds_and_z() {
+        let t = chrono::DateTime::parse_from_rfc3339("2023-02-10T14:46:24.669+00:00")
+            .unwrap()
+            .to_utc();
+        assert_eq!(format_timestamp(&t), "2023-02-10T14:46:24.669Z");
+        let whole = chrono::DateTime::parse_from_rfc3339("2023-02-10T14:46:24+00:00")
+            .unwrap()
+            .to_utc();
+        assert_eq!(format_timestamp(&whole), "2023-02-10T14:46:24.000Z");
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
+        assert_eq!(decode_cursor("not a cursor"), None);
+        assert_eq!(decode_cursor("AAAA"), None);
+    }
+
+    #[test]
+    fn limit_must_be_in_range() {
+        let query = |limit: &str| ListQuery {
+            limit: Some(limit.into()),
+            ..Default::default()
+        };
+        assert_eq!(query("5").page().unwrap().limit, 5);
+        for bad in ["0", "1001", "-1", "ten"] {
+            assert!(query(bad).page().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The worker: claims due jobs under a lease, runs each in its own task (a panic
+//! fails that attempt, not the worker), records the outcome, and sleeps until woken
+//! or the poll interval passes. Stops when its cancellation token fires, after the
+//! job in hand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use domain::Store;
+use domain::job::{ClaimedJob, JobOutcome};
+use domain::time::now;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::JobHandler;
+
+pub struct Worker<S, H> {
+    store: S,
+    handler: Arc<H>,
+    wake: Arc<Notify>,
+    poll_interval: Duration,
+    lease: TimeDelta,
+}
+
+impl<S: Store, H: JobHandler> Worker<S, H> {
+    pub fn new(store: S, handler: H, wake: Arc<Notify>) -> Self {
+        Self {
+            store,
+            handler: Arc::new(handler),
+            wake,
+            poll_interval: Duration::from_secs(1),
+            lease: TimeDelta::seconds(60),
+        }
+    }
+
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    pub fn lease(mut self, lease: TimeDelta) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    pub async fn run(self, stop: CancellationToken) {
+        tracing::info!("worker started");
+        while !stop.is_cancelled() {
+            let at = now();
+            match self.store.claim_job(at, at + self.lease).await {
+                Ok(Some(job)) => self.execute(job).await,
+                Ok(None) => self.idle(&stop).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming a job failed");
+                    self.idle(&stop).await;
+                }
+            }
+        }
+        tracing::info!("worker stopped");
+    }
+
+    async fn idle(&self, stop: &CancellationToken) {
+        tokio::select! {
+            () = stop.cancelled() => {}
+            () = self.wake.notified() => {}
+            () = tokio::time::sleep(self.poll_interval) => {}
+        }
+    }
+
+    async fn execute(&self, job: ClaimedJob) {
+        let span =
+            tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempt);
+        async {
+            let handler = Arc::clone(&self.handler);
+            let task_job = job.clone();
+            let result = match tokio::spawn(async move { handler.run(task_job).await }).await {
+                Ok(result) => result,
+                Err(join_error) => Err(format!("the job panicked: {join_error}")),
+            };
+            let outcome = match result {
+                Ok(()) => JobOutcome::Done,
+                Err(error) => job.failed(error, now()),
+            };
+            match &outcome {
+                JobOutcome::Done => tracing::info!("job done"),
+                JobOutcome::Retry { at, error } => {
+                    tracing::warn!(%error, retry_at = %at, "job failed; will retry")
+                }
+                JobOutcome::Dead { error } => {
+                    tracing::error!(%error, "job failed for the last time")
+                }
+            }
+            if let Err(e) = self.store.finish_job(&job, &outcome, now()).await {
+                // The lease runs out and the job is claimed again: at least once.
+                tracing::warn!(error = %e, "recording the job outcome failed");
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+}

@@ -1,0 +1,87 @@
+use domain::Store;
+use domain::environment::{Environment, EnvironmentFields, Region};
+use domain::page::{Page, PageRequest};
+use domain::store::StoreResult;
+use domain::time::{new_id, now};
+use uuid::Uuid;
+
+use super::Credd;
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+
+impl Credd {
+    pub async fn create_environment(
+        &self,
+        principal: &Principal,
+        fields: EnvironmentFields,
+        region: Region,
+    ) -> Result<Environment> {
+        principal.require_administrator()?;
+        Ok(self.insert_environment(new_id(), fields, region).await?)
+    }
+
+    /// Creates an environment with its token signing key.
+    pub(super) async fn insert_environment(
+        &self,
+        id: Uuid,
+        fields: EnvironmentFields,
+        region: Region,
+    ) -> StoreResult<Environment> {
+        let environment = Environment::new(id, fields, region, now());
+        let key = self.tokens.new_signing_key(environment.id);
+        self.store.create_environment(&environment, &key).await?;
+        Ok(environment)
+    }
+
+    pub async fn environments(
+        &self,
+        principal: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<Environment>> {
+        principal.require_administrator()?;
+        Ok(self.store.environments(page).await?)
+    }
+
+    pub async fn environment(&self, principal: &Principal, id: Uuid) -> Result<Environment> {
+        principal.require_manage(id)?;
+        Ok(self.store.environment(id).await?)
+    }
+
+    pub async fn replace_environment(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        fields: EnvironmentFields,
+    ) -> Result<Environment> {
+        principal.require_administrator()?;
+        let mut environment = self.store.environment(id).await?;
+        environment.replace(fields, now());
+        self.store.update_environment(&environment).await?;
+        Ok(environment)
+    }
+
+    /// Deletes the environment and everything in it. The administrator environment
+    /// cannot be deleted: its workers are the only way in.
+    pub async fn delete_environment(&self, principal: &Principal, id: Uuid) -> Result<()> {
+        principal.require_administrator()?;
+        if id == self.tokens.administrator_environment() {
+            return Err(Error::bad_request(
+                "id",
+                "The administrator environment cannot be deleted.",
+            ));
+        }
+        self.store.delete_environment(id).await?;
+        self.tokens.forget_environment(id);
+        Ok(())
+    }
+
+    /// 404 unless the environment exists (lists would otherwise answer empty).
+    pub(super) async fn existing_environment(&self, principal: &Principal, id: Uuid) -> Result<()> {
+        principal.require_manage(id)?;
+        self.store
+            .environment(id)
+            .await
+            .map(drop)
+            .map_err(Into::into)
+    }
+}

@@ -1,0 +1,154 @@
+//! The token endpoint's grants: `client_credentials` for worker applications, and
+//! RFC 8693 token exchange by which a worker obtains a self-service token for one
+//! of its environment's users (how staging suites act as an end user).
+
+use domain::Store;
+use domain::application::TokenEndpointAuthMethod;
+use uuid::Uuid;
+
+use super::{CLIENT_SECRET, Credd};
+use crate::auth::{IssuedToken, SELF_MANAGEMENT_SCOPES};
+use crate::error::{Error, Result};
+
+pub const CLIENT_CREDENTIALS: &str = "client_credentials";
+pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// The `subject_token_type` of a token exchange whose subject token is a user id.
+pub const USER_ID_TOKEN_TYPE: &str = "urn:credd:params:oauth:token-type:user-id";
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// The client's credentials, as presented.
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+    pub method: TokenEndpointAuthMethod,
+}
+
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub scope: Option<String>,
+    pub subject_token: Option<String>,
+    pub subject_token_type: Option<String>,
+}
+
+pub struct GrantedToken {
+    pub token: IssuedToken,
+    /// Set for token exchange (RFC 8693 §2.2.1).
+    pub issued_token_type: Option<&'static str>,
+}
+
+fn oauth(status: u16, error: &'static str, description: impl Into<String>) -> Error {
+    Error::OAuth {
+        status,
+        error,
+        description: description.into(),
+    }
+}
+
+fn invalid_client() -> Error {
+    oauth(401, "invalid_client", "Client authentication failed.")
+}
+
+impl Credd {
+    pub async fn grant_token(
+        &self,
+        environment_id: Uuid,
+        client: Option<ClientCredentials>,
+        request: TokenRequest,
+    ) -> Result<GrantedToken> {
+        let client = client.ok_or_else(invalid_client)?;
+        let client_id = Uuid::parse_str(&client.client_id).map_err(|_| invalid_client())?;
+        let application = match self.store.application(environment_id, client_id).await {
+            Ok(application) => application,
+            Err(domain::StoreError::NotFound) => return Err(invalid_client()),
+            Err(e) => return Err(e.into()),
+        };
+        // Checked before anything else about the app, so a wrong secret and an unknown
+        // or disabled client look the same.
+        let secret_ok = self.master_key.verify_secret(
+            CLIENT_SECRET,
+            &client.client_secret,
+            &application.secret_hash,
+        );
+        if !secret_ok
+            || !application.enabled
+            || application.token_endpoint_auth_method != client.method
+        {
+            return Err(invalid_client());
+        }
+
+        match request.grant_type.as_deref() {
+            Some(CLIENT_CREDENTIALS) => {
+                let token = self
+                    .tokens
+                    .issue(environment_id, application.id, application.id, None)
+                    .await?;
+                Ok(GrantedToken {
+                    token,
+                    issued_token_type: None,
+                })
+            }
+            Some(TOKEN_EXCHANGE) => {
+                if request.subject_token_type.as_deref() != Some(USER_ID_TOKEN_TYPE) {
+                    return Err(oauth(
+                        400,
+                        "invalid_request",
+                        format!("subject_token_type must be {USER_ID_TOKEN_TYPE}."),
+                    ));
+                }
+                let user_id = request
+                    .subject_token
+                    .as_deref()
+                    .and_then(|t| Uuid::parse_str(t).ok());
+                let user_id = user_id.ok_or_else(|| {
+                    oauth(400, "invalid_request", "subject_token must be a user id.")
+                })?;
+                let scope = self_management_scope(request.scope.as_deref())?;
+                match self.store.user(environment_id, user_id).await {
+                    Ok(_) => {}
+                    Err(domain::StoreError::NotFound) => {
+                        return Err(oauth(
+                            400,
+                            "invalid_grant",
+                            "No such user in this environment.",
+                        ));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                let token = self
+                    .tokens
+                    .issue(environment_id, application.id, user_id, Some(scope))
+                    .await?;
+                Ok(GrantedToken {
+                    token,
+                    issued_token_type: Some(ACCESS_TOKEN_TYPE),
+                })
+            }
+            Some(_) => Err(oauth(
+                400,
+                "unsupported_grant_type",
+                "Supported grant types: client_credentials, token exchange.",
+            )),
+            None => Err(oauth(400, "invalid_request", "grant_type is required.")),
+        }
+    }
+}
+
+/// The requested scopes, each of which must be a self-management scope.
+fn self_management_scope(requested: Option<&str>) -> Result<String> {
+    let scopes: Vec<&str> = requested.unwrap_or_default().split_whitespace().collect();
+    if scopes.is_empty() {
+        return Err(oauth(
+            400,
+            "invalid_scope",
+            "scope must name one or more self-management scopes such as p1:create:device.",
+        ));
+    }
+    if let Some(unknown) = scopes.iter().find(|s| !SELF_MANAGEMENT_SCOPES.contains(s)) {
+        return Err(oauth(
+            400,
+            "invalid_scope",
+            format!("{unknown} is not a self-management scope."),
+        ));
+    }
+    Ok(scopes.join(" "))
+}

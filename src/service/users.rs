@@ -1,0 +1,77 @@
+use domain::Store;
+use domain::page::{Page, PageRequest};
+use domain::time::{new_id, now};
+use domain::user::{User, UserFilter, UserPatch, Username};
+use uuid::Uuid;
+
+use super::Credd;
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+
+const USERNAME_TAKEN: &str = "A user with this username already exists in the environment.";
+
+impl Credd {
+    pub async fn create_user(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        username: Username,
+        rest: UserPatch,
+    ) -> Result<User> {
+        principal.require_manage(environment_id)?;
+        let user = User::new(new_id(), environment_id, username, rest, now());
+        self.store
+            .create_user(&user)
+            .await
+            .map_err(Error::conflict_on("username", USERNAME_TAKEN))?;
+        Ok(user)
+    }
+
+    pub async fn users(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>> {
+        self.existing_environment(principal, environment_id).await?;
+        Ok(self.store.users(environment_id, filter, page).await?)
+    }
+
+    pub async fn user(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        id: Uuid,
+    ) -> Result<User> {
+        principal.require_self_or_manage(environment_id, id, "p1:read:user")?;
+        Ok(self.store.user(environment_id, id).await?)
+    }
+
+    pub async fn patch_user(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        id: Uuid,
+        patch: UserPatch,
+    ) -> Result<User> {
+        principal.require_self_or_manage(environment_id, id, "p1:update:user")?;
+        let mut user = self.store.user(environment_id, id).await?;
+        user.apply(patch, now());
+        self.store
+            .update_user(&user)
+            .await
+            .map_err(Error::conflict_on("username", USERNAME_TAKEN))?;
+        Ok(user)
+    }
+
+    pub async fn delete_user(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        id: Uuid,
+    ) -> Result<()> {
+        principal.require_manage(environment_id)?;
+        Ok(self.store.delete_user(environment_id, id).await?)
+    }
+}
