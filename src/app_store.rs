@@ -96,8 +96,9 @@ fn create_sqlite_folder(url: &str) -> Result<(), OpenError> {
         return Ok(());
     }
     match Path::new(path).parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => std::fs::create_dir_all(folder)
-            .map_err(|e| OpenError::Folder(folder.display().to_string(), e)),
+        Some(folder) if !folder.as_os_str().is_empty() => {
+            std::fs::create_dir_all(folder).map_err(|e| OpenError::Folder(folder.display().to_string(), e))
+        }
         _ => Ok(()),
     }
 }

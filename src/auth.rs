@@ -42,58 +42,34 @@ pub const SELF_MANAGEMENT_SCOPES: [&str; 14] = [
 pub enum Principal {
     /// A worker application. Workers of the administrator environment manage every
     /// environment; any other worker manages only its own.
-    Worker {
-        environment_id: Uuid,
-        application_id: Uuid,
-        administrator: bool,
-    },
+    Worker { environment_id: Uuid, application_id: Uuid, administrator: bool },
     /// An end user acting on themself with self-management scopes.
-    User {
-        environment_id: Uuid,
-        user_id: Uuid,
-        scopes: Vec<String>,
-    },
+    User { environment_id: Uuid, user_id: Uuid, scopes: Vec<String> },
 }
 
 impl Principal {
     /// May this principal manage the environment's resources?
     pub fn require_manage(&self, environment_id: Uuid) -> Result<()> {
         match self {
-            Self::Worker {
-                administrator: true,
-                ..
-            } => Ok(()),
-            Self::Worker {
-                environment_id: own,
-                ..
-            } if *own == environment_id => Ok(()),
+            Self::Worker { administrator: true, .. } => Ok(()),
+            Self::Worker { environment_id: own, .. } if *own == environment_id => Ok(()),
             _ => Err(Error::Forbidden),
         }
     }
 
     pub fn require_administrator(&self) -> Result<()> {
         match self {
-            Self::Worker {
-                administrator: true,
-                ..
-            } => Ok(()),
+            Self::Worker { administrator: true, .. } => Ok(()),
             _ => Err(Error::Forbidden),
         }
     }
 
     /// A manager of the environment, or the user themself holding `scope`.
-    pub fn require_self_or_manage(
-        &self,
-        environment_id: Uuid,
-        user_id: Uuid,
-        scope: &str,
-    ) -> Result<()> {
+    pub fn require_self_or_manage(&self, environment_id: Uuid, user_id: Uuid, scope: &str) -> Result<()> {
         match self {
-            Self::User {
-                environment_id: env,
-                user_id: own,
-                scopes,
-            } if *env == environment_id && *own == user_id && scopes.iter().any(|s| s == scope) => {
+            Self::User { environment_id: env, user_id: own, scopes }
+                if *env == environment_id && *own == user_id && scopes.iter().any(|s| s == scope) =>
+            {
                 Ok(())
             }
             _ => self.require_manage(environment_id),
@@ -199,20 +175,9 @@ impl Tokens {
         subject: Uuid,
         scope: Option<String>,
     ) -> Result<IssuedToken> {
-        let key = self
-            .store
-            .signing_keys(environment_id)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(Error::NotFound)?;
-        let seed = self
-            .master_key
-            .open(&key.sealed_private_key, key.id.as_bytes())
-            .map_err(Error::internal)?;
-        let seed: [u8; 32] = seed
-            .try_into()
-            .map_err(|_| Error::Internal("signing key has the wrong length".into()))?;
+        let key = self.store.signing_keys(environment_id).await?.into_iter().next().ok_or(Error::NotFound)?;
+        let seed = self.master_key.open(&key.sealed_private_key, key.id.as_bytes()).map_err(Error::internal)?;
+        let seed: [u8; 32] = seed.try_into().map_err(|_| Error::Internal("signing key has the wrong length".into()))?;
         let der = ed25519_dalek::SigningKey::from_bytes(&seed)
             .to_pkcs8_der()
             .map_err(|e| Error::Internal(e.to_string().into()))?;
@@ -230,34 +195,23 @@ impl Tokens {
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(key.id.to_string());
-        let access_token =
-            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(der.as_bytes()))
-                .map_err(Error::internal)?;
-        Ok(IssuedToken {
-            access_token,
-            expires_in: self.lifetime_seconds,
-            scope,
-        })
+        let access_token = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(der.as_bytes()))
+            .map_err(Error::internal)?;
+        Ok(IssuedToken { access_token, expires_in: self.lifetime_seconds, scope })
     }
 
     /// Checks signature, expiry, audience and issuer; any failure is a 401.
     pub async fn verify(&self, token: &str) -> Result<Principal> {
         const INVALID: Error = Error::Unauthorized("The access token is invalid or has expired.");
         let header = jsonwebtoken::decode_header(token).map_err(|_| INVALID)?;
-        let kid = header
-            .kid
-            .as_deref()
-            .and_then(|k| Uuid::parse_str(k).ok())
-            .ok_or(INVALID)?;
+        let kid = header.kid.as_deref().and_then(|k| Uuid::parse_str(k).ok()).ok_or(INVALID)?;
         let (environment_id, key) = self.decoding_key(kid).await?.ok_or(INVALID)?;
 
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_audience(&[&self.public_base]);
         validation.set_issuer(&[self.issuer(environment_id)]);
         validation.leeway = 0;
-        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-            .map_err(|_| INVALID)?
-            .claims;
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|_| INVALID)?.claims;
         if claims.env != environment_id {
             return Err(INVALID);
         }
@@ -286,22 +240,15 @@ impl Tokens {
             Err(e) => return Err(e.into()),
         };
         let decoding = Arc::new(
-            DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(&key.public_key))
-                .map_err(Error::internal)?,
+            DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(&key.public_key)).map_err(Error::internal)?,
         );
         let entry = (key.environment_id, decoding);
-        self.decoding_keys
-            .write()
-            .expect("key cache lock")
-            .insert(kid, entry.clone());
+        self.decoding_keys.write().expect("key cache lock").insert(kid, entry.clone());
         Ok(Some(entry))
     }
 
     /// Forgets the keys of a deleted environment, so its tokens stop verifying here at once.
     pub fn forget_environment(&self, environment_id: Uuid) {
-        self.decoding_keys
-            .write()
-            .expect("key cache lock")
-            .retain(|_, (env, _)| *env != environment_id);
+        self.decoding_keys.write().expect("key cache lock").retain(|_, (env, _)| *env != environment_id);
     }
 }

@@ -9,11 +9,7 @@ use url::Url;
 use uuid::Uuid;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "credd",
-    version,
-    about = "A self-hostable credentials service that speaks the PingOne Platform API"
-)]
+#[command(name = "credd", version, about = "A self-hostable credentials service that speaks the PingOne Platform API")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -30,11 +26,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// `sqlite://path/to/file.db` (created with its folder if missing) or `postgres://…`.
-    #[arg(
-        long,
-        env = "CREDD_DATABASE_URL",
-        default_value = "sqlite://./credd-data/credd.db"
-    )]
+    #[arg(long, env = "CREDD_DATABASE_URL", default_value = "sqlite://./credd-data/credd.db")]
     pub database_url: String,
 
     /// Connections to keep per pool (Postgres; SQLite uses one writer and 8 readers).

@@ -38,9 +38,7 @@ impl fmt::Debug for MasterKey {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error(
-        "the master key must be 32 bytes, base64-encoded (generate one with: openssl rand -base64 32)"
-    )]
+    #[error("the master key must be 32 bytes, base64-encoded (generate one with: openssl rand -base64 32)")]
     Malformed,
     #[error("cannot read or write {0}: {1}")]
     Io(String, std::io::Error),
@@ -59,9 +57,7 @@ impl MasterKey {
     }
 
     pub fn from_base64(encoded: &str) -> Result<Self, KeyError> {
-        let bytes = STANDARD
-            .decode(encoded.trim())
-            .map_err(|_| KeyError::Malformed)?;
+        let bytes = STANDARD.decode(encoded.trim()).map_err(|_| KeyError::Malformed)?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Malformed)?;
         Ok(Self::from_bytes(&bytes))
     }
@@ -92,13 +88,7 @@ impl MasterKey {
         let mut sealed = nonce.to_vec();
         let ciphertext = self
             .aead
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: context,
-                },
-            )
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: context })
             .expect("XChaCha20-Poly1305 encryption cannot fail for in-memory input");
         sealed.extend_from_slice(&ciphertext);
         sealed
@@ -109,22 +99,13 @@ impl MasterKey {
             return Err(OpenError);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        self.aead
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: context,
-                },
-            )
-            .map_err(|_| OpenError)
+        self.aead.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: context }).map_err(|_| OpenError)
     }
 
     /// A keyed hash of a secret. `purpose` separates kinds of secret so a hash of one
     /// never verifies as another.
     pub fn hash_secret(&self, purpose: &str, secret: &str) -> Vec<u8> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.hash_key)
-            .expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.hash_key).expect("HMAC takes any key length");
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(secret.as_bytes());
@@ -133,9 +114,7 @@ impl MasterKey {
 
     /// Compares in constant time, so response timing reveals nothing about the hash.
     pub fn verify_secret(&self, purpose: &str, secret: &str, expected_hash: &[u8]) -> bool {
-        self.hash_secret(purpose, secret)
-            .ct_eq(expected_hash)
-            .into()
+        self.hash_secret(purpose, secret).ct_eq(expected_hash).into()
     }
 }
 
@@ -162,12 +141,7 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> 
     if let Some(folder) = path.parent() {
         std::fs::create_dir_all(folder).map_err(io)?;
     }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
     file.write_all(contents).map_err(io)?;
     file.sync_all().map_err(io)
 }
@@ -183,11 +157,7 @@ mod tests {
         assert!(!sealed.windows(7).any(|w| w == b"private"));
         assert_eq!(key.open(&sealed, b"row-1").unwrap(), b"private");
         assert!(key.open(&sealed, b"row-2").is_err());
-        assert!(
-            MasterKey::from_bytes(&[8; 32])
-                .open(&sealed, b"row-1")
-                .is_err()
-        );
+        assert!(MasterKey::from_bytes(&[8; 32]).open(&sealed, b"row-1").is_err());
     }
 
     #[test]
@@ -207,16 +177,8 @@ mod tests {
         let sealed = first.seal(b"x", b"");
         let again = MasterKey::load(None, dir.path()).unwrap();
         assert_eq!(again.open(&sealed, b"").unwrap(), b"x");
-        let mode = std::fs::metadata(dir.path().join(MASTER_KEY_FILE))
-            .unwrap()
-            .permissions();
-        assert_eq!(
-            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
-            0o600
-        );
-        assert!(matches!(
-            MasterKey::from_base64("short"),
-            Err(KeyError::Malformed)
-        ));
+        let mode = std::fs::metadata(dir.path().join(MASTER_KEY_FILE)).unwrap().permissions();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+        assert!(matches!(MasterKey::from_base64("short"), Err(KeyError::Malformed)));
     }
 }

@@ -20,10 +20,7 @@ pub enum Error {
     /// 400 `INVALID_REQUEST`: the request itself is malformed (bad JSON, a bad query
     /// parameter or path segment). `target` names the part when known.
     #[error("invalid request: {message}")]
-    BadRequest {
-        target: Option<String>,
-        message: String,
-    },
+    BadRequest { target: Option<String>, message: String },
     /// 401 `ACCESS_FAILED`: no valid access token.
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),
@@ -39,11 +36,7 @@ pub enum Error {
     /// An OAuth 2.0 token endpoint error (RFC 6749 §5.2), rendered with both the
     /// PingOne body and OAuth's `error` / `error_description`.
     #[error("oauth {error}: {description}")]
-    OAuth {
-        status: u16,
-        error: &'static str,
-        description: String,
-    },
+    OAuth { status: u16, error: &'static str, description: String },
     /// 405.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -67,10 +60,7 @@ impl Error {
     }
 
     pub fn bad_request(target: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::BadRequest {
-            target: Some(target.into()),
-            message: message.into(),
-        }
+        Self::BadRequest { target: Some(target.into()), message: message.into() }
     }
 
     pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
@@ -78,15 +68,8 @@ impl Error {
     }
 
     /// A store result where `Conflict` means this field's value is taken.
-    pub fn conflict_on(
-        target: &str,
-        message: impl Into<String>,
-    ) -> impl FnOnce(StoreError) -> Self {
-        let error = FieldError::new(
-            target,
-            domain::validation::FieldErrorKind::NotUnique,
-            message,
-        );
+    pub fn conflict_on(target: &str, message: impl Into<String>) -> impl FnOnce(StoreError) -> Self {
+        let error = FieldError::new(target, domain::validation::FieldErrorKind::NotUnique, message);
         move |e| match e {
             StoreError::Conflict => Self::Conflict(error),
             other => other.into(),

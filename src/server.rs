@@ -26,10 +26,7 @@ pub struct App {
 
 impl App {
     /// Builds the services over an open store.
-    pub async fn build(
-        store: AppStore,
-        args: &ServeArgs,
-    ) -> Result<(Self, BootstrapCredentials, Origin), BoxError> {
+    pub async fn build(store: AppStore, args: &ServeArgs) -> Result<(Self, BootstrapCredentials, Origin), BoxError> {
         let master_key = Arc::new(MasterKey::load(args.master_key.as_deref(), &args.data_dir)?);
         let (bootstrap, origin) = BootstrapCredentials::load(
             args.bootstrap_environment_id,
@@ -45,37 +42,16 @@ impl App {
             args.token_lifetime_seconds,
             bootstrap.environment_id,
         ));
-        let credd = Credd {
-            store,
-            tokens,
-            master_key,
-        };
-        credd
-            .ensure_bootstrap(&bootstrap)
-            .await
-            .map_err(|e| format!("cannot create the administrator: {e}"))?;
-        let state = AppState {
-            credd,
-            links: Links::new(public_base),
-        };
-        Ok((
-            Self {
-                state,
-                wake_worker: Arc::new(Notify::new()),
-            },
-            bootstrap,
-            origin,
-        ))
+        let credd = Credd { store, tokens, master_key };
+        credd.ensure_bootstrap(&bootstrap).await.map_err(|e| format!("cannot create the administrator: {e}"))?;
+        let state = AppState { credd, links: Links::new(public_base) };
+        Ok((Self { state, wake_worker: Arc::new(Notify::new()) }, bootstrap, origin))
     }
 }
 
 pub async fn serve(args: ServeArgs) -> Result<(), BoxError> {
-    let store = AppStore::open(
-        &args.database.database_url,
-        args.database.database_max_connections,
-        args.migrate,
-    )
-    .await?;
+    let store =
+        AppStore::open(&args.database.database_url, args.database.database_max_connections, args.migrate).await?;
     let (app, bootstrap, origin) = App::build(store.clone(), &args).await?;
     announce(&bootstrap, &origin);
 
@@ -132,8 +108,8 @@ fn announce(bootstrap: &BootstrapCredentials, origin: &Origin) {
 
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {
         _ = interrupt => {}
         _ = terminate.recv() => {}

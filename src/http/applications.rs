@@ -6,9 +6,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::routing::{get, post};
-use domain::application::{
-    Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod,
-};
+use domain::application::{Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod};
 use domain::validation::{Collector, FieldError, bounded_text};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -21,18 +19,9 @@ use crate::error::Result;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/v1/environments/{environment_id}/applications",
-            get(list).post(create),
-        )
-        .route(
-            "/v1/environments/{environment_id}/applications/{application_id}",
-            get(read).put(replace).delete(delete),
-        )
-        .route(
-            "/v1/environments/{environment_id}/applications/{application_id}/secret",
-            post(rotate_secret),
-        )
+        .route("/v1/environments/{environment_id}/applications", get(list).post(create))
+        .route("/v1/environments/{environment_id}/applications/{application_id}", get(read).put(replace).delete(delete))
+        .route("/v1/environments/{environment_id}/applications/{application_id}/secret", post(rotate_secret))
 }
 
 const WORKER: &str = "WORKER";
@@ -55,43 +44,20 @@ struct ApplicationBody {
 impl ApplicationBody {
     fn fields(&self) -> Result<ApplicationFields, Vec<FieldError>> {
         let mut errors = Collector::default();
-        let name = errors.take(
-            self.name
-                .as_deref()
-                .ok_or_else(|| FieldError::required("name"))
-                .and_then(ApplicationName::parse),
-        );
-        let description = self
-            .description
-            .as_deref()
-            .and_then(|d| errors.take(bounded_text("description", d, 1024)));
+        let name = errors
+            .take(self.name.as_deref().ok_or_else(|| FieldError::required("name")).and_then(ApplicationName::parse));
+        let description = self.description.as_deref().and_then(|d| errors.take(bounded_text("description", d, 1024)));
         match self.kind.as_deref() {
             Some(WORKER) => {}
             None => errors.push(FieldError::required("type")),
-            Some(_) => errors.push(FieldError::invalid(
-                "type",
-                "credd supports applications of type WORKER.",
-            )),
+            Some(_) => errors.push(FieldError::invalid("type", "credd supports applications of type WORKER.")),
         }
-        if self
-            .protocol
-            .as_deref()
-            .is_some_and(|p| p != OPENID_CONNECT)
-        {
-            errors.push(FieldError::invalid(
-                "protocol",
-                "protocol must be OPENID_CONNECT.",
-            ));
+        if self.protocol.as_deref().is_some_and(|p| p != OPENID_CONNECT) {
+            errors.push(FieldError::invalid("protocol", "protocol must be OPENID_CONNECT."));
         }
-        if self
-            .grant_types
-            .as_ref()
-            .is_some_and(|g| g.iter().any(|t| t != CLIENT_CREDENTIALS))
-        {
-            errors.push(FieldError::invalid(
-                "grantTypes",
-                "A worker application's grantTypes are [CLIENT_CREDENTIALS].",
-            ));
+        if self.grant_types.as_ref().is_some_and(|g| g.iter().any(|t| t != CLIENT_CREDENTIALS)) {
+            errors
+                .push(FieldError::invalid("grantTypes", "A worker application's grantTypes are [CLIENT_CREDENTIALS]."));
         }
         let method = match self.token_endpoint_auth_method.as_deref() {
             None => Some(TokenEndpointAuthMethod::ClientSecretBasic),
@@ -102,14 +68,12 @@ impl ApplicationBody {
                 )
             })),
         };
-        let fields = name
-            .zip(method)
-            .map(|(name, token_endpoint_auth_method)| ApplicationFields {
-                name,
-                description,
-                enabled: self.enabled.unwrap_or(true),
-                token_endpoint_auth_method,
-            });
+        let fields = name.zip(method).map(|(name, token_endpoint_auth_method)| ApplicationFields {
+            name,
+            description,
+            enabled: self.enabled.unwrap_or(true),
+            token_endpoint_auth_method,
+        });
         errors.finish_with(fields)
     }
 }
@@ -152,9 +116,7 @@ fn view(links: &Links, application: Application, secret: Option<String>) -> Appl
             "secret": links.link(&format!("{path}/secret")),
         }),
         id: application.id,
-        environment: Ref {
-            id: application.environment_id,
-        },
+        environment: Ref { id: application.environment_id },
         name: application.name,
         description: application.description,
         kind: WORKER,
@@ -174,18 +136,8 @@ async fn create(
     Path(environment_id): Path<Uuid>,
     Json(body): Json<ApplicationBody>,
 ) -> Result<(StatusCode, Json<ApplicationView>)> {
-    let created = state
-        .credd
-        .create_application(&caller, environment_id, body.fields()?)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(view(
-            &state.links,
-            created.application,
-            Some(created.secret),
-        )),
-    ))
+    let created = state.credd.create_application(&caller, environment_id, body.fields()?).await?;
+    Ok((StatusCode::CREATED, Json(view(&state.links, created.application, Some(created.secret)))))
 }
 
 async fn list(
@@ -196,10 +148,7 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>> {
     let request = query.page()?;
-    let page = state
-        .credd
-        .applications(&caller, environment_id, request)
-        .await?;
+    let page = state.credd.applications(&caller, environment_id, request).await?;
     Ok(Json(wire::collection(
         &state.links,
         &uri,
@@ -226,10 +175,7 @@ async fn replace(
     Path((environment_id, id)): Path<(Uuid, Uuid)>,
     Json(body): Json<ApplicationBody>,
 ) -> Result<Json<ApplicationView>> {
-    let application = state
-        .credd
-        .replace_application(&caller, environment_id, id, body.fields()?)
-        .await?;
+    let application = state.credd.replace_application(&caller, environment_id, id, body.fields()?).await?;
     Ok(Json(view(&state.links, application, None)))
 }
 
@@ -238,10 +184,7 @@ async fn delete(
     Caller(caller): Caller,
     Path((environment_id, id)): Path<(Uuid, Uuid)>,
 ) -> Result<StatusCode> {
-    state
-        .credd
-        .delete_application(&caller, environment_id, id)
-        .await?;
+    state.credd.delete_application(&caller, environment_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -250,11 +193,6 @@ async fn rotate_secret(
     Caller(caller): Caller,
     Path((environment_id, id)): Path<(Uuid, Uuid)>,
 ) -> Result<Json<Value>> {
-    let secret = state
-        .credd
-        .rotate_application_secret(&caller, environment_id, id)
-        .await?;
-    Ok(Json(
-        json!({ "_links": { "application": state.links.link(&path(environment_id, id)) }, "secret": secret }),
-    ))
+    let secret = state.credd.rotate_application_secret(&caller, environment_id, id).await?;
+    Ok(Json(json!({ "_links": { "application": state.links.link(&path(environment_id, id)) }, "secret": secret })))
 }

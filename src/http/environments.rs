@@ -4,9 +4,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::routing::get;
-use domain::environment::{
-    Environment, EnvironmentFields, EnvironmentName, EnvironmentType, Region,
-};
+use domain::environment::{Environment, EnvironmentFields, EnvironmentName, EnvironmentType, Region};
 use domain::validation::{Collector, FieldError, bounded_text};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,10 +18,7 @@ use crate::error::Result;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/environments", get(list).post(create))
-        .route(
-            "/v1/environments/{environment_id}",
-            get(read).put(replace).delete(delete),
-        )
+        .route("/v1/environments/{environment_id}", get(read).put(replace).delete(delete))
 }
 
 #[derive(Deserialize)]
@@ -38,36 +33,29 @@ struct EnvironmentBody {
 
 impl EnvironmentBody {
     fn fields(&self, errors: &mut Collector) -> Option<EnvironmentFields> {
-        let name = errors.take(
-            self.name
-                .as_deref()
-                .ok_or_else(|| FieldError::required("name"))
-                .and_then(EnvironmentName::parse),
-        );
+        let name = errors
+            .take(self.name.as_deref().ok_or_else(|| FieldError::required("name")).and_then(EnvironmentName::parse));
         let description = match &self.description {
             Some(d) => errors.take(bounded_text("description", d, 1024)),
             None => None,
         };
-        let kind =
-            match &self.kind {
-                None => Some(EnvironmentType::Sandbox),
-                Some(k) => errors.take(EnvironmentType::parse(k).ok_or_else(|| {
-                    FieldError::invalid("type", "type must be SANDBOX or PRODUCTION.")
-                })),
-            };
-        Some(EnvironmentFields {
-            name: name?,
-            description,
-            kind: kind?,
-        })
+        let kind = match &self.kind {
+            None => Some(EnvironmentType::Sandbox),
+            Some(k) => errors.take(
+                EnvironmentType::parse(k)
+                    .ok_or_else(|| FieldError::invalid("type", "type must be SANDBOX or PRODUCTION.")),
+            ),
+        };
+        Some(EnvironmentFields { name: name?, description, kind: kind? })
     }
 
     fn region(&self, errors: &mut Collector) -> Option<Region> {
         match &self.region {
             None => Some(Region::NorthAmerica),
-            Some(r) => errors.take(Region::parse(r).ok_or_else(|| {
-                FieldError::invalid("region", "region must be one of NA, EU, CA, AP, AU.")
-            })),
+            Some(r) => errors.take(
+                Region::parse(r)
+                    .ok_or_else(|| FieldError::invalid("region", "region must be one of NA, EU, CA, AP, AU.")),
+            ),
         }
     }
 }
@@ -112,10 +100,7 @@ async fn create(
     let mut errors = Collector::default();
     let (fields, region) = (body.fields(&mut errors), body.region(&mut errors));
     let (fields, region) = errors.finish_with(fields.zip(region))?;
-    let environment = state
-        .credd
-        .create_environment(&caller, fields, region)
-        .await?;
+    let environment = state.credd.create_environment(&caller, fields, region).await?;
     Ok((StatusCode::CREATED, Json(view(&state.links, environment))))
 }
 
@@ -127,15 +112,7 @@ async fn list(
 ) -> Result<Json<Value>> {
     let request = query.page()?;
     let page = state.credd.environments(&caller, request).await?;
-    Ok(Json(wire::collection(
-        &state.links,
-        &uri,
-        "environments",
-        page,
-        request,
-        |e| e.id,
-        |e| view(&state.links, e),
-    )))
+    Ok(Json(wire::collection(&state.links, &uri, "environments", page, request, |e| e.id, |e| view(&state.links, e))))
 }
 
 async fn read(
@@ -161,11 +138,7 @@ async fn replace(
     Ok(Json(view(&state.links, environment)))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<Uuid>,
-) -> Result<StatusCode> {
+async fn delete(State(state): State<AppState>, Caller(caller): Caller, Path(id): Path<Uuid>) -> Result<StatusCode> {
     state.credd.delete_environment(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -36,11 +36,7 @@ struct Detail {
 
 impl Detail {
     fn new(code: &'static str, target: Option<String>, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            target,
-            message: message.into(),
-        }
+        Self { code, target, message: message.into() }
     }
 }
 
@@ -57,8 +53,7 @@ impl From<FieldError> for Detail {
     }
 }
 
-const INVALID_DATA: &str =
-    "The request could not be completed. One or more validation errors were in the request.";
+const INVALID_DATA: &str = "The request could not be completed. One or more validation errors were in the request.";
 const NOT_FOUND: &str = "The request could not be completed. The requested resource was not found.";
 
 impl IntoResponse for Error {
@@ -66,9 +61,12 @@ impl IntoResponse for Error {
         let id = Uuid::new_v4();
         let mut oauth = None;
         let (status, code, message, details) = match self {
-            Error::Invalid(errors) => {
-                (StatusCode::BAD_REQUEST, "INVALID_DATA", INVALID_DATA.to_owned(), errors.into_iter().map(Detail::from).collect())
-            }
+            Error::Invalid(errors) => (
+                StatusCode::BAD_REQUEST,
+                "INVALID_DATA",
+                INVALID_DATA.to_owned(),
+                errors.into_iter().map(Detail::from).collect(),
+            ),
             Error::BadRequest { target, message } => (
                 StatusCode::BAD_REQUEST,
                 "INVALID_REQUEST",
@@ -143,14 +141,7 @@ impl IntoResponse for Error {
 
 impl ErrorBody {
     fn new(id: Uuid, code: &'static str, message: &str, details: Vec<Detail>) -> Self {
-        Self {
-            id,
-            code,
-            message: message.to_owned(),
-            details,
-            error: None,
-            error_description: None,
-        }
+        Self { id, code, message: message.to_owned(), details, error: None, error_description: None }
     }
 }
 
@@ -164,17 +155,10 @@ fn error_for_status(status: StatusCode) -> Error {
         StatusCode::NOT_FOUND => Error::NotFound,
         StatusCode::METHOD_NOT_ALLOWED => Error::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            Error::UnsupportedMediaType("Unsupported Content-Type.".into())
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType("Unsupported Content-Type.".into()),
         StatusCode::REQUEST_TIMEOUT => Error::Timeout,
-        s if s.is_server_error() => {
-            Error::Internal(format!("{s} produced outside a handler").into())
-        }
-        _ => Error::BadRequest {
-            target: None,
-            message: "The request could not be processed.".into(),
-        },
+        s if s.is_server_error() => Error::Internal(format!("{s} produced outside a handler").into()),
+        _ => Error::BadRequest { target: None, message: "The request could not be processed.".into() },
     }
 }
 

@@ -20,10 +20,7 @@ use crate::error::Error;
 pub struct Json<T>(pub T);
 
 fn content_type(headers: &axum::http::HeaderMap) -> &str {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }
 
 /// `application/json`, or a vendor type such as `application/vnd.pingidentity.….+json`.
@@ -38,28 +35,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
         if !is_json(content_type(request.headers())) {
-            return Err(Error::UnsupportedMediaType(
-                "Content-Type must be application/json.".into(),
-            ));
+            return Err(Error::UnsupportedMediaType("Content-Type must be application/json.".into()));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    Error::PayloadTooLarge
-                } else {
-                    Error::BadRequest {
-                        target: None,
-                        message: "The request body could not be read.".into(),
-                    }
-                }
-            })?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge
+            } else {
+                Error::BadRequest { target: None, message: "The request body could not be read.".into() }
+            }
+        })?;
         parse_json(&bytes).map(Json)
     }
 }
 
 /// Parses a JSON body, naming the field a type error is in.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    // Every credd body is an object; serde would otherwise read a JSON array into a
+    // struct by position.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Error::BadRequest { target: None, message: "The request body must be a JSON object.".into() });
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -67,10 +62,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         if inner.is_data() && path != "." {
             Error::invalid(FieldError::invalid(&path, without_position(&inner)))
         } else {
-            Error::BadRequest {
-                target: None,
-                message: format!("The request body is not a valid JSON object: {inner}"),
-            }
+            Error::BadRequest { target: None, message: format!("The request body is not a valid JSON object: {inner}") }
         }
     })
 }
@@ -102,24 +94,26 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
             Err(PathRejection::FailedToDeserializePathParams(e)) => {
                 use axum::extract::path::ErrorKind;
                 let (target, value) = match e.kind() {
-                    ErrorKind::ParseErrorAtKey { key, value, .. } => {
+                    ErrorKind::ParseErrorAtKey { key, value, .. } | ErrorKind::DeserializeError { key, value, .. } => {
                         (Some(key.clone()), value.as_str())
                     }
-                    ErrorKind::ParseErrorAtIndex { value, .. }
-                    | ErrorKind::ParseError { value, .. } => (None, value.as_str()),
+                    ErrorKind::ParseErrorAtIndex { index, value, .. } => {
+                        (parameter_name(parts, *index), value.as_str())
+                    }
+                    ErrorKind::ParseError { value, .. } => (parameter_name(parts, 0), value.as_str()),
                     _ => (None, ""),
                 };
-                Err(Error::BadRequest {
-                    target,
-                    message: format!("'{value}' in the path is not a valid identifier."),
-                })
+                Err(Error::BadRequest { target, message: format!("'{value}' in the path is not a valid identifier.") })
             }
-            Err(other) => Err(Error::BadRequest {
-                target: None,
-                message: other.body_text(),
-            }),
+            Err(other) => Err(Error::BadRequest { target: None, message: other.body_text() }),
         }
     }
+}
+
+/// The name of the route's `index`th path parameter (`{user_id}` → `user_id`).
+fn parameter_name(parts: &Parts, index: usize) -> Option<String> {
+    let route = parts.extensions.get::<axum::extract::MatchedPath>()?.as_str();
+    route.split('/').filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}')).nth(index).map(str::to_owned)
 }
 
 /// Query parameters.
@@ -132,10 +126,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| Query(value))
-            .map_err(|e: QueryRejection| Error::BadRequest {
-                target: Some("query".into()),
-                message: e.body_text(),
-            })
+            .map_err(|e: QueryRejection| Error::BadRequest { target: Some("query".into()), message: e.body_text() })
     }
 }
 
@@ -150,16 +141,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
             .await
             .map(|axum::extract::Form(value)| Form(value))
             .map_err(|e: FormRejection| match e {
-                FormRejection::InvalidFormContentType(_) => Error::UnsupportedMediaType(
-                    "Content-Type must be application/x-www-form-urlencoded.".into(),
-                ),
-                other if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                    Error::PayloadTooLarge
+                FormRejection::InvalidFormContentType(_) => {
+                    Error::UnsupportedMediaType("Content-Type must be application/x-www-form-urlencoded.".into())
                 }
-                other => Error::BadRequest {
-                    target: None,
-                    message: other.body_text(),
-                },
+                other if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
+                other => Error::BadRequest { target: None, message: other.body_text() },
             })
     }
 }
@@ -171,22 +157,15 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(Error::Unauthorized("An access token is required."))?;
+        let header =
+            parts.headers.get(header::AUTHORIZATION).ok_or(Error::Unauthorized("An access token is required."))?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or(Error::Unauthorized(
-                "The Authorization header must be 'Bearer <access token>'.",
-            ))?;
+            .ok_or(Error::Unauthorized("The Authorization header must be 'Bearer <access token>'."))?;
         state.credd.tokens.verify(token).await.map(Caller)
     }
 }

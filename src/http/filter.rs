@@ -19,36 +19,22 @@ fn invalid(message: impl Into<String>) -> Error {
 
 /// Parses `filter`, accepting only equality on the listed attributes.
 pub fn parse(filter: &str, supported: &[&str]) -> Result<Vec<Equality>, Error> {
-    let mut tokens = Tokenizer {
-        rest: filter.trim(),
-    };
+    let mut tokens = Tokenizer { rest: filter.trim() };
     let mut clauses = Vec::new();
     loop {
-        let attribute = tokens
-            .word()
-            .ok_or_else(|| invalid("Expected an attribute name."))?;
-        let Some(canonical) = supported
-            .iter()
-            .find(|s| s.eq_ignore_ascii_case(&attribute))
-        else {
+        let attribute = tokens.word().ok_or_else(|| invalid("Expected an attribute name."))?;
+        let Some(canonical) = supported.iter().find(|s| s.eq_ignore_ascii_case(&attribute)) else {
             return Err(invalid(format!(
                 "Filtering on '{attribute}' is not supported; supported: {}.",
                 supported.join(", ")
             )));
         };
-        let operator = tokens
-            .word()
-            .ok_or_else(|| invalid("Expected an operator."))?;
+        let operator = tokens.word().ok_or_else(|| invalid("Expected an operator."))?;
         if !operator.eq_ignore_ascii_case("eq") {
-            return Err(invalid(format!(
-                "The operator '{operator}' is not supported; supported: eq."
-            )));
+            return Err(invalid(format!("The operator '{operator}' is not supported; supported: eq.")));
         }
         let value = tokens.string()?;
-        clauses.push(Equality {
-            attribute: (*canonical).to_owned(),
-            value,
-        });
+        clauses.push(Equality { attribute: (*canonical).to_owned(), value });
         match tokens.word() {
             None => return Ok(clauses),
             Some(joiner) if joiner.eq_ignore_ascii_case("and") => continue,
@@ -65,10 +51,7 @@ impl Tokenizer<'_> {
     /// The next bare word (an attribute, operator or `and`).
     fn word(&mut self) -> Option<String> {
         self.rest = self.rest.trim_start();
-        let end = self
-            .rest
-            .find(|c: char| c.is_whitespace() || c == '"')
-            .unwrap_or(self.rest.len());
+        let end = self.rest.find(|c: char| c.is_whitespace() || c == '"').unwrap_or(self.rest.len());
         if end == 0 {
             return None;
         }
@@ -107,24 +90,14 @@ mod tests {
     const USERS: &[&str] = &["username", "email"];
 
     fn eq(attribute: &str, value: &str) -> Equality {
-        Equality {
-            attribute: attribute.into(),
-            value: value.into(),
-        }
+        Equality { attribute: attribute.into(), value: value.into() }
     }
 
     #[test]
     fn equality_clauses_joined_by_and() {
+        assert_eq!(parse(r#"username eq "ada""#, USERS).unwrap(), vec![eq("username", "ada")]);
         assert_eq!(
-            parse(r#"username eq "ada""#, USERS).unwrap(),
-            vec![eq("username", "ada")]
-        );
-        assert_eq!(
-            parse(
-                r#"userName EQ "a \"quoted\" name" and email eq "x@y.z""#,
-                USERS
-            )
-            .unwrap(),
+            parse(r#"userName EQ "a \"quoted\" name" and email eq "x@y.z""#, USERS).unwrap(),
             vec![eq("username", r#"a "quoted" name"#), eq("email", "x@y.z")]
         );
     }
@@ -143,9 +116,6 @@ mod tests {
             assert!(parse(bad, USERS).is_err(), "{bad}");
         }
         // Quotes and SQL in a value are just characters of the value.
-        assert_eq!(
-            parse(r#"username eq "x' OR '1'='1""#, USERS).unwrap(),
-            vec![eq("username", "x' OR '1'='1")]
-        );
+        assert_eq!(parse(r#"username eq "x' OR '1'='1""#, USERS).unwrap(), vec![eq("username", "x' OR '1'='1")]);
     }
 }

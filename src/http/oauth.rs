@@ -19,9 +19,7 @@ use crate::error::{Error, Result};
 use crate::service::oauth::{ClientCredentials, TokenRequest};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/{environment_id}/as/token", post(token))
-        .route("/{environment_id}/as/jwks", get(jwks))
+    Router::new().route("/{environment_id}/as/token", post(token)).route("/{environment_id}/as/jwks", get(jwks))
 }
 
 #[derive(Deserialize)]
@@ -47,10 +45,7 @@ struct TokenResponse {
 
 /// The client's credentials from HTTP Basic or from the form, never both.
 fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<Option<ClientCredentials>> {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "));
+    let basic = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Basic "));
     match (basic, &form.client_secret) {
         (Some(_), Some(_)) => Err(Error::OAuth {
             status: 400,
@@ -58,10 +53,7 @@ fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<Option<Cl
             description: "Use one client authentication method, not two.".into(),
         }),
         (Some(encoded), None) => {
-            let decoded = STANDARD
-                .decode(encoded.trim())
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok());
+            let decoded = STANDARD.decode(encoded.trim()).ok().and_then(|bytes| String::from_utf8(bytes).ok());
             Ok(decoded.and_then(|pair| {
                 let (id, secret) = pair.split_once(':')?;
                 Some(ClientCredentials {
@@ -93,10 +85,7 @@ async fn token(
         subject_token: form.subject_token,
         subject_token_type: form.subject_token_type,
     };
-    let granted = state
-        .credd
-        .grant_token(environment_id, client, request)
-        .await?;
+    let granted = state.credd.grant_token(environment_id, client, request).await?;
     let body = TokenResponse {
         access_token: granted.token.access_token,
         token_type: "Bearer",
@@ -104,15 +93,9 @@ async fn token(
         scope: granted.token.scope,
         issued_token_type: granted.issued_token_type,
     };
-    Ok((
-        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        Json(body),
-    ))
+    Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(body)))
 }
 
-async fn jwks(
-    State(state): State<AppState>,
-    Path(environment_id): Path<Uuid>,
-) -> Result<Json<Value>> {
+async fn jwks(State(state): State<AppState>, Path(environment_id): Path<Uuid>) -> Result<Json<Value>> {
     Ok(Json(state.credd.tokens.jwks(environment_id).await?))
 }

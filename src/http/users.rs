@@ -6,8 +6,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::routing::get;
 use domain::user::{
-    Change, Email, Locale, PhoneAttribute, PreferredLanguage, User, UserFilter, UserPatch,
-    Username, name_part,
+    Change, Email, Locale, PhoneAttribute, PreferredLanguage, User, UserFilter, UserPatch, Username, name_part,
 };
 use domain::validation::{Collector, FieldError};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -22,20 +21,12 @@ use crate::error::Result;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/v1/environments/{environment_id}/users",
-            get(list).post(create),
-        )
-        .route(
-            "/v1/environments/{environment_id}/users/{user_id}",
-            get(read).patch(patch).delete(delete),
-        )
+        .route("/v1/environments/{environment_id}/users", get(list).post(create))
+        .route("/v1/environments/{environment_id}/users/{user_id}", get(read).patch(patch).delete(delete))
 }
 
 /// Tells an absent attribute (`None`) from an explicit `null` (`Some(None)`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
@@ -86,11 +77,7 @@ impl UserBody {
     /// requires it and patching may leave it out.
     fn patch(&self, errors: &mut Collector) -> UserPatch {
         // `"name": null` clears every part of the name.
-        let cleared = NameBody {
-            given: Some(None),
-            family: Some(None),
-            formatted: Some(None),
-        };
+        let cleared = NameBody { given: Some(None), family: Some(None), formatted: Some(None) };
         let name = match &self.name {
             None => &NameBody::default(),
             Some(None) => &cleared,
@@ -99,12 +86,8 @@ impl UserBody {
         UserPatch {
             username: None,
             email: change(errors, &self.email, |v| Email::parse("email", v)),
-            mobile_phone: change(errors, &self.mobile_phone, |v| {
-                PhoneAttribute::parse("mobilePhone", v)
-            }),
-            primary_phone: change(errors, &self.primary_phone, |v| {
-                PhoneAttribute::parse("primaryPhone", v)
-            }),
+            mobile_phone: change(errors, &self.mobile_phone, |v| PhoneAttribute::parse("mobilePhone", v)),
+            primary_phone: change(errors, &self.primary_phone, |v| PhoneAttribute::parse("primaryPhone", v)),
             locale: change(errors, &self.locale, |v| Locale::parse("locale", v)),
             preferred_language: change(errors, &self.preferred_language, PreferredLanguage::parse),
             name_given: change(errors, &name.given, |v| name_part("name.given", v)),
@@ -114,11 +97,9 @@ impl UserBody {
     }
 
     fn username(&self) -> Option<Result<Username, FieldError>> {
-        self.username.as_ref().map(|u| {
-            u.as_deref()
-                .ok_or_else(|| FieldError::required("username"))
-                .and_then(Username::parse)
-        })
+        self.username
+            .as_ref()
+            .map(|u| u.as_deref().ok_or_else(|| FieldError::required("username")).and_then(Username::parse))
     }
 }
 
@@ -151,11 +132,8 @@ struct UserView {
 fn view(links: &Links, user: User) -> UserView {
     let path = format!("/v1/environments/{}/users/{}", user.environment_id, user.id);
     let mut name = serde_json::Map::new();
-    for (part, value) in [
-        ("given", user.name_given),
-        ("family", user.name_family),
-        ("formatted", user.name_formatted),
-    ] {
+    for (part, value) in [("given", user.name_given), ("family", user.name_family), ("formatted", user.name_formatted)]
+    {
         if let Some(value) = value {
             name.insert(part.into(), value.into());
         }
@@ -163,9 +141,7 @@ fn view(links: &Links, user: User) -> UserView {
     UserView {
         links: json!({ "self": links.link(&path), "environment": links.link(&links.environment(user.environment_id)) }),
         id: user.id,
-        environment: Ref {
-            id: user.environment_id,
-        },
+        environment: Ref { id: user.environment_id },
         username: user.username,
         email: user.email,
         mobile_phone: user.mobile_phone,
@@ -185,16 +161,10 @@ async fn create(
     Json(body): Json<UserBody>,
 ) -> Result<(StatusCode, Json<UserView>)> {
     let mut errors = Collector::default();
-    let username = errors.take(
-        body.username()
-            .unwrap_or_else(|| Err(FieldError::required("username"))),
-    );
+    let username = errors.take(body.username().unwrap_or_else(|| Err(FieldError::required("username"))));
     let rest = body.patch(&mut errors);
     let username = errors.finish_with(username)?;
-    let user = state
-        .credd
-        .create_user(&caller, environment_id, username, rest)
-        .await?;
+    let user = state.credd.create_user(&caller, environment_id, username, rest).await?;
     Ok((StatusCode::CREATED, Json(view(&state.links, user))))
 }
 
@@ -209,27 +179,12 @@ async fn list(
     let mut user_filter = UserFilter::default();
     if let Some(text) = &query.filter {
         for clause in filter::parse(text, &["username", "email"])? {
-            let slot = if clause.attribute == "username" {
-                &mut user_filter.username
-            } else {
-                &mut user_filter.email
-            };
+            let slot = if clause.attribute == "username" { &mut user_filter.username } else { &mut user_filter.email };
             *slot = Some(clause.value);
         }
     }
-    let page = state
-        .credd
-        .users(&caller, environment_id, &user_filter, request)
-        .await?;
-    Ok(Json(wire::collection(
-        &state.links,
-        &uri,
-        "users",
-        page,
-        request,
-        |u| u.id,
-        |u| view(&state.links, u),
-    )))
+    let page = state.credd.users(&caller, environment_id, &user_filter, request).await?;
+    Ok(Json(wire::collection(&state.links, &uri, "users", page, request, |u| u.id, |u| view(&state.links, u))))
 }
 
 async fn read(
@@ -252,10 +207,7 @@ async fn patch(
     let username = body.username().map(|u| errors.take(u));
     let mut patch = body.patch(&mut errors);
     patch.username = errors.finish_with(Some(username))?.flatten();
-    let user = state
-        .credd
-        .patch_user(&caller, environment_id, id, patch)
-        .await?;
+    let user = state.credd.patch_user(&caller, environment_id, id, patch).await?;
     Ok(Json(view(&state.links, user)))
 }
 

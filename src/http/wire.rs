@@ -81,9 +81,10 @@ impl ListQuery {
         };
         let after = match &self.cursor {
             None => None,
-            Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
-                Error::bad_request("cursor", "The cursor is not one credd issued.")
-            })?),
+            Some(cursor) => Some(
+                decode_cursor(cursor)
+                    .ok_or_else(|| Error::bad_request("cursor", "The cursor is not one credd issued."))?,
+            ),
         };
         Ok(PageRequest { limit, after })
     }
@@ -110,26 +111,16 @@ pub fn collection<T, R: Serialize>(
     render: impl Fn(T) -> R,
 ) -> Value {
     let mut link_map = Map::new();
-    link_map.insert(
-        "self".into(),
-        json!({ "href": links.href(&uri.to_string()) }),
-    );
+    link_map.insert("self".into(), json!({ "href": links.href(&uri.to_string()) }));
     if let (true, Some(last)) = (page.has_more, page.items.last()) {
-        let given: Vec<(String, String)> = uri
-            .query()
-            .and_then(|q| serde_urlencoded::from_str(q).ok())
-            .unwrap_or_default();
-        let mut query: Vec<(String, String)> = given
-            .into_iter()
-            .filter(|(k, _)| k != "cursor" && k != "limit")
-            .collect();
+        let given: Vec<(String, String)> =
+            uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+        let mut query: Vec<(String, String)> =
+            given.into_iter().filter(|(k, _)| k != "cursor" && k != "limit").collect();
         query.push(("limit".into(), request.limit.to_string()));
         query.push(("cursor".into(), encode_cursor(id_of(last))));
         let query = serde_urlencoded::to_string(&query).unwrap_or_default();
-        link_map.insert(
-            "next".into(),
-            json!({ "href": links.href(&format!("{}?{query}", uri.path())) }),
-        );
+        link_map.insert("next".into(), json!({ "href": links.href(&format!("{}?{query}", uri.path())) }));
     }
     let size = page.items.len();
     let items: Vec<R> = page.items.into_iter().map(render).collect();
@@ -142,13 +133,9 @@ mod tests {
 
     #[test]
     fn timestamps_have_milliseconds_and_z() {
-        let t = chrono::DateTime::parse_from_rfc3339("2023-02-10T14:46:24.669+00:00")
-            .unwrap()
-            .to_utc();
+        let t = chrono::DateTime::parse_from_rfc3339("2023-02-10T14:46:24.669+00:00").unwrap().to_utc();
         assert_eq!(format_timestamp(&t), "2023-02-10T14:46:24.669Z");
-        let whole = chrono::DateTime::parse_from_rfc3339("2023-02-10T14:46:24+00:00")
-            .unwrap()
-            .to_utc();
+        let whole = chrono::DateTime::parse_from_rfc3339("2023-02-10T14:46:24+00:00").unwrap().to_utc();
         assert_eq!(format_timestamp(&whole), "2023-02-10T14:46:24.000Z");
     }
 
@@ -162,10 +149,7 @@ mod tests {
 
     #[test]
     fn limit_must_be_in_range() {
-        let query = |limit: &str| ListQuery {
-            limit: Some(limit.into()),
-            ..Default::default()
-        };
+        let query = |limit: &str| ListQuery { limit: Some(limit.into()), ..Default::default() };
         assert_eq!(query("5").page().unwrap().limit, 5);
         for bad in ["0", "1001", "-1", "ten"] {
             assert!(query(bad).page().is_err(), "{bad}");

@@ -70,8 +70,7 @@ impl<S: Store, H: JobHandler> Worker<S, H> {
     }
 
     async fn execute(&self, job: ClaimedJob) {
-        let span =
-            tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempt);
+        let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempt);
         async {
             let handler = Arc::clone(&self.handler);
             let task_job = job.clone();

@@ -32,10 +32,7 @@ impl Credd {
             now(),
         );
         self.store.create_application(&application).await?;
-        Ok(CreatedApplication {
-            application,
-            secret,
-        })
+        Ok(CreatedApplication { application, secret })
     }
 
     pub async fn applications(
@@ -48,12 +45,7 @@ impl Credd {
         Ok(self.store.applications(environment_id, page).await?)
     }
 
-    pub async fn application(
-        &self,
-        principal: &Principal,
-        environment_id: Uuid,
-        id: Uuid,
-    ) -> Result<Application> {
+    pub async fn application(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<Application> {
         principal.require_manage(environment_id)?;
         Ok(self.store.application(environment_id, id).await?)
     }
@@ -88,12 +80,7 @@ impl Credd {
         Ok(secret)
     }
 
-    pub async fn delete_application(
-        &self,
-        principal: &Principal,
-        environment_id: Uuid,
-        id: Uuid,
-    ) -> Result<()> {
+    pub async fn delete_application(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<()> {
         principal.require_manage(environment_id)?;
         Ok(self.store.delete_application(environment_id, id).await?)
     }

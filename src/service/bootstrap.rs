@@ -4,9 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use domain::application::{
-    Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod,
-};
+use domain::application::{Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod};
 use domain::environment::{EnvironmentFields, EnvironmentName, EnvironmentType, Region};
 use domain::time::{new_id, now};
 use domain::{Store, StoreError};
@@ -65,22 +63,14 @@ impl BootstrapCredentials {
     ) -> Result<(Self, Origin), LoadError> {
         let path = data_dir.join(FILE_NAME);
         let saved: Option<Self> = match std::fs::read_to_string(&path) {
-            Ok(text) => Some(
-                serde_json::from_str(&text)
-                    .map_err(|e| LoadError::Parse(path.display().to_string(), e))?,
-            ),
+            Ok(text) => Some(serde_json::from_str(&text).map_err(|e| LoadError::Parse(path.display().to_string(), e))?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(LoadError::Read(path.display().to_string(), e)),
         };
-        let all_configured =
-            environment_id.is_some() && client_id.is_some() && client_secret.is_some();
+        let all_configured = environment_id.is_some() && client_id.is_some() && client_secret.is_some();
         let credentials = Self {
-            environment_id: environment_id
-                .or(saved.as_ref().map(|s| s.environment_id))
-                .unwrap_or_else(new_id),
-            client_id: client_id
-                .or(saved.as_ref().map(|s| s.client_id))
-                .unwrap_or_else(new_id),
+            environment_id: environment_id.or(saved.as_ref().map(|s| s.environment_id)).unwrap_or_else(new_id),
+            client_id: client_id.or(saved.as_ref().map(|s| s.client_id)).unwrap_or_else(new_id),
             client_secret: client_secret
                 .or(saved.as_ref().map(|s| s.client_secret.clone()))
                 .unwrap_or_else(random_secret),
@@ -107,35 +97,20 @@ impl Credd {
         if let Err(StoreError::NotFound) = self.store.environment(environment_id).await {
             let fields = EnvironmentFields {
                 name: EnvironmentName::parse("Administrators").expect("a valid name"),
-                description: Some(
-                    "Created by credd at first start; its workers manage every environment.".into(),
-                ),
+                description: Some("Created by credd at first start; its workers manage every environment.".into()),
                 kind: EnvironmentType::Production,
             };
             // Conflict: another instance created it a moment ago.
-            match self
-                .insert_environment(environment_id, fields, Region::NorthAmerica)
-                .await
-            {
+            match self.insert_environment(environment_id, fields, Region::NorthAmerica).await {
                 Ok(_) | Err(StoreError::Conflict) => {}
                 Err(e) => return Err(e.into()),
             }
         }
 
-        let secret_hash = self
-            .master_key
-            .hash_secret(CLIENT_SECRET, &credentials.client_secret);
-        match self
-            .store
-            .application(environment_id, credentials.client_id)
-            .await
-        {
+        let secret_hash = self.master_key.hash_secret(CLIENT_SECRET, &credentials.client_secret);
+        match self.store.application(environment_id, credentials.client_id).await {
             Ok(mut application) => {
-                if !self.master_key.verify_secret(
-                    CLIENT_SECRET,
-                    &credentials.client_secret,
-                    &application.secret_hash,
-                ) {
+                if !self.master_key.verify_secret(CLIENT_SECRET, &credentials.client_secret, &application.secret_hash) {
                     application.secret_hash = secret_hash;
                     application.updated_at = now();
                     self.store.update_application(&application).await?;
@@ -148,13 +123,7 @@ impl Credd {
                     enabled: true,
                     token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
                 };
-                let application = Application::new(
-                    credentials.client_id,
-                    environment_id,
-                    fields,
-                    secret_hash,
-                    now(),
-                );
+                let application = Application::new(credentials.client_id, environment_id, fields, secret_hash, now());
                 match self.store.create_application(&application).await {
                     Ok(()) | Err(StoreError::Conflict) => {}
                     Err(e) => return Err(e.into()),

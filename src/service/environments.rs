@@ -33,11 +33,7 @@ impl Credd {
         Ok(environment)
     }
 
-    pub async fn environments(
-        &self,
-        principal: &Principal,
-        page: PageRequest,
-    ) -> Result<Page<Environment>> {
+    pub async fn environments(&self, principal: &Principal, page: PageRequest) -> Result<Page<Environment>> {
         principal.require_administrator()?;
         Ok(self.store.environments(page).await?)
     }
@@ -65,10 +61,7 @@ impl Credd {
     pub async fn delete_environment(&self, principal: &Principal, id: Uuid) -> Result<()> {
         principal.require_administrator()?;
         if id == self.tokens.administrator_environment() {
-            return Err(Error::bad_request(
-                "id",
-                "The administrator environment cannot be deleted.",
-            ));
+            return Err(Error::bad_request("id", "The administrator environment cannot be deleted."));
         }
         self.store.delete_environment(id).await?;
         self.tokens.forget_environment(id);
@@ -78,10 +71,6 @@ impl Credd {
     /// 404 unless the environment exists (lists would otherwise answer empty).
     pub(super) async fn existing_environment(&self, principal: &Principal, id: Uuid) -> Result<()> {
         principal.require_manage(id)?;
-        self.store
-            .environment(id)
-            .await
-            .map(drop)
-            .map_err(Into::into)
+        self.store.environment(id).await.map(drop).map_err(Into::into)
     }
 }

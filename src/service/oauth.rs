@@ -37,11 +37,7 @@ pub struct GrantedToken {
 }
 
 fn oauth(status: u16, error: &'static str, description: impl Into<String>) -> Error {
-    Error::OAuth {
-        status,
-        error,
-        description: description.into(),
-    }
+    Error::OAuth { status, error, description: description.into() }
 }
 
 fn invalid_client() -> Error {
@@ -64,28 +60,15 @@ impl Credd {
         };
         // Checked before anything else about the app, so a wrong secret and an unknown
         // or disabled client look the same.
-        let secret_ok = self.master_key.verify_secret(
-            CLIENT_SECRET,
-            &client.client_secret,
-            &application.secret_hash,
-        );
-        if !secret_ok
-            || !application.enabled
-            || application.token_endpoint_auth_method != client.method
-        {
+        let secret_ok = self.master_key.verify_secret(CLIENT_SECRET, &client.client_secret, &application.secret_hash);
+        if !secret_ok || !application.enabled || application.token_endpoint_auth_method != client.method {
             return Err(invalid_client());
         }
 
         match request.grant_type.as_deref() {
             Some(CLIENT_CREDENTIALS) => {
-                let token = self
-                    .tokens
-                    .issue(environment_id, application.id, application.id, None)
-                    .await?;
-                Ok(GrantedToken {
-                    token,
-                    issued_token_type: None,
-                })
+                let token = self.tokens.issue(environment_id, application.id, application.id, None).await?;
+                Ok(GrantedToken { token, issued_token_type: None })
             }
             Some(TOKEN_EXCHANGE) => {
                 if request.subject_token_type.as_deref() != Some(USER_ID_TOKEN_TYPE) {
@@ -95,39 +78,23 @@ impl Credd {
                         format!("subject_token_type must be {USER_ID_TOKEN_TYPE}."),
                     ));
                 }
-                let user_id = request
-                    .subject_token
-                    .as_deref()
-                    .and_then(|t| Uuid::parse_str(t).ok());
-                let user_id = user_id.ok_or_else(|| {
-                    oauth(400, "invalid_request", "subject_token must be a user id.")
-                })?;
+                let user_id = request.subject_token.as_deref().and_then(|t| Uuid::parse_str(t).ok());
+                let user_id =
+                    user_id.ok_or_else(|| oauth(400, "invalid_request", "subject_token must be a user id."))?;
                 let scope = self_management_scope(request.scope.as_deref())?;
                 match self.store.user(environment_id, user_id).await {
                     Ok(_) => {}
                     Err(domain::StoreError::NotFound) => {
-                        return Err(oauth(
-                            400,
-                            "invalid_grant",
-                            "No such user in this environment.",
-                        ));
+                        return Err(oauth(400, "invalid_grant", "No such user in this environment."));
                     }
                     Err(e) => return Err(e.into()),
                 }
-                let token = self
-                    .tokens
-                    .issue(environment_id, application.id, user_id, Some(scope))
-                    .await?;
-                Ok(GrantedToken {
-                    token,
-                    issued_token_type: Some(ACCESS_TOKEN_TYPE),
-                })
+                let token = self.tokens.issue(environment_id, application.id, user_id, Some(scope)).await?;
+                Ok(GrantedToken { token, issued_token_type: Some(ACCESS_TOKEN_TYPE) })
             }
-            Some(_) => Err(oauth(
-                400,
-                "unsupported_grant_type",
-                "Supported grant types: client_credentials, token exchange.",
-            )),
+            Some(_) => {
+                Err(oauth(400, "unsupported_grant_type", "Supported grant types: client_credentials, token exchange."))
+            }
             None => Err(oauth(400, "invalid_request", "grant_type is required.")),
         }
     }
@@ -144,11 +111,7 @@ fn self_management_scope(requested: Option<&str>) -> Result<String> {
         ));
     }
     if let Some(unknown) = scopes.iter().find(|s| !SELF_MANAGEMENT_SCOPES.contains(s)) {
-        return Err(oauth(
-            400,
-            "invalid_scope",
-            format!("{unknown} is not a self-management scope."),
-        ));
+        return Err(oauth(400, "invalid_scope", format!("{unknown} is not a self-management scope.")));
     }
     Ok(scopes.join(" "))
 }

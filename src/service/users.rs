@@ -20,10 +20,7 @@ impl Credd {
     ) -> Result<User> {
         principal.require_manage(environment_id)?;
         let user = User::new(new_id(), environment_id, username, rest, now());
-        self.store
-            .create_user(&user)
-            .await
-            .map_err(Error::conflict_on("username", USERNAME_TAKEN))?;
+        self.store.create_user(&user).await.map_err(Error::conflict_on("username", USERNAME_TAKEN))?;
         Ok(user)
     }
 
@@ -38,12 +35,7 @@ impl Credd {
         Ok(self.store.users(environment_id, filter, page).await?)
     }
 
-    pub async fn user(
-        &self,
-        principal: &Principal,
-        environment_id: Uuid,
-        id: Uuid,
-    ) -> Result<User> {
+    pub async fn user(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<User> {
         principal.require_self_or_manage(environment_id, id, "p1:read:user")?;
         Ok(self.store.user(environment_id, id).await?)
     }
@@ -58,19 +50,11 @@ impl Credd {
         principal.require_self_or_manage(environment_id, id, "p1:update:user")?;
         let mut user = self.store.user(environment_id, id).await?;
         user.apply(patch, now());
-        self.store
-            .update_user(&user)
-            .await
-            .map_err(Error::conflict_on("username", USERNAME_TAKEN))?;
+        self.store.update_user(&user).await.map_err(Error::conflict_on("username", USERNAME_TAKEN))?;
         Ok(user)
     }
 
-    pub async fn delete_user(
-        &self,
-        principal: &Principal,
-        environment_id: Uuid,
-        id: Uuid,
-    ) -> Result<()> {
+    pub async fn delete_user(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<()> {
         principal.require_manage(environment_id)?;
         Ok(self.store.delete_user(environment_id, id).await?)
     }

@@ -38,13 +38,7 @@ pub enum Region {
 }
 
 impl Region {
-    pub const ALL: [Self; 5] = [
-        Self::NorthAmerica,
-        Self::Europe,
-        Self::Canada,
-        Self::AsiaPacific,
-        Self::Australia,
-    ];
+    pub const ALL: [Self; 5] = [Self::NorthAmerica, Self::Europe, Self::Canada, Self::AsiaPacific, Self::Australia];
 
     pub fn as_str(self) -> &'static str {
         match self {

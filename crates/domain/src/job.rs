@@ -97,10 +97,7 @@ impl ClaimedJob {
         if self.attempt >= self.max_attempts {
             JobOutcome::Dead { error }
         } else {
-            JobOutcome::Retry {
-                at: now + retry_delay(self.attempt),
-                error,
-            }
+            JobOutcome::Retry { at: now + retry_delay(self.attempt), error }
         }
     }
 }
@@ -125,23 +122,9 @@ mod tests {
     #[test]
     fn last_attempt_failure_is_dead() {
         let now = crate::time::now();
-        let mut job = ClaimedJob {
-            id: Uuid::nil(),
-            kind: "k".into(),
-            payload: vec![],
-            attempt: 1,
-            max_attempts: 2,
-        };
-        assert!(matches!(
-            job.failed("boom".into(), now),
-            JobOutcome::Retry { .. }
-        ));
+        let mut job = ClaimedJob { id: Uuid::nil(), kind: "k".into(), payload: vec![], attempt: 1, max_attempts: 2 };
+        assert!(matches!(job.failed("boom".into(), now), JobOutcome::Retry { .. }));
         job.attempt = 2;
-        assert_eq!(
-            job.failed("boom".into(), now),
-            JobOutcome::Dead {
-                error: "boom".into()
-            }
-        );
+        assert_eq!(job.failed("boom".into(), now), JobOutcome::Dead { error: "boom".into() });
     }
 }

@@ -38,16 +38,10 @@ impl<T> Page<T> {
         let limit = request.limit as usize;
         let has_more = rows.len() > limit;
         rows.truncate(limit);
-        Self {
-            items: rows,
-            has_more,
-        }
+        Self { items: rows, has_more }
     }
 
     pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
-        Ok(Page {
-            items: self.items.into_iter().map(f).collect::<Result<_, _>>()?,
-            has_more: self.has_more,
-        })
+        Ok(Page { items: self.items.into_iter().map(f).collect::<Result<_, _>>()?, has_more: self.has_more })
     }
 }

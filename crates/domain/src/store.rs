@@ -39,13 +39,8 @@ impl StoreError {
     }
 
     /// Reads a stored enum text with the type's own parser.
-    pub fn parse_stored<T>(
-        column: &str,
-        value: &str,
-        parse: impl FnOnce(&str) -> Option<T>,
-    ) -> StoreResult<T> {
-        parse(value)
-            .ok_or_else(|| Self::corrupt(format!("unknown {column} {value:?} in the database")))
+    pub fn parse_stored<T>(column: &str, value: &str, parse: impl FnOnce(&str) -> Option<T>) -> StoreResult<T> {
+        parse(value).ok_or_else(|| Self::corrupt(format!("unknown {column} {value:?} in the database")))
     }
 }
 
@@ -65,14 +60,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         key: &SigningKey,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     fn environment(&self, id: Uuid) -> impl Future<Output = StoreResult<Environment>> + Send;
-    fn environments(
-        &self,
-        page: PageRequest,
-    ) -> impl Future<Output = StoreResult<Page<Environment>>> + Send;
-    fn update_environment(
-        &self,
-        environment: &Environment,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn environments(&self, page: PageRequest) -> impl Future<Output = StoreResult<Page<Environment>>> + Send;
+    fn update_environment(&self, environment: &Environment) -> impl Future<Output = StoreResult<()>> + Send;
     /// Deletes the environment and everything in it.
     fn delete_environment(&self, id: Uuid) -> impl Future<Output = StoreResult<()>> + Send;
 
@@ -80,47 +69,26 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     fn signing_key(&self, id: Uuid) -> impl Future<Output = StoreResult<SigningKey>> + Send;
     /// The environment's keys, newest first.
-    fn signing_keys(
-        &self,
-        environment_id: Uuid,
-    ) -> impl Future<Output = StoreResult<Vec<SigningKey>>> + Send;
+    fn signing_keys(&self, environment_id: Uuid) -> impl Future<Output = StoreResult<Vec<SigningKey>>> + Send;
 
     // Applications -------------------------------------------------------------
 
     /// `Conflict` when the id exists.
-    fn create_application(
-        &self,
-        application: &Application,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
-    fn application(
-        &self,
-        environment_id: Uuid,
-        id: Uuid,
-    ) -> impl Future<Output = StoreResult<Application>> + Send;
+    fn create_application(&self, application: &Application) -> impl Future<Output = StoreResult<()>> + Send;
+    fn application(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<Application>> + Send;
     fn applications(
         &self,
         environment_id: Uuid,
         page: PageRequest,
     ) -> impl Future<Output = StoreResult<Page<Application>>> + Send;
-    fn update_application(
-        &self,
-        application: &Application,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
-    fn delete_application(
-        &self,
-        environment_id: Uuid,
-        id: Uuid,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn update_application(&self, application: &Application) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_application(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<()>> + Send;
 
     // Users --------------------------------------------------------------------
 
     /// `Conflict` when the username is taken in the environment.
     fn create_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
-    fn user(
-        &self,
-        environment_id: Uuid,
-        id: Uuid,
-    ) -> impl Future<Output = StoreResult<User>> + Send;
+    fn user(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<User>> + Send;
     fn users(
         &self,
         environment_id: Uuid,
@@ -129,11 +97,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Page<User>>> + Send;
     /// `Conflict` when the new username is taken in the environment.
     fn update_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
-    fn delete_user(
-        &self,
-        environment_id: Uuid,
-        id: Uuid,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_user(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<()>> + Send;
 
     // Jobs ---------------------------------------------------------------------
 

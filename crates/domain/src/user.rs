@@ -31,10 +31,7 @@ impl Email {
         if email_address::EmailAddress::is_valid(value) {
             Ok(Self(value.to_owned()))
         } else {
-            Err(FieldError::invalid(
-                target,
-                format!("{target} must be a valid email address."),
-            ))
+            Err(FieldError::invalid(target, format!("{target} must be a valid email address.")))
         }
     }
 }
@@ -51,10 +48,7 @@ impl PhoneAttribute {
         if value.chars().any(|c| c.is_ascii_digit()) {
             Ok(Self(value))
         } else {
-            Err(FieldError::invalid(
-                target,
-                format!("{target} must have at least one number."),
-            ))
+            Err(FieldError::invalid(target, format!("{target} must have at least one number.")))
         }
     }
 }
@@ -77,10 +71,7 @@ impl Locale {
         if well_formed {
             Ok(Self(value.to_owned()))
         } else {
-            Err(FieldError::invalid(
-                target,
-                format!("{target} must be a language tag such as en or en-US."),
-            ))
+            Err(FieldError::invalid(target, format!("{target} must be a language tag such as en or en-US.")))
         }
     }
 }
@@ -108,10 +99,7 @@ impl PreferredLanguage {
         if well_formed {
             Ok(Self(value))
         } else {
-            Err(FieldError::invalid(
-                TARGET,
-                "preferredLanguage must look like 'en-US, en;q=0.8'.",
-            ))
+            Err(FieldError::invalid(TARGET, "preferredLanguage must look like 'en-US, en;q=0.8'."))
         }
     }
 }
@@ -175,13 +163,7 @@ pub struct UserPatch {
 impl User {
     /// A new user: the patch over an empty record, so create and update share one
     /// set of rules.
-    pub fn new(
-        id: Uuid,
-        environment_id: Uuid,
-        username: Username,
-        rest: UserPatch,
-        now: Timestamp,
-    ) -> Self {
+    pub fn new(id: Uuid, environment_id: Uuid, username: Username, rest: UserPatch, now: Timestamp) -> Self {
         let mut user = Self {
             id,
             environment_id,
@@ -207,18 +189,12 @@ impl User {
         }
         patch.email.apply_to(&mut self.email, |v| v.0);
         patch.mobile_phone.apply_to(&mut self.mobile_phone, |v| v.0);
-        patch
-            .primary_phone
-            .apply_to(&mut self.primary_phone, |v| v.0);
+        patch.primary_phone.apply_to(&mut self.primary_phone, |v| v.0);
         patch.locale.apply_to(&mut self.locale, |v| v.0);
-        patch
-            .preferred_language
-            .apply_to(&mut self.preferred_language, |v| v.0);
+        patch.preferred_language.apply_to(&mut self.preferred_language, |v| v.0);
         patch.name_given.apply_to(&mut self.name_given, |v| v);
         patch.name_family.apply_to(&mut self.name_family, |v| v);
-        patch
-            .name_formatted
-            .apply_to(&mut self.name_formatted, |v| v);
+        patch.name_formatted.apply_to(&mut self.name_formatted, |v| v);
         self.updated_at = now;
     }
 }
@@ -266,18 +242,11 @@ mod tests {
             crate::time::new_id(),
             crate::time::new_id(),
             Username::parse("ada").unwrap(),
-            UserPatch {
-                email: Change::Set(Email::parse("email", "ada@example.com").unwrap()),
-                ..Default::default()
-            },
+            UserPatch { email: Change::Set(Email::parse("email", "ada@example.com").unwrap()), ..Default::default() },
             now,
         );
         user.apply(
-            UserPatch {
-                email: Change::Clear,
-                name_given: Change::Set("Ada".into()),
-                ..Default::default()
-            },
+            UserPatch { email: Change::Clear, name_given: Change::Set("Ada".into()), ..Default::default() },
             now,
         );
         assert_eq!(user.email, None);

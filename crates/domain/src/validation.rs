@@ -29,24 +29,12 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(
-        target: impl Into<String>,
-        kind: FieldErrorKind,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            target: target.into(),
-            kind,
-            message: message.into(),
-        }
+    pub fn new(target: impl Into<String>, kind: FieldErrorKind, message: impl Into<String>) -> Self {
+        Self { target: target.into(), kind, message: message.into() }
     }
 
     pub fn required(target: &str) -> Self {
-        Self::new(
-            target,
-            FieldErrorKind::Required,
-            format!("{target} is required."),
-        )
+        Self::new(target, FieldErrorKind::Required, format!("{target} is required."))
     }
 
     pub fn invalid(target: &str, message: impl Into<String>) -> Self {
@@ -65,11 +53,7 @@ impl std::error::Error for FieldError {}
 /// A bounded, non-blank text without control characters: names, titles, descriptions.
 pub fn bounded_text(target: &str, value: &str, max_chars: usize) -> Result<String, FieldError> {
     if value.trim().is_empty() {
-        return Err(FieldError::new(
-            target,
-            FieldErrorKind::Required,
-            format!("{target} must not be empty."),
-        ));
+        return Err(FieldError::new(target, FieldErrorKind::Required, format!("{target} must not be empty.")));
     }
     if value.chars().count() > max_chars {
         return Err(FieldError::new(
@@ -79,10 +63,7 @@ pub fn bounded_text(target: &str, value: &str, max_chars: usize) -> Result<Strin
         ));
     }
     if value.chars().any(char::is_control) {
-        return Err(FieldError::invalid(
-            target,
-            format!("{target} must not contain control characters."),
-        ));
+        return Err(FieldError::invalid(target, format!("{target} must not contain control characters.")));
     }
     Ok(value.to_owned())
 }
@@ -119,18 +100,9 @@ mod tests {
 
     #[test]
     fn bounded_text_rejects_blank_long_and_control() {
-        assert_eq!(
-            bounded_text("name", "  ", 5).unwrap_err().kind,
-            FieldErrorKind::Required
-        );
-        assert_eq!(
-            bounded_text("name", "abcdef", 5).unwrap_err().kind,
-            FieldErrorKind::TooLong
-        );
-        assert_eq!(
-            bounded_text("name", "a\nb", 5).unwrap_err().kind,
-            FieldErrorKind::Invalid
-        );
+        assert_eq!(bounded_text("name", "  ", 5).unwrap_err().kind, FieldErrorKind::Required);
+        assert_eq!(bounded_text("name", "abcdef", 5).unwrap_err().kind, FieldErrorKind::TooLong);
+        assert_eq!(bounded_text("name", "a\nb", 5).unwrap_err().kind, FieldErrorKind::Invalid);
         assert_eq!(bounded_text("name", "Ünï", 3).unwrap(), "Ünï");
     }
 }

@@ -10,9 +10,7 @@ use domain::job::{ClaimedJob, Job, JobOutcome, JobStatus, NewJob};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
 use domain::store::StoreResult;
-use domain::stored::{
-    ApplicationRecord, EnvironmentRecord, JobRecord, SigningKeyRecord, UserRecord,
-};
+use domain::stored::{ApplicationRecord, EnvironmentRecord, JobRecord, SigningKeyRecord, UserRecord};
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
 use domain::{Store, StoreError};
@@ -36,10 +34,7 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, sqlx::Error> {
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .connect(url)
-            .await?;
+        let pool = PgPoolOptions::new().max_connections(max_connections).connect(url).await?;
         Ok(Self { pool })
     }
 
@@ -59,17 +54,15 @@ impl PgStore {
 fn backend(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        // The parent row (an environment, say) is not there.
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
         _ => StoreError::backend(error),
     }
 }
 
 /// Zero rows touched by an update or delete of one record means it was not there.
 fn one_row(result: sqlx::postgres::PgQueryResult) -> StoreResult<()> {
-    if result.rows_affected() == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
 fn after_key(page: &PageRequest) -> Uuid {
@@ -79,24 +72,12 @@ fn after_key(page: &PageRequest) -> Uuid {
 
 impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query!("SELECT 1 AS one")
-            .fetch_one(&self.pool)
-            .await
-            .map(drop)
-            .map_err(backend)
+        sqlx::query!("SELECT 1 AS one").fetch_one(&self.pool).await.map(drop).map_err(backend)
     }
 
-    async fn create_environment(
-        &self,
-        environment: &Environment,
-        key: &SigningKey,
-    ) -> StoreResult<()> {
+    async fn create_environment(&self, environment: &Environment, key: &SigningKey) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let (id, kind, region) = (
-            environment.id,
-            environment.kind.as_str(),
-            environment.region.as_str(),
-        );
+        let (id, kind, region) = (environment.id, environment.kind.as_str(), environment.region.as_str());
         sqlx::query!(
             "INSERT INTO environments (id, name, description, type, region, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -174,10 +155,8 @@ impl Store for PgStore {
 
     async fn delete_environment(&self, id: Uuid) -> StoreResult<()> {
         let id = id;
-        let result = sqlx::query!("DELETE FROM environments WHERE id = $1", id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        let result =
+            sqlx::query!("DELETE FROM environments WHERE id = $1", id).execute(&self.pool).await.map_err(backend)?;
         one_row(result)
     }
 
@@ -249,11 +228,7 @@ impl Store for PgStore {
         .try_into()
     }
 
-    async fn applications(
-        &self,
-        environment_id: Uuid,
-        page: PageRequest,
-    ) -> StoreResult<Page<Application>> {
+    async fn applications(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<Application>> {
         let (environment_id, after, limit) = (environment_id, after_key(&page), page.fetch_limit());
         let rows = sqlx::query_as!(
             ApplicationRow,
@@ -294,14 +269,10 @@ impl Store for PgStore {
 
     async fn delete_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()> {
         let (environment_id, id) = (environment_id, id);
-        let result = sqlx::query!(
-            "DELETE FROM applications WHERE environment_id = $1 AND id = $2",
-            environment_id,
-            id
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        let result = sqlx::query!("DELETE FROM applications WHERE environment_id = $1 AND id = $2", environment_id, id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         one_row(result)
     }
 
@@ -348,12 +319,7 @@ impl Store for PgStore {
         .ok_or(StoreError::NotFound)
     }
 
-    async fn users(
-        &self,
-        environment_id: Uuid,
-        filter: &UserFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<User>> {
+    async fn users(&self, environment_id: Uuid, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>> {
         let (environment_id, after, limit) = (environment_id, after_key(&page), page.fetch_limit());
         let rows = sqlx::query_as!(
             UserRow,
@@ -372,10 +338,7 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(Page::from_overfetch(
-            rows.into_iter().map(Into::into).collect(),
-            page,
-        ))
+        Ok(Page::from_overfetch(rows.into_iter().map(Into::into).collect(), page))
     }
 
     async fn update_user(&self, user: &User) -> StoreResult<()> {
@@ -406,14 +369,10 @@ impl Store for PgStore {
 
     async fn delete_user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()> {
         let (environment_id, id) = (environment_id, id);
-        let result = sqlx::query!(
-            "DELETE FROM users WHERE environment_id = $1 AND id = $2",
-            environment_id,
-            id
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        let result = sqlx::query!("DELETE FROM users WHERE environment_id = $1 AND id = $2", environment_id, id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         one_row(result)
     }
 
@@ -437,11 +396,7 @@ impl Store for PgStore {
         .map_err(backend)
     }
 
-    async fn claim_job(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-    ) -> StoreResult<Option<ClaimedJob>> {
+    async fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>> {
         // SKIP LOCKED: concurrent claimers (other instances too) each take a different
         // row instead of queueing behind the same one.
         let row = sqlx::query!(
@@ -467,12 +422,7 @@ impl Store for PgStore {
         }))
     }
 
-    async fn finish_job(
-        &self,
-        job: &ClaimedJob,
-        outcome: &JobOutcome,
-        now: Timestamp,
-    ) -> StoreResult<()> {
+    async fn finish_job(&self, job: &ClaimedJob, outcome: &JobOutcome, now: Timestamp) -> StoreResult<()> {
         let id = job.id;
         let (status, run_at, error) = outcome.settlement();
         let status = status.as_str();
@@ -512,9 +462,5 @@ impl Store for PgStore {
 
 #[cfg(test)]
 mod conformance {
-    domain::conformance_tests!(
-        sqlx::PgPool,
-        crate::PgStore::new,
-        migrations = "../../migrations/postgres"
-    );
+    domain::conformance_tests!(sqlx::PgPool, crate::PgStore::new, migrations = "../../migrations/postgres");
 }

@@ -46,23 +46,14 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("secure_delete", "ON");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options.read_only(true))
-            .await?;
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
         Ok(Self { reader, writer })
     }
 
     /// A store over an existing pool (tests): reads and writes share it.
     pub fn new(pool: SqlitePool) -> Self {
-        Self {
-            reader: pool.clone(),
-            writer: pool,
-        }
+        Self { reader: pool.clone(), writer: pool }
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
@@ -78,17 +69,15 @@ impl SqliteStore {
 fn backend(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        // The parent row (an environment, say) is not there.
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
         _ => StoreError::backend(error),
     }
 }
 
 /// Zero rows touched by an update or delete of one record means it was not there.
 fn one_row(result: sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
-    if result.rows_affected() == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
 fn after_key(page: &PageRequest) -> String {
@@ -98,24 +87,12 @@ fn after_key(page: &PageRequest) -> String {
 
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query!("SELECT 1 AS one")
-            .fetch_one(&self.reader)
-            .await
-            .map(drop)
-            .map_err(backend)
+        sqlx::query!("SELECT 1 AS one").fetch_one(&self.reader).await.map(drop).map_err(backend)
     }
 
-    async fn create_environment(
-        &self,
-        environment: &Environment,
-        key: &SigningKey,
-    ) -> StoreResult<()> {
+    async fn create_environment(&self, environment: &Environment, key: &SigningKey) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(backend)?;
-        let (id, kind, region) = (
-            environment.id.hyphenated(),
-            environment.kind.as_str(),
-            environment.region.as_str(),
-        );
+        let (id, kind, region) = (environment.id.hyphenated(), environment.kind.as_str(), environment.region.as_str());
         sqlx::query!(
             "INSERT INTO environments (id, name, description, type, region, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -193,10 +170,8 @@ impl Store for SqliteStore {
 
     async fn delete_environment(&self, id: Uuid) -> StoreResult<()> {
         let id = id.hyphenated();
-        let result = sqlx::query!("DELETE FROM environments WHERE id = ?1", id)
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
+        let result =
+            sqlx::query!("DELETE FROM environments WHERE id = ?1", id).execute(&self.writer).await.map_err(backend)?;
         one_row(result)
     }
 
@@ -229,10 +204,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_application(&self, application: &Application) -> StoreResult<()> {
-        let (id, environment_id) = (
-            application.id.hyphenated(),
-            application.environment_id.hyphenated(),
-        );
+        let (id, environment_id) = (application.id.hyphenated(), application.environment_id.hyphenated());
         let method = application.token_endpoint_auth_method.as_str();
         sqlx::query!(
             "INSERT INTO applications (id, environment_id, name, description, enabled, token_endpoint_auth_method,
@@ -271,16 +243,8 @@ impl Store for SqliteStore {
         .try_into()
     }
 
-    async fn applications(
-        &self,
-        environment_id: Uuid,
-        page: PageRequest,
-    ) -> StoreResult<Page<Application>> {
-        let (environment_id, after, limit) = (
-            environment_id.hyphenated(),
-            after_key(&page),
-            page.fetch_limit(),
-        );
+    async fn applications(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<Application>> {
+        let (environment_id, after, limit) = (environment_id.hyphenated(), after_key(&page), page.fetch_limit());
         let rows = sqlx::query_as!(
             ApplicationRow,
             "SELECT id, environment_id, name, description, enabled, token_endpoint_auth_method, secret_hash,
@@ -297,10 +261,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_application(&self, application: &Application) -> StoreResult<()> {
-        let (id, environment_id) = (
-            application.id.hyphenated(),
-            application.environment_id.hyphenated(),
-        );
+        let (id, environment_id) = (application.id.hyphenated(), application.environment_id.hyphenated());
         let method = application.token_endpoint_auth_method.as_str();
         let result = sqlx::query!(
             "UPDATE applications SET name = ?3, description = ?4, enabled = ?5, token_endpoint_auth_method = ?6,
@@ -323,14 +284,10 @@ impl Store for SqliteStore {
 
     async fn delete_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()> {
         let (environment_id, id) = (environment_id.hyphenated(), id.hyphenated());
-        let result = sqlx::query!(
-            "DELETE FROM applications WHERE environment_id = ?1 AND id = ?2",
-            environment_id,
-            id
-        )
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
+        let result = sqlx::query!("DELETE FROM applications WHERE environment_id = ?1 AND id = ?2", environment_id, id)
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
         one_row(result)
     }
 
@@ -377,17 +334,8 @@ impl Store for SqliteStore {
         .ok_or(StoreError::NotFound)
     }
 
-    async fn users(
-        &self,
-        environment_id: Uuid,
-        filter: &UserFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<User>> {
-        let (environment_id, after, limit) = (
-            environment_id.hyphenated(),
-            after_key(&page),
-            page.fetch_limit(),
-        );
+    async fn users(&self, environment_id: Uuid, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>> {
+        let (environment_id, after, limit) = (environment_id.hyphenated(), after_key(&page), page.fetch_limit());
         let rows = sqlx::query_as!(
             UserRow,
             "SELECT id, environment_id, username, email, mobile_phone, primary_phone, locale, preferred_language,
@@ -405,10 +353,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(backend)?;
-        Ok(Page::from_overfetch(
-            rows.into_iter().map(Into::into).collect(),
-            page,
-        ))
+        Ok(Page::from_overfetch(rows.into_iter().map(Into::into).collect(), page))
     }
 
     async fn update_user(&self, user: &User) -> StoreResult<()> {
@@ -439,14 +384,10 @@ impl Store for SqliteStore {
 
     async fn delete_user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()> {
         let (environment_id, id) = (environment_id.hyphenated(), id.hyphenated());
-        let result = sqlx::query!(
-            "DELETE FROM users WHERE environment_id = ?1 AND id = ?2",
-            environment_id,
-            id
-        )
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
+        let result = sqlx::query!("DELETE FROM users WHERE environment_id = ?1 AND id = ?2", environment_id, id)
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
         one_row(result)
     }
 
@@ -470,11 +411,7 @@ impl Store for SqliteStore {
         .map_err(backend)
     }
 
-    async fn claim_job(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-    ) -> StoreResult<Option<ClaimedJob>> {
+    async fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>> {
         // SQLite has one writer at a time, so the inner SELECT and the UPDATE cannot
         // interleave with another claim: no SKIP LOCKED needed.
         let row = sqlx::query!(
@@ -498,12 +435,7 @@ impl Store for SqliteStore {
         }))
     }
 
-    async fn finish_job(
-        &self,
-        job: &ClaimedJob,
-        outcome: &JobOutcome,
-        now: Timestamp,
-    ) -> StoreResult<()> {
+    async fn finish_job(&self, job: &ClaimedJob, outcome: &JobOutcome, now: Timestamp) -> StoreResult<()> {
         let id = job.id.hyphenated();
         let (status, run_at, error) = outcome.settlement();
         let status = status.as_str();
@@ -543,9 +475,5 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod conformance {
-    domain::conformance_tests!(
-        sqlx::SqlitePool,
-        crate::SqliteStore::new,
-        migrations = "../../migrations/sqlite"
-    );
+    domain::conformance_tests!(sqlx::SqlitePool, crate::SqliteStore::new, migrations = "../../migrations/sqlite");
 }

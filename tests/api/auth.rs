@@ -1,0 +1,299 @@
+//! Tokens and who may do what: workers of the administrator environment manage every
+//! environment, other workers only their own, users only themselves.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use credd::auth::Tokens;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    worker_gets_a_token_with_basic_or_post_as_configured,
+    bad_client_credentials_are_invalid_client,
+    missing_malformed_expired_and_foreign_tokens_are_unauthorized,
+    a_worker_manages_only_its_own_environment,
+    self_service_token_acts_only_on_its_user,
+    token_exchange_refuses_bad_requests,
+    rotated_secret_replaces_the_old_one,
+    client_secrets_are_stored_as_keyed_hashes,
+    jwks_publishes_the_environment_key,
+);
+
+async fn worker_gets_a_token_with_basic_or_post_as_configured(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Workers").await;
+    let token_url = format!("/{env}/as/token");
+    let (id, secret) = app
+        .create_worker(
+            &admin,
+            &env,
+            json!({ "name": "poster", "type": "WORKER", "tokenEndpointAuthMethod": "CLIENT_SECRET_POST" }),
+        )
+        .await;
+
+    let form = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
+    let response = app.post(&token_url).form(&form).send().await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(
+        (response.body["token_type"].as_str(), response.body["expires_in"].as_u64()),
+        (Some("Bearer"), Some(3600))
+    );
+    assert_eq!(response.headers.get("cache-control").unwrap(), "no-store");
+
+    // The app is configured for POST: Basic is refused.
+    let response = app.post(&token_url).basic(&id, &secret).form("grant_type=client_credentials").send().await;
+    response.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
+    assert_eq!(response.body["error"], "invalid_client");
+}
+
+async fn bad_client_credentials_are_invalid_client(app: &TestApp) {
+    let token_url = format!("/{}/as/token", app.admin.environment_id);
+    let client_id = app.admin.client_id.to_string();
+    for (user, password) in
+        [(client_id.as_str(), "wrong"), ("not-a-uuid", "x"), (&uuid::Uuid::now_v7().to_string(), "x")]
+    {
+        let response = app.post(&token_url).basic(user, password).form("grant_type=client_credentials").send().await;
+        response.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
+        assert_eq!(response.body["error"], "invalid_client");
+    }
+    let response = app.post(&token_url).form("grant_type=client_credentials").send().await;
+    assert_eq!(response.body["error"], "invalid_client");
+    let response =
+        app.post(&token_url).basic(&client_id, &app.admin.client_secret).form("grant_type=password").send().await;
+    response.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    assert_eq!(response.body["error"], "unsupported_grant_type");
+    // The right secret for another environment's token endpoint is still refused.
+    let admin = app.admin_token().await;
+    let other = app.create_environment(&admin, "Other").await;
+    let response = app
+        .post(&format!("/{other}/as/token"))
+        .basic(&client_id, &app.admin.client_secret)
+        .form("grant_type=client_credentials")
+        .send()
+        .await;
+    assert_eq!(response.body["error"], "invalid_client");
+}
+
+async fn missing_malformed_expired_and_foreign_tokens_are_unauthorized(app: &TestApp) {
+    let environments = "/v1/environments";
+    app.get(environments).send().await.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
+    for header in ["Bearer", "Bearer not.a.jwt", "Basic abc", "Bearer eyJhbGciOiJub25lIn0.e30."] {
+        let response = app.get(environments).header("authorization", header).send().await;
+        assert_eq!(response.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED")["code"], "INVALID_TOKEN");
+        assert_eq!(response.headers.get("www-authenticate").unwrap(), "Bearer");
+    }
+
+    // Signed by a key credd never issued: under an unknown kid, and under the real kid.
+    let admin_env = app.admin.environment_id;
+    let real_kid = jsonwebtoken::decode_header(app.admin_token().await).unwrap().kid.unwrap();
+    let forged = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).to_pkcs8_der().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({
+        "iss": format!("https://credd.test/{admin_env}/as"), "sub": app.admin.client_id, "aud": "https://credd.test",
+        "iat": now, "exp": now + 3600, "jti": "forged", "env": admin_env, "client_id": app.admin.client_id,
+    });
+    for kid in [uuid::Uuid::now_v7().to_string(), real_kid] {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(kid);
+        let token =
+            jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_ed_der(forged.as_bytes())).unwrap();
+        app.get(environments).bearer(&token).send().await.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
+    }
+
+    // Expired: issued by the real key with no lifetime, checked once its second has passed.
+    let expiring = Tokens::new(
+        app.state.credd.store.clone(),
+        Arc::clone(&app.state.credd.master_key),
+        "https://credd.test".into(),
+        0,
+        app.admin.environment_id,
+    );
+    let expired =
+        expiring.issue(app.admin.environment_id, app.admin.client_id, app.admin.client_id, None).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let response = app.get(environments).bearer(&expired.access_token).send().await;
+    response.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
+
+    // A valid token whose signature was tampered with.
+    let admin = app.admin_token().await;
+    let mut tampered = admin.clone();
+    tampered.pop();
+    tampered.push(if admin.ends_with('A') { 'B' } else { 'A' });
+    app.get(environments).bearer(&tampered).send().await.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
+    assert_eq!(app.get(environments).bearer(&admin).send().await.status, StatusCode::OK);
+}
+
+async fn a_worker_manages_only_its_own_environment(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let a = app.create_environment(&admin, "A").await;
+    let b = app.create_environment(&admin, "B").await;
+    let (id, secret) = app.create_worker(&admin, &a, json!({ "name": "a-worker", "type": "WORKER" })).await;
+    let worker = app.worker_token(&a, &id, &secret).await;
+
+    let user = app.create_user(&worker, &a, json!({ "username": "ada" })).await;
+    assert_eq!(app.get(&format!("/v1/environments/{a}")).bearer(&worker).send().await.status, StatusCode::OK);
+
+    let b_user = app.create_user(&admin, &b, json!({ "username": "bob" })).await;
+    let b_user_id = b_user["id"].as_str().unwrap();
+    for path in [
+        format!("/v1/environments/{b}"),
+        format!("/v1/environments/{b}/users"),
+        format!("/v1/environments/{b}/users/{b_user_id}"),
+        format!("/v1/environments/{b}/applications"),
+        "/v1/environments".to_owned(),
+    ] {
+        app.get(&path).bearer(&worker).send().await.expect_error(StatusCode::FORBIDDEN, "ACCESS_FAILED");
+    }
+    let response = app
+        .post(&format!("/v1/environments/{b}/users"))
+        .bearer(&worker)
+        .json(json!({ "username": "mallory" }))
+        .send()
+        .await;
+    response.expect_error(StatusCode::FORBIDDEN, "ACCESS_FAILED");
+    app.delete(&format!("/v1/environments/{b}/users/{b_user_id}"))
+        .bearer(&worker)
+        .send()
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "ACCESS_FAILED");
+    app.delete(&format!("/v1/environments/{b}"))
+        .bearer(&worker)
+        .send()
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "ACCESS_FAILED");
+    let response = app.post("/v1/environments").bearer(&worker).json(json!({ "name": "mine" })).send().await;
+    response.expect_error(StatusCode::FORBIDDEN, "ACCESS_FAILED");
+    // B's user is untouched, and A's user is A's.
+    assert_eq!(
+        app.get(&format!("/v1/environments/{b}/users/{b_user_id}")).bearer(&admin).send().await.body["username"],
+        "bob"
+    );
+    let a_user_in_b = format!("/v1/environments/{b}/users/{}", user["id"].as_str().unwrap());
+    app.get(&a_user_in_b).bearer(&admin).send().await.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+async fn exchange(
+    app: &TestApp,
+    env: &str,
+    id: &str,
+    secret: &str,
+    user_id: &str,
+    scope: &str,
+) -> crate::helpers::TestResponse {
+    let form = format!(
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token={user_id}\
+         &subject_token_type=urn%3Acredd%3Aparams%3Aoauth%3Atoken-type%3Auser-id&scope={scope}"
+    );
+    app.post(&format!("/{env}/as/token")).basic(id, secret).form(&form).send().await
+}
+
+async fn self_service_token_acts_only_on_its_user(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Self service").await;
+    let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
+    let ada = app.create_user(&admin, &env, json!({ "username": "ada" })).await;
+    let bob = app.create_user(&admin, &env, json!({ "username": "bob" })).await;
+    let (ada_id, bob_id) = (ada["id"].as_str().unwrap(), bob["id"].as_str().unwrap());
+
+    let response = exchange(app, &env, &id, &secret, ada_id, "p1:read:user%20p1:create:device").await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(response.body["scope"], "p1:read:user p1:create:device");
+    assert_eq!(response.body["issued_token_type"], "urn:ietf:params:oauth:token-type:access_token");
+    let ada_token = response.body["access_token"].as_str().unwrap().to_owned();
+
+    let me = app.get(&format!("/v1/environments/{env}/users/{ada_id}")).bearer(&ada_token).send().await;
+    assert_eq!(me.body["username"], "ada");
+    for path in [
+        format!("/v1/environments/{env}/users/{bob_id}"),
+        format!("/v1/environments/{env}/users"),
+        format!("/v1/environments/{env}"),
+    ] {
+        app.get(&path).bearer(&ada_token).send().await.expect_error(StatusCode::FORBIDDEN, "ACCESS_FAILED");
+    }
+    // Reading is not updating: p1:update:user was not granted.
+    let response = app
+        .patch(&format!("/v1/environments/{env}/users/{ada_id}"))
+        .bearer(&ada_token)
+        .json(json!({ "locale": "fr" }))
+        .send()
+        .await;
+    response.expect_error(StatusCode::FORBIDDEN, "ACCESS_FAILED");
+    let response = app
+        .post(&format!("/v1/environments/{env}/users"))
+        .bearer(&ada_token)
+        .json(json!({ "username": "eve" }))
+        .send()
+        .await;
+    response.expect_error(StatusCode::FORBIDDEN, "ACCESS_FAILED");
+}
+
+async fn token_exchange_refuses_bad_requests(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Exchange").await;
+    let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
+    let ada = app.create_user(&admin, &env, json!({ "username": "ada" })).await;
+    let ada_id = ada["id"].as_str().unwrap();
+
+    let response = exchange(app, &env, &id, &secret, ada_id, "openid").await;
+    assert_eq!((response.status, response.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scope")));
+    let response = exchange(app, &env, &id, &secret, ada_id, "").await;
+    assert_eq!(response.body["error"], "invalid_scope");
+    let response = exchange(app, &env, &id, &secret, &uuid::Uuid::now_v7().to_string(), "p1:read:user").await;
+    assert_eq!(response.body["error"], "invalid_grant");
+    let response = exchange(app, &env, &id, "wrong", ada_id, "p1:read:user").await;
+    assert_eq!((response.status, response.body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
+}
+
+async fn rotated_secret_replaces_the_old_one(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Rotation").await;
+    let (id, old) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
+    let response = app.post(&format!("/v1/environments/{env}/applications/{id}/secret")).bearer(&admin).send().await;
+    let new = response.body["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    app.worker_token(&env, &id, &new).await;
+    let response =
+        app.post(&format!("/{env}/as/token")).basic(&id, &old).form("grant_type=client_credentials").send().await;
+    assert_eq!(response.body["error"], "invalid_client");
+    // The secret is never shown again.
+    let read = app.get(&format!("/v1/environments/{env}/applications/{id}")).bearer(&admin).send().await;
+    assert!(read.body.get("secret").is_none(), "{}", read.body);
+}
+
+async fn client_secrets_are_stored_as_keyed_hashes(app: &TestApp) {
+    use domain::Store;
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Hashes").await;
+    let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
+    let stored = app.state.credd.store.application(env.parse().unwrap(), id.parse().unwrap()).await.unwrap();
+    assert_eq!(stored.secret_hash.len(), 32);
+    assert!(!stored.secret_hash.windows(8).any(|w| secret.as_bytes().windows(8).any(|s| s == w)));
+    assert!(app.state.credd.master_key.verify_secret(credd::service::CLIENT_SECRET, &secret, &stored.secret_hash));
+}
+
+async fn jwks_publishes_the_environment_key(app: &TestApp) {
+    let response = app.get(&format!("/{}/as/jwks", app.admin.environment_id)).send().await;
+    let key = &response.body["keys"][0];
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str()),
+        (Some("OKP"), Some("Ed25519"), Some("EdDSA"))
+    );
+    // The token's kid names this key, and the key verifies the token.
+    let token = app.admin_token().await;
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.kid.as_deref(), key["kid"].as_str());
+    let decoding = jsonwebtoken::DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&["https://credd.test"]);
+    let claims = jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &validation).unwrap().claims;
+    assert_eq!(claims["env"], app.admin.environment_id.to_string());
+    assert_eq!(claims["iss"], format!("https://credd.test/{}/as", app.admin.environment_id));
+    app.get(&format!("/{}/as/jwks", uuid::Uuid::now_v7()))
+        .send()
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}

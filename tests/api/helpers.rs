@@ -1,0 +1,289 @@
+//! `TestApp`: the whole credd app on a fresh database of either backend, and a small
+//! client so a test reads like the scenario it checks.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use base64::Engine;
+use clap::Parser;
+use credd::app_store::AppStore;
+use credd::config::{Cli, Command, ServeArgs};
+use credd::http::AppState;
+use credd::server::App;
+use credd::service::bootstrap::BootstrapCredentials;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Stamps each listed scenario `async fn name(app: &TestApp)` into a `sqlite` and a
+/// `postgres` test. The Postgres tests need `DATABASE_URL` (the README's test
+/// command sets it).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                let app = $crate::helpers::TestApp::start($crate::helpers::Backend::Sqlite).await;
+                super::$name(&app).await;
+                app.finish().await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                let app = $crate::helpers::TestApp::start($crate::helpers::Backend::Postgres).await;
+                super::$name(&app).await;
+                app.finish().await;
+            })*
+        }
+    };
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub admin: BootstrapCredentials,
+    pub args: ServeArgs,
+    router: Router,
+    /// The Postgres database made for this test, dropped by `finish`.
+    postgres: Option<(String, String)>,
+    data_dir: Arc<tempfile::TempDir>,
+}
+
+pub fn serve_args(database_url: &str, data_dir: &std::path::Path) -> ServeArgs {
+    let cli = Cli::try_parse_from([
+        "credd",
+        "serve",
+        "--database-url",
+        database_url,
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--public-url",
+        "https://credd.test",
+        "--body-limit-bytes",
+        "4096",
+    ])
+    .unwrap();
+    match cli.command {
+        Command::Serve(args) => args,
+        Command::Migrate(_) => unreachable!(),
+    }
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> Self {
+        let data_dir = Arc::new(tempfile::tempdir().unwrap());
+        let (url, postgres) = match backend {
+            Backend::Sqlite => (format!("sqlite://{}/credd.db", data_dir.path().display()), None),
+            Backend::Postgres => {
+                let admin_url = std::env::var("DATABASE_URL").expect(
+                    "DATABASE_URL must point at PostgreSQL for the postgres tests (see the README's test command)",
+                );
+                let name = format!("credd_test_{}", Uuid::new_v4().simple());
+                let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect to DATABASE_URL");
+                // `name` is made here from a UUID, never from input.
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+                admin.close().await;
+                let mut url = url::Url::parse(&admin_url).unwrap();
+                url.set_path(&name);
+                (url.to_string(), Some((admin_url, name)))
+            }
+        };
+        Self::open(&url, data_dir, postgres).await
+    }
+
+    /// Opens credd on an existing database and data folder, as a restart would.
+    pub async fn open(url: &str, data_dir: Arc<tempfile::TempDir>, postgres: Option<(String, String)>) -> Self {
+        let args = serve_args(url, data_dir.path());
+        let store = AppStore::open(url, 4, true).await.unwrap();
+        let (app, admin, _) = App::build(store, &args).await.unwrap();
+        let App { state, .. } = app;
+        let router = credd::http::router(state.clone(), args.body_limit_bytes);
+        Self { state, admin, args, router, postgres, data_dir: data_dir }
+    }
+
+    /// Closes this instance and opens another on the same database and data folder.
+    pub async fn restart(self) -> Self {
+        self.state.credd.store.close().await;
+        let url = self.args.database.database_url.clone();
+        Self::open(&url, self.data_dir, self.postgres).await
+    }
+
+    pub async fn finish(self) {
+        self.state.credd.store.close().await;
+        if let Some((admin_url, name)) = self.postgres {
+            let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> TestRequest<'_> {
+        TestRequest { app: self, builder: Request::builder().method(method).uri(path), body: Body::empty() }
+    }
+
+    pub fn get(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::GET, path)
+    }
+
+    pub fn post(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::POST, path)
+    }
+
+    pub fn put(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::PUT, path)
+    }
+
+    pub fn patch(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::PATCH, path)
+    }
+
+    pub fn delete(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::DELETE, path)
+    }
+
+    /// A token of the administrator worker.
+    pub async fn admin_token(&self) -> String {
+        let response = self
+            .post(&format!("/{}/as/token", self.admin.environment_id))
+            .basic(&self.admin.client_id.to_string(), &self.admin.client_secret)
+            .form("grant_type=client_credentials")
+            .send()
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        response.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an environment as the administrator; returns its id.
+    pub async fn create_environment(&self, admin_token: &str, name: &str) -> String {
+        let response = self.post("/v1/environments").bearer(admin_token).json(json!({ "name": name })).send().await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        response.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a worker application in the environment; returns (client id, secret).
+    pub async fn create_worker(&self, token: &str, environment_id: &str, body: Value) -> (String, String) {
+        let response =
+            self.post(&format!("/v1/environments/{environment_id}/applications")).bearer(token).json(body).send().await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        (response.body["id"].as_str().unwrap().to_owned(), response.body["secret"].as_str().unwrap().to_owned())
+    }
+
+    /// A client-credentials token for a worker with basic authentication.
+    pub async fn worker_token(&self, environment_id: &str, client_id: &str, secret: &str) -> String {
+        let response = self
+            .post(&format!("/{environment_id}/as/token"))
+            .basic(client_id, secret)
+            .form("grant_type=client_credentials")
+            .send()
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        response.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a user; returns the response body.
+    pub async fn create_user(&self, token: &str, environment_id: &str, body: Value) -> Value {
+        let response =
+            self.post(&format!("/v1/environments/{environment_id}/users")).bearer(token).json(body).send().await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        response.body
+    }
+}
+
+pub struct TestRequest<'a> {
+    app: &'a TestApp,
+    builder: axum::http::request::Builder,
+    body: Body,
+}
+
+impl TestRequest<'_> {
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.builder = self.builder.header(name, value);
+        self
+    }
+
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    pub fn basic(self, user: &str, password: &str) -> Self {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.header("authorization", &format!("Basic {encoded}"))
+    }
+
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Body::from(body.to_string());
+        self.header("content-type", "application/json")
+    }
+
+    /// A body sent exactly as given, with the given Content-Type.
+    pub fn raw(mut self, content_type: &str, body: impl Into<Body>) -> Self {
+        self.body = body.into();
+        self.header("content-type", content_type)
+    }
+
+    pub fn form(self, body: &str) -> Self {
+        self.raw("application/x-www-form-urlencoded", body.to_owned())
+    }
+
+    pub async fn send(self) -> TestResponse {
+        let request = self.builder.body(self.body).unwrap();
+        let response = self.app.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        let response = TestResponse { status, headers, body };
+        assert!(!response.status.is_server_error(), "a request got {status}: {}", response.body);
+        assert!(response.headers.contains_key("x-request-id"), "every response carries x-request-id");
+        if response.status.is_client_error() {
+            response.assert_pingone_error();
+        }
+        response
+    }
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The PingOne error body: `id` (a UUID), `code`, `message`, and `details[]`
+    /// entries with `code` and `message` when present.
+    pub fn assert_pingone_error(&self) {
+        assert_eq!(self.headers.get(header::CONTENT_TYPE).unwrap(), "application/json", "{}", self.body);
+        let body = &self.body;
+        assert!(body["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).is_some(), "error id: {body}");
+        assert!(body["code"].as_str().is_some_and(|c| !c.is_empty()), "error code: {body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "error message: {body}");
+        if let Some(details) = body.get("details") {
+            for detail in details.as_array().expect("details is an array") {
+                assert!(detail["code"].is_string() && detail["message"].is_string(), "detail: {detail}");
+            }
+        }
+    }
+
+    /// Asserts status and top-level code, and returns the first detail.
+    pub fn expect_error(&self, status: StatusCode, code: &str) -> &Value {
+        assert_eq!((self.status, self.body["code"].as_str()), (status, Some(code)), "{}", self.body);
+        self.body.get("details").and_then(|d| d.get(0)).unwrap_or(&Value::Null)
+    }
+}

@@ -1,0 +1,10 @@
+//! HTTP-level tests: the whole app, on SQLite and on PostgreSQL.
+
+mod applications;
+mod auth;
+mod environments;
+mod errors;
+mod helpers;
+mod restart;
+mod users;
+mod worker;

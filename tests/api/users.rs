@@ -1,0 +1,179 @@
+//! `/v1/environments/{envId}/users`.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    create_read_and_delete_a_user,
+    patch_sets_keeps_and_clears_attributes,
+    usernames_are_unique_per_environment,
+    user_attributes_are_validated,
+    users_filter_by_username_and_email,
+    users_paginate_past_one_page_keeping_the_filter,
+);
+
+async fn create_read_and_delete_a_user(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Users").await;
+    let created = app
+        .create_user(
+            &admin,
+            &env,
+            json!({
+                "username": "ada", "email": "ada@example.com", "mobilePhone": "+1 (512) 555-1234",
+                "locale": "en-GB", "preferredLanguage": "en-GB, en;q=0.8",
+                "name": { "given": "Ada", "family": "Lovelace", "formatted": "Ada Lovelace" }
+            }),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/v1/environments/{env}/users/{id}");
+    assert_eq!(created["_links"]["self"]["href"], format!("https://credd.test{path}"));
+    assert_eq!(created["environment"]["id"], env);
+    assert_eq!(created["name"], json!({ "given": "Ada", "family": "Lovelace", "formatted": "Ada Lovelace" }));
+    assert_eq!(created["mobilePhone"], "+1 (512) 555-1234");
+
+    assert_eq!(app.get(&path).bearer(&admin).send().await.body, created);
+    assert_eq!(app.delete(&path).bearer(&admin).send().await.status, StatusCode::NO_CONTENT);
+    app.get(&path).bearer(&admin).send().await.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.delete(&path).bearer(&admin).send().await.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+async fn patch_sets_keeps_and_clears_attributes(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Patch").await;
+    let created = app
+        .create_user(
+            &admin,
+            &env,
+            json!({ "username": "ada", "email": "ada@example.com", "locale": "en", "name": { "given": "Ada" } }),
+        )
+        .await;
+    let path = format!("/v1/environments/{env}/users/{}", created["id"].as_str().unwrap());
+
+    let patched = app
+        .patch(&path)
+        .bearer(&admin)
+        .json(json!({ "email": null, "primaryPhone": "+44 20 7946 0000", "name": { "family": "Lovelace" } }))
+        .send()
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert!(patched.body.get("email").is_none());
+    assert_eq!(patched.body["locale"], "en", "left out, so kept");
+    assert_eq!(patched.body["name"], json!({ "given": "Ada", "family": "Lovelace" }));
+    assert_eq!(patched.body["primaryPhone"], "+44 20 7946 0000");
+    assert_eq!(patched.body["createdAt"], created["createdAt"]);
+
+    let cleared = app.patch(&path).bearer(&admin).json(json!({ "name": null, "username": "ada.l" })).send().await;
+    assert!(cleared.body.get("name").is_none());
+    assert_eq!(cleared.body["username"], "ada.l");
+    assert_eq!(app.get(&path).bearer(&admin).send().await.body, cleared.body);
+
+    let response = app.patch(&path).bearer(&admin).json(json!({ "username": null })).send().await;
+    let detail = response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    assert_eq!((detail["code"].as_str(), detail["target"].as_str()), (Some("REQUIRED_VALUE"), Some("username")));
+}
+
+async fn usernames_are_unique_per_environment(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let a = app.create_environment(&admin, "A").await;
+    let b = app.create_environment(&admin, "B").await;
+    app.create_user(&admin, &a, json!({ "username": "ada" })).await;
+    let bob = app.create_user(&admin, &a, json!({ "username": "bob" })).await;
+    let response =
+        app.post(&format!("/v1/environments/{a}/users")).bearer(&admin).json(json!({ "username": "ada" })).send().await;
+    let detail = response.expect_error(StatusCode::CONFLICT, "UNIQUENESS_VIOLATION");
+    assert_eq!(detail["target"], "username");
+    let bob_path = format!("/v1/environments/{a}/users/{}", bob["id"].as_str().unwrap());
+    let response = app.patch(&bob_path).bearer(&admin).json(json!({ "username": "ada" })).send().await;
+    response.expect_error(StatusCode::CONFLICT, "UNIQUENESS_VIOLATION");
+    assert_eq!(app.get(&bob_path).bearer(&admin).send().await.body["username"], "bob");
+    app.create_user(&admin, &b, json!({ "username": "ada" })).await;
+}
+
+async fn user_attributes_are_validated(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Validation").await;
+    let response = app
+        .post(&format!("/v1/environments/{env}/users"))
+        .bearer(&admin)
+        .json(json!({
+            "username": "x".repeat(129), "email": "not-an-address", "mobilePhone": "call me",
+            "locale": "en_US!", "preferredLanguage": "en;q=7", "name": { "given": "" }
+        }))
+        .send()
+        .await;
+    response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    let details: Vec<(String, String)> = response.body["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["target"].as_str().unwrap().to_owned(), d["code"].as_str().unwrap().to_owned()))
+        .collect();
+    let expected = [
+        ("username", "SIZE_LIMIT_EXCEEDED"),
+        ("email", "INVALID_VALUE"),
+        ("mobilePhone", "INVALID_VALUE"),
+        ("locale", "INVALID_VALUE"),
+        ("preferredLanguage", "INVALID_VALUE"),
+        ("name.given", "REQUIRED_VALUE"),
+    ];
+    assert_eq!(details, expected.map(|(t, c)| (t.to_owned(), c.to_owned())));
+    let list = app.get(&format!("/v1/environments/{env}/users")).bearer(&admin).send().await;
+    assert_eq!(list.body["size"], 0, "nothing was stored");
+}
+
+async fn users_filter_by_username_and_email(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Filter").await;
+    for (username, email) in [("ada", "team@example.com"), ("bob", "team@example.com"), ("eve", "eve@example.com")] {
+        app.create_user(&admin, &env, json!({ "username": username, "email": email })).await;
+    }
+    let usernames = |filter: &str| {
+        let path = format!("/v1/environments/{env}/users?filter={}", url_encode(filter));
+        let admin = admin.clone();
+        async move {
+            let response = app.get(&path).bearer(&admin).send().await;
+            assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+            response.body["_embedded"]["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["username"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(usernames(r#"username eq "bob""#).await, ["bob"]);
+    assert_eq!(usernames(r#"email eq "team@example.com""#).await, ["ada", "bob"]);
+    assert_eq!(usernames(r#"email eq "team@example.com" and username eq "ada""#).await, ["ada"]);
+    assert!(usernames(r#"username eq "x' OR '1'='1""#).await.is_empty());
+}
+
+fn url_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+async fn users_paginate_past_one_page_keeping_the_filter(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Pages").await;
+    for i in 0..5 {
+        app.create_user(&admin, &env, json!({ "username": format!("user{i}"), "email": "same@example.com" })).await;
+    }
+    app.create_user(&admin, &env, json!({ "username": "other", "email": "other@example.com" })).await;
+    let filter = url_encode(r#"email eq "same@example.com""#);
+    let mut next = Some(format!("/v1/environments/{env}/users?limit=2&filter={filter}"));
+    let mut seen = Vec::new();
+    while let Some(path) = next {
+        let page = app.get(&path).bearer(&admin).send().await;
+        let users = page.body["_embedded"]["users"].as_array().unwrap();
+        assert!(users.len() <= 2 && page.body["size"] == users.len());
+        seen.extend(users.iter().map(|u| u["username"].as_str().unwrap().to_owned()));
+        next = page.body["_links"]["next"]["href"]
+            .as_str()
+            .map(|h| h.strip_prefix("https://credd.test").unwrap().to_owned());
+    }
+    assert_eq!(seen, ["user0", "user1", "user2", "user3", "user4"]);
+}
