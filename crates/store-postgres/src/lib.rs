@@ -72,7 +72,7 @@ fn after_key(page: &PageRequest) -> Uuid {
 
 impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query!("SELECT 1 AS one").fetch_one(&self.pool).await.map(drop).map_err(backend)
+        sqlx::query!("SELECT version() AS version").fetch_one(&self.pool).await.map(drop).map_err(backend)
     }
 
     async fn create_environment(&self, environment: &Environment, key: &SigningKey) -> StoreResult<()> {

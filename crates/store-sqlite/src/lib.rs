@@ -87,7 +87,7 @@ fn after_key(page: &PageRequest) -> String {
 
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query!("SELECT 1 AS one").fetch_one(&self.reader).await.map(drop).map_err(backend)
+        sqlx::query!("SELECT sqlite_version() AS version").fetch_one(&self.reader).await.map(drop).map_err(backend)
     }
 
     async fn create_environment(&self, environment: &Environment, key: &SigningKey) -> StoreResult<()> {
