@@ -6,27 +6,13 @@ use uuid::Uuid;
 use crate::time::Timestamp;
 use crate::validation::{FieldError, bounded_text};
 
-/// How a worker presents its secret at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenEndpointAuthMethod {
-    /// HTTP Basic: `Authorization: Basic base64(client_id:client_secret)`.
-    ClientSecretBasic,
-    /// Form fields `client_id` and `client_secret`.
-    ClientSecretPost,
-}
-
-impl TokenEndpointAuthMethod {
-    pub const ALL: [Self; 2] = [Self::ClientSecretBasic, Self::ClientSecretPost];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ClientSecretBasic => "CLIENT_SECRET_BASIC",
-            Self::ClientSecretPost => "CLIENT_SECRET_POST",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.as_str() == value)
+crate::text_enum! {
+    /// How a worker presents its secret at the token endpoint.
+    pub enum TokenEndpointAuthMethod {
+        /// HTTP Basic: `Authorization: Basic base64(client_id:client_secret)`.
+        ClientSecretBasic => "CLIENT_SECRET_BASIC",
+        /// Form fields `client_id` and `client_secret`.
+        ClientSecretPost => "CLIENT_SECRET_POST",
     }
 }
 

@@ -5,53 +5,22 @@ use uuid::Uuid;
 use crate::time::Timestamp;
 use crate::validation::{FieldError, bounded_text};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnvironmentType {
-    Sandbox,
-    Production,
-}
-
-impl EnvironmentType {
-    pub const ALL: [Self; 2] = [Self::Sandbox, Self::Production];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sandbox => "SANDBOX",
-            Self::Production => "PRODUCTION",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == value)
+crate::text_enum! {
+    pub enum EnvironmentType {
+        Sandbox => "SANDBOX",
+        Production => "PRODUCTION",
     }
 }
 
-/// PingOne's regions. credd runs wherever it is deployed; the region is a label
-/// clients may rely on seeing, so it is kept as given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Region {
-    NorthAmerica,
-    Europe,
-    Canada,
-    AsiaPacific,
-    Australia,
-}
-
-impl Region {
-    pub const ALL: [Self; 5] = [Self::NorthAmerica, Self::Europe, Self::Canada, Self::AsiaPacific, Self::Australia];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NorthAmerica => "NA",
-            Self::Europe => "EU",
-            Self::Canada => "CA",
-            Self::AsiaPacific => "AP",
-            Self::Australia => "AU",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == value)
+crate::text_enum! {
+    /// PingOne's regions. credd runs wherever it is deployed; the region is a label
+    /// clients may rely on seeing, so it is kept as given.
+    pub enum Region {
+        NorthAmerica => "NA",
+        Europe => "EU",
+        Canada => "CA",
+        AsiaPacific => "AP",
+        Australia => "AU",
     }
 }
 

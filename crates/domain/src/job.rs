@@ -7,31 +7,15 @@ use uuid::Uuid;
 
 use crate::time::Timestamp;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobStatus {
-    /// Waiting for `run_at`.
-    Queued,
-    /// Claimed by a worker until `locked_until`; after that any worker may claim it again.
-    Running,
-    Done,
-    /// Gave up after `max_attempts`; `last_error` says why.
-    Dead,
-}
-
-impl JobStatus {
-    pub const ALL: [Self; 4] = [Self::Queued, Self::Running, Self::Done, Self::Dead];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Done => "done",
-            Self::Dead => "dead",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == value)
+crate::text_enum! {
+    pub enum JobStatus {
+        /// Waiting for `run_at`.
+        Queued => "queued",
+        /// Claimed by a worker until `locked_until`; after that any worker may claim it again.
+        Running => "running",
+        Done => "done",
+        /// Gave up after `max_attempts`; `last_error` says why.
+        Dead => "dead",
     }
 }
 

@@ -5,6 +5,36 @@
 //! server's `http` module; SQL lives in the `store-*` crates. Values that reach this
 //! crate's types have been parsed once (see [`validation`]) and cannot be invalid.
 
+/// An enum whose variants have fixed names (PingOne's `"SANDBOX"`, a job's
+/// `"queued"`): the names live here once, with `as_str`, `parse` and `ALL`.
+#[macro_export]
+macro_rules! text_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+
+            pub fn parse(value: &str) -> Option<Self> {
+                match value {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 pub mod application;
 pub mod environment;
 pub mod job;
