@@ -11,10 +11,15 @@ use uuid::Uuid;
 use crate::application::{Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod};
 use crate::environment::{Environment, EnvironmentFields, EnvironmentName, EnvironmentType, Region};
 use crate::job::{JobOutcome, JobStatus, NewJob};
+use crate::notification::{
+    DeliveryMethod, Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName,
+};
 use crate::page::PageRequest;
 use crate::signing_key::SigningKey;
+use crate::store::Outbox;
 use crate::time::{new_id, now};
 use crate::user::{Change, Email, User, UserFilter, UserPatch, Username};
+use crate::wallet::{DigitalWallet, PairingAttempt, PairingSession, PairingStatus, WalletApplication, WalletStatus};
 use crate::{Store, StoreError};
 
 #[macro_export]
@@ -35,7 +40,13 @@ macro_rules! conformance_tests {
             job_runs_when_due_and_settles,
             job_retries_then_dies,
             expired_lease_is_claimed_again_and_stale_finish_is_ignored,
-            concurrent_claims_never_share_a_job
+            concurrent_claims_never_share_a_job,
+            wallet_is_created_with_its_session_and_outbox,
+            pairing_fails_counts_and_completes_once,
+            pairing_session_expires_only_when_due_and_pending,
+            wallet_application_delete_disables_its_wallets_and_user_delete_removes_them,
+            template_contents_are_unique_per_method_locale_and_variant,
+            notifications_list_newest_first_filtered_and_settle,
         );
     };
     (@each $pool:ty, $ctor:expr, $m:literal; $($name:ident),* $(,)?) => {$(
@@ -374,4 +385,262 @@ pub async fn concurrent_claims_never_share_a_job<S: Store>(store: &S) {
     let distinct: HashSet<Uuid> = claimed.iter().copied().collect();
     assert_eq!(claimed.len(), JOBS, "every job claimed exactly once");
     assert_eq!(distinct, enqueued);
+}
+
+fn wallet_application(environment_id: Uuid) -> WalletApplication {
+    let at = now();
+    WalletApplication {
+        id: new_id(),
+        environment_id,
+        application_id: new_id(),
+        name: "Wallet".into(),
+        app_open_url: "https://wallet.example.com".into(),
+        uses_pingone_wallet_sdk: true,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn wallet_with_session(
+    user: &User,
+    app: &WalletApplication,
+    expires_at: crate::time::Timestamp,
+) -> (DigitalWallet, PairingSession) {
+    let at = now();
+    let wallet = DigitalWallet {
+        id: new_id(),
+        environment_id: user.environment_id,
+        user_id: user.id,
+        wallet_application_id: app.id,
+        application_instance_id: None,
+        status: WalletStatus::PairingRequired,
+        public_key: None,
+        device_data: None,
+        token_hash: None,
+        notification: Some("{}".into()),
+        created_at: at,
+        updated_at: at,
+    };
+    let session = PairingSession {
+        id: new_id(),
+        environment_id: user.environment_id,
+        user_id: user.id,
+        wallet_id: wallet.id,
+        request_id: new_id(),
+        challenge: "abc123".into(),
+        status: PairingStatus::Initial,
+        failed_attempts: 0,
+        expires_at,
+        created_at: at,
+        updated_at: at,
+    };
+    (wallet, session)
+}
+
+fn notification(user: &User, template: TemplateName, recipient: &str) -> Notification {
+    Notification {
+        id: new_id(),
+        environment_id: user.environment_id,
+        user_id: Some(user.id),
+        template,
+        delivery_method: DeliveryMethod::Email,
+        recipient: recipient.into(),
+        locale: "en".into(),
+        variant: None,
+        sealed_message: vec![1, 2, 3],
+        status: NotificationStatus::Queued,
+        error: None,
+        created_at: now(),
+        sent_at: None,
+    }
+}
+
+async fn user_with_app<S: Store>(store: &S) -> (User, WalletApplication) {
+    let env = create_environment(store, "Wallets").await;
+    let ada = user(env.id, "ada", Some("ada@example.com"));
+    store.create_user(&ada).await.unwrap();
+    let app = wallet_application(env.id);
+    store.create_wallet_application(&app).await.unwrap();
+    (ada, app)
+}
+
+pub async fn wallet_is_created_with_its_session_and_outbox<S: Store>(store: &S) {
+    let (ada, app) = user_with_app(store).await;
+    let (wallet, session) = wallet_with_session(&ada, &app, now() + TimeDelta::hours(1));
+    let message = notification(&ada, TemplateName::DigitalWalletPairing, "ada@example.com");
+    let outbox = Outbox { notifications: vec![message.clone()], jobs: vec![job("send_notification", 5)] };
+    store.create_wallet(&wallet, &session, &outbox).await.unwrap();
+
+    assert_eq!(store.wallet(ada.environment_id, ada.id, wallet.id).await.unwrap(), wallet);
+    assert_eq!(store.wallet_by_id(wallet.id).await.unwrap(), wallet);
+    assert_eq!(store.pairing_session(session.request_id).await.unwrap(), session);
+    assert_eq!(store.pairing_session_of_wallet(wallet.id).await.unwrap(), session);
+    assert_eq!(store.notification(message.id).await.unwrap(), message);
+    assert_eq!(store.job(outbox.jobs[0].id).await.unwrap().status, JobStatus::Queued);
+    let page = store.wallets(ada.environment_id, ada.id, PageRequest::first(10)).await.unwrap();
+    assert_eq!(page.items, vec![wallet]);
+
+    // A wallet for a user who is not there writes nothing, outbox included.
+    let ghost = User { id: new_id(), ..ada.clone() };
+    let (orphan, orphan_session) = wallet_with_session(&ghost, &app, now() + TimeDelta::hours(1));
+    let lost = notification(&ada, TemplateName::DigitalWalletPairing, "ghost@example.com");
+    let outbox = Outbox { notifications: vec![lost.clone()], jobs: vec![] };
+    assert!(matches!(store.create_wallet(&orphan, &orphan_session, &outbox).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.notification(lost.id).await, Err(StoreError::NotFound)));
+}
+
+pub async fn pairing_fails_counts_and_completes_once<S: Store>(store: &S) {
+    let (ada, app) = user_with_app(store).await;
+    let (mut wallet, session) = wallet_with_session(&ada, &app, now() + TimeDelta::hours(1));
+    store.create_wallet(&wallet, &session, &Outbox::default()).await.unwrap();
+    let attempt = |success| PairingAttempt {
+        id: new_id(),
+        session_id: session.id,
+        wallet_id: wallet.id,
+        success,
+        attempted_at: now(),
+    };
+
+    store.record_pairing_failure(&attempt(false)).await.unwrap();
+    store.record_pairing_failure(&attempt(false)).await.unwrap();
+    assert_eq!(store.pairing_session(session.request_id).await.unwrap().failed_attempts, 2);
+
+    wallet.status = WalletStatus::Active;
+    wallet.application_instance_id = Some("instance".into());
+    wallet.public_key = Some("{\"kty\":\"OKP\"}".into());
+    wallet.device_data = Some("{}".into());
+    wallet.token_hash = Some(vec![5; 32]);
+    store.complete_pairing(&wallet, &attempt(true), &Outbox::default()).await.unwrap();
+    assert_eq!(store.wallet_by_id(wallet.id).await.unwrap(), wallet);
+    assert_eq!(store.pairing_session(session.request_id).await.unwrap().status, PairingStatus::Completed);
+    let attempts = store.pairing_attempts(wallet.id).await.unwrap();
+    assert_eq!(attempts.iter().map(|a| a.success).collect::<Vec<_>>(), [false, false, true]);
+
+    // A second completion of the same session loses.
+    assert!(matches!(
+        store.complete_pairing(&wallet, &attempt(true), &Outbox::default()).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.pairing_attempts(wallet.id).await.unwrap().len(), 3);
+}
+
+pub async fn pairing_session_expires_only_when_due_and_pending<S: Store>(store: &S) {
+    let (ada, app) = user_with_app(store).await;
+    let expires_at = now() + TimeDelta::minutes(5);
+    let (wallet, session) = wallet_with_session(&ada, &app, expires_at);
+    store.create_wallet(&wallet, &session, &Outbox::default()).await.unwrap();
+    assert!(!store.expire_pairing_session(session.id, now()).await.unwrap(), "not yet due");
+    assert!(store.expire_pairing_session(session.id, expires_at).await.unwrap());
+    assert_eq!(store.pairing_session(session.request_id).await.unwrap().status, PairingStatus::Expired);
+    assert_eq!(store.wallet_by_id(wallet.id).await.unwrap().status, WalletStatus::Expired);
+    assert!(!store.expire_pairing_session(session.id, expires_at).await.unwrap(), "once");
+}
+
+pub async fn wallet_application_delete_disables_its_wallets_and_user_delete_removes_them<S: Store>(store: &S) {
+    let (ada, app) = user_with_app(store).await;
+    let (wallet, session) = wallet_with_session(&ada, &app, now() + TimeDelta::hours(1));
+    store.create_wallet(&wallet, &session, &Outbox::default()).await.unwrap();
+    let mut renamed = app.clone();
+    renamed.name = "Renamed".into();
+    store.update_wallet_application(&renamed).await.unwrap();
+    assert_eq!(store.wallet_application(app.environment_id, app.id).await.unwrap(), renamed);
+    assert_eq!(
+        store.wallet_applications(app.environment_id, PageRequest::first(5)).await.unwrap().items,
+        vec![renamed]
+    );
+
+    store.delete_wallet_application(app.environment_id, app.id, now()).await.unwrap();
+    assert!(matches!(store.wallet_application(app.environment_id, app.id).await, Err(StoreError::NotFound)));
+    assert_eq!(store.wallet_by_id(wallet.id).await.unwrap().status, WalletStatus::Disabled);
+
+    store.delete_user(ada.environment_id, ada.id).await.unwrap();
+    assert!(matches!(store.wallet_by_id(wallet.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.pairing_session(session.request_id).await, Err(StoreError::NotFound)));
+}
+
+pub async fn template_contents_are_unique_per_method_locale_and_variant<S: Store>(store: &S) {
+    let env = create_environment(store, "Templates").await;
+    let at = now();
+    let content = |locale: &str, variant: Option<&str>| TemplateContent {
+        id: new_id(),
+        environment_id: env.id,
+        template: TemplateName::DigitalWalletPairing,
+        delivery_method: DeliveryMethod::Email,
+        locale: locale.into(),
+        variant: variant.map(Into::into),
+        subject: Some("Subject".into()),
+        body: "Body ${pairingUrl}".into(),
+        created_at: at,
+        updated_at: at,
+    };
+    let default_en = content("en", None);
+    let variant_en = content("en", Some("variant_b"));
+    store.create_template_content(&default_en).await.unwrap();
+    store.create_template_content(&variant_en).await.unwrap();
+    assert!(matches!(store.create_template_content(&content("en", None)).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        store.create_template_content(&content("en", Some("variant_b"))).await,
+        Err(StoreError::Conflict)
+    ));
+    let mut french = content("fr", None);
+    store.create_template_content(&french).await.unwrap();
+
+    french.locale = "en".into();
+    assert!(matches!(store.update_template_content(&french).await, Err(StoreError::Conflict)));
+    french.locale = "fr".into();
+    french.body = "Corps".into();
+    store.update_template_content(&french).await.unwrap();
+    assert_eq!(store.template_content(env.id, TemplateName::DigitalWalletPairing, french.id).await.unwrap(), french);
+    let all = store.template_contents(env.id, TemplateName::DigitalWalletPairing).await.unwrap();
+    assert_eq!(all, vec![default_en.clone(), variant_en, french]);
+    assert!(store.template_contents(env.id, TemplateName::DevicePairing).await.unwrap().is_empty());
+    assert!(matches!(
+        store.delete_template_content(env.id, TemplateName::DevicePairing, default_en.id).await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_template_content(env.id, TemplateName::DigitalWalletPairing, default_en.id).await.unwrap();
+}
+
+pub async fn notifications_list_newest_first_filtered_and_settle<S: Store>(store: &S) {
+    let (ada, _) = user_with_app(store).await;
+    let mut sent = Vec::new();
+    for (template, recipient) in [
+        (TemplateName::DigitalWalletPairing, "ada@example.com"),
+        (TemplateName::DevicePairing, "+15125551234"),
+        (TemplateName::DigitalWalletPairing, "ada@example.com"),
+    ] {
+        let n = notification(&ada, template, recipient);
+        // Notifications enter the store through a write's outbox.
+        let app = wallet_application(ada.environment_id);
+        store.create_wallet_application(&app).await.unwrap();
+        let (wallet, session) = wallet_with_session(&ada, &app, now() + TimeDelta::hours(1));
+        store.create_wallet(&wallet, &session, &Outbox { notifications: vec![n.clone()], jobs: vec![] }).await.unwrap();
+        sent.push(n.id);
+    }
+    let all = NotificationFilter::default();
+    let first = store.notifications(ada.environment_id, &all, PageRequest::first(2)).await.unwrap();
+    assert_eq!(first.items.iter().map(|n| n.id).collect::<Vec<_>>(), [sent[2], sent[1]]);
+    assert!(first.has_more);
+    let rest =
+        store.notifications(ada.environment_id, &all, PageRequest { limit: 2, after: Some(sent[1]) }).await.unwrap();
+    assert_eq!(rest.items.iter().map(|n| n.id).collect::<Vec<_>>(), [sent[0]]);
+
+    let pairing = NotificationFilter { template: Some(TemplateName::DigitalWalletPairing), ..all.clone() };
+    assert_eq!(store.notifications(ada.environment_id, &pairing, PageRequest::first(10)).await.unwrap().items.len(), 2);
+    let by_phone = NotificationFilter { recipient: Some("+15125551234".into()), user_id: Some(ada.id), ..all };
+    assert_eq!(
+        store.notifications(ada.environment_id, &by_phone, PageRequest::first(10)).await.unwrap().items[0].id,
+        sent[1]
+    );
+
+    let at = now();
+    store.settle_notification(sent[0], NotificationStatus::Sent, None, at).await.unwrap();
+    let settled = store.notification(sent[0]).await.unwrap();
+    assert_eq!((settled.status, settled.sent_at), (NotificationStatus::Sent, Some(at)));
+    store.settle_notification(sent[1], NotificationStatus::Failed, Some("refused"), at).await.unwrap();
+    let failed = store.notification(sent[1]).await.unwrap();
+    assert_eq!(
+        (failed.status, failed.error.as_deref(), failed.sent_at),
+        (NotificationStatus::Failed, Some("refused"), None)
+    );
 }

@@ -38,6 +38,7 @@ macro_rules! text_enum {
 pub mod application;
 pub mod environment;
 pub mod job;
+pub mod notification;
 pub mod page;
 pub mod signing_key;
 pub mod store;
@@ -45,6 +46,7 @@ pub mod stored;
 pub mod time;
 pub mod user;
 pub mod validation;
+pub mod wallet;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

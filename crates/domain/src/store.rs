@@ -11,10 +11,12 @@ use uuid::Uuid;
 use crate::application::Application;
 use crate::environment::Environment;
 use crate::job::{ClaimedJob, Job, JobOutcome, NewJob};
+use crate::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use crate::page::{Page, PageRequest};
 use crate::signing_key::SigningKey;
 use crate::time::Timestamp;
 use crate::user::{User, UserFilter};
+use crate::wallet::{DigitalWallet, PairingAttempt, PairingSession, WalletApplication};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -45,6 +47,14 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Messages and jobs that a write queues in its own transaction, so a request's
+/// effects and the work it starts commit, or vanish, together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outbox {
+    pub notifications: Vec<Notification>,
+    pub jobs: Vec<NewJob>,
+}
 
 /// Async methods return `Send` futures so handlers can run on any runtime thread.
 pub trait Store: Clone + Send + Sync + 'static {
@@ -98,6 +108,129 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// `Conflict` when the new username is taken in the environment.
     fn update_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_user(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // Digital wallet applications ---------------------------------------------
+
+    fn create_wallet_application(
+        &self,
+        application: &WalletApplication,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn wallet_application(
+        &self,
+        environment_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = StoreResult<WalletApplication>> + Send;
+    fn wallet_applications(
+        &self,
+        environment_id: Uuid,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<WalletApplication>>> + Send;
+    fn update_wallet_application(
+        &self,
+        application: &WalletApplication,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Deletes the application and disables its wallets.
+    fn delete_wallet_application(
+        &self,
+        environment_id: Uuid,
+        id: Uuid,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // Digital wallets and pairing -------------------------------------------------
+
+    /// Creates the wallet, its pairing session and the outbox entries.
+    fn create_wallet(
+        &self,
+        wallet: &DigitalWallet,
+        session: &PairingSession,
+        outbox: &Outbox,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn wallet(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = StoreResult<DigitalWallet>> + Send;
+    /// A wallet by id alone, for the wallet-facing API.
+    fn wallet_by_id(&self, id: Uuid) -> impl Future<Output = StoreResult<DigitalWallet>> + Send;
+    fn wallets(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<DigitalWallet>>> + Send;
+    fn update_wallet(&self, wallet: &DigitalWallet) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_wallet(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The wallet's newest pairing session.
+    fn pairing_session_of_wallet(&self, wallet_id: Uuid) -> impl Future<Output = StoreResult<PairingSession>> + Send;
+    fn pairing_session(&self, request_id: Uuid) -> impl Future<Output = StoreResult<PairingSession>> + Send;
+    /// Oldest first.
+    fn pairing_attempts(&self, wallet_id: Uuid) -> impl Future<Output = StoreResult<Vec<PairingAttempt>>> + Send;
+    /// Records the failed attempt and counts it on its session.
+    fn record_pairing_failure(&self, attempt: &PairingAttempt) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Completes the session (`Conflict` when it is no longer `INITIAL`: another
+    /// request won), stores the paired wallet and the attempt, and the outbox.
+    fn complete_pairing(
+        &self,
+        wallet: &DigitalWallet,
+        attempt: &PairingAttempt,
+        outbox: &Outbox,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Expires the session and its wallet if the session is still `INITIAL` and due;
+    /// true when it did.
+    fn expire_pairing_session(
+        &self,
+        session_id: Uuid,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    // Notification template contents --------------------------------------------
+
+    /// `Conflict` when the template, method, locale and variant already have one.
+    fn create_template_content(&self, content: &TemplateContent) -> impl Future<Output = StoreResult<()>> + Send;
+    fn template_content(
+        &self,
+        environment_id: Uuid,
+        template: TemplateName,
+        id: Uuid,
+    ) -> impl Future<Output = StoreResult<TemplateContent>> + Send;
+    /// Oldest first.
+    fn template_contents(
+        &self,
+        environment_id: Uuid,
+        template: TemplateName,
+    ) -> impl Future<Output = StoreResult<Vec<TemplateContent>>> + Send;
+    fn update_template_content(&self, content: &TemplateContent) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_template_content(
+        &self,
+        environment_id: Uuid,
+        template: TemplateName,
+        id: Uuid,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // Notifications ----------------------------------------------------------------
+
+    fn notification(&self, id: Uuid) -> impl Future<Output = StoreResult<Notification>> + Send;
+    /// Newest first.
+    fn notifications(
+        &self,
+        environment_id: Uuid,
+        filter: &NotificationFilter,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<Notification>>> + Send;
+    fn settle_notification(
+        &self,
+        id: Uuid,
+        status: NotificationStatus,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     // Jobs ---------------------------------------------------------------------
 

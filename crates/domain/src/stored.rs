@@ -8,10 +8,12 @@ use uuid::Uuid;
 use crate::application::{Application, TokenEndpointAuthMethod};
 use crate::environment::{Environment, EnvironmentType, Region};
 use crate::job::{Job, JobStatus};
+use crate::notification::{DeliveryMethod, Notification, NotificationStatus, TemplateContent, TemplateName};
 use crate::signing_key::SigningKey;
 use crate::store::{StoreError, StoreResult};
 use crate::time::Timestamp;
 use crate::user::User;
+use crate::wallet::{DigitalWallet, PairingAttempt, PairingSession, PairingStatus, WalletApplication, WalletStatus};
 
 pub struct EnvironmentRecord<Id> {
     pub id: Id,
@@ -159,6 +161,192 @@ impl<Id: Into<Uuid>> TryFrom<JobRecord<Id>> for Job {
             last_error: row.last_error,
             created_at: row.created_at,
             updated_at: row.updated_at,
+        })
+    }
+}
+
+pub struct WalletApplicationRecord<Id> {
+    pub id: Id,
+    pub environment_id: Id,
+    pub application_id: Id,
+    pub name: String,
+    pub app_open_url: String,
+    pub uses_pingone_wallet_sdk: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl<Id: Into<Uuid>> From<WalletApplicationRecord<Id>> for WalletApplication {
+    fn from(row: WalletApplicationRecord<Id>) -> Self {
+        Self {
+            id: row.id.into(),
+            environment_id: row.environment_id.into(),
+            application_id: row.application_id.into(),
+            name: row.name,
+            app_open_url: row.app_open_url,
+            uses_pingone_wallet_sdk: row.uses_pingone_wallet_sdk,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+pub struct DigitalWalletRecord<Id> {
+    pub id: Id,
+    pub environment_id: Id,
+    pub user_id: Id,
+    pub wallet_application_id: Id,
+    pub application_instance_id: Option<String>,
+    pub status: String,
+    pub public_key: Option<String>,
+    pub device_data: Option<String>,
+    pub token_hash: Option<Vec<u8>>,
+    pub notification: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl<Id: Into<Uuid>> TryFrom<DigitalWalletRecord<Id>> for DigitalWallet {
+    type Error = StoreError;
+
+    fn try_from(row: DigitalWalletRecord<Id>) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.id.into(),
+            environment_id: row.environment_id.into(),
+            user_id: row.user_id.into(),
+            wallet_application_id: row.wallet_application_id.into(),
+            application_instance_id: row.application_instance_id,
+            status: StoreError::parse_stored("wallet status", &row.status, WalletStatus::parse)?,
+            public_key: row.public_key,
+            device_data: row.device_data,
+            token_hash: row.token_hash,
+            notification: row.notification,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+pub struct PairingSessionRecord<Id> {
+    pub id: Id,
+    pub environment_id: Id,
+    pub user_id: Id,
+    pub wallet_id: Id,
+    pub request_id: Id,
+    pub challenge: String,
+    pub status: String,
+    pub failed_attempts: i64,
+    pub expires_at: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl<Id: Into<Uuid>> TryFrom<PairingSessionRecord<Id>> for PairingSession {
+    type Error = StoreError;
+
+    fn try_from(row: PairingSessionRecord<Id>) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.id.into(),
+            environment_id: row.environment_id.into(),
+            user_id: row.user_id.into(),
+            wallet_id: row.wallet_id.into(),
+            request_id: row.request_id.into(),
+            challenge: row.challenge,
+            status: StoreError::parse_stored("pairing status", &row.status, PairingStatus::parse)?,
+            failed_attempts: row.failed_attempts,
+            expires_at: row.expires_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+pub struct PairingAttemptRecord<Id> {
+    pub id: Id,
+    pub session_id: Id,
+    pub wallet_id: Id,
+    pub success: bool,
+    pub attempted_at: Timestamp,
+}
+
+impl<Id: Into<Uuid>> From<PairingAttemptRecord<Id>> for PairingAttempt {
+    fn from(row: PairingAttemptRecord<Id>) -> Self {
+        Self {
+            id: row.id.into(),
+            session_id: row.session_id.into(),
+            wallet_id: row.wallet_id.into(),
+            success: row.success,
+            attempted_at: row.attempted_at,
+        }
+    }
+}
+
+pub struct TemplateContentRecord<Id> {
+    pub id: Id,
+    pub environment_id: Id,
+    pub template: String,
+    pub delivery_method: String,
+    pub locale: String,
+    pub variant: Option<String>,
+    pub subject: Option<String>,
+    pub body: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl<Id: Into<Uuid>> TryFrom<TemplateContentRecord<Id>> for TemplateContent {
+    type Error = StoreError;
+
+    fn try_from(row: TemplateContentRecord<Id>) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.id.into(),
+            environment_id: row.environment_id.into(),
+            template: StoreError::parse_stored("template", &row.template, TemplateName::parse)?,
+            delivery_method: StoreError::parse_stored("delivery method", &row.delivery_method, DeliveryMethod::parse)?,
+            locale: row.locale,
+            variant: row.variant,
+            subject: row.subject,
+            body: row.body,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+pub struct NotificationRecord<Id> {
+    pub id: Id,
+    pub environment_id: Id,
+    pub user_id: Option<Id>,
+    pub template: String,
+    pub delivery_method: String,
+    pub recipient: String,
+    pub locale: String,
+    pub variant: Option<String>,
+    pub sealed_message: Vec<u8>,
+    pub status: String,
+    pub error: Option<String>,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
+
+impl<Id: Into<Uuid>> TryFrom<NotificationRecord<Id>> for Notification {
+    type Error = StoreError;
+
+    fn try_from(row: NotificationRecord<Id>) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.id.into(),
+            environment_id: row.environment_id.into(),
+            user_id: row.user_id.map(Into::into),
+            template: StoreError::parse_stored("template", &row.template, TemplateName::parse)?,
+            delivery_method: StoreError::parse_stored("delivery method", &row.delivery_method, DeliveryMethod::parse)?,
+            recipient: row.recipient,
+            locale: row.locale,
+            variant: row.variant,
+            sealed_message: row.sealed_message,
+            status: StoreError::parse_stored("notification status", &row.status, NotificationStatus::parse)?,
+            error: row.error,
+            created_at: row.created_at,
+            sent_at: row.sent_at,
         })
     }
 }

@@ -7,15 +7,21 @@
 use domain::application::Application;
 use domain::environment::Environment;
 use domain::job::{ClaimedJob, Job, JobOutcome, JobStatus, NewJob};
+use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
+use domain::store::Outbox;
 use domain::store::StoreResult;
-use domain::stored::{ApplicationRecord, EnvironmentRecord, JobRecord, SigningKeyRecord, UserRecord};
+use domain::stored::{
+    ApplicationRecord, DigitalWalletRecord, EnvironmentRecord, JobRecord, NotificationRecord, PairingAttemptRecord,
+    PairingSessionRecord, SigningKeyRecord, TemplateContentRecord, UserRecord, WalletApplicationRecord,
+};
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
+use domain::wallet::{DigitalWallet, PairingAttempt, PairingSession, PairingStatus, WalletApplication, WalletStatus};
 use domain::{Store, StoreError};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgPool, migrate::Migrator};
+use sqlx::{PgConnection, PgPool, migrate::Migrator};
 use uuid::Uuid;
 
 type EnvironmentRow = EnvironmentRecord<Uuid>;
@@ -23,6 +29,12 @@ type SigningKeyRow = SigningKeyRecord<Uuid>;
 type ApplicationRow = ApplicationRecord<Uuid>;
 type UserRow = UserRecord<Uuid>;
 type JobRow = JobRecord<Uuid>;
+type WalletApplicationRow = WalletApplicationRecord<Uuid>;
+type DigitalWalletRow = DigitalWalletRecord<Uuid>;
+type PairingSessionRow = PairingSessionRecord<Uuid>;
+type PairingAttemptRow = PairingAttemptRecord<Uuid>;
+type TemplateContentRow = TemplateContentRecord<Uuid>;
+type NotificationRow = NotificationRecord<Uuid>;
 
 /// The Postgres migrations, for `credd migrate` and `credd serve --migrate`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -68,6 +80,76 @@ fn one_row(result: sqlx::postgres::PgQueryResult) -> StoreResult<()> {
 fn after_key(page: &PageRequest) -> Uuid {
     // The nil UUID sorts before every real id.
     page.after.unwrap_or(Uuid::nil())
+}
+
+/// Writes a job; part of whatever transaction `conn` is in.
+async fn insert_job(conn: &mut PgConnection, job: &NewJob) -> StoreResult<()> {
+    let (id, status) = (job.id, JobStatus::Queued.as_str());
+    let created_at = domain::time::now();
+    sqlx::query!(
+        "INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $7)",
+        id,
+        job.kind,
+        job.payload,
+        status,
+        job.max_attempts,
+        job.run_at,
+        created_at,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
+/// Writes the outbox's notifications and jobs in `conn`'s transaction.
+async fn write_outbox(conn: &mut PgConnection, outbox: &Outbox) -> StoreResult<()> {
+    for n in &outbox.notifications {
+        let (id, environment_id, user_id) = (n.id, n.environment_id, n.user_id);
+        let (template, method, status) = (n.template.as_str(), n.delivery_method.as_str(), n.status.as_str());
+        sqlx::query!(
+            "INSERT INTO notifications (id, environment_id, user_id, template, delivery_method, recipient, locale, variant,
+                                        sealed_message, status, error, created_at, sent_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            id,
+            environment_id,
+            user_id,
+            template,
+            method,
+            n.recipient,
+            n.locale,
+            n.variant,
+            n.sealed_message,
+            status,
+            n.error,
+            n.created_at,
+            n.sent_at,
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    }
+    for job in &outbox.jobs {
+        insert_job(conn, job).await?;
+    }
+    Ok(())
+}
+
+async fn insert_attempt(conn: &mut PgConnection, attempt: &PairingAttempt) -> StoreResult<()> {
+    let (id, session_id, wallet_id) = (attempt.id, attempt.session_id, attempt.wallet_id);
+    sqlx::query!(
+        "INSERT INTO pairing_attempts (id, session_id, wallet_id, success, attempted_at) VALUES ($1, $2, $3, $4, $5)",
+        id,
+        session_id,
+        wallet_id,
+        attempt.success,
+        attempt.attempted_at,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(backend)
 }
 
 impl Store for PgStore {
@@ -376,24 +458,556 @@ impl Store for PgStore {
         one_row(result)
     }
 
-    async fn enqueue_job(&self, job: &NewJob) -> StoreResult<()> {
-        let (id, status) = (job.id, JobStatus::Queued.as_str());
-        let created_at = domain::time::now();
+    async fn create_wallet_application(&self, application: &WalletApplication) -> StoreResult<()> {
+        let (id, environment_id, application_id) =
+            (application.id, application.environment_id, application.application_id);
         sqlx::query!(
-            "INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $7)",
+            "INSERT INTO wallet_applications (id, environment_id, application_id, name, app_open_url, uses_pingone_wallet_sdk,
+                                              created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             id,
-            job.kind,
-            job.payload,
-            status,
-            job.max_attempts,
-            job.run_at,
-            created_at,
+            environment_id,
+            application_id,
+            application.name,
+            application.app_open_url,
+            application.uses_pingone_wallet_sdk,
+            application.created_at,
+            application.updated_at,
         )
         .execute(&self.pool)
         .await
         .map(drop)
         .map_err(backend)
+    }
+
+    async fn wallet_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<WalletApplication> {
+        let (environment_id, id) = (environment_id, id);
+        sqlx::query_as!(
+            WalletApplicationRow,
+            "SELECT id, environment_id, application_id, name, app_open_url, uses_pingone_wallet_sdk, created_at, updated_at
+             FROM wallet_applications WHERE environment_id = $1 AND id = $2",
+            environment_id,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(Into::into)
+        .ok_or(StoreError::NotFound)
+    }
+
+    async fn wallet_applications(
+        &self,
+        environment_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<WalletApplication>> {
+        let (environment_id, after, limit) = (environment_id, after_key(&page), page.fetch_limit());
+        let rows = sqlx::query_as!(
+            WalletApplicationRow,
+            "SELECT id, environment_id, application_id, name, app_open_url, uses_pingone_wallet_sdk, created_at, updated_at
+             FROM wallet_applications WHERE environment_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            environment_id,
+            after,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(Page::from_overfetch(rows.into_iter().map(Into::into).collect(), page))
+    }
+
+    async fn update_wallet_application(&self, application: &WalletApplication) -> StoreResult<()> {
+        let (id, environment_id) = (application.id, application.environment_id);
+        let result = sqlx::query!(
+            "UPDATE wallet_applications SET name = $3, app_open_url = $4, updated_at = $5
+             WHERE environment_id = $1 AND id = $2",
+            environment_id,
+            id,
+            application.name,
+            application.app_open_url,
+            application.updated_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        one_row(result)
+    }
+
+    async fn delete_wallet_application(&self, environment_id: Uuid, id: Uuid, now: Timestamp) -> StoreResult<()> {
+        let (environment_id, id) = (environment_id, id);
+        let disabled = WalletStatus::Disabled.as_str();
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let result =
+            sqlx::query!("DELETE FROM wallet_applications WHERE environment_id = $1 AND id = $2", environment_id, id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        one_row(result)?;
+        sqlx::query!(
+            "UPDATE digital_wallets SET status = $3, updated_at = $4 WHERE environment_id = $1 AND wallet_application_id = $2",
+            environment_id,
+            id,
+            disabled,
+            now,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn create_wallet(
+        &self,
+        wallet: &DigitalWallet,
+        session: &PairingSession,
+        outbox: &Outbox,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (id, environment_id, user_id, app_id) =
+            (wallet.id, wallet.environment_id, wallet.user_id, wallet.wallet_application_id);
+        let status = wallet.status.as_str();
+        sqlx::query!(
+            "INSERT INTO digital_wallets (id, environment_id, user_id, wallet_application_id, application_instance_id, status,
+                                          public_key, device_data, token_hash, notification, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            id,
+            environment_id,
+            user_id,
+            app_id,
+            wallet.application_instance_id,
+            status,
+            wallet.public_key,
+            wallet.device_data,
+            wallet.token_hash,
+            wallet.notification,
+            wallet.created_at,
+            wallet.updated_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let (session_id, request_id, session_status) = (session.id, session.request_id, session.status.as_str());
+        sqlx::query!(
+            "INSERT INTO pairing_sessions (id, environment_id, user_id, wallet_id, request_id, challenge, status,
+                                           failed_attempts, expires_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            session_id,
+            environment_id,
+            user_id,
+            id,
+            request_id,
+            session.challenge,
+            session_status,
+            session.failed_attempts,
+            session.expires_at,
+            session.created_at,
+            session.updated_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        write_outbox(&mut tx, outbox).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<DigitalWallet> {
+        let (environment_id, user_id, id) = (environment_id, user_id, id);
+        sqlx::query_as!(
+            DigitalWalletRow,
+            "SELECT id, environment_id, user_id, wallet_application_id, application_instance_id, status, public_key,
+                    device_data, token_hash, notification, created_at, updated_at
+             FROM digital_wallets WHERE environment_id = $1 AND user_id = $2 AND id = $3",
+            environment_id,
+            user_id,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
+    async fn wallet_by_id(&self, id: Uuid) -> StoreResult<DigitalWallet> {
+        let id = id;
+        sqlx::query_as!(
+            DigitalWalletRow,
+            "SELECT id, environment_id, user_id, wallet_application_id, application_instance_id, status, public_key,
+                    device_data, token_hash, notification, created_at, updated_at
+             FROM digital_wallets WHERE id = $1",
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
+    async fn wallets(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<DigitalWallet>> {
+        let (environment_id, user_id, after, limit) = (environment_id, user_id, after_key(&page), page.fetch_limit());
+        let rows = sqlx::query_as!(
+            DigitalWalletRow,
+            "SELECT id, environment_id, user_id, wallet_application_id, application_instance_id, status, public_key,
+                    device_data, token_hash, notification, created_at, updated_at
+             FROM digital_wallets WHERE environment_id = $1 AND user_id = $2 AND id > $3 ORDER BY id LIMIT $4",
+            environment_id,
+            user_id,
+            after,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Page::from_overfetch(rows, page).try_map(TryInto::try_into)
+    }
+
+    async fn update_wallet(&self, wallet: &DigitalWallet) -> StoreResult<()> {
+        let (environment_id, id, status) = (wallet.environment_id, wallet.id, wallet.status.as_str());
+        let result = sqlx::query!(
+            "UPDATE digital_wallets SET application_instance_id = $3, status = $4, updated_at = $5
+             WHERE environment_id = $1 AND id = $2",
+            environment_id,
+            id,
+            wallet.application_instance_id,
+            status,
+            wallet.updated_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        one_row(result)
+    }
+
+    async fn delete_wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let (environment_id, user_id, id) = (environment_id, user_id, id);
+        let result = sqlx::query!(
+            "DELETE FROM digital_wallets WHERE environment_id = $1 AND user_id = $2 AND id = $3",
+            environment_id,
+            user_id,
+            id
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        one_row(result)
+    }
+
+    async fn pairing_session_of_wallet(&self, wallet_id: Uuid) -> StoreResult<PairingSession> {
+        let wallet_id = wallet_id;
+        sqlx::query_as!(
+            PairingSessionRow,
+            "SELECT id, environment_id, user_id, wallet_id, request_id, challenge, status, failed_attempts, expires_at,
+                    created_at, updated_at
+             FROM pairing_sessions WHERE wallet_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+            wallet_id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
+    async fn pairing_session(&self, request_id: Uuid) -> StoreResult<PairingSession> {
+        let request_id = request_id;
+        sqlx::query_as!(
+            PairingSessionRow,
+            "SELECT id, environment_id, user_id, wallet_id, request_id, challenge, status, failed_attempts, expires_at,
+                    created_at, updated_at
+             FROM pairing_sessions WHERE request_id = $1",
+            request_id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
+    async fn pairing_attempts(&self, wallet_id: Uuid) -> StoreResult<Vec<PairingAttempt>> {
+        let wallet_id = wallet_id;
+        let rows = sqlx::query_as!(
+            PairingAttemptRow,
+            "SELECT id, session_id, wallet_id, success, attempted_at FROM pairing_attempts
+             WHERE wallet_id = $1 ORDER BY attempted_at, id",
+            wallet_id
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn record_pairing_failure(&self, attempt: &PairingAttempt) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        insert_attempt(&mut tx, attempt).await?;
+        let session_id = attempt.session_id;
+        sqlx::query!(
+            "UPDATE pairing_sessions SET failed_attempts = failed_attempts + 1, updated_at = $2 WHERE id = $1",
+            session_id,
+            attempt.attempted_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn complete_pairing(
+        &self,
+        wallet: &DigitalWallet,
+        attempt: &PairingAttempt,
+        outbox: &Outbox,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (session_id, initial, completed) =
+            (attempt.session_id, PairingStatus::Initial.as_str(), PairingStatus::Completed.as_str());
+        let won = sqlx::query!(
+            "UPDATE pairing_sessions SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
+            session_id,
+            initial,
+            completed,
+            attempt.attempted_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if won.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        let (id, status) = (wallet.id, wallet.status.as_str());
+        sqlx::query!(
+            "UPDATE digital_wallets SET application_instance_id = $2, status = $3, public_key = $4, device_data = $5,
+                                        token_hash = $6, updated_at = $7
+             WHERE id = $1",
+            id,
+            wallet.application_instance_id,
+            status,
+            wallet.public_key,
+            wallet.device_data,
+            wallet.token_hash,
+            wallet.updated_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        insert_attempt(&mut tx, attempt).await?;
+        write_outbox(&mut tx, outbox).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn expire_pairing_session(&self, session_id: Uuid, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (id, initial, expired) = (session_id, PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
+        let wallet = sqlx::query!(
+            r#"UPDATE pairing_sessions SET status = $3, updated_at = $4
+               WHERE id = $1 AND status = $2 AND expires_at <= $4
+               RETURNING wallet_id AS wallet_id"#,
+            id,
+            initial,
+            expired,
+            now,
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let Some(wallet) = wallet else { return Ok(false) };
+        let (pending, wallet_expired) = (WalletStatus::PairingRequired.as_str(), WalletStatus::Expired.as_str());
+        sqlx::query!(
+            "UPDATE digital_wallets SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
+            wallet.wallet_id,
+            pending,
+            wallet_expired,
+            now,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn create_template_content(&self, content: &TemplateContent) -> StoreResult<()> {
+        let (id, environment_id) = (content.id, content.environment_id);
+        let (template, method) = (content.template.as_str(), content.delivery_method.as_str());
+        sqlx::query!(
+            "INSERT INTO template_contents (id, environment_id, template, delivery_method, locale, variant, subject, body,
+                                            created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            id,
+            environment_id,
+            template,
+            method,
+            content.locale,
+            content.variant,
+            content.subject,
+            content.body,
+            content.created_at,
+            content.updated_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(backend)
+    }
+
+    async fn template_content(
+        &self,
+        environment_id: Uuid,
+        template: TemplateName,
+        id: Uuid,
+    ) -> StoreResult<TemplateContent> {
+        let (environment_id, template, id) = (environment_id, template.as_str(), id);
+        sqlx::query_as!(
+            TemplateContentRow,
+            "SELECT id, environment_id, template, delivery_method, locale, variant, subject, body, created_at, updated_at
+             FROM template_contents WHERE environment_id = $1 AND template = $2 AND id = $3",
+            environment_id,
+            template,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
+    async fn template_contents(
+        &self,
+        environment_id: Uuid,
+        template: TemplateName,
+    ) -> StoreResult<Vec<TemplateContent>> {
+        let (environment_id, template) = (environment_id, template.as_str());
+        let rows = sqlx::query_as!(
+            TemplateContentRow,
+            "SELECT id, environment_id, template, delivery_method, locale, variant, subject, body, created_at, updated_at
+             FROM template_contents WHERE environment_id = $1 AND template = $2 ORDER BY id",
+            environment_id,
+            template
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn update_template_content(&self, content: &TemplateContent) -> StoreResult<()> {
+        let (id, environment_id, template) = (content.id, content.environment_id, content.template.as_str());
+        let method = content.delivery_method.as_str();
+        let result = sqlx::query!(
+            "UPDATE template_contents SET delivery_method = $4, locale = $5, variant = $6, subject = $7, body = $8,
+                                          updated_at = $9
+             WHERE environment_id = $1 AND template = $2 AND id = $3",
+            environment_id,
+            template,
+            id,
+            method,
+            content.locale,
+            content.variant,
+            content.subject,
+            content.body,
+            content.updated_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        one_row(result)
+    }
+
+    async fn delete_template_content(&self, environment_id: Uuid, template: TemplateName, id: Uuid) -> StoreResult<()> {
+        let (environment_id, template, id) = (environment_id, template.as_str(), id);
+        let result = sqlx::query!(
+            "DELETE FROM template_contents WHERE environment_id = $1 AND template = $2 AND id = $3",
+            environment_id,
+            template,
+            id
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        one_row(result)
+    }
+
+    async fn notification(&self, id: Uuid) -> StoreResult<Notification> {
+        let id = id;
+        sqlx::query_as!(
+            NotificationRow,
+            "SELECT id, environment_id, user_id, template, delivery_method, recipient, locale, variant, sealed_message,
+                    status, error, created_at, sent_at
+             FROM notifications WHERE id = $1",
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
+    async fn notifications(
+        &self,
+        environment_id: Uuid,
+        filter: &NotificationFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Notification>> {
+        let environment_id = environment_id;
+        let before = page.after;
+        let user_id = filter.user_id;
+        let template = filter.template.map(TemplateName::as_str);
+        let limit = page.fetch_limit();
+        let rows = sqlx::query_as!(
+            NotificationRow,
+            "SELECT id, environment_id, user_id, template, delivery_method, recipient, locale, variant, sealed_message,
+                    status, error, created_at, sent_at
+             FROM notifications
+             WHERE environment_id = $1 AND ($2::uuid IS NULL OR id < $2)
+               AND ($3::uuid IS NULL OR user_id = $3) AND ($4::text IS NULL OR template = $4) AND ($5::text IS NULL OR recipient = $5)
+             ORDER BY id DESC LIMIT $6",
+            environment_id,
+            before,
+            user_id,
+            template,
+            filter.recipient,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Page::from_overfetch(rows, page).try_map(TryInto::try_into)
+    }
+
+    async fn settle_notification(
+        &self,
+        id: Uuid,
+        status: NotificationStatus,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let (id, status) = (id, status.as_str());
+        let sent_at = (status == NotificationStatus::Sent.as_str()).then_some(at);
+        let result = sqlx::query!(
+            "UPDATE notifications SET status = $2, error = $3, sent_at = $4 WHERE id = $1",
+            id,
+            status,
+            error,
+            sent_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        one_row(result)
+    }
+
+    async fn enqueue_job(&self, job: &NewJob) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        insert_job(&mut conn, job).await
     }
 
     async fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>> {
