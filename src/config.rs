@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 use uuid::Uuid;
 
@@ -21,6 +21,28 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply the database migrations and exit.
     Migrate(DatabaseArgs),
+    /// A simulated wallet app, for staging and tests.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WalletCommand {
+    /// Pair a new wallet with a pairing link (the `qrUrl`, or the `appOpen` link).
+    Pair {
+        link: String,
+        /// Where to keep the wallet's key and token (written with mode 0600).
+        #[arg(long, default_value = "credd-wallet.json")]
+        file: PathBuf,
+        /// The wallet app installation id to report.
+        #[arg(long, default_value = "credd-wallet-simulator")]
+        instance_id: String,
+    },
+    /// Show the paired wallet as credd sees it.
+    Status {
+        #[arg(long, default_value = "credd-wallet.json")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -78,9 +100,45 @@ pub struct ServeArgs {
     #[arg(long, env = "CREDD_TOKEN_LIFETIME_SECONDS", default_value_t = 3600)]
     pub token_lifetime_seconds: u32,
 
+    /// How long a wallet's pairing session lasts, in seconds.
+    #[arg(long, env = "CREDD_PAIRING_LIFETIME_SECONDS", default_value_t = 86_400)]
+    pub pairing_lifetime_seconds: u32,
+
+    /// Where email goes: `outbox` (kept for the notifications API only), `smtp`, or `webhook`.
+    #[arg(long, env = "CREDD_EMAIL_DELIVERY", value_enum, default_value_t = Delivery::Outbox)]
+    pub email_delivery: Delivery,
+
+    /// Where SMS, voice and WhatsApp messages go: `outbox` or `webhook`.
+    #[arg(long, env = "CREDD_PHONE_DELIVERY", value_enum, default_value_t = Delivery::Outbox)]
+    pub phone_delivery: Delivery,
+
+    /// SMTP server for email delivery: `smtp://host:port` or `smtps://user:password@host`.
+    #[arg(long, env = "CREDD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender address of emails.
+    #[arg(long, env = "CREDD_SMTP_FROM", default_value = "credd <no-reply@credd.localhost>")]
+    pub smtp_from: String,
+
+    /// URL that webhook deliveries are POSTed to.
+    #[arg(long, env = "CREDD_WEBHOOK_URL")]
+    pub webhook_url: Option<Url>,
+
+    /// Shared secret that signs webhook deliveries (at least 16 characters).
+    #[arg(long, env = "CREDD_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CREDD_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     pub body_limit_bytes: usize,
+}
+
+/// A notification channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Delivery {
+    Outbox,
+    Smtp,
+    Webhook,
 }
 
 impl ServeArgs {

@@ -10,5 +10,7 @@ pub mod crypto;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod notify;
 pub mod server;
 pub mod service;
+pub mod wallet_client;

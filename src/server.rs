@@ -9,12 +9,14 @@ use tokio_util::task::TaskTracker;
 
 use crate::app_store::AppStore;
 use crate::auth::Tokens;
+use crate::config::Delivery;
 use crate::config::ServeArgs;
 use crate::crypto::MasterKey;
 use crate::http::{self, AppState, wire::Links};
 use crate::jobs::{Jobs, Worker};
-use crate::service::Credd;
+use crate::notify::{Channel, Senders, Smtp, Webhook};
 use crate::service::bootstrap::{BootstrapCredentials, Origin};
+use crate::service::{Credd, Settings};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -42,11 +44,48 @@ impl App {
             args.token_lifetime_seconds,
             bootstrap.environment_id,
         ));
-        let credd = Credd { store, tokens, master_key };
+        let settings = Settings {
+            public_base: public_base.clone(),
+            pairing_lifetime: chrono::TimeDelta::seconds(i64::from(args.pairing_lifetime_seconds)),
+        };
+        let wake_worker = Arc::new(Notify::new());
+        let credd = Credd {
+            store,
+            tokens,
+            master_key,
+            senders: Arc::new(senders(args)?),
+            settings: Arc::new(settings),
+            wake_worker: Arc::clone(&wake_worker),
+        };
         credd.ensure_bootstrap(&bootstrap).await.map_err(|e| format!("cannot create the administrator: {e}"))?;
         let state = AppState { credd, links: Links::new(public_base) };
-        Ok((Self { state, wake_worker: Arc::new(Notify::new()) }, bootstrap, origin))
+        Ok((Self { state, wake_worker }, bootstrap, origin))
     }
+}
+
+/// The channels configured for email and for phone messages.
+fn senders(args: &ServeArgs) -> Result<Senders, BoxError> {
+    let channel = |delivery: Delivery, what: &str| -> Result<Channel, BoxError> {
+        Ok(match delivery {
+            Delivery::Outbox => Channel::OutboxOnly,
+            Delivery::Smtp if what == "phone" => {
+                return Err("phone messages cannot go by SMTP: use outbox or webhook".into());
+            }
+            Delivery::Smtp => {
+                let url = args.smtp_url.as_deref().ok_or("--email-delivery smtp needs --smtp-url (CREDD_SMTP_URL)")?;
+                Channel::Smtp(Smtp::new(url, &args.smtp_from)?)
+            }
+            Delivery::Webhook => {
+                let url = args.webhook_url.clone().ok_or("webhook delivery needs --webhook-url (CREDD_WEBHOOK_URL)")?;
+                let secret = args
+                    .webhook_secret
+                    .as_deref()
+                    .ok_or("webhook delivery needs --webhook-secret (CREDD_WEBHOOK_SECRET)")?;
+                Channel::Webhook(Webhook::new(url, secret)?)
+            }
+        })
+    };
+    Ok(Senders { email: channel(args.email_delivery, "email")?, phone: channel(args.phone_delivery, "phone")? })
 }
 
 pub async fn serve(args: ServeArgs) -> Result<(), BoxError> {
@@ -62,7 +101,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), BoxError> {
 
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
-    tasks.spawn(Worker::new(store.clone(), Jobs, Arc::clone(&app.wake_worker)).run(stop.clone()));
+    let jobs = Jobs { credd: app.state.credd.clone() };
+    tasks.spawn(Worker::new(store.clone(), jobs, Arc::clone(&app.wake_worker)).run(stop.clone()));
 
     let router = http::router(app.state, args.body_limit_bytes);
     let shutdown = stop.clone();
@@ -115,6 +155,35 @@ async fn shutdown_signal() {
         _ = terminate.recv() => {}
     }
     tracing::info!("shutting down");
+}
+
+/// `credd wallet …`: the wallet simulator over HTTP.
+pub async fn wallet(command: crate::config::WalletCommand) -> Result<(), BoxError> {
+    use crate::config::WalletCommand;
+    use crate::wallet_client::{self, Http, PairedWallet};
+    let http = Http(reqwest::Client::new());
+    match command {
+        WalletCommand::Pair { link, file, instance_id } => {
+            if file.exists() {
+                return Err(format!("{} already holds a wallet; choose another --file", file.display()).into());
+            }
+            let wallet = wallet_client::pair(&http, &link, &instance_id).await?;
+            crate::crypto::write_private_file(&file, &serde_json::to_vec_pretty(&wallet)?)?;
+            let status = wallet_client::status(&http, &wallet).await?;
+            println!(
+                "paired wallet {} ({}); key and token saved to {}",
+                wallet.wallet_id,
+                status["status"],
+                file.display()
+            );
+        }
+        WalletCommand::Status { file } => {
+            let wallet: PairedWallet =
+                serde_json::from_slice(&std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?)?;
+            println!("{}", serde_json::to_string_pretty(&wallet_client::status(&http, &wallet).await?)?);
+        }
+    }
+    Ok(())
 }
 
 pub async fn migrate(args: &crate::config::DatabaseArgs) -> Result<(), BoxError> {

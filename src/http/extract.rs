@@ -153,18 +153,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
 /// The caller, from a valid `Authorization: Bearer` access token.
 pub struct Caller(pub Principal);
 
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?.trim();
+    (!token.is_empty()).then_some(token)
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let header =
-            parts.headers.get(header::AUTHORIZATION).ok_or(Error::Unauthorized("An access token is required."))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Err(Error::Unauthorized("An access token is required."));
+        }
+        let token = bearer_token(&parts.headers)
             .ok_or(Error::Unauthorized("The Authorization header must be 'Bearer <access token>'."))?;
         state.credd.tokens.verify(token).await.map(Caller)
     }

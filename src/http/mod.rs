@@ -5,8 +5,12 @@ mod environments;
 pub mod error;
 pub mod extract;
 mod filter;
+mod notifications;
 mod oauth;
+mod pairing;
 mod users;
+mod wallet_applications;
+mod wallets;
 pub mod wire;
 
 use std::time::Duration;
@@ -38,6 +42,10 @@ pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
         .merge(applications::routes())
         .merge(users::routes())
         .merge(oauth::routes())
+        .merge(wallet_applications::routes())
+        .merge(wallets::routes())
+        .merge(pairing::routes())
+        .merge(notifications::routes())
         .fallback(error::not_found)
         .with_state(state)
         // Outermost first: the error guard sees every response, including those the

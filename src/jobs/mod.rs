@@ -5,6 +5,11 @@ pub mod worker;
 use std::future::Future;
 
 use domain::job::ClaimedJob;
+use uuid::Uuid;
+
+use crate::service::Credd;
+use crate::service::notifications::SEND_NOTIFICATION;
+use crate::service::wallets::EXPIRE_PAIRING_SESSION;
 
 pub use worker::Worker;
 
@@ -14,13 +19,20 @@ pub trait JobHandler: Send + Sync + 'static {
     fn run(&self, job: ClaimedJob) -> impl Future<Output = Result<(), String>> + Send;
 }
 
-/// The job kinds credd knows. Later features register theirs here; a job of a kind
-/// this version does not know fails (and ends dead with that reason) rather than
-/// vanishing.
-pub struct Jobs;
+/// The job kinds credd knows, each a service call whose payload is a record id. A
+/// job of a kind this version does not know fails (and ends dead with that reason)
+/// rather than vanishing.
+pub struct Jobs {
+    pub credd: Credd,
+}
 
 impl JobHandler for Jobs {
     async fn run(&self, job: ClaimedJob) -> Result<(), String> {
-        Err(format!("unknown job kind {:?}", job.kind))
+        let id = Uuid::from_slice(&job.payload).map_err(|_| "the payload is not a record id".to_owned())?;
+        match job.kind.as_str() {
+            SEND_NOTIFICATION => self.credd.deliver_notification(id, job.attempt >= job.max_attempts).await,
+            EXPIRE_PAIRING_SESSION => self.credd.expire_pairing_session(id).await,
+            other => Err(format!("unknown job kind {other:?}")),
+        }
     }
 }

@@ -48,10 +48,9 @@ impl<S: Store, H: JobHandler> Worker<S, H> {
     pub async fn run(self, stop: CancellationToken) {
         tracing::info!("worker started");
         while !stop.is_cancelled() {
-            let at = now();
-            match self.store.claim_job(at, at + self.lease).await {
-                Ok(Some(job)) => self.execute(job).await,
-                Ok(None) => self.idle(&stop).await,
+            match self.run_next().await {
+                Ok(true) => {}
+                Ok(false) => self.idle(&stop).await,
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming a job failed");
                     self.idle(&stop).await;
@@ -59,6 +58,27 @@ impl<S: Store, H: JobHandler> Worker<S, H> {
             }
         }
         tracing::info!("worker stopped");
+    }
+
+    /// Runs due jobs until none is left; how many ran.
+    pub async fn drain(&self) -> Result<usize, domain::StoreError> {
+        let mut ran = 0;
+        while self.run_next().await? {
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    /// Claims and runs one due job; false when none is due.
+    async fn run_next(&self) -> Result<bool, domain::StoreError> {
+        let at = now();
+        match self.store.claim_job(at, at + self.lease).await? {
+            Some(job) => {
+                self.execute(job).await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     async fn idle(&self, stop: &CancellationToken) {

@@ -4,14 +4,19 @@
 mod applications;
 pub mod bootstrap;
 mod environments;
+pub mod notifications;
 pub mod oauth;
 mod users;
+pub mod wallets;
 
 use std::sync::Arc;
+
+use chrono::TimeDelta;
 
 use crate::app_store::AppStore;
 use crate::auth::Tokens;
 use crate::crypto::MasterKey;
+use crate::notify::Senders;
 
 pub use applications::CreatedApplication;
 
@@ -24,4 +29,16 @@ pub struct Credd {
     pub store: AppStore,
     pub tokens: Arc<Tokens>,
     pub master_key: Arc<MasterKey>,
+    pub senders: Arc<Senders>,
+    pub settings: Arc<Settings>,
+    /// Wakes this instance's worker when a write queued jobs.
+    pub wake_worker: Arc<tokio::sync::Notify>,
+}
+
+/// Service settings that come from configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base of the URLs credd hands out (pairing links), without a trailing slash.
+    pub public_base: String,
+    pub pairing_lifetime: TimeDelta,
 }

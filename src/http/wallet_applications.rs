@@ -1,0 +1,149 @@
+//! `/v1/environments/{envId}/digitalWalletApplications`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::routing::get;
+use domain::validation::{Collector, FieldError};
+use domain::wallet::{WalletApplication, app_open_url, wallet_application_name};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use super::extract::{Caller, Json, Path, Query};
+use super::wire::{self, Links, ListQuery, Ref};
+use crate::error::Result;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/environments/{environment_id}/digitalWalletApplications", get(list).post(create)).route(
+        "/v1/environments/{environment_id}/digitalWalletApplications/{application_id}",
+        get(read).put(replace).delete(delete),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WalletApplicationBody {
+    name: Option<String>,
+    app_open_url: Option<String>,
+    application: Option<Ref>,
+    #[serde(rename = "usesPingOneWalletSDK")]
+    uses_pingone_wallet_sdk: Option<bool>,
+}
+
+impl WalletApplicationBody {
+    /// The application as the body describes it; ids and times are the service's.
+    fn parse(self, environment_id: Uuid, id: Uuid) -> Result<WalletApplication, Vec<FieldError>> {
+        let mut errors = Collector::default();
+        let name = errors
+            .take(self.name.as_deref().ok_or_else(|| FieldError::required("name")).and_then(wallet_application_name));
+        let url = errors.take(
+            self.app_open_url.as_deref().ok_or_else(|| FieldError::required("appOpenUrl")).and_then(app_open_url),
+        );
+        let application = errors.take(self.application.ok_or_else(|| FieldError::required("application.id")));
+        let at = domain::time::now();
+        let built = name.zip(url).zip(application).map(|((name, app_open_url), application)| WalletApplication {
+            id,
+            environment_id,
+            application_id: application.id,
+            name,
+            app_open_url,
+            uses_pingone_wallet_sdk: self.uses_pingone_wallet_sdk.unwrap_or(true),
+            created_at: at,
+            updated_at: at,
+        });
+        errors.finish_with(built)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WalletApplicationView {
+    #[serde(rename = "_links")]
+    links: Value,
+    id: Uuid,
+    #[serde(serialize_with = "wire::timestamp")]
+    created_at: domain::time::Timestamp,
+    #[serde(serialize_with = "wire::timestamp")]
+    updated_at: domain::time::Timestamp,
+    environment: Ref,
+    name: String,
+    application: Ref,
+    app_open_url: String,
+    #[serde(rename = "usesPingOneWalletSDK")]
+    uses_pingone_wallet_sdk: bool,
+}
+
+fn view(links: &Links, application: WalletApplication) -> WalletApplicationView {
+    let path = format!("/v1/environments/{}/digitalWalletApplications/{}", application.environment_id, application.id);
+    WalletApplicationView {
+        links: json!({ "self": links.link(&path), "environment": links.link(&links.environment(application.environment_id)) }),
+        id: application.id,
+        created_at: application.created_at,
+        updated_at: application.updated_at,
+        environment: Ref { id: application.environment_id },
+        name: application.name,
+        application: Ref { id: application.application_id },
+        app_open_url: application.app_open_url,
+        uses_pingone_wallet_sdk: application.uses_pingone_wallet_sdk,
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(environment_id): Path<Uuid>,
+    Json(body): Json<WalletApplicationBody>,
+) -> Result<(StatusCode, Json<WalletApplicationView>)> {
+    let application = body.parse(environment_id, Uuid::nil())?;
+    let created = state.credd.create_wallet_application(&caller, application).await?;
+    Ok((StatusCode::CREATED, Json(view(&state.links, created))))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(environment_id): Path<Uuid>,
+    uri: Uri,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>> {
+    let request = query.page()?;
+    let page = state.credd.wallet_applications(&caller, environment_id, request).await?;
+    Ok(Json(wire::collection(
+        &state.links,
+        &uri,
+        "digitalWalletApplications",
+        page,
+        request,
+        |a| a.id,
+        |a| view(&state.links, a),
+    )))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<WalletApplicationView>> {
+    Ok(Json(view(&state.links, state.credd.wallet_application(&caller, environment_id, id).await?)))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<WalletApplicationBody>,
+) -> Result<Json<WalletApplicationView>> {
+    let application = body.parse(environment_id, id)?;
+    Ok(Json(view(&state.links, state.credd.replace_wallet_application(&caller, application).await?)))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode> {
+    state.credd.delete_wallet_application(&caller, environment_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,369 @@
+//! Notifications: choosing and rendering a template content for a message, putting
+//! it in a write's outbox, delivering it from the worker, and the administrator's
+//! template contents.
+
+use std::collections::BTreeMap;
+
+use domain::Store;
+use domain::job::NewJob;
+use domain::notification::{
+    DeliveryMethod, Notification, NotificationFilter, NotificationStatus, NotifyMethod, TemplateContent, TemplateName,
+    default_content, render, select_content,
+};
+use domain::page::{Page, PageRequest};
+use domain::store::Outbox;
+use domain::time::{new_id, now};
+use domain::user::User;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Credd;
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+use crate::notify::Message;
+
+/// The job kind that delivers one notification; its payload is the notification id.
+pub const SEND_NOTIFICATION: &str = "send_notification";
+const SEND_ATTEMPTS: i64 = 8;
+/// The environment's language when neither the request nor the user names one.
+pub const ENVIRONMENT_LANGUAGE: &str = "en";
+
+/// `notification` on a request: how to notify the user, and with which content.
+#[derive(Debug, Clone, Default)]
+pub struct NotificationRequest {
+    pub methods: Vec<NotifyMethod>,
+    pub locale: Option<String>,
+    pub variant: Option<String>,
+    pub variables: BTreeMap<String, String>,
+}
+
+/// What became of a request's notification: PingOne's `notification` block, kept
+/// with the resource and answered on every read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationReport {
+    pub methods: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<ReportTemplate>,
+    pub results: Vec<NotificationResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportTemplate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationResult {
+    pub method: String,
+    pub sent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification: Option<ReportRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportRef {
+    pub id: Uuid,
+}
+
+/// The sealed text of a notification.
+#[derive(Serialize, Deserialize)]
+pub struct SealedMessage {
+    pub subject: Option<String>,
+    pub body: String,
+}
+
+/// A notification with its text opened, for the API.
+pub struct OpenedNotification {
+    pub notification: Notification,
+    pub message: SealedMessage,
+}
+
+/// The user's address for a method, if they have one.
+fn address(user: &User, method: NotifyMethod) -> Option<&str> {
+    match method {
+        NotifyMethod::Email => user.email.as_deref(),
+        NotifyMethod::Sms => user.mobile_phone.as_deref().or(user.primary_phone.as_deref()),
+    }
+}
+
+fn missing_address(user: &User, method: NotifyMethod) -> serde_json::Value {
+    let attribute = if method == NotifyMethod::Email { "email" } else { "phone" };
+    serde_json::json!({
+        "id": Uuid::new_v4(),
+        "code": "INVALID_DATA",
+        "message": "The request could not be completed. One or more validation errors were in the request.",
+        "details": [{ "code": "INVALID_VALUE", "message": format!("Could not find {attribute} attribute for user {}.", user.id) }],
+    })
+}
+
+/// Languages to try, in order: the request's, the user's preferences, the environment's.
+fn languages<'a>(requested: Option<&'a str>, user: Option<&'a User>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = requested.into_iter().collect();
+    if let Some(user) = user {
+        if let Some(preferred) = &user.preferred_language {
+            out.extend(
+                preferred
+                    .split(',')
+                    .map(|range| range.split(';').next().unwrap_or_default().trim())
+                    .filter(|t| *t != "*"),
+            );
+        }
+        out.extend(user.locale.as_deref());
+    }
+    out.push(ENVIRONMENT_LANGUAGE);
+    out
+}
+
+impl Credd {
+    /// One message per requested method to the user's own addresses, added to
+    /// `outbox`; a method the user has no address for is reported, not fatal.
+    pub(super) async fn notify_user(
+        &self,
+        user: &User,
+        template: TemplateName,
+        request: &NotificationRequest,
+        variables: BTreeMap<String, String>,
+        outbox: &mut Outbox,
+    ) -> Result<NotificationReport> {
+        let mut results = Vec::new();
+        for method in &request.methods {
+            let result = match address(user, *method) {
+                None => NotificationResult {
+                    method: method.as_str().into(),
+                    sent: false,
+                    notification: None,
+                    error: Some(missing_address(user, *method)),
+                },
+                Some(recipient) => {
+                    let id = self
+                        .queue_message(
+                            user.environment_id,
+                            Some(user),
+                            template,
+                            method.delivery(),
+                            recipient,
+                            request,
+                            &variables,
+                            outbox,
+                        )
+                        .await?;
+                    NotificationResult {
+                        method: method.as_str().into(),
+                        sent: true,
+                        notification: Some(ReportRef { id }),
+                        error: None,
+                    }
+                }
+            };
+            results.push(result);
+        }
+        let template = (request.locale.is_some() || request.variant.is_some())
+            .then(|| ReportTemplate { locale: request.locale.clone(), variant: request.variant.clone() });
+        Ok(NotificationReport {
+            methods: request.methods.iter().map(|m| m.as_str().into()).collect(),
+            template,
+            results,
+        })
+    }
+
+    /// Renders the chosen content for one message, seals it, and adds it and its
+    /// delivery job to `outbox`. Built-in variables (`user.*` and `variables`) win
+    /// over the request's, so a client cannot forge a code or a link.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn queue_message(
+        &self,
+        environment_id: Uuid,
+        user: Option<&User>,
+        template: TemplateName,
+        method: DeliveryMethod,
+        recipient: &str,
+        request: &NotificationRequest,
+        variables: &BTreeMap<String, String>,
+        outbox: &mut Outbox,
+    ) -> Result<Uuid> {
+        let contents: Vec<TemplateContent> = self
+            .store
+            .template_contents(environment_id, template)
+            .await?
+            .into_iter()
+            .filter(|c| c.delivery_method == method)
+            .collect();
+        let chosen = select_content(&contents, request.variant.as_deref(), &languages(request.locale.as_deref(), user));
+        let (subject, body, locale, variant) = match chosen {
+            Some(c) => (c.subject.clone(), c.body.clone(), c.locale.clone(), c.variant.clone()),
+            None => {
+                let (subject, body) = default_content(template, method);
+                (subject.map(Into::into), body.to_owned(), ENVIRONMENT_LANGUAGE.to_owned(), None)
+            }
+        };
+
+        let mut all = request.variables.clone();
+        if let Some(user) = user {
+            all.insert("user.username".into(), user.username.clone());
+            all.insert("user.name.given".into(), user.name_given.clone().unwrap_or_else(|| user.username.clone()));
+            all.insert("user.name.family".into(), user.name_family.clone().unwrap_or_default());
+        }
+        all.insert("current-year".into(), chrono::Utc::now().format("%Y").to_string());
+        all.extend(variables.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let message = SealedMessage { subject: subject.map(|s| render(&s, &all)), body: render(&body, &all) };
+
+        let id = new_id();
+        let plaintext = serde_json::to_vec(&message).map_err(Error::internal)?;
+        outbox.notifications.push(Notification {
+            id,
+            environment_id,
+            user_id: user.map(|u| u.id),
+            template,
+            delivery_method: method,
+            recipient: recipient.to_owned(),
+            locale,
+            variant,
+            sealed_message: self.master_key.seal(&plaintext, id.as_bytes()),
+            status: NotificationStatus::Queued,
+            error: None,
+            created_at: now(),
+            sent_at: None,
+        });
+        outbox.jobs.push(NewJob {
+            id: new_id(),
+            kind: SEND_NOTIFICATION.into(),
+            payload: id.as_bytes().to_vec(),
+            run_at: now(),
+            max_attempts: SEND_ATTEMPTS,
+        });
+        Ok(id)
+    }
+
+    fn open_message(&self, notification: &Notification) -> Result<SealedMessage> {
+        let plaintext =
+            self.master_key.open(&notification.sealed_message, notification.id.as_bytes()).map_err(Error::internal)?;
+        serde_json::from_slice(&plaintext).map_err(Error::internal)
+    }
+
+    /// The worker's half: hands a queued notification to its sender. Idempotent: a
+    /// notification already sent is not sent again.
+    pub async fn deliver_notification(&self, id: Uuid, last_attempt: bool) -> Result<(), String> {
+        let notification = match self.store.notification(id).await {
+            Ok(n) => n,
+            // Its environment was deleted: nothing left to send.
+            Err(domain::StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        };
+        if notification.status != NotificationStatus::Queued {
+            return Ok(());
+        }
+        let message = self.open_message(&notification).map_err(|e| e.to_string())?;
+        let outgoing = Message {
+            id,
+            environment_id: notification.environment_id,
+            template: notification.template.as_str(),
+            delivery_method: notification.delivery_method.as_str(),
+            recipient: notification.recipient.clone(),
+            subject: message.subject,
+            body: message.body,
+        };
+        match self.senders.send(notification.delivery_method, &outgoing).await {
+            Ok(()) => self
+                .store
+                .settle_notification(id, NotificationStatus::Sent, None, now())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(error) => {
+                if last_attempt {
+                    let _ = self.store.settle_notification(id, NotificationStatus::Failed, Some(&error), now()).await;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    pub async fn notifications(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        filter: &NotificationFilter,
+        page: PageRequest,
+    ) -> Result<Page<OpenedNotification>> {
+        self.existing_environment(principal, environment_id).await?;
+        let page = self.store.notifications(environment_id, filter, page).await?;
+        page.try_map(|notification| Ok(OpenedNotification { message: self.open_message(&notification)?, notification }))
+    }
+
+    pub async fn notification(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        id: Uuid,
+    ) -> Result<OpenedNotification> {
+        principal.require_manage(environment_id)?;
+        let notification = self.store.notification(id).await?;
+        if notification.environment_id != environment_id {
+            return Err(Error::NotFound);
+        }
+        Ok(OpenedNotification { message: self.open_message(&notification)?, notification })
+    }
+
+    pub async fn create_template_content(
+        &self,
+        principal: &Principal,
+        mut content: TemplateContent,
+    ) -> Result<TemplateContent> {
+        principal.require_manage(content.environment_id)?;
+        let at = now();
+        (content.id, content.created_at, content.updated_at) = (new_id(), at, at);
+        self.store.create_template_content(&content).await.map_err(Error::conflict_on("locale", CONTENT_TAKEN))?;
+        Ok(content)
+    }
+
+    pub async fn template_contents(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        template: TemplateName,
+    ) -> Result<Vec<TemplateContent>> {
+        self.existing_environment(principal, environment_id).await?;
+        Ok(self.store.template_contents(environment_id, template).await?)
+    }
+
+    pub async fn template_content(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        template: TemplateName,
+        id: Uuid,
+    ) -> Result<TemplateContent> {
+        principal.require_manage(environment_id)?;
+        Ok(self.store.template_content(environment_id, template, id).await?)
+    }
+
+    /// Full replace of the content's method, locale, variant and text.
+    pub async fn replace_template_content(
+        &self,
+        principal: &Principal,
+        mut content: TemplateContent,
+    ) -> Result<TemplateContent> {
+        principal.require_manage(content.environment_id)?;
+        let existing = self.store.template_content(content.environment_id, content.template, content.id).await?;
+        (content.created_at, content.updated_at) = (existing.created_at, now());
+        self.store.update_template_content(&content).await.map_err(Error::conflict_on("locale", CONTENT_TAKEN))?;
+        Ok(content)
+    }
+
+    pub async fn delete_template_content(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        template: TemplateName,
+        id: Uuid,
+    ) -> Result<()> {
+        principal.require_manage(environment_id)?;
+        Ok(self.store.delete_template_content(environment_id, template, id).await?)
+    }
+}
+
+const CONTENT_TAKEN: &str = "Customized content for the template, locale and variant combination already exists.";
