@@ -26,13 +26,14 @@ pub enum Backend {
 /// Stamps each listed scenario `async fn name(app: &TestApp)` into a `sqlite` and a
 /// `postgres` test. The Postgres tests need `DATABASE_URL` (the README's test
 /// command sets it).
+/// `args = [...]` adds `credd serve` flags to every listed scenario's app.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
+    (args = $args:tt; $($name:ident),* $(,)?) => {
         mod sqlite {
             $(#[tokio::test]
             async fn $name() {
-                let app = $crate::helpers::TestApp::start($crate::helpers::Backend::Sqlite).await;
+                let app = $crate::helpers::TestApp::start_with($crate::helpers::Backend::Sqlite, &$args).await;
                 super::$name(&app).await;
                 app.finish().await;
             })*
@@ -40,11 +41,14 @@ macro_rules! on_both_backends {
         mod postgres {
             $(#[tokio::test]
             async fn $name() {
-                let app = $crate::helpers::TestApp::start($crate::helpers::Backend::Postgres).await;
+                let app = $crate::helpers::TestApp::start_with($crate::helpers::Backend::Postgres, &$args).await;
                 super::$name(&app).await;
                 app.finish().await;
             })*
         }
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(args = []; $($name),*);
     };
 }
 
@@ -56,10 +60,11 @@ pub struct TestApp {
     /// The Postgres database made for this test, dropped by `finish`.
     postgres: Option<(String, String)>,
     data_dir: Arc<tempfile::TempDir>,
+    extra: Vec<String>,
 }
 
-pub fn serve_args(database_url: &str, data_dir: &std::path::Path) -> ServeArgs {
-    let cli = Cli::try_parse_from([
+pub fn serve_args(database_url: &str, data_dir: &std::path::Path, extra: &[String]) -> ServeArgs {
+    let base = [
         "credd",
         "serve",
         "--database-url",
@@ -70,16 +75,20 @@ pub fn serve_args(database_url: &str, data_dir: &std::path::Path) -> ServeArgs {
         "https://credd.test",
         "--body-limit-bytes",
         "4096",
-    ])
-    .unwrap();
+    ];
+    let cli = Cli::try_parse_from(base.iter().map(|s| s.to_string()).chain(extra.iter().cloned())).unwrap();
     match cli.command {
         Command::Serve(args) => args,
-        Command::Migrate(_) => unreachable!(),
+        _ => unreachable!("parsed as serve"),
     }
 }
 
 impl TestApp {
     pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, &[]).await
+    }
+
+    pub async fn start_with(backend: Backend, extra: &[&str]) -> Self {
         let data_dir = Arc::new(tempfile::tempdir().unwrap());
         let (url, postgres) = match backend {
             Backend::Sqlite => (format!("sqlite://{}/credd.db", data_dir.path().display()), None),
@@ -97,24 +106,29 @@ impl TestApp {
                 (url.to_string(), Some((admin_url, name)))
             }
         };
-        Self::open(&url, data_dir, postgres).await
+        Self::open(&url, data_dir, postgres, extra.iter().map(|s| s.to_string()).collect()).await
     }
 
     /// Opens credd on an existing database and data folder, as a restart would.
-    pub async fn open(url: &str, data_dir: Arc<tempfile::TempDir>, postgres: Option<(String, String)>) -> Self {
-        let args = serve_args(url, data_dir.path());
+    pub async fn open(
+        url: &str,
+        data_dir: Arc<tempfile::TempDir>,
+        postgres: Option<(String, String)>,
+        extra: Vec<String>,
+    ) -> Self {
+        let args = serve_args(url, data_dir.path(), &extra);
         let store = AppStore::open(url, 4, true).await.unwrap();
         let (app, admin, _) = App::build(store, &args).await.unwrap();
         let App { state, .. } = app;
         let router = credd::http::router(state.clone(), args.body_limit_bytes);
-        Self { state, admin, args, router, postgres, data_dir: data_dir }
+        Self { state, admin, args, router, postgres, data_dir, extra }
     }
 
     /// Closes this instance and opens another on the same database and data folder.
     pub async fn restart(self) -> Self {
         self.state.credd.store.close().await;
         let url = self.args.database.database_url.clone();
-        Self::open(&url, self.data_dir, self.postgres).await
+        Self::open(&url, self.data_dir, self.postgres, self.extra).await
     }
 
     pub async fn finish(self) {
@@ -127,6 +141,35 @@ impl TestApp {
                 .unwrap();
             admin.close().await;
         }
+    }
+
+    /// Runs every due background job to completion, as the worker would.
+    pub async fn run_jobs(&self) -> usize {
+        let jobs = credd::jobs::Jobs { credd: self.state.credd.clone() };
+        let worker =
+            credd::jobs::Worker::new(self.state.credd.store.clone(), jobs, Arc::new(tokio::sync::Notify::new()));
+        worker.drain().await.unwrap()
+    }
+
+    /// Creates a digital wallet application; returns its id.
+    pub async fn create_wallet_application(&self, token: &str, environment_id: &str) -> String {
+        let body = json!({ "name": "Customer Wallet App", "application": { "id": Uuid::new_v4() }, "appOpenUrl": "https://credentials.customer.com" });
+        let response = self
+            .post(&format!("/v1/environments/{environment_id}/digitalWalletApplications"))
+            .bearer(token)
+            .json(body)
+            .send()
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        response.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a digital wallet for the user; returns the response body.
+    pub async fn create_wallet(&self, token: &str, environment_id: &str, user_id: &str, body: Value) -> Value {
+        let path = format!("/v1/environments/{environment_id}/users/{user_id}/digitalWallets");
+        let response = self.post(&path).bearer(token).json(body).send().await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        response.body
     }
 
     pub fn request(&self, method: Method, path: &str) -> TestRequest<'_> {
@@ -198,6 +241,24 @@ impl TestApp {
             self.post(&format!("/v1/environments/{environment_id}/users")).bearer(token).json(body).send().await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
         response.body
+    }
+}
+
+/// The wallet simulator talks to the in-process app.
+impl credd::wallet_client::Transport for TestApp {
+    async fn get(&self, url: &str, bearer: Option<&str>) -> Result<(u16, Value), String> {
+        let mut request = self.get(url.strip_prefix("https://credd.test").ok_or("a foreign URL")?);
+        if let Some(token) = bearer {
+            request = request.bearer(token);
+        }
+        let response = request.send().await;
+        Ok((response.status.as_u16(), response.body))
+    }
+
+    async fn post(&self, url: &str, body: &Value) -> Result<(u16, Value), String> {
+        let response =
+            self.post(url.strip_prefix("https://credd.test").ok_or("a foreign URL")?).json(body.clone()).send().await;
+        Ok((response.status.as_u16(), response.body))
     }
 }
 

@@ -7,4 +7,5 @@ mod errors;
 mod helpers;
 mod restart;
 mod users;
+mod wallets;
 mod worker;
