@@ -135,6 +135,12 @@ pub fn random_secret() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<32>())
 }
 
+/// Selects ring as the TLS crypto provider of the HTTP and SMTP clients (idempotent).
+pub fn install_tls_provider() {
+    // Err means a provider is installed already, which is all we need.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Writes a file only its owner can read, refusing to overwrite one.
 pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     let io = |e| KeyError::Io(path.display().to_string(), e);

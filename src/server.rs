@@ -161,6 +161,7 @@ async fn shutdown_signal() {
 pub async fn wallet(command: crate::config::WalletCommand) -> Result<(), BoxError> {
     use crate::config::WalletCommand;
     use crate::wallet_client::{self, Http, PairedWallet};
+    crate::crypto::install_tls_provider();
     let http = Http(reqwest::Client::new());
     match command {
         WalletCommand::Pair { link, file, instance_id } => {

@@ -99,6 +99,7 @@ impl Webhook {
         if secret.len() < 16 {
             return Err("the webhook secret must be at least 16 characters".into());
         }
+        crate::crypto::install_tls_provider();
         let client = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().map_err(|e| e.to_string())?;
         Ok(Self { client, url, secret: secret.as_bytes().to_vec() })
     }

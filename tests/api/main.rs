@@ -5,6 +5,7 @@ mod auth;
 mod environments;
 mod errors;
 mod helpers;
+mod notifications;
 mod restart;
 mod users;
 mod wallets;
