@@ -9,6 +9,7 @@ use domain::Store;
 use domain::application::Application;
 use domain::environment::Environment;
 use domain::job::{ClaimedJob, Job, JobOutcome, NewJob};
+use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
@@ -120,7 +121,7 @@ macro_rules! delegate {
 impl Store for AppStore {
     delegate! {
         fn ping(&self) -> StoreResult<()>;
-        fn create_environment(&self, environment: &Environment, key: &SigningKey) -> StoreResult<()>;
+        fn create_environment(&self, environment: &Environment, key: &SigningKey, policy: &DevicePolicy) -> StoreResult<()>;
         fn environment(&self, id: Uuid) -> StoreResult<Environment>;
         fn environments(&self, page: PageRequest) -> StoreResult<Page<Environment>>;
         fn update_environment(&self, environment: &Environment) -> StoreResult<()>;
@@ -162,6 +163,19 @@ impl Store for AppStore {
         fn notification(&self, id: Uuid) -> StoreResult<Notification>;
         fn notifications(&self, environment_id: Uuid, filter: &NotificationFilter, page: PageRequest) -> StoreResult<Page<Notification>>;
         fn settle_notification(&self, id: Uuid, status: NotificationStatus, error: Option<&str>, at: Timestamp) -> StoreResult<()>;
+        fn create_device_policy(&self, policy: &DevicePolicy) -> StoreResult<()>;
+        fn device_policy(&self, environment_id: Uuid, id: Uuid) -> StoreResult<DevicePolicy>;
+        fn device_policies(&self, environment_id: Uuid) -> StoreResult<Vec<DevicePolicy>>;
+        fn update_device_policy(&self, policy: &DevicePolicy) -> StoreResult<()>;
+        fn delete_device_policy(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()>;
+        fn mfa_settings(&self, environment_id: Uuid) -> StoreResult<Option<MfaSettings>>;
+        fn put_mfa_settings(&self, settings: &MfaSettings) -> StoreResult<()>;
+        fn create_device(&self, device: &Device, max_devices: i64, outbox: &Outbox) -> StoreResult<DeviceSlot>;
+        fn device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<Device>;
+        fn devices(&self, environment_id: Uuid, user_id: Uuid, filter: &DeviceFilter, page: PageRequest) -> StoreResult<Page<Device>>;
+        fn update_device(&self, device: &Device, outbox: &Outbox) -> StoreResult<()>;
+        fn delete_device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<()>;
+        fn reorder_devices(&self, environment_id: Uuid, user_id: Uuid, order: &[Uuid]) -> StoreResult<()>;
         fn enqueue_job(&self, job: &NewJob) -> StoreResult<()>;
         fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>>;
         fn finish_job(&self, job: &ClaimedJob, outcome: &JobOutcome, now: Timestamp) -> StoreResult<()>;

@@ -1,5 +1,6 @@
 use domain::Store;
 use domain::environment::{Environment, EnvironmentFields, Region};
+use domain::mfa::DevicePolicy;
 use domain::page::{Page, PageRequest};
 use domain::store::StoreResult;
 use domain::time::{new_id, now};
@@ -29,7 +30,8 @@ impl Credd {
     ) -> StoreResult<Environment> {
         let environment = Environment::new(id, fields, region, now());
         let key = self.tokens.new_signing_key(environment.id);
-        self.store.create_environment(&environment, &key).await?;
+        let policy = DevicePolicy::initial(environment.id, new_id(), environment.created_at);
+        self.store.create_environment(&environment, &key, &policy).await?;
         Ok(environment)
     }
 

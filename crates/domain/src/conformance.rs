@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::application::{Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod};
 use crate::environment::{Environment, EnvironmentFields, EnvironmentName, EnvironmentType, Region};
 use crate::job::{JobOutcome, JobStatus, NewJob};
+use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use crate::notification::{
     DeliveryMethod, Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName,
 };
@@ -47,6 +48,10 @@ macro_rules! conformance_tests {
             wallet_application_delete_disables_its_wallets_and_user_delete_removes_them,
             template_contents_are_unique_per_method_locale_and_variant,
             notifications_list_newest_first_filtered_and_settle,
+            one_default_device_policy_and_policies_in_use_stay,
+            mfa_settings_are_kept_per_environment,
+            devices_respect_the_limit_and_unique_targets,
+            devices_list_in_order_filtered_and_reorder,
         );
     };
     (@each $pool:ty, $ctor:expr, $m:literal; $($name:ident),* $(,)?) => {$(
@@ -81,7 +86,7 @@ fn environment(name: &str) -> (Environment, SigningKey) {
 
 async fn create_environment<S: Store>(store: &S, name: &str) -> Environment {
     let (env, key) = environment(name);
-    store.create_environment(&env, &key).await.unwrap();
+    store.create_environment(&env, &key, &DevicePolicy::initial(env.id, new_id(), env.created_at)).await.unwrap();
     env
 }
 
@@ -109,7 +114,9 @@ fn job(kind: &str, max_attempts: i64) -> NewJob {
 
 pub async fn environment_round_trips_with_its_key<S: Store>(store: &S) {
     let (env, key) = environment("Staging");
-    store.create_environment(&env, &key).await.unwrap();
+    let policy = DevicePolicy::initial(env.id, new_id(), env.created_at);
+    store.create_environment(&env, &key, &policy).await.unwrap();
+    assert_eq!(store.device_policies(env.id).await.unwrap(), vec![policy]);
     assert_eq!(store.environment(env.id).await.unwrap(), env);
     assert_eq!(store.signing_key(key.id).await.unwrap(), key);
     assert_eq!(store.signing_keys(env.id).await.unwrap(), vec![key]);
@@ -118,9 +125,10 @@ pub async fn environment_round_trips_with_its_key<S: Store>(store: &S) {
 
 pub async fn environment_id_is_unique<S: Store>(store: &S) {
     let (env, key) = environment("One");
-    store.create_environment(&env, &key).await.unwrap();
+    store.create_environment(&env, &key, &DevicePolicy::initial(env.id, new_id(), env.created_at)).await.unwrap();
     let second_key = SigningKey { id: new_id(), ..key };
-    assert!(matches!(store.create_environment(&env, &second_key).await, Err(StoreError::Conflict)));
+    let second_policy = DevicePolicy::initial(env.id, new_id(), env.created_at);
+    assert!(matches!(store.create_environment(&env, &second_key, &second_policy).await, Err(StoreError::Conflict)));
     // The refused write left nothing behind.
     assert_eq!(store.signing_keys(env.id).await.unwrap().len(), 1);
 }
@@ -643,4 +651,137 @@ pub async fn notifications_list_newest_first_filtered_and_settle<S: Store>(store
         (failed.status, failed.error.as_deref(), failed.sent_at),
         (NotificationStatus::Failed, Some("refused"), None)
     );
+}
+
+fn device(user: &User, policy: Uuid, kind: DeviceType, target: &str) -> Device {
+    let at = now();
+    let (phone, email) =
+        if kind == DeviceType::Email { (None, Some(target.to_owned())) } else { (Some(target.to_owned()), None) };
+    Device {
+        id: new_id(),
+        environment_id: user.environment_id,
+        user_id: user.id,
+        kind,
+        status: DeviceStatus::Active,
+        phone,
+        email,
+        nickname: None,
+        policy_id: policy,
+        sealed_secret: None,
+        otp_hash: None,
+        otp_expires_at: None,
+        failed_attempts: 0,
+        locked_until: None,
+        position: 0,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+async fn user_with_policy<S: Store>(store: &S) -> (User, DevicePolicy) {
+    let env = create_environment(store, "MFA").await;
+    let ada = user(env.id, "ada", None);
+    store.create_user(&ada).await.unwrap();
+    let policy = store.device_policies(env.id).await.unwrap().remove(0);
+    (ada, policy)
+}
+
+pub async fn one_default_device_policy_and_policies_in_use_stay<S: Store>(store: &S) {
+    let (ada, initial) = user_with_policy(store).await;
+    assert!(initial.default);
+    let mut strict = DevicePolicy { id: new_id(), name: "Strict".into(), ..initial.clone() };
+    strict.whatsapp.enabled = false;
+    strict.sms.failure_count = 1;
+    store.create_device_policy(&strict).await.unwrap();
+    assert_eq!(store.device_policy(ada.environment_id, strict.id).await.unwrap(), strict);
+    assert!(
+        !store.device_policy(ada.environment_id, initial.id).await.unwrap().default,
+        "the new default took the flag"
+    );
+
+    let mut initial = store.device_policy(ada.environment_id, initial.id).await.unwrap();
+    initial.default = true;
+    initial.name = "Back to default".into();
+    store.update_device_policy(&initial).await.unwrap();
+    let all = store.device_policies(ada.environment_id).await.unwrap();
+    assert_eq!(all.iter().filter(|p| p.default).map(|p| p.id).collect::<Vec<_>>(), [initial.id]);
+
+    let sms = device(&ada, strict.id, DeviceType::Sms, "+1.5125551234");
+    store.create_device(&sms, 5, &Outbox::default()).await.unwrap();
+    assert!(matches!(store.delete_device_policy(ada.environment_id, strict.id).await, Err(StoreError::Conflict)));
+    store.delete_device(ada.environment_id, ada.id, sms.id).await.unwrap();
+    store.delete_device_policy(ada.environment_id, strict.id).await.unwrap();
+    assert!(matches!(store.device_policy(ada.environment_id, strict.id).await, Err(StoreError::NotFound)));
+}
+
+pub async fn mfa_settings_are_kept_per_environment<S: Store>(store: &S) {
+    let env = create_environment(store, "Settings").await;
+    assert_eq!(store.mfa_settings(env.id).await.unwrap(), None);
+    let settings = MfaSettings { environment_id: env.id, max_allowed_devices: 3, updated_at: now() };
+    store.put_mfa_settings(&settings).await.unwrap();
+    let changed = MfaSettings { max_allowed_devices: 15, ..settings };
+    store.put_mfa_settings(&changed).await.unwrap();
+    assert_eq!(store.mfa_settings(env.id).await.unwrap(), Some(changed));
+}
+
+pub async fn devices_respect_the_limit_and_unique_targets<S: Store>(store: &S) {
+    let (ada, policy) = user_with_policy(store).await;
+    let first = device(&ada, policy.id, DeviceType::WhatsApp, "+1.5125551234");
+    assert_eq!(store.create_device(&first, 2, &Outbox::default()).await.unwrap(), DeviceSlot::Created { position: 1 });
+    let twin = device(&ada, policy.id, DeviceType::WhatsApp, "+1.5125551234");
+    assert!(matches!(store.create_device(&twin, 2, &Outbox::default()).await, Err(StoreError::Conflict)));
+    let sms = device(&ada, policy.id, DeviceType::Sms, "+1.5125551234");
+    let message = notification(&ada, TemplateName::DevicePairing, "+1.5125551234");
+    let outbox = Outbox { notifications: vec![message.clone()], jobs: vec![] };
+    assert_eq!(store.create_device(&sms, 2, &outbox).await.unwrap(), DeviceSlot::Created { position: 2 });
+    assert_eq!(store.notification(message.id).await.unwrap(), message);
+    let third = device(&ada, policy.id, DeviceType::Email, "ada@example.com");
+    assert_eq!(store.create_device(&third, 2, &Outbox::default()).await.unwrap(), DeviceSlot::LimitReached);
+    assert!(matches!(store.device(ada.environment_id, ada.id, third.id).await, Err(StoreError::NotFound)));
+
+    let mut stored = store.device(ada.environment_id, ada.id, sms.id).await.unwrap();
+    assert_eq!(stored, Device { position: 2, ..sms });
+    stored.status = DeviceStatus::ActivationRequired;
+    stored.nickname = Some("work phone".into());
+    stored.otp_hash = Some(vec![3; 32]);
+    stored.otp_expires_at = Some(now());
+    stored.failed_attempts = 2;
+    stored.locked_until = Some(now());
+    store.update_device(&stored, &Outbox::default()).await.unwrap();
+    assert_eq!(store.device(ada.environment_id, ada.id, sms.id).await.unwrap(), stored);
+}
+
+pub async fn devices_list_in_order_filtered_and_reorder<S: Store>(store: &S) {
+    let (ada, policy) = user_with_policy(store).await;
+    let mut ids = Vec::new();
+    for (kind, target) in
+        [(DeviceType::Sms, "+1.5125550001"), (DeviceType::Email, "a@example.com"), (DeviceType::Voice, "+1.5125550002")]
+    {
+        let d = device(&ada, policy.id, kind, target);
+        store.create_device(&d, 5, &Outbox::default()).await.unwrap();
+        ids.push(d.id);
+    }
+    let list = |filter: DeviceFilter, page: PageRequest| {
+        let store = store.clone();
+        let (env, user) = (ada.environment_id, ada.id);
+        async move { store.devices(env, user, &filter, page).await.unwrap() }
+    };
+    let first = list(DeviceFilter::default(), PageRequest::first(2)).await;
+    assert_eq!((first.items.iter().map(|d| d.id).collect::<Vec<_>>(), first.has_more), (ids[..2].to_vec(), true));
+    let rest = list(DeviceFilter::default(), PageRequest { limit: 2, after: Some(ids[1]) }).await;
+    assert_eq!(rest.items.iter().map(|d| d.id).collect::<Vec<_>>(), [ids[2]]);
+    let emails = list(DeviceFilter { kind: Some(DeviceType::Email), status: None }, PageRequest::first(10)).await;
+    assert_eq!(emails.items.iter().map(|d| d.id).collect::<Vec<_>>(), [ids[1]]);
+    let pending =
+        list(DeviceFilter { kind: None, status: Some(DeviceStatus::ActivationRequired) }, PageRequest::first(10)).await;
+    assert!(pending.items.is_empty());
+
+    store.reorder_devices(ada.environment_id, ada.id, &[ids[2], ids[0]]).await.unwrap();
+    let reordered = list(DeviceFilter::default(), PageRequest::first(10)).await;
+    assert_eq!(reordered.items.iter().map(|d| d.id).collect::<Vec<_>>(), [ids[2], ids[0], ids[1]]);
+    assert!(matches!(store.reorder_devices(ada.environment_id, ada.id, &[new_id()]).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.reorder_devices(ada.environment_id, ada.id, &[ids[0], ids[0]]).await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -38,6 +38,7 @@ macro_rules! text_enum {
 pub mod application;
 pub mod environment;
 pub mod job;
+pub mod mfa;
 pub mod notification;
 pub mod page;
 pub mod signing_key;

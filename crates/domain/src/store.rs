@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::application::Application;
 use crate::environment::Environment;
 use crate::job::{ClaimedJob, Job, JobOutcome, NewJob};
+use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
 use crate::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use crate::page::{Page, PageRequest};
 use crate::signing_key::SigningKey;
@@ -63,11 +64,13 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     // Environments -------------------------------------------------------------
 
-    /// Creates the environment with its first signing key. `Conflict` when the id exists.
+    /// Creates the environment with its first signing key and its default device
+    /// policy. `Conflict` when the id exists.
     fn create_environment(
         &self,
         environment: &Environment,
         key: &SigningKey,
+        policy: &DevicePolicy,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     fn environment(&self, id: Uuid) -> impl Future<Output = StoreResult<Environment>> + Send;
     fn environments(&self, page: PageRequest) -> impl Future<Output = StoreResult<Page<Environment>>> + Send;
@@ -230,6 +233,56 @@ pub trait Store: Clone + Send + Sync + 'static {
         status: NotificationStatus,
         error: Option<&str>,
         at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // MFA ------------------------------------------------------------------------
+
+    /// A policy marked default makes the environment's other policies not default.
+    fn create_device_policy(&self, policy: &DevicePolicy) -> impl Future<Output = StoreResult<()>> + Send;
+    fn device_policy(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<DevicePolicy>> + Send;
+    /// Oldest first.
+    fn device_policies(&self, environment_id: Uuid) -> impl Future<Output = StoreResult<Vec<DevicePolicy>>> + Send;
+    /// A policy marked default makes the environment's other policies not default.
+    fn update_device_policy(&self, policy: &DevicePolicy) -> impl Future<Output = StoreResult<()>> + Send;
+    /// `Conflict` while devices use the policy.
+    fn delete_device_policy(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<()>> + Send;
+    fn mfa_settings(&self, environment_id: Uuid) -> impl Future<Output = StoreResult<Option<MfaSettings>>> + Send;
+    fn put_mfa_settings(&self, settings: &MfaSettings) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Adds the device at the end of the user's list, unless the user already has
+    /// `max_devices`; with the outbox. `Conflict` when the user has a device of this
+    /// type and target.
+    fn create_device(
+        &self,
+        device: &Device,
+        max_devices: i64,
+        outbox: &Outbox,
+    ) -> impl Future<Output = StoreResult<DeviceSlot>> + Send;
+    fn device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid)
+    -> impl Future<Output = StoreResult<Device>> + Send;
+    /// In the user's order (`position`, then id).
+    fn devices(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        filter: &DeviceFilter,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<Device>>> + Send;
+    /// Writes the device's mutable state (status, nickname, codes, lock) and the outbox.
+    fn update_device(&self, device: &Device, outbox: &Outbox) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_device(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Puts the listed devices first, in that order, the others after them as they
+    /// were. `NotFound` when a listed id is not one of the user's devices.
+    fn reorder_devices(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        order: &[Uuid],
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     // Jobs ---------------------------------------------------------------------

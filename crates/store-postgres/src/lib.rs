@@ -7,15 +7,18 @@
 use domain::application::Application;
 use domain::environment::Environment;
 use domain::job::{ClaimedJob, Job, JobOutcome, JobStatus, NewJob};
+use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
 use domain::store::Outbox;
 use domain::store::StoreResult;
 use domain::stored::{
-    ApplicationRecord, DigitalWalletRecord, EnvironmentRecord, JobRecord, NotificationRecord, PairingAttemptRecord,
-    PairingSessionRecord, SigningKeyRecord, TemplateContentRecord, UserRecord, WalletApplicationRecord,
+    ApplicationRecord, DevicePolicyRecord, DeviceRecord, DigitalWalletRecord, EnvironmentRecord, JobRecord,
+    MethodPolicyRecord, MfaSettingsRecord, NotificationRecord, PairingAttemptRecord, PairingSessionRecord,
+    SigningKeyRecord, TemplateContentRecord, UserRecord, WalletApplicationRecord,
 };
+use domain::stored::{assemble_policy, policy_methods};
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
 use domain::wallet::{DigitalWallet, PairingAttempt, PairingSession, PairingStatus, WalletApplication, WalletStatus};
@@ -35,6 +38,10 @@ type PairingSessionRow = PairingSessionRecord<Uuid>;
 type PairingAttemptRow = PairingAttemptRecord<Uuid>;
 type TemplateContentRow = TemplateContentRecord<Uuid>;
 type NotificationRow = NotificationRecord<Uuid>;
+type DevicePolicyRow = DevicePolicyRecord<Uuid>;
+type MethodPolicyRow = MethodPolicyRecord<Uuid>;
+type DeviceRow = DeviceRecord<Uuid>;
+type MfaSettingsRow = MfaSettingsRecord<Uuid>;
 
 /// The Postgres migrations, for `credd migrate` and `credd serve --migrate`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -152,12 +159,72 @@ async fn insert_attempt(conn: &mut PgConnection, attempt: &PairingAttempt) -> St
     .map_err(backend)
 }
 
+/// Writes a policy and its method rows; a default policy takes the flag from the others.
+async fn insert_policy(conn: &mut PgConnection, policy: &DevicePolicy) -> StoreResult<()> {
+    let (id, environment_id) = (policy.id, policy.environment_id);
+    sqlx::query!(
+        "INSERT INTO device_policies (id, environment_id, name, is_default, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        id,
+        environment_id,
+        policy.name,
+        policy.default,
+        policy.created_at,
+        policy.updated_at,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    insert_policy_methods(conn, policy).await
+}
+
+async fn insert_policy_methods(conn: &mut PgConnection, policy: &DevicePolicy) -> StoreResult<()> {
+    let (id, environment_id) = (policy.id, policy.environment_id);
+    if policy.default {
+        sqlx::query!(
+            "UPDATE device_policies SET is_default = FALSE WHERE environment_id = $1 AND id <> $2",
+            environment_id,
+            id
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    }
+    for (kind, method) in policy_methods(policy) {
+        let (kind, lifetime_unit, cool_down_unit) =
+            (kind.as_str(), method.otp_lifetime.unit.as_str(), method.cool_down.unit.as_str());
+        sqlx::query!(
+            "INSERT INTO device_policy_methods (policy_id, method, enabled, pairing_disabled, otp_lifetime, otp_lifetime_unit,
+                                                failure_count, cool_down, cool_down_unit, otp_length)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            id,
+            kind,
+            method.enabled,
+            method.pairing_disabled,
+            method.otp_lifetime.duration,
+            lifetime_unit,
+            method.failure_count,
+            method.cool_down.duration,
+            cool_down_unit,
+            method.otp_length,
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
 impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query!("SELECT version() AS version").fetch_one(&self.pool).await.map(drop).map_err(backend)
     }
 
-    async fn create_environment(&self, environment: &Environment, key: &SigningKey) -> StoreResult<()> {
+    async fn create_environment(
+        &self,
+        environment: &Environment,
+        key: &SigningKey,
+        policy: &DevicePolicy,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let (id, kind, region) = (environment.id, environment.kind.as_str(), environment.region.as_str());
         sqlx::query!(
@@ -187,6 +254,7 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        insert_policy(&mut tx, policy).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -1003,6 +1071,301 @@ impl Store for PgStore {
         .await
         .map_err(backend)?;
         one_row(result)
+    }
+
+    async fn create_device_policy(&self, policy: &DevicePolicy) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        insert_policy(&mut tx, policy).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn device_policy(&self, environment_id: Uuid, id: Uuid) -> StoreResult<DevicePolicy> {
+        let (environment_id, id) = (environment_id, id);
+        let record = sqlx::query_as!(
+            DevicePolicyRow,
+            "SELECT id, environment_id, name, is_default, created_at, updated_at FROM device_policies
+             WHERE environment_id = $1 AND id = $2",
+            environment_id,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?;
+        let methods = sqlx::query_as!(
+            MethodPolicyRow,
+            "SELECT policy_id, method, enabled, pairing_disabled, otp_lifetime, otp_lifetime_unit, failure_count, cool_down,
+                    cool_down_unit, otp_length
+             FROM device_policy_methods WHERE policy_id = $1",
+            id
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        assemble_policy(record, methods)
+    }
+
+    async fn device_policies(&self, environment_id: Uuid) -> StoreResult<Vec<DevicePolicy>> {
+        let environment_id = environment_id;
+        let records = sqlx::query_as!(
+            DevicePolicyRow,
+            "SELECT id, environment_id, name, is_default, created_at, updated_at FROM device_policies
+             WHERE environment_id = $1 ORDER BY id",
+            environment_id
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut methods = sqlx::query_as!(
+            MethodPolicyRow,
+            "SELECT m.policy_id, m.method, m.enabled, m.pairing_disabled, m.otp_lifetime, m.otp_lifetime_unit,
+                    m.failure_count, m.cool_down, m.cool_down_unit, m.otp_length
+             FROM device_policy_methods m JOIN device_policies p ON p.id = m.policy_id
+             WHERE p.environment_id = $1",
+            environment_id
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        records
+            .into_iter()
+            .map(|record| {
+                let (own, rest): (Vec<_>, Vec<_>) = methods.drain(..).partition(|m| m.policy_id == record.id);
+                methods = rest;
+                assemble_policy(record, own)
+            })
+            .collect()
+    }
+
+    async fn update_device_policy(&self, policy: &DevicePolicy) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (environment_id, id) = (policy.environment_id, policy.id);
+        let result = sqlx::query!(
+            "UPDATE device_policies SET name = $3, is_default = $4, updated_at = $5 WHERE environment_id = $1 AND id = $2",
+            environment_id,
+            id,
+            policy.name,
+            policy.default,
+            policy.updated_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        one_row(result)?;
+        sqlx::query!("DELETE FROM device_policy_methods WHERE policy_id = $1", id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        insert_policy_methods(&mut tx, policy).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn delete_device_policy(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let (environment_id, id) = (environment_id, id);
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let in_use = sqlx::query!(r#"SELECT COUNT(*) AS "count!: i64" FROM devices WHERE policy_id = $1"#, id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if in_use.count > 0 {
+            return Err(StoreError::Conflict);
+        }
+        let result =
+            sqlx::query!("DELETE FROM device_policies WHERE environment_id = $1 AND id = $2", environment_id, id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        one_row(result)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn mfa_settings(&self, environment_id: Uuid) -> StoreResult<Option<MfaSettings>> {
+        let environment_id = environment_id;
+        let row = sqlx::query_as!(
+            MfaSettingsRow,
+            "SELECT environment_id, max_allowed_devices, updated_at FROM mfa_settings WHERE environment_id = $1",
+            environment_id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn put_mfa_settings(&self, settings: &MfaSettings) -> StoreResult<()> {
+        let environment_id = settings.environment_id;
+        sqlx::query!(
+            "INSERT INTO mfa_settings (environment_id, max_allowed_devices, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (environment_id) DO UPDATE SET max_allowed_devices = excluded.max_allowed_devices,
+                                                        updated_at = excluded.updated_at",
+            environment_id,
+            settings.max_allowed_devices,
+            settings.updated_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(backend)
+    }
+
+    async fn create_device(&self, device: &Device, max_devices: i64, outbox: &Outbox) -> StoreResult<DeviceSlot> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (id, environment_id, user_id, policy_id) =
+            (device.id, device.environment_id, device.user_id, device.policy_id);
+        // Holding the user's row serializes concurrent additions for that user, so the
+        // count below stays true until this transaction ends.
+        sqlx::query!("SELECT id FROM users WHERE id = $1 FOR UPDATE", user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let held = sqlx::query!(r#"SELECT COUNT(*) AS "count!: i64" FROM devices WHERE user_id = $1"#, user_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if held.count >= max_devices {
+            return Ok(DeviceSlot::LimitReached);
+        }
+        let (kind, status) = (device.kind.as_str(), device.status.as_str());
+        let created = sqlx::query!(
+            "INSERT INTO devices (id, environment_id, user_id, type, status, phone, email, nickname, policy_id, sealed_secret,
+                                  otp_hash, otp_expires_at, failed_attempts, locked_until, position, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                     (SELECT COALESCE(MAX(position), 0) + 1 FROM devices WHERE user_id = $3), $15, $16)
+             RETURNING position",
+            id,
+            environment_id,
+            user_id,
+            kind,
+            status,
+            device.phone,
+            device.email,
+            device.nickname,
+            policy_id,
+            device.sealed_secret,
+            device.otp_hash,
+            device.otp_expires_at,
+            device.failed_attempts,
+            device.locked_until,
+            device.created_at,
+            device.updated_at,
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        write_outbox(&mut tx, outbox).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(DeviceSlot::Created { position: created.position })
+    }
+
+    async fn device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<Device> {
+        let (environment_id, user_id, id) = (environment_id, user_id, id);
+        sqlx::query_as!(
+            DeviceRow,
+            "SELECT id, environment_id, user_id, type AS kind, status, phone, email, nickname, policy_id, sealed_secret,
+                    otp_hash, otp_expires_at, failed_attempts, locked_until, position, created_at, updated_at
+             FROM devices WHERE environment_id = $1 AND user_id = $2 AND id = $3",
+            environment_id,
+            user_id,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
+    async fn devices(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        filter: &DeviceFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Device>> {
+        let (environment_id, user_id) = (environment_id, user_id);
+        let (status, kind) = (filter.status.map(DeviceStatus::as_str), filter.kind.map(DeviceType::as_str));
+        let after = page.after;
+        let limit = page.fetch_limit();
+        let rows = sqlx::query_as!(
+            DeviceRow,
+            "SELECT id, environment_id, user_id, type AS kind, status, phone, email, nickname, policy_id, sealed_secret,
+                    otp_hash, otp_expires_at, failed_attempts, locked_until, position, created_at, updated_at
+             FROM devices
+             WHERE environment_id = $1 AND user_id = $2 AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR type = $4)
+               AND ($5::uuid IS NULL OR (position, id) > (SELECT position, id FROM devices WHERE id = $5))
+             ORDER BY position, id LIMIT $6",
+            environment_id,
+            user_id,
+            status,
+            kind,
+            after,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Page::from_overfetch(rows, page).try_map(TryInto::try_into)
+    }
+
+    async fn update_device(&self, device: &Device, outbox: &Outbox) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (environment_id, id, status) = (device.environment_id, device.id, device.status.as_str());
+        let result = sqlx::query!(
+            "UPDATE devices SET status = $3, nickname = $4, otp_hash = $5, otp_expires_at = $6, failed_attempts = $7,
+                                locked_until = $8, updated_at = $9
+             WHERE environment_id = $1 AND id = $2",
+            environment_id,
+            id,
+            status,
+            device.nickname,
+            device.otp_hash,
+            device.otp_expires_at,
+            device.failed_attempts,
+            device.locked_until,
+            device.updated_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        one_row(result)?;
+        write_outbox(&mut tx, outbox).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn delete_device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let (environment_id, user_id, id) = (environment_id, user_id, id);
+        let result = sqlx::query!(
+            "DELETE FROM devices WHERE environment_id = $1 AND user_id = $2 AND id = $3",
+            environment_id,
+            user_id,
+            id
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        one_row(result)
+    }
+
+    async fn reorder_devices(&self, environment_id: Uuid, user_id: Uuid, order: &[Uuid]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (environment_id, user_id) = (environment_id, user_id);
+        let current = sqlx::query!(
+            "SELECT id FROM devices WHERE environment_id = $1 AND user_id = $2 ORDER BY position, id",
+            environment_id,
+            user_id
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let current: Vec<Uuid> = current.into_iter().map(|r| r.id).collect();
+        for (position, id) in domain::mfa::reordered(&current, order)?.into_iter().enumerate() {
+            let (id, position) = (id, position as i64 + 1);
+            sqlx::query!("UPDATE devices SET position = $2 WHERE id = $1", id, position)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
     }
 
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<()> {

@@ -13,3 +13,7 @@ pub type PairingSessionRow = domain::stored::PairingSessionRecord<Hyphenated>;
 pub type PairingAttemptRow = domain::stored::PairingAttemptRecord<Hyphenated>;
 pub type TemplateContentRow = domain::stored::TemplateContentRecord<Hyphenated>;
 pub type NotificationRow = domain::stored::NotificationRecord<Hyphenated>;
+pub type DevicePolicyRow = domain::stored::DevicePolicyRecord<Hyphenated>;
+pub type MethodPolicyRow = domain::stored::MethodPolicyRecord<Hyphenated>;
+pub type DeviceRow = domain::stored::DeviceRecord<Hyphenated>;
+pub type MfaSettingsRow = domain::stored::MfaSettingsRecord<Hyphenated>;
