@@ -66,14 +66,25 @@ impl Principal {
 
     /// A manager of the environment, or the user themself holding `scope`.
     pub fn require_self_or_manage(&self, environment_id: Uuid, user_id: Uuid, scope: &str) -> Result<()> {
-        match self {
-            Self::User { environment_id: env, user_id: own, scopes }
-                if *env == environment_id && *own == user_id && scopes.iter().any(|s| s == scope) =>
-            {
-                Ok(())
-            }
-            _ => self.require_manage(environment_id),
+        self.require_self_with_any_or_manage(environment_id, user_id, &[scope])
+    }
+
+    /// A manager of the environment, or the user themself holding one of `scopes`.
+    pub fn require_self_with_any_or_manage(&self, environment_id: Uuid, user_id: Uuid, scopes: &[&str]) -> Result<()> {
+        if self.is_user(environment_id, user_id) && self.has_any_scope(scopes) {
+            Ok(())
+        } else {
+            self.require_manage(environment_id)
         }
+    }
+
+    /// Is this the user's own token?
+    pub fn is_user(&self, environment_id: Uuid, user_id: Uuid) -> bool {
+        matches!(self, Self::User { environment_id: env, user_id: own, .. } if *env == environment_id && *own == user_id)
+    }
+
+    fn has_any_scope(&self, wanted: &[&str]) -> bool {
+        matches!(self, Self::User { scopes, .. } if scopes.iter().any(|s| wanted.contains(&s.as_str())))
     }
 }
 

@@ -48,6 +48,8 @@ impl From<FieldError> for Detail {
             FieldErrorKind::TooLong => "SIZE_LIMIT_EXCEEDED",
             FieldErrorKind::OutOfRange => "OUT_OF_RANGE",
             FieldErrorKind::NotUnique => "UNIQUENESS_VIOLATION",
+            FieldErrorKind::LimitExceeded => "LIMIT_EXCEEDED",
+            FieldErrorKind::InvalidOtp => "INVALID_OTP",
         };
         Self::new(code, Some(error.target), error.message)
     }

@@ -4,6 +4,7 @@
 mod applications;
 pub mod bootstrap;
 mod environments;
+pub mod mfa;
 pub mod notifications;
 pub mod oauth;
 mod users;

@@ -2,6 +2,7 @@
 
 mod applications;
 mod auth;
+mod devices;
 mod environments;
 mod errors;
 mod helpers;

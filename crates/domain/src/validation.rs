@@ -19,6 +19,10 @@ pub enum FieldErrorKind {
     OutOfRange,
     /// Another record already holds this value.
     NotUnique,
+    /// A count would pass its limit (devices per user, say).
+    LimitExceeded,
+    /// A one-time passcode is wrong, expired or not pending.
+    InvalidOtp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

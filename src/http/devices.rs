@@ -1,0 +1,568 @@
+//! MFA: `/v1/environments/{envId}/users/{userId}/devices` (create, reorder and
+//! activate chosen by Content-Type on the overloaded POSTs), device authentication
+//! policies, and MFA settings.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use domain::mfa::{
+    Device, DeviceFilter, DevicePolicy, DeviceStatus, DeviceType, MethodPolicy, MfaSettings, PhoneNumber, Span,
+    TimeUnit, max_allowed_devices, nickname, policy_name,
+};
+use domain::user::Email;
+use domain::validation::{Collector, FieldError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use super::extract::{Caller, Json, Path, Query, is_json, parse_json};
+use super::filter;
+use super::wallets::NotificationBody;
+use super::wire::{self, Links, ListQuery, Ref};
+use crate::error::{Error, Result};
+use crate::service::mfa::{CreatedDevice, NewDevice};
+
+const REORDER: &str = "application/vnd.pingidentity.devices.reorder+json";
+const ACTIVATE: &str = "application/vnd.pingidentity.device.activate+json";
+const SEND_ACTIVATION_CODE: &str = "application/vnd.pingidentity.device.sendActivationCode+json";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/environments/{environment_id}/users/{user_id}/devices", get(list).post(create_or_reorder))
+        .route(
+            "/v1/environments/{environment_id}/users/{user_id}/devices/{device_id}",
+            get(read).post(action).put(replace).delete(delete),
+        )
+        .route("/v1/environments/{environment_id}/users/{user_id}/devices/{device_id}/nickname", put(set_nickname))
+        .route("/v1/environments/{environment_id}/deviceAuthenticationPolicies", get(list_policies).post(create_policy))
+        .route(
+            "/v1/environments/{environment_id}/deviceAuthenticationPolicies/{policy_id}",
+            get(read_policy).put(replace_policy).delete(delete_policy),
+        )
+        .route("/v1/environments/{environment_id}/mfaSettings", get(read_settings).put(replace_settings))
+}
+
+/// The media type of the body, lower-cased, without parameters.
+fn media_type(headers: &HeaderMap) -> String {
+    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+}
+
+fn device_path(device: &Device) -> String {
+    format!("/v1/environments/{}/users/{}/devices/{}", device.environment_id, device.user_id, device.id)
+}
+
+/// The seed's device shape: `_links` (with `activate` while activation is required),
+/// ids, type, status, times, the target, and the nickname and lock when set.
+fn view(links: &Links, device: &Device, now: domain::time::Timestamp) -> Value {
+    let path = device_path(device);
+    let mut link_map = json!({
+        "self": links.link(&path),
+        "environment": links.link(&links.environment(device.environment_id)),
+        "user": links.link(&format!("/v1/environments/{}/users/{}", device.environment_id, device.user_id)),
+    });
+    if device.status == DeviceStatus::ActivationRequired {
+        link_map["activate"] = links.link(&path);
+    }
+    let mut body = json!({
+        "_links": link_map,
+        "id": device.id,
+        "environment": { "id": device.environment_id },
+        "user": { "id": device.user_id },
+        "type": device.kind.as_str(),
+        "status": device.status.as_str(),
+        "createdAt": wire::format_timestamp(&device.created_at),
+        "updatedAt": wire::format_timestamp(&device.updated_at),
+    });
+    if let Some(phone) = &device.phone {
+        body["phone"] = phone.as_str().into();
+    }
+    if let Some(email) = &device.email {
+        body["email"] = email.as_str().into();
+    }
+    if let Some(nickname) = &device.nickname {
+        body["nickname"] = nickname.as_str().into();
+    }
+    if let Some(until) = device.locked_until.filter(|_| device.locked(now)) {
+        body["lock"] = json!({ "status": "LOCKED", "expiresAt": wire::format_timestamp(&until) });
+    }
+    body
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    policy: Option<Ref>,
+    status: Option<String>,
+    nickname: Option<String>,
+    notification: Option<NotificationBody>,
+}
+
+impl CreateBody {
+    fn parse(self) -> Result<NewDevice, Vec<FieldError>> {
+        let mut errors = Collector::default();
+        let kind = errors.take(self.kind.as_deref().ok_or_else(|| FieldError::required("type")).and_then(|k| {
+            DeviceType::parse(k)
+                .ok_or_else(|| FieldError::invalid("type", "type must be SMS, VOICE, EMAIL, WHATSAPP or TOTP."))
+        }));
+        let target = match kind {
+            Some(DeviceType::Sms | DeviceType::Voice | DeviceType::WhatsApp) => errors
+                .take(
+                    self.phone
+                        .as_deref()
+                        .ok_or_else(|| FieldError::required("phone"))
+                        .and_then(|p| PhoneNumber::parse("phone", p)),
+                )
+                .map(|p| p.as_str().to_owned()),
+            Some(DeviceType::Email) => errors
+                .take(
+                    self.email
+                        .as_deref()
+                        .ok_or_else(|| FieldError::required("email"))
+                        .and_then(|e| Email::parse("email", e)),
+                )
+                .map(|_| self.email.clone().unwrap_or_default()),
+            _ => None,
+        };
+        let policy = errors.take(self.policy.ok_or_else(|| FieldError::required("policy.id")));
+        let status = self.status.as_deref().and_then(|s| {
+            errors.take(
+                DeviceStatus::parse(s)
+                    .ok_or_else(|| FieldError::invalid("status", "status must be ACTIVE or ACTIVATION_REQUIRED.")),
+            )
+        });
+        let nickname = self.nickname.as_deref().and_then(|n| errors.take(nickname(n)));
+        let notification = self.notification.map(|n| n.parse(&mut errors));
+        let needs_target = kind.is_some_and(|k| k != DeviceType::Totp);
+        let built = kind.zip(policy).filter(|_| !needs_target || target.is_some()).map(|(kind, policy)| NewDevice {
+            kind,
+            target,
+            policy_id: policy.id,
+            status,
+            nickname,
+            notification,
+        });
+        errors.finish_with(built)
+    }
+}
+
+fn created(state: &AppState, created: CreatedDevice) -> Response {
+    let mut body = view(&state.links, &created.device, domain::time::now());
+    if let Some(totp) = created.totp {
+        body["secret"] = totp.secret.into();
+        body["keyUri"] = totp.key_uri.into();
+    }
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+#[derive(Deserialize)]
+struct ReorderBody {
+    order: Option<Vec<Ref>>,
+}
+
+/// `POST …/devices`: create (JSON) or reorder (the reorder media type).
+async fn create_or_reorder(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, user_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    match media_type(&headers).as_str() {
+        REORDER => {
+            let body: ReorderBody = parse_json(&body)?;
+            let order: Vec<Uuid> = body
+                .order
+                .ok_or_else(|| Error::invalid(FieldError::required("order")))?
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            state.credd.reorder_devices(&caller, environment_id, user_id, &order).await?;
+            Ok(Json(json!({ "order": order.iter().map(|id| json!({ "id": id })).collect::<Vec<_>>() })).into_response())
+        }
+        other if is_json(other) && !other.starts_with("application/vnd.") => {
+            let new = parse_json::<CreateBody>(&body)?.parse()?;
+            let device = state.credd.create_device(&caller, environment_id, user_id, new).await?;
+            Ok(created(&state, device))
+        }
+        _ => {
+            Err(Error::UnsupportedMediaType(format!("Content-Type must be application/json, or {REORDER} to reorder.")))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ActivateBody {
+    otp: Option<String>,
+}
+
+/// `POST …/devices/{id}`: activate, or send a new activation code, by media type.
+async fn action(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, user_id, id)): Path<(Uuid, Uuid, Uuid)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let device = match media_type(&headers).as_str() {
+        ACTIVATE => {
+            let body: ActivateBody = parse_json(&body)?;
+            let otp = body.otp.filter(|o| !o.is_empty()).ok_or_else(|| Error::invalid(FieldError::required("otp")))?;
+            state.credd.activate_device(&caller, environment_id, user_id, id, &otp).await?
+        }
+        SEND_ACTIVATION_CODE => state.credd.resend_activation_code(&caller, environment_id, user_id, id).await?,
+        _ => {
+            return Err(Error::UnsupportedMediaType(format!(
+                "Content-Type must be {ACTIVATE} or {SEND_ACTIVATION_CODE}."
+            )));
+        }
+    };
+    Ok(Json(view(&state.links, &device, domain::time::now())))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, user_id)): Path<(Uuid, Uuid)>,
+    uri: Uri,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>> {
+    let request = query.page()?;
+    let mut device_filter = DeviceFilter::default();
+    if let Some(text) = &query.filter {
+        for clause in filter::parse(text, &["status", "type"])? {
+            let invalid = || {
+                Error::invalid(FieldError::invalid(
+                    "filter",
+                    format!("{} is not a device {}.", clause.value, clause.attribute),
+                ))
+            };
+            if clause.attribute == "status" {
+                device_filter.status = Some(DeviceStatus::parse(&clause.value).ok_or_else(invalid)?);
+            } else {
+                device_filter.kind = Some(DeviceType::parse(&clause.value).ok_or_else(invalid)?);
+            }
+        }
+    }
+    let page = state.credd.devices(&caller, environment_id, user_id, &device_filter, request).await?;
+    let now = domain::time::now();
+    let mut body =
+        wire::collection(&state.links, &uri, "devices", page, request, |d| d.id, |d| view(&state.links, &d, now));
+    body["_links"]["devices.reorder"] =
+        state.links.link(&format!("/v1/environments/{environment_id}/users/{user_id}/devices"));
+    Ok(Json(body))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, user_id, id)): Path<(Uuid, Uuid, Uuid)>,
+) -> Result<Json<Value>> {
+    let device = state.credd.device(&caller, environment_id, user_id, id).await?;
+    Ok(Json(view(&state.links, &device, domain::time::now())))
+}
+
+#[derive(Deserialize)]
+struct ReplaceBody {
+    nickname: Option<String>,
+    notification: Option<Value>,
+}
+
+/// `PUT …/devices/{id}`: the nickname; `notification` belongs to creation only.
+async fn replace(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, user_id, id)): Path<(Uuid, Uuid, Uuid)>,
+    Json(body): Json<ReplaceBody>,
+) -> Result<Json<Value>> {
+    if body.notification.is_some() {
+        return Err(Error::invalid(FieldError::invalid(
+            "notification",
+            "notification can be used only when creating a device.",
+        )));
+    }
+    let nickname = body.nickname.as_deref().map(nickname).transpose()?;
+    let device = state.credd.set_device_nickname(&caller, environment_id, user_id, id, nickname).await?;
+    Ok(Json(view(&state.links, &device, domain::time::now())))
+}
+
+#[derive(Deserialize)]
+struct NicknameBody {
+    nickname: Option<String>,
+}
+
+async fn set_nickname(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, user_id, id)): Path<(Uuid, Uuid, Uuid)>,
+    Json(body): Json<NicknameBody>,
+) -> Result<Json<Value>> {
+    let value = body.nickname.as_deref().ok_or_else(|| Error::invalid(FieldError::required("nickname")))?;
+    let device = state.credd.set_device_nickname(&caller, environment_id, user_id, id, Some(nickname(value)?)).await?;
+    Ok(Json(view(&state.links, &device, domain::time::now())))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, user_id, id)): Path<(Uuid, Uuid, Uuid)>,
+) -> Result<StatusCode> {
+    state.credd.delete_device(&caller, environment_id, user_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// Policies ------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PolicyBody {
+    name: Option<String>,
+    default: Option<bool>,
+    sms: Option<MethodBody>,
+    voice: Option<MethodBody>,
+    email: Option<MethodBody>,
+    whats_app: Option<MethodBody>,
+    totp: Option<MethodBody>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct MethodBody {
+    enabled: Option<bool>,
+    pairing_disabled: Option<bool>,
+    otp: Option<OtpBody>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct OtpBody {
+    life_time: Option<SpanBody>,
+    failure: Option<FailureBody>,
+    otp_length: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FailureBody {
+    count: Option<i64>,
+    cool_down: Option<SpanBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SpanBody {
+    duration: i64,
+    time_unit: String,
+}
+
+fn span(target: &str, body: Option<SpanBody>, default: Span, errors: &mut Collector) -> Span {
+    match body {
+        None => default,
+        Some(SpanBody { duration, time_unit }) => match TimeUnit::parse(&time_unit) {
+            Some(unit) => Span { duration, unit },
+            None => {
+                errors.push(FieldError::invalid(target, "timeUnit must be SECONDS or MINUTES."));
+                default
+            }
+        },
+    }
+}
+
+impl MethodBody {
+    fn parse(self, prefix: &str, errors: &mut Collector) -> MethodPolicy {
+        let defaults = MethodPolicy::default();
+        let otp = self.otp.unwrap_or_default();
+        let failure = otp.failure.unwrap_or(FailureBody { count: None, cool_down: None });
+        let rules = MethodPolicy {
+            enabled: self.enabled.unwrap_or(defaults.enabled),
+            pairing_disabled: self.pairing_disabled.unwrap_or(defaults.pairing_disabled),
+            otp_lifetime: span(
+                &format!("{prefix}.otp.lifeTime.timeUnit"),
+                otp.life_time,
+                defaults.otp_lifetime,
+                errors,
+            ),
+            failure_count: failure.count.unwrap_or(defaults.failure_count),
+            cool_down: span(
+                &format!("{prefix}.otp.failure.coolDown.timeUnit"),
+                failure.cool_down,
+                defaults.cool_down,
+                errors,
+            ),
+            otp_length: otp.otp_length.unwrap_or(defaults.otp_length),
+        };
+        match rules.checked(prefix) {
+            Ok(rules) => rules,
+            Err(found) => {
+                found.into_iter().for_each(|e| errors.push(e));
+                rules
+            }
+        }
+    }
+}
+
+impl PolicyBody {
+    fn parse(self, environment_id: Uuid, id: Uuid) -> Result<DevicePolicy, Vec<FieldError>> {
+        let mut errors = Collector::default();
+        let name = errors.take(self.name.as_deref().ok_or_else(|| FieldError::required("name")).and_then(policy_name));
+        let mut method = |body: Option<MethodBody>, prefix: &str| body.unwrap_or_default().parse(prefix, &mut errors);
+        let (sms, voice, email, whatsapp, totp) = (
+            method(self.sms, "sms"),
+            method(self.voice, "voice"),
+            method(self.email, "email"),
+            method(self.whats_app, "whatsApp"),
+            method(self.totp, "totp"),
+        );
+        let at = domain::time::now();
+        let built = name.map(|name| DevicePolicy {
+            id,
+            environment_id,
+            name,
+            default: self.default.unwrap_or(false),
+            sms,
+            voice,
+            email,
+            whatsapp,
+            totp,
+            created_at: at,
+            updated_at: at,
+        });
+        errors.finish_with(built)
+    }
+}
+
+fn method_view(rules: &MethodPolicy, with_otp_rules: bool) -> Value {
+    let failure = json!({
+        "count": rules.failure_count,
+        "coolDown": { "duration": rules.cool_down.duration, "timeUnit": rules.cool_down.unit.as_str() },
+    });
+    let otp = if with_otp_rules {
+        json!({
+            "lifeTime": { "duration": rules.otp_lifetime.duration, "timeUnit": rules.otp_lifetime.unit.as_str() },
+            "failure": failure,
+            "otpLength": rules.otp_length,
+        })
+    } else {
+        json!({ "failure": failure })
+    };
+    json!({ "enabled": rules.enabled, "pairingDisabled": rules.pairing_disabled, "otp": otp })
+}
+
+fn policy_view(links: &Links, policy: &DevicePolicy) -> Value {
+    let path = format!("/v1/environments/{}/deviceAuthenticationPolicies/{}", policy.environment_id, policy.id);
+    json!({
+        "_links": { "self": links.link(&path), "environment": links.link(&links.environment(policy.environment_id)) },
+        "id": policy.id,
+        "environment": { "id": policy.environment_id },
+        "name": policy.name,
+        "default": policy.default,
+        "sms": method_view(&policy.sms, true),
+        "voice": method_view(&policy.voice, true),
+        "email": method_view(&policy.email, true),
+        "whatsApp": method_view(&policy.whatsapp, true),
+        "totp": method_view(&policy.totp, false),
+        "createdAt": wire::format_timestamp(&policy.created_at),
+        "updatedAt": wire::format_timestamp(&policy.updated_at),
+    })
+}
+
+async fn create_policy(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(environment_id): Path<Uuid>,
+    Json(body): Json<PolicyBody>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let policy = state.credd.create_device_policy(&caller, body.parse(environment_id, Uuid::nil())?).await?;
+    Ok((StatusCode::CREATED, Json(policy_view(&state.links, &policy))))
+}
+
+async fn list_policies(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(environment_id): Path<Uuid>,
+) -> Result<Json<Value>> {
+    let policies = state.credd.device_policies(&caller, environment_id).await?;
+    let items: Vec<Value> = policies.iter().map(|p| policy_view(&state.links, p)).collect();
+    let path = format!("/v1/environments/{environment_id}/deviceAuthenticationPolicies");
+    Ok(Json(
+        json!({ "_links": { "self": state.links.link(&path) }, "_embedded": { "deviceAuthenticationPolicies": items }, "size": items.len() }),
+    ))
+}
+
+async fn read_policy(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<Value>> {
+    Ok(Json(policy_view(&state.links, &state.credd.device_policy(&caller, environment_id, id).await?)))
+}
+
+async fn replace_policy(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<PolicyBody>,
+) -> Result<Json<Value>> {
+    let policy = state.credd.replace_device_policy(&caller, body.parse(environment_id, id)?).await?;
+    Ok(Json(policy_view(&state.links, &policy)))
+}
+
+async fn delete_policy(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode> {
+    state.credd.delete_device_policy(&caller, environment_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// MFA settings --------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct SettingsBody {
+    pairing: Option<PairingBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PairingBody {
+    max_allowed_devices: Option<i64>,
+}
+
+fn settings_view(links: &Links, settings: &MfaSettings) -> Value {
+    json!({
+        "_links": { "self": links.link(&format!("/v1/environments/{}/mfaSettings", settings.environment_id)) },
+        "environment": { "id": settings.environment_id },
+        "pairing": { "maxAllowedDevices": settings.max_allowed_devices },
+        "updatedAt": wire::format_timestamp(&settings.updated_at),
+    })
+}
+
+async fn read_settings(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(environment_id): Path<Uuid>,
+) -> Result<Json<Value>> {
+    Ok(Json(settings_view(&state.links, &state.credd.mfa_settings(&caller, environment_id).await?)))
+}
+
+async fn replace_settings(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(environment_id): Path<Uuid>,
+    Json(body): Json<SettingsBody>,
+) -> Result<Json<Value>> {
+    let requested = body
+        .pairing
+        .and_then(|p| p.max_allowed_devices)
+        .ok_or_else(|| Error::invalid(FieldError::required("pairing.maxAllowedDevices")))?;
+    let settings = state.credd.put_mfa_settings(&caller, environment_id, max_allowed_devices(requested)?).await?;
+    Ok(Json(settings_view(&state.links, &settings)))
+}

@@ -1,0 +1,452 @@
+//! MFA devices, their policies and activation, as the seed document and issue describe.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    seed_whatsapp_request_gives_the_seed_response,
+    phone_spellings_are_one_number_and_bad_numbers_are_refused,
+    policy_must_exist_here_and_allow_the_method,
+    self_service_whatsapp_device_activates_with_the_texted_code,
+    wrong_codes_lock_the_device_and_expired_codes_are_refused,
+    totp_device_activates_with_a_current_code,
+    devices_list_filter_page_reorder_rename_and_delete,
+    max_allowed_devices_is_enforced,
+    policies_and_settings_are_validated,
+);
+
+const ACTIVATE: &str = "application/vnd.pingidentity.device.activate+json";
+
+struct Setup {
+    token: String,
+    env: String,
+    user_id: String,
+    policy_id: String,
+}
+
+async fn setup(app: &TestApp, user: Value) -> Setup {
+    let token = app.admin_token().await;
+    let env = app.create_environment(&token, "MFA").await;
+    let user = app.create_user(&token, &env, user).await;
+    let policies =
+        app.get(&format!("/v1/environments/{env}/deviceAuthenticationPolicies")).bearer(&token).send().await.body;
+    let default = &policies["_embedded"]["deviceAuthenticationPolicies"][0];
+    assert_eq!(
+        (default["default"].as_bool(), policies["size"].as_u64()),
+        (Some(true), Some(1)),
+        "each environment starts with its default policy"
+    );
+    Setup {
+        policy_id: default["id"].as_str().unwrap().to_owned(),
+        user_id: user["id"].as_str().unwrap().to_owned(),
+        env,
+        token,
+    }
+}
+
+fn devices_path(s: &Setup) -> String {
+    format!("/v1/environments/{}/users/{}/devices", s.env, s.user_id)
+}
+
+async fn create(app: &TestApp, s: &Setup, token: &str, body: Value) -> crate::helpers::TestResponse {
+    app.post(&devices_path(s)).bearer(token).json(body).send().await
+}
+
+async fn seed_whatsapp_request_gives_the_seed_response(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada" })).await;
+    let response = create(
+        app,
+        &s,
+        &s.token,
+        json!({ "type": "WHATSAPP", "phone": "+1.5125551234", "policy": { "id": s.policy_id } }),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    let device = &response.body;
+    let keys: Vec<&str> = device.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["_links", "id", "environment", "user", "type", "status", "createdAt", "updatedAt", "phone"]);
+    let id = device["id"].as_str().unwrap();
+    let base = "https://credd.test/v1/environments";
+    assert_eq!(
+        device["_links"],
+        json!({
+            "self": { "href": format!("{base}/{}/users/{}/devices/{id}", s.env, s.user_id) },
+            "environment": { "href": format!("{base}/{}", s.env) },
+            "user": { "href": format!("{base}/{}/users/{}", s.env, s.user_id) },
+        })
+    );
+    assert_eq!(
+        (device["environment"]["id"].as_str(), device["user"]["id"].as_str()),
+        (Some(s.env.as_str()), Some(s.user_id.as_str()))
+    );
+    assert_eq!(
+        (device["type"].as_str(), device["status"].as_str(), device["phone"].as_str()),
+        (Some("WHATSAPP"), Some("ACTIVE"), Some("+1.5125551234"))
+    );
+    assert_eq!(device["createdAt"], device["updatedAt"]);
+    let read = app.get(&format!("{}/{id}", devices_path(&s))).bearer(&s.token).send().await;
+    assert_eq!(&read.body, device);
+}
+
+async fn phone_spellings_are_one_number_and_bad_numbers_are_refused(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada" })).await;
+    let first = create(
+        app,
+        &s,
+        &s.token,
+        json!({ "type": "SMS", "phone": "+1 (512) 555-1234", "policy": { "id": s.policy_id } }),
+    )
+    .await;
+    assert_eq!(first.body["phone"], "+1.5125551234");
+    for spelling in ["+1.5125551234", "+15125551234", "+1.512.555.1234"] {
+        let again =
+            create(app, &s, &s.token, json!({ "type": "SMS", "phone": spelling, "policy": { "id": s.policy_id } }))
+                .await;
+        assert_eq!(
+            again.expect_error(StatusCode::CONFLICT, "UNIQUENESS_VIOLATION")["target"],
+            "phone",
+            "{spelling} is the same number"
+        );
+    }
+    for (phone, why) in [("5125551234", "+"), ("+1 555", "not"), ("+1.000.000.0000", "not"), ("+44 20 1234", "not"), ("call me", "+")] {
+        let response =
+            create(app, &s, &s.token, json!({ "type": "VOICE", "phone": phone, "policy": { "id": s.policy_id } }))
+                .await;
+        let detail = response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+        assert_eq!(detail["target"], "phone", "{phone}");
+        assert!(detail["message"].as_str().unwrap().contains(why), "{phone}: {detail}");
+    }
+    let response = create(app, &s, &s.token, json!({ "type": "EMAIL", "policy": { "id": s.policy_id } })).await;
+    assert_eq!(response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["code"], "REQUIRED_VALUE");
+}
+
+async fn policy_must_exist_here_and_allow_the_method(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada" })).await;
+    let response = create(app, &s, &s.token, json!({ "type": "SMS", "phone": "+15125551234" })).await;
+    assert_eq!(response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "policy.id");
+    let other = app.create_environment(&s.token, "Other").await;
+    let foreign =
+        app.get(&format!("/v1/environments/{other}/deviceAuthenticationPolicies")).bearer(&s.token).send().await;
+    let foreign_id = foreign.body["_embedded"]["deviceAuthenticationPolicies"][0]["id"].clone();
+    let response =
+        create(app, &s, &s.token, json!({ "type": "SMS", "phone": "+15125551234", "policy": { "id": foreign_id } }))
+            .await;
+    assert_eq!(response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "policy.id");
+
+    let policies = format!("/v1/environments/{}/deviceAuthenticationPolicies", s.env);
+    let no_whatsapp = app
+        .post(&policies)
+        .bearer(&s.token)
+        .json(json!({ "name": "No WhatsApp", "whatsApp": { "enabled": false } }))
+        .send()
+        .await;
+    assert_eq!(no_whatsapp.status, StatusCode::CREATED, "{}", no_whatsapp.body);
+    let response = create(
+        app,
+        &s,
+        &s.token,
+        json!({ "type": "WHATSAPP", "phone": "+15125551234", "policy": { "id": no_whatsapp.body["id"] } }),
+    )
+    .await;
+    let detail = response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    assert_eq!(
+        (detail["target"].as_str(), detail["message"].as_str()),
+        (Some("type"), Some("The policy does not allow pairing WHATSAPP devices."))
+    );
+    let sms = create(
+        app,
+        &s,
+        &s.token,
+        json!({ "type": "SMS", "phone": "+15125551234", "policy": { "id": no_whatsapp.body["id"] } }),
+    )
+    .await;
+    assert_eq!(sms.status, StatusCode::CREATED);
+}
+
+/// A self-service token for the user, as a staging suite gets one.
+async fn user_token(app: &TestApp, s: &Setup, user_id: &str, scope: &str) -> String {
+    let (id, secret) = app.create_worker(&s.token, &s.env, json!({ "name": "suite", "type": "WORKER" })).await;
+    let form = format!(
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token={user_id}\
+         &subject_token_type=urn%3Acredd%3Aparams%3Aoauth%3Atoken-type%3Auser-id&scope={scope}"
+    );
+    let response = app.post(&format!("/{}/as/token", s.env)).basic(&id, &secret).form(&form).send().await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    response.body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The code in the newest `device_pairing` message to `recipient`.
+async fn texted_code(app: &TestApp, s: &Setup, recipient: &str) -> (String, Value) {
+    let filter = format!(r#"template eq "device_pairing" and recipient eq "{recipient}""#);
+    let path = format!(
+        "/v1/environments/{}/notifications?filter={}",
+        s.env,
+        url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
+    );
+    let message = app.get(&path).bearer(&s.token).send().await.body["_embedded"]["notifications"][0].clone();
+    let body = message["body"].as_str().expect("a device_pairing message");
+    let code =
+        body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() >= 6).expect("a code in the message").to_owned();
+    (code, message)
+}
+
+async fn activate(app: &TestApp, path: &str, token: &str, otp: &str) -> crate::helpers::TestResponse {
+    app.post(path).bearer(token).raw(ACTIVATE, json!({ "otp": otp }).to_string()).send().await
+}
+
+async fn self_service_whatsapp_device_activates_with_the_texted_code(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada" })).await;
+    let bob = app.create_user(&s.token, &s.env, json!({ "username": "bob" })).await;
+    let contents = format!("/v1/environments/{}/templates/device_pairing/contents", s.env);
+    let content =
+        json!({ "deliveryMethod": "WhatsApp", "locale": "en", "variant": "suite", "content": "Suite code: ${otp}" });
+    assert_eq!(app.post(&contents).bearer(&s.token).json(content).send().await.status, StatusCode::CREATED);
+
+    let ada = user_token(app, &s, &s.user_id, "p1:create:device").await;
+    let body = json!({
+        "type": "WHATSAPP", "phone": "+1 (512) 555-1234", "policy": { "id": s.policy_id },
+        "notification": { "template": { "locale": "en", "variant": "suite" } }
+    });
+    let asked_active = create(
+        app,
+        &s,
+        &ada,
+        json!({ "status": "ACTIVE", "type": "WHATSAPP", "phone": "+15125551234", "policy": { "id": s.policy_id } }),
+    )
+    .await;
+    assert_eq!(asked_active.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "status");
+    let bobs = format!("/v1/environments/{}/users/{}/devices", s.env, bob["id"].as_str().unwrap());
+    app.post(&bobs).bearer(&ada).json(body.clone()).send().await.expect_error(StatusCode::FORBIDDEN, "ACCESS_FAILED");
+
+    let created = create(app, &s, &ada, body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["status"], "ACTIVATION_REQUIRED");
+    assert!(created.body.get("notification").is_none(), "notification is never returned");
+    let path = created.body["_links"]["activate"]["href"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("https://credd.test")
+        .unwrap()
+        .to_owned();
+
+    app.run_jobs().await;
+    let (code, message) = texted_code(app, &s, "+1.5125551234").await;
+    assert_eq!((message["deliveryMethod"].as_str(), message["status"].as_str()), (Some("WhatsApp"), Some("SENT")));
+    assert_eq!(message["body"], format!("Suite code: {code}"));
+    assert_eq!(code.len(), 6);
+
+    let activated = activate(app, &path, &ada, &code).await;
+    assert_eq!(activated.status, StatusCode::OK, "{}", activated.body);
+    assert_eq!(activated.body["status"], "ACTIVE");
+    assert!(activated.body["_links"].get("activate").is_none());
+    let again = activate(app, &path, &ada, &code).await;
+    again.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    let response = app.put(&path).bearer(&s.token).json(json!({ "notification": { "methods": ["SMS"] } })).send().await;
+    assert_eq!(response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "notification");
+}
+
+async fn wrong_codes_lock_the_device_and_expired_codes_are_refused(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada", "email": "ada@example.com" })).await;
+    let policies = format!("/v1/environments/{}/deviceAuthenticationPolicies", s.env);
+    let strict = json!({ "name": "Strict", "email": { "otp": { "failure": { "count": 2, "coolDown": { "duration": 5, "timeUnit": "MINUTES" } }, "otpLength": 8 } } });
+    let policy = app.post(&policies).bearer(&s.token).json(strict).send().await.body;
+    let body = json!({ "type": "EMAIL", "email": "ada@example.com", "policy": { "id": policy["id"] }, "status": "ACTIVATION_REQUIRED" });
+    let created = create(app, &s, &s.token, body).await;
+    let path = format!("{}/{}", devices_path(&s), created.body["id"].as_str().unwrap());
+    let (code, _) = texted_code(app, &s, "ada@example.com").await;
+    assert_eq!(code.len(), 8, "the policy's otpLength");
+
+    let wrong = if code == "00000000" { "11111111" } else { "00000000" };
+    let first = activate(app, &path, &s.token, wrong).await;
+    let detail = first.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    assert_eq!((detail["code"].as_str(), detail["target"].as_str()), (Some("INVALID_OTP"), Some("otp")));
+    assert!(detail["message"].as_str().unwrap().contains("1 attempt(s) left"));
+    let second = activate(app, &path, &s.token, wrong).await;
+    assert!(
+        second.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["message"]
+            .as_str()
+            .unwrap()
+            .contains("0 attempt(s) left")
+    );
+    let locked = activate(app, &path, &s.token, &code).await;
+    assert!(
+        locked.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST")["message"].as_str().unwrap().contains("locked")
+    );
+    let device = app.get(&path).bearer(&s.token).send().await.body;
+    assert_eq!(
+        (device["status"].as_str(), device["lock"]["status"].as_str()),
+        (Some("ACTIVATION_REQUIRED"), Some("LOCKED"))
+    );
+
+    // A second device: its code expires (moved to the past here) and is then refused.
+    let created = create(app, &s, &s.token, json!({ "type": "SMS", "phone": "+15125550000", "policy": { "id": s.policy_id }, "status": "ACTIVATION_REQUIRED" })).await;
+    let (env, user, id) =
+        (s.env.parse().unwrap(), s.user_id.parse().unwrap(), created.body["id"].as_str().unwrap().parse().unwrap());
+    let store = &app.state.credd.store;
+    let mut stored = domain::Store::device(store, env, user, id).await.unwrap();
+    stored.otp_expires_at = Some(domain::time::now() - chrono::TimeDelta::seconds(1));
+    domain::Store::update_device(store, &stored, &Default::default()).await.unwrap();
+    let (code, _) = texted_code(app, &s, "+1.5125550000").await;
+    let expired = activate(app, &format!("{}/{id}", devices_path(&s)), &s.token, &code).await;
+    let detail = expired.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    assert_eq!(detail["code"], "INVALID_OTP");
+    assert!(detail["message"].as_str().unwrap().contains("expired"));
+    // Codes are kept only as keyed hashes.
+    let hash = stored.otp_hash.unwrap();
+    assert!(!String::from_utf8_lossy(&hash).contains(&code) && hash.len() == 32);
+}
+
+async fn totp_device_activates_with_a_current_code(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada" })).await;
+    let created = create(
+        app,
+        &s,
+        &s.token,
+        json!({ "type": "TOTP", "policy": { "id": s.policy_id }, "status": "ACTIVATION_REQUIRED" }),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let key_uri = created.body["keyUri"].as_str().unwrap();
+    assert!(key_uri.starts_with("otpauth://totp/credd:ada?"), "{key_uri}");
+    let totp = totp_rs::Totp::from_url(key_uri).unwrap();
+    assert_eq!(totp.secret().to_base32(), created.body["secret"].as_str().unwrap());
+    let path = format!("{}/{}", devices_path(&s), created.body["id"].as_str().unwrap());
+    let read = app.get(&path).bearer(&s.token).send().await.body;
+    assert!(read.get("secret").is_none() && read.get("keyUri").is_none(), "shown once");
+
+    let current = totp.generate_current().to_string();
+    let wrong = if current == "000000" { "111111" } else { "000000" };
+    activate(app, &path, &s.token, wrong).await.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    let activated = activate(app, &path, &s.token, &totp.generate_current().to_string()).await;
+    assert_eq!(activated.body["status"], "ACTIVE", "{}", activated.body);
+}
+
+async fn devices_list_filter_page_reorder_rename_and_delete(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada" })).await;
+    let mut ids = Vec::new();
+    for body in [
+        json!({ "type": "SMS", "phone": "+15125550001", "policy": { "id": s.policy_id } }),
+        json!({ "type": "EMAIL", "email": "ada@example.com", "policy": { "id": s.policy_id }, "status": "ACTIVATION_REQUIRED" }),
+        json!({ "type": "VOICE", "phone": "+15125550002", "policy": { "id": s.policy_id } }),
+    ] {
+        ids.push(create(app, &s, &s.token, body).await.body["id"].as_str().unwrap().to_owned());
+    }
+    let listed = |query: String| {
+        let path = format!("{}{query}", devices_path(&s));
+        let token = s.token.clone();
+        async move { app.get(&path).bearer(&token).send().await.body }
+    };
+    let ids_of = |body: &Value| {
+        body["_embedded"]["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids_of(&listed(String::new()).await), ids);
+    assert_eq!(ids_of(&listed("?filter=status%20eq%20%22ACTIVATION_REQUIRED%22".into()).await), [ids[1].clone()]);
+    assert_eq!(ids_of(&listed("?filter=type%20eq%20%22VOICE%22".into()).await), [ids[2].clone()]);
+    let bad = app.get(&format!("{}?filter=type%20eq%20%22PIGEON%22", devices_path(&s))).bearer(&s.token).send().await;
+    assert_eq!(bad.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "filter");
+
+    let reorder = app
+        .post(&devices_path(&s))
+        .bearer(&s.token)
+        .raw(
+            "application/vnd.pingidentity.devices.reorder+json",
+            json!({ "order": [{ "id": ids[2] }, { "id": ids[0] }] }).to_string(),
+        )
+        .send()
+        .await;
+    assert_eq!(reorder.status, StatusCode::OK, "{}", reorder.body);
+    let mut seen = Vec::new();
+    let mut next = Some("?limit=1".to_owned());
+    while let Some(query) = next {
+        let page = listed(query).await;
+        seen.extend(ids_of(&page));
+        next = page["_links"]["next"]["href"].as_str().map(|h| h[h.find('?').unwrap()..].to_owned());
+    }
+    assert_eq!(seen, [ids[2].clone(), ids[0].clone(), ids[1].clone()]);
+
+    let path = format!("{}/{}", devices_path(&s), ids[0]);
+    let renamed =
+        app.put(&format!("{path}/nickname")).bearer(&s.token).json(json!({ "nickname": "Work phone" })).send().await;
+    assert_eq!(renamed.body["nickname"], "Work phone");
+    assert_eq!(app.delete(&path).bearer(&s.token).send().await.status, StatusCode::NO_CONTENT);
+    app.get(&path).bearer(&s.token).send().await.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    assert_eq!(ids_of(&listed(String::new()).await), [ids[2].clone(), ids[1].clone()]);
+}
+
+async fn max_allowed_devices_is_enforced(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada" })).await;
+    let settings = format!("/v1/environments/{}/mfaSettings", s.env);
+    assert_eq!(app.get(&settings).bearer(&s.token).send().await.body["pairing"]["maxAllowedDevices"], 5);
+    let response =
+        app.put(&settings).bearer(&s.token).json(json!({ "pairing": { "maxAllowedDevices": 16 } })).send().await;
+    assert_eq!(response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["code"], "OUT_OF_RANGE");
+    let changed =
+        app.put(&settings).bearer(&s.token).json(json!({ "pairing": { "maxAllowedDevices": 2 } })).send().await;
+    assert_eq!(changed.body["pairing"]["maxAllowedDevices"], 2);
+    for phone in ["+15125550001", "+15125550002"] {
+        assert_eq!(
+            create(app, &s, &s.token, json!({ "type": "SMS", "phone": phone, "policy": { "id": s.policy_id } }))
+                .await
+                .status,
+            StatusCode::CREATED
+        );
+    }
+    let third =
+        create(app, &s, &s.token, json!({ "type": "SMS", "phone": "+15125550003", "policy": { "id": s.policy_id } }))
+            .await;
+    let detail = third.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    assert_eq!(detail["code"], "LIMIT_EXCEEDED");
+    assert!(detail["message"].as_str().unwrap().contains("maximum of 2"));
+}
+
+async fn policies_and_settings_are_validated(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada" })).await;
+    let policies = format!("/v1/environments/{}/deviceAuthenticationPolicies", s.env);
+    let bad = json!({ "name": "Bad", "sms": { "otp": { "lifeTime": { "duration": 45, "timeUnit": "MINUTES" }, "failure": { "count": 9 }, "otpLength": 4 } } });
+    let response = app.post(&policies).bearer(&s.token).json(bad).send().await;
+    response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    let targets: Vec<&str> =
+        response.body["details"].as_array().unwrap().iter().map(|d| d["target"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["sms.otp.lifeTime.duration", "sms.otp.failure.count", "sms.otp.otpLength"]);
+
+    let default_path = format!("{policies}/{}", s.policy_id);
+    app.delete(&default_path).bearer(&s.token).send().await.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    let response =
+        app.put(&default_path).bearer(&s.token).json(json!({ "name": "Default", "default": false })).send().await;
+    assert_eq!(response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "default");
+
+    let second =
+        app.post(&policies).bearer(&s.token).json(json!({ "name": "New default", "default": true })).send().await.body;
+    let list = app.get(&policies).bearer(&s.token).send().await.body;
+    let defaults: Vec<&str> = list["_embedded"]["deviceAuthenticationPolicies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["default"] == true)
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(defaults, [second["id"].as_str().unwrap()]);
+    assert_eq!(second["sms"]["otp"]["lifeTime"], json!({ "duration": 30, "timeUnit": "MINUTES" }));
+
+    let device =
+        create(app, &s, &s.token, json!({ "type": "SMS", "phone": "+15125550001", "policy": { "id": s.policy_id } }))
+            .await;
+    let in_use = app.delete(&default_path).bearer(&s.token).send().await;
+    assert!(
+        in_use.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST")["message"]
+            .as_str()
+            .unwrap()
+            .contains("Devices use")
+    );
+    let device_path = format!("{}/{}", devices_path(&s), device.body["id"].as_str().unwrap());
+    assert_eq!(app.delete(&device_path).bearer(&s.token).send().await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&default_path).bearer(&s.token).send().await.status, StatusCode::NO_CONTENT);
+}
