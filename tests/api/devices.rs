@@ -111,7 +111,9 @@ async fn phone_spellings_are_one_number_and_bad_numbers_are_refused(app: &TestAp
             "{spelling} is the same number"
         );
     }
-    for (phone, why) in [("5125551234", "+"), ("+1 555", "not"), ("+1.000.000.0000", "not"), ("+44 20 1234", "not"), ("call me", "+")] {
+    for (phone, why) in
+        [("5125551234", "+"), ("+1 555", "not"), ("+1.000.000.0000", "not"), ("+44 20 1234", "not"), ("call me", "+")]
+    {
         let response =
             create(app, &s, &s.token, json!({ "type": "VOICE", "phone": phone, "policy": { "id": s.policy_id } }))
                 .await;
