@@ -12,7 +12,7 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => credd::server::serve(args).await,
+        Command::Serve(args) => credd::server::serve(*args).await,
         Command::Migrate(args) => credd::server::migrate(&args).await.map(|()| println!("migrations are up to date")),
         Command::Wallet(command) => credd::server::wallet(command).await,
     };

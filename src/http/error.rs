@@ -98,10 +98,11 @@ impl IntoResponse for Error {
                 vec![Detail::from(error)],
             ),
             Error::OAuth { status, error, description } => {
-                oauth = Some((error, description.clone()));
+                let message = format!("The request could not be completed. {description}");
+                oauth = Some((error, description));
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
                 let code = if status == StatusCode::UNAUTHORIZED { "ACCESS_FAILED" } else { "INVALID_REQUEST" };
-                (status, code, format!("The request could not be completed. {description}"), vec![])
+                (status, code, message, vec![])
             }
             Error::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -18,7 +18,6 @@ use super::AppState;
 use super::extract::{Caller, Json, Path, Query};
 use super::wire::{self, ListQuery, Ref};
 use crate::error::Result;
-use crate::service::Credd;
 use crate::service::notifications::NotificationRequest;
 use crate::service::wallets::WalletDetails;
 
@@ -129,7 +128,8 @@ fn parse_stored_json(text: Option<&str>) -> Option<Value> {
     text.and_then(|t| serde_json::from_str(t).ok())
 }
 
-fn view(state: &AppState, credd: &Credd, details: WalletDetails) -> WalletView {
+fn view(state: &AppState, details: WalletDetails) -> WalletView {
+    let credd = &state.credd;
     let WalletDetails { wallet, session, attempts, application } = details;
     let path =
         format!("/v1/environments/{}/users/{}/digitalWallets/{}", wallet.environment_id, wallet.user_id, wallet.id);
@@ -185,15 +185,15 @@ async fn create(
     let instance = instance_id(&mut errors, body.application_instance);
     let notification = body.notification.map(|n| n.parse(&mut errors));
     let application = errors.finish_with(application)?;
-    let credd = &state.credd;
-    let created = credd.create_wallet(&caller, environment_id, user_id, application.id, instance, notification).await?;
+    let created =
+        state.credd.create_wallet(&caller, environment_id, user_id, application.id, instance, notification).await?;
     let details = WalletDetails {
         wallet: created.wallet,
         session: Some(created.session),
         attempts: Vec::new(),
         application: Some(created.application),
     };
-    Ok((StatusCode::CREATED, Json(view(&state, credd, details))))
+    Ok((StatusCode::CREATED, Json(view(&state, details))))
 }
 
 async fn list(
@@ -205,7 +205,6 @@ async fn list(
 ) -> Result<Json<Value>> {
     let request = query.page()?;
     let page = state.credd.wallets(&caller, environment_id, user_id, request).await?;
-    let credd = &state.credd;
     Ok(Json(wire::collection(
         &state.links,
         &uri,
@@ -213,7 +212,7 @@ async fn list(
         page,
         request,
         |d| d.wallet.id,
-        |d| view(&state, credd, d),
+        |d| view(&state, d),
     )))
 }
 
@@ -223,7 +222,7 @@ async fn read(
     Path((environment_id, user_id, id)): Path<(Uuid, Uuid, Uuid)>,
 ) -> Result<Json<WalletView>> {
     let details = state.credd.wallet(&caller, environment_id, user_id, id).await?;
-    Ok(Json(view(&state, &state.credd, details)))
+    Ok(Json(view(&state, details)))
 }
 
 /// `status` (`ACTIVE` or `DISABLED`) and/or `applicationInstance.id` (while unset).
@@ -243,7 +242,7 @@ async fn administer(
     let instance = instance_id(&mut errors, body.application_instance);
     errors.finish_with(Some(()))?;
     let details = state.credd.administer_wallet(&caller, environment_id, user_id, id, status, instance).await?;
-    Ok(Json(view(&state, &state.credd, details)))
+    Ok(Json(view(&state, details)))
 }
 
 async fn delete(

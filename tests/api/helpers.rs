@@ -78,7 +78,7 @@ pub fn serve_args(database_url: &str, data_dir: &std::path::Path, extra: &[Strin
     ];
     let cli = Cli::try_parse_from(base.iter().map(|s| s.to_string()).chain(extra.iter().cloned())).unwrap();
     match cli.command {
-        Command::Serve(args) => args,
+        Command::Serve(args) => *args,
         _ => unreachable!("parsed as serve"),
     }
 }

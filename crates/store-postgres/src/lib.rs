@@ -259,7 +259,6 @@ impl Store for PgStore {
     }
 
     async fn environment(&self, id: Uuid) -> StoreResult<Environment> {
-        let id = id;
         sqlx::query_as!(
             EnvironmentRow,
             "SELECT id, name, description, type AS kind, region, created_at, updated_at FROM environments WHERE id = $1",
@@ -304,14 +303,12 @@ impl Store for PgStore {
     }
 
     async fn delete_environment(&self, id: Uuid) -> StoreResult<()> {
-        let id = id;
         let result =
             sqlx::query!("DELETE FROM environments WHERE id = $1", id).execute(&self.pool).await.map_err(backend)?;
         one_row(result)
     }
 
     async fn signing_key(&self, id: Uuid) -> StoreResult<SigningKey> {
-        let id = id;
         sqlx::query_as!(
             SigningKeyRow,
             "SELECT id, environment_id, public_key, sealed_private_key, created_at FROM signing_keys WHERE id = $1",
@@ -325,7 +322,6 @@ impl Store for PgStore {
     }
 
     async fn signing_keys(&self, environment_id: Uuid) -> StoreResult<Vec<SigningKey>> {
-        let environment_id = environment_id;
         let rows = sqlx::query_as!(
             SigningKeyRow,
             "SELECT id, environment_id, public_key, sealed_private_key, created_at FROM signing_keys
@@ -362,7 +358,6 @@ impl Store for PgStore {
     }
 
     async fn application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<Application> {
-        let (environment_id, id) = (environment_id, id);
         sqlx::query_as!(
             ApplicationRow,
             "SELECT id, environment_id, name, description, enabled, token_endpoint_auth_method, secret_hash,
@@ -418,7 +413,6 @@ impl Store for PgStore {
     }
 
     async fn delete_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let (environment_id, id) = (environment_id, id);
         let result = sqlx::query!("DELETE FROM applications WHERE environment_id = $1 AND id = $2", environment_id, id)
             .execute(&self.pool)
             .await
@@ -453,7 +447,6 @@ impl Store for PgStore {
     }
 
     async fn user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<User> {
-        let (environment_id, id) = (environment_id, id);
         sqlx::query_as!(
             UserRow,
             "SELECT id, environment_id, username, email, mobile_phone, primary_phone, locale, preferred_language,
@@ -518,7 +511,6 @@ impl Store for PgStore {
     }
 
     async fn delete_user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let (environment_id, id) = (environment_id, id);
         let result = sqlx::query!("DELETE FROM users WHERE environment_id = $1 AND id = $2", environment_id, id)
             .execute(&self.pool)
             .await
@@ -549,7 +541,6 @@ impl Store for PgStore {
     }
 
     async fn wallet_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<WalletApplication> {
-        let (environment_id, id) = (environment_id, id);
         sqlx::query_as!(
             WalletApplicationRow,
             "SELECT id, environment_id, application_id, name, app_open_url, uses_pingone_wallet_sdk, created_at, updated_at
@@ -602,7 +593,6 @@ impl Store for PgStore {
     }
 
     async fn delete_wallet_application(&self, environment_id: Uuid, id: Uuid, now: Timestamp) -> StoreResult<()> {
-        let (environment_id, id) = (environment_id, id);
         let disabled = WalletStatus::Disabled.as_str();
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let result =
@@ -679,7 +669,6 @@ impl Store for PgStore {
     }
 
     async fn wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<DigitalWallet> {
-        let (environment_id, user_id, id) = (environment_id, user_id, id);
         sqlx::query_as!(
             DigitalWalletRow,
             "SELECT id, environment_id, user_id, wallet_application_id, application_instance_id, status, public_key,
@@ -697,7 +686,6 @@ impl Store for PgStore {
     }
 
     async fn wallet_by_id(&self, id: Uuid) -> StoreResult<DigitalWallet> {
-        let id = id;
         sqlx::query_as!(
             DigitalWalletRow,
             "SELECT id, environment_id, user_id, wallet_application_id, application_instance_id, status, public_key,
@@ -753,7 +741,6 @@ impl Store for PgStore {
     }
 
     async fn delete_wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let (environment_id, user_id, id) = (environment_id, user_id, id);
         let result = sqlx::query!(
             "DELETE FROM digital_wallets WHERE environment_id = $1 AND user_id = $2 AND id = $3",
             environment_id,
@@ -767,7 +754,6 @@ impl Store for PgStore {
     }
 
     async fn pairing_session_of_wallet(&self, wallet_id: Uuid) -> StoreResult<PairingSession> {
-        let wallet_id = wallet_id;
         sqlx::query_as!(
             PairingSessionRow,
             "SELECT id, environment_id, user_id, wallet_id, request_id, challenge, status, failed_attempts, expires_at,
@@ -783,7 +769,6 @@ impl Store for PgStore {
     }
 
     async fn pairing_session(&self, request_id: Uuid) -> StoreResult<PairingSession> {
-        let request_id = request_id;
         sqlx::query_as!(
             PairingSessionRow,
             "SELECT id, environment_id, user_id, wallet_id, request_id, challenge, status, failed_attempts, expires_at,
@@ -799,7 +784,6 @@ impl Store for PgStore {
     }
 
     async fn pairing_attempts(&self, wallet_id: Uuid) -> StoreResult<Vec<PairingAttempt>> {
-        let wallet_id = wallet_id;
         let rows = sqlx::query_as!(
             PairingAttemptRow,
             "SELECT id, session_id, wallet_id, success, attempted_at FROM pairing_attempts
@@ -1004,7 +988,6 @@ impl Store for PgStore {
     }
 
     async fn notification(&self, id: Uuid) -> StoreResult<Notification> {
-        let id = id;
         sqlx::query_as!(
             NotificationRow,
             "SELECT id, environment_id, user_id, template, delivery_method, recipient, locale, variant, sealed_message,
@@ -1025,7 +1008,6 @@ impl Store for PgStore {
         filter: &NotificationFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Notification>> {
-        let environment_id = environment_id;
         let before = page.after;
         let user_id = filter.user_id;
         let template = filter.template.map(TemplateName::as_str);
@@ -1080,7 +1062,6 @@ impl Store for PgStore {
     }
 
     async fn device_policy(&self, environment_id: Uuid, id: Uuid) -> StoreResult<DevicePolicy> {
-        let (environment_id, id) = (environment_id, id);
         let record = sqlx::query_as!(
             DevicePolicyRow,
             "SELECT id, environment_id, name, is_default, created_at, updated_at FROM device_policies
@@ -1106,7 +1087,6 @@ impl Store for PgStore {
     }
 
     async fn device_policies(&self, environment_id: Uuid) -> StoreResult<Vec<DevicePolicy>> {
-        let environment_id = environment_id;
         let records = sqlx::query_as!(
             DevicePolicyRow,
             "SELECT id, environment_id, name, is_default, created_at, updated_at FROM device_policies
@@ -1161,7 +1141,6 @@ impl Store for PgStore {
     }
 
     async fn delete_device_policy(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let (environment_id, id) = (environment_id, id);
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let in_use = sqlx::query!(r#"SELECT COUNT(*) AS "count!: i64" FROM devices WHERE policy_id = $1"#, id)
             .fetch_one(&mut *tx)
@@ -1180,7 +1159,6 @@ impl Store for PgStore {
     }
 
     async fn mfa_settings(&self, environment_id: Uuid) -> StoreResult<Option<MfaSettings>> {
-        let environment_id = environment_id;
         let row = sqlx::query_as!(
             MfaSettingsRow,
             "SELECT environment_id, max_allowed_devices, updated_at FROM mfa_settings WHERE environment_id = $1",
@@ -1258,7 +1236,6 @@ impl Store for PgStore {
     }
 
     async fn device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<Device> {
-        let (environment_id, user_id, id) = (environment_id, user_id, id);
         sqlx::query_as!(
             DeviceRow,
             "SELECT id, environment_id, user_id, type AS kind, status, phone, email, nickname, policy_id, sealed_secret,
@@ -1282,7 +1259,6 @@ impl Store for PgStore {
         filter: &DeviceFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Device>> {
-        let (environment_id, user_id) = (environment_id, user_id);
         let (status, kind) = (filter.status.map(DeviceStatus::as_str), filter.kind.map(DeviceType::as_str));
         let after = page.after;
         let limit = page.fetch_limit();
@@ -1333,7 +1309,6 @@ impl Store for PgStore {
     }
 
     async fn delete_device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let (environment_id, user_id, id) = (environment_id, user_id, id);
         let result = sqlx::query!(
             "DELETE FROM devices WHERE environment_id = $1 AND user_id = $2 AND id = $3",
             environment_id,
@@ -1348,7 +1323,6 @@ impl Store for PgStore {
 
     async fn reorder_devices(&self, environment_id: Uuid, user_id: Uuid, order: &[Uuid]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let (environment_id, user_id) = (environment_id, user_id);
         let current = sqlx::query!(
             "SELECT id FROM devices WHERE environment_id = $1 AND user_id = $2 ORDER BY position, id",
             environment_id,
@@ -1421,7 +1395,6 @@ impl Store for PgStore {
     }
 
     async fn job(&self, id: Uuid) -> StoreResult<Job> {
-        let id = id;
         sqlx::query_as!(
             JobRow,
             "SELECT id, kind, payload, status, attempts, max_attempts, run_at, locked_until, last_error, created_at,
