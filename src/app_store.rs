@@ -7,6 +7,7 @@ use std::path::Path;
 
 use domain::Store;
 use domain::application::Application;
+use domain::credential::{CredentialType, IssuerProfile};
 use domain::environment::Environment;
 use domain::job::{ClaimedJob, Job, JobOutcome, NewJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
@@ -176,6 +177,12 @@ impl Store for AppStore {
         fn update_device(&self, device: &Device, outbox: &Outbox) -> StoreResult<()>;
         fn delete_device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<()>;
         fn reorder_devices(&self, environment_id: Uuid, user_id: Uuid, order: &[Uuid]) -> StoreResult<()>;
+        fn ensure_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<IssuerProfile>;
+        fn update_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<()>;
+        fn create_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()>;
+        fn credential_type(&self, environment_id: Uuid, id: Uuid) -> StoreResult<CredentialType>;
+        fn credential_types(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<CredentialType>>;
+        fn update_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()>;
         fn enqueue_job(&self, job: &NewJob) -> StoreResult<()>;
         fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>>;
         fn finish_job(&self, job: &ClaimedJob, outcome: &JobOutcome, now: Timestamp) -> StoreResult<()>;

@@ -9,6 +9,9 @@ use chrono::TimeDelta;
 use uuid::Uuid;
 
 use crate::application::{Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod};
+use crate::credential::{
+    CredentialField, CredentialMetadata, CredentialType, CredentialTypeFields, FieldType, IssuerProfile, ManagementMode,
+};
 use crate::environment::{Environment, EnvironmentFields, EnvironmentName, EnvironmentType, Region};
 use crate::job::{JobOutcome, JobStatus, NewJob};
 use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
@@ -52,6 +55,8 @@ macro_rules! conformance_tests {
             mfa_settings_are_kept_per_environment,
             devices_respect_the_limit_and_unique_targets,
             devices_list_in_order_filtered_and_reorder,
+            issuer_profile_is_made_once_per_environment,
+            credential_types_keep_fields_in_order_and_hide_when_deleted,
         );
     };
     (@each $pool:ty, $ctor:expr, $m:literal; $($name:ident),* $(,)?) => {$(
@@ -784,4 +789,84 @@ pub async fn devices_list_in_order_filtered_and_reorder<S: Store>(store: &S) {
         store.reorder_devices(ada.environment_id, ada.id, &[ids[0], ids[0]]).await,
         Err(StoreError::NotFound)
     ));
+}
+
+pub async fn issuer_profile_is_made_once_per_environment<S: Store>(store: &S) {
+    let env = create_environment(store, "Issuer").await;
+    let at = now();
+    let profile = IssuerProfile {
+        id: new_id(),
+        environment_id: env.id,
+        name: "Issuer".into(),
+        site_url: None,
+        public_key: vec![1; 32],
+        sealed_private_key: vec![2; 72],
+        created_at: at,
+        updated_at: at,
+    };
+    assert_eq!(store.ensure_issuer_profile(&profile).await.unwrap(), profile);
+    let racing = IssuerProfile { id: new_id(), public_key: vec![3; 32], ..profile.clone() };
+    assert_eq!(store.ensure_issuer_profile(&racing).await.unwrap(), profile, "the first one stays");
+    let renamed =
+        IssuerProfile { name: "Renamed".into(), site_url: Some("https://issuer.example.com".into()), ..profile };
+    store.update_issuer_profile(&renamed).await.unwrap();
+    assert_eq!(store.ensure_issuer_profile(&racing).await.unwrap(), renamed);
+}
+
+pub async fn credential_types_keep_fields_in_order_and_hide_when_deleted<S: Store>(store: &S) {
+    let env = create_environment(store, "Types").await;
+    let field = |kind: FieldType, title: &str, value: Option<&str>, attribute: Option<&str>| CredentialField {
+        id: format!("{} -> {title}", kind.as_str()),
+        kind,
+        title: title.into(),
+        value: value.map(Into::into),
+        attribute: attribute.map(Into::into),
+        required: value.is_none(),
+    };
+    let fields = CredentialTypeFields {
+        title: "Membership".into(),
+        description: Some("Gold members".into()),
+        card_type: None,
+        issuer_name: Some("Club".into()),
+        mode: ManagementMode::Managed,
+        metadata: CredentialMetadata {
+            name: Some("Membership card".into()),
+            card_color: Some("#9997bf".into()),
+            text_color: Some("#253746".into()),
+            bg_opacity_percent: Some(20),
+            columns: Some(2),
+            fields: vec![
+                field(FieldType::AlphanumericText, "Level", None, None),
+                field(FieldType::AlphanumericText, "Club", Some("Chess"), None),
+                field(FieldType::DirectoryAttribute, "Name", None, Some("name.formatted")),
+                field(FieldType::IssuedTimestamp, "Issued", None, None),
+            ],
+            ..Default::default()
+        },
+        revoke_on_delete: true,
+    };
+    let mut kind = CredentialType::new(new_id(), env.id, fields.clone(), now());
+    store.create_credential_type(&kind).await.unwrap();
+    assert_eq!(store.credential_type(env.id, kind.id).await.unwrap(), kind);
+    let other =
+        CredentialType::new(new_id(), env.id, CredentialTypeFields { title: "Other".into(), ..fields.clone() }, now());
+    store.create_credential_type(&other).await.unwrap();
+    assert_eq!(
+        store.credential_types(env.id, PageRequest::first(10)).await.unwrap().items,
+        vec![kind.clone(), other.clone()]
+    );
+
+    let mut changed = fields.clone();
+    changed.metadata.fields.swap(0, 1);
+    changed.metadata.fields.pop();
+    kind.replace(changed, now()).unwrap();
+    store.update_credential_type(&kind).await.unwrap();
+    let stored = store.credential_type(env.id, kind.id).await.unwrap();
+    assert_eq!((stored.version, stored.metadata.fields.len()), (2, 3));
+    assert_eq!(stored, kind);
+
+    kind.deleted_at = Some(now());
+    store.update_credential_type(&kind).await.unwrap();
+    assert_eq!(store.credential_type(env.id, kind.id).await.unwrap().deleted_at, kind.deleted_at, "still readable");
+    assert_eq!(store.credential_types(env.id, PageRequest::first(10)).await.unwrap().items, vec![other]);
 }

@@ -9,6 +9,7 @@ use std::future::Future;
 use uuid::Uuid;
 
 use crate::application::Application;
+use crate::credential::{CredentialType, IssuerProfile};
 use crate::environment::Environment;
 use crate::job::{ClaimedJob, Job, JobOutcome, NewJob};
 use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
@@ -284,6 +285,29 @@ pub trait Store: Clone + Send + Sync + 'static {
         user_id: Uuid,
         order: &[Uuid],
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // Issuer profiles and credential types ---------------------------------------
+
+    /// Stores the profile unless the environment has one already; either way, the
+    /// environment's profile.
+    fn ensure_issuer_profile(&self, profile: &IssuerProfile)
+    -> impl Future<Output = StoreResult<IssuerProfile>> + Send;
+    fn update_issuer_profile(&self, profile: &IssuerProfile) -> impl Future<Output = StoreResult<()>> + Send;
+    fn create_credential_type(&self, credential_type: &CredentialType) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Deleted types too (with `deleted_at`).
+    fn credential_type(
+        &self,
+        environment_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = StoreResult<CredentialType>> + Send;
+    /// Types not deleted.
+    fn credential_types(
+        &self,
+        environment_id: Uuid,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<CredentialType>>> + Send;
+    /// Replaces the type's fields and definition.
+    fn update_credential_type(&self, credential_type: &CredentialType) -> impl Future<Output = StoreResult<()>> + Send;
 
     // Jobs ---------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 //! hand out the same job.
 
 use domain::application::Application;
+use domain::credential::{CredentialType, IssuerProfile};
 use domain::environment::Environment;
 use domain::job::{ClaimedJob, Job, JobOutcome, JobStatus, NewJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
@@ -14,11 +15,12 @@ use domain::signing_key::SigningKey;
 use domain::store::Outbox;
 use domain::store::StoreResult;
 use domain::stored::{
-    ApplicationRecord, DevicePolicyRecord, DeviceRecord, DigitalWalletRecord, EnvironmentRecord, JobRecord,
-    MethodPolicyRecord, MfaSettingsRecord, NotificationRecord, PairingAttemptRecord, PairingSessionRecord,
-    SigningKeyRecord, TemplateContentRecord, UserRecord, WalletApplicationRecord,
+    ApplicationRecord, CredentialFieldRecord, CredentialTypeRecord, DevicePolicyRecord, DeviceRecord,
+    DigitalWalletRecord, EnvironmentRecord, IssuerProfileRecord, JobRecord, MethodPolicyRecord, MfaSettingsRecord,
+    NotificationRecord, PairingAttemptRecord, PairingSessionRecord, SigningKeyRecord, TemplateContentRecord,
+    UserRecord, WalletApplicationRecord,
 };
-use domain::stored::{assemble_policy, policy_methods};
+use domain::stored::{assemble_credential_type, assemble_policy, policy_methods};
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
 use domain::wallet::{DigitalWallet, PairingAttempt, PairingSession, PairingStatus, WalletApplication, WalletStatus};
@@ -42,6 +44,9 @@ type DevicePolicyRow = DevicePolicyRecord<Uuid>;
 type MethodPolicyRow = MethodPolicyRecord<Uuid>;
 type DeviceRow = DeviceRecord<Uuid>;
 type MfaSettingsRow = MfaSettingsRecord<Uuid>;
+type IssuerProfileRow = IssuerProfileRecord<Uuid>;
+type CredentialTypeRow = CredentialTypeRecord<Uuid>;
+type CredentialFieldRow = CredentialFieldRecord<Uuid>;
 
 /// The Postgres migrations, for `credd migrate` and `credd serve --migrate`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -206,6 +211,29 @@ async fn insert_policy_methods(conn: &mut PgConnection, policy: &DevicePolicy) -
             method.cool_down.duration,
             cool_down_unit,
             method.otp_length,
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+async fn insert_credential_fields(conn: &mut PgConnection, credential_type: &CredentialType) -> StoreResult<()> {
+    let type_id = credential_type.id;
+    for (position, field) in credential_type.metadata.fields.iter().enumerate() {
+        let (position, kind) = (position as i64, field.kind.as_str());
+        sqlx::query!(
+            "INSERT INTO credential_type_fields (type_id, position, field_id, type, title, value, attribute, required)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            type_id,
+            position,
+            field.id,
+            kind,
+            field.title,
+            field.value,
+            field.attribute,
+            field.required,
         )
         .execute(&mut *conn)
         .await
@@ -1339,6 +1367,191 @@ impl Store for PgStore {
                 .await
                 .map_err(backend)?;
         }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn ensure_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<IssuerProfile> {
+        let (id, environment_id) = (profile.id, profile.environment_id);
+        sqlx::query!(
+            "INSERT INTO issuer_profiles (id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (environment_id) DO NOTHING",
+            id,
+            environment_id,
+            profile.name,
+            profile.site_url,
+            profile.public_key,
+            profile.sealed_private_key,
+            profile.created_at,
+            profile.updated_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        sqlx::query_as!(
+            IssuerProfileRow,
+            "SELECT id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at
+             FROM issuer_profiles WHERE environment_id = $1",
+            environment_id
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map(Into::into)
+        .map_err(backend)
+    }
+
+    async fn update_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<()> {
+        let environment_id = profile.environment_id;
+        let result = sqlx::query!(
+            "UPDATE issuer_profiles SET name = $2, site_url = $3, updated_at = $4 WHERE environment_id = $1",
+            environment_id,
+            profile.name,
+            profile.site_url,
+            profile.updated_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        one_row(result)
+    }
+
+    async fn create_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (id, environment_id, mode) =
+            (credential_type.id, credential_type.environment_id, credential_type.mode.as_str());
+        let m = &credential_type.metadata;
+        sqlx::query!(
+            "INSERT INTO credential_types (id, environment_id, title, description, card_type, issuer_name, management_mode,
+                                           metadata_name, metadata_description, background_image, logo_image, card_color,
+                                           text_color, bg_opacity_percent, columns, revoke_on_delete, version, deleted_at,
+                                           created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+            id,
+            environment_id,
+            credential_type.title,
+            credential_type.description,
+            credential_type.card_type,
+            credential_type.issuer_name,
+            mode,
+            m.name,
+            m.description,
+            m.background_image,
+            m.logo_image,
+            m.card_color,
+            m.text_color,
+            m.bg_opacity_percent,
+            m.columns,
+            credential_type.revoke_on_delete,
+            credential_type.version,
+            credential_type.deleted_at,
+            credential_type.created_at,
+            credential_type.updated_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        insert_credential_fields(&mut tx, credential_type).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn credential_type(&self, environment_id: Uuid, id: Uuid) -> StoreResult<CredentialType> {
+        let row = sqlx::query_as!(
+            CredentialTypeRow,
+            "SELECT id, environment_id, title, description, card_type, issuer_name, management_mode, metadata_name,
+                    metadata_description, background_image, logo_image, card_color, text_color, bg_opacity_percent, columns,
+                    revoke_on_delete, version, deleted_at, created_at, updated_at
+             FROM credential_types WHERE environment_id = $1 AND id = $2",
+            environment_id,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?;
+        let fields = sqlx::query_as!(
+            CredentialFieldRow,
+            "SELECT type_id, position, field_id, type AS kind, title, value, attribute, required
+             FROM credential_type_fields WHERE type_id = $1 ORDER BY position",
+            id
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        assemble_credential_type(row, fields)
+    }
+
+    async fn credential_types(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<CredentialType>> {
+        let (environment_id, after, limit) = (environment_id, after_key(&page), page.fetch_limit());
+        let rows = sqlx::query_as!(
+            CredentialTypeRow,
+            "SELECT id, environment_id, title, description, card_type, issuer_name, management_mode, metadata_name,
+                    metadata_description, background_image, logo_image, card_color, text_color, bg_opacity_percent, columns,
+                    revoke_on_delete, version, deleted_at, created_at, updated_at
+             FROM credential_types WHERE environment_id = $1 AND deleted_at IS NULL AND id > $2 ORDER BY id LIMIT $3",
+            environment_id,
+            after,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut fields = sqlx::query_as!(
+            CredentialFieldRow,
+            "SELECT f.type_id, f.position, f.field_id, f.type AS kind, f.title, f.value, f.attribute, f.required
+             FROM credential_type_fields f JOIN credential_types t ON t.id = f.type_id
+             WHERE t.environment_id = $1 AND t.deleted_at IS NULL AND t.id > $2
+             ORDER BY f.type_id, f.position",
+            environment_id,
+            after
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Page::from_overfetch(rows, page).try_map(|row| {
+            let (own, rest): (Vec<_>, Vec<_>) = fields.drain(..).partition(|f| f.type_id == row.id);
+            fields = rest;
+            assemble_credential_type(row, own)
+        })
+    }
+
+    async fn update_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (id, environment_id, mode) =
+            (credential_type.id, credential_type.environment_id, credential_type.mode.as_str());
+        let m = &credential_type.metadata;
+        let result = sqlx::query!(
+            "UPDATE credential_types SET description = $3, card_type = $4, issuer_name = $5, management_mode = $6,
+                    metadata_name = $7, metadata_description = $8, background_image = $9, logo_image = $10, card_color = $11,
+                    text_color = $12, bg_opacity_percent = $13, columns = $14, revoke_on_delete = $15, version = $16,
+                    deleted_at = $17, updated_at = $18
+             WHERE environment_id = $1 AND id = $2",
+            environment_id,
+            id,
+            credential_type.description,
+            credential_type.card_type,
+            credential_type.issuer_name,
+            mode,
+            m.name,
+            m.description,
+            m.background_image,
+            m.logo_image,
+            m.card_color,
+            m.text_color,
+            m.bg_opacity_percent,
+            m.columns,
+            credential_type.revoke_on_delete,
+            credential_type.version,
+            credential_type.deleted_at,
+            credential_type.updated_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        one_row(result)?;
+        sqlx::query!("DELETE FROM credential_type_fields WHERE type_id = $1", id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        insert_credential_fields(&mut tx, credential_type).await?;
         tx.commit().await.map_err(backend)
     }
 

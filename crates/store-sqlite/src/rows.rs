@@ -17,3 +17,6 @@ pub type DevicePolicyRow = domain::stored::DevicePolicyRecord<Hyphenated>;
 pub type MethodPolicyRow = domain::stored::MethodPolicyRecord<Hyphenated>;
 pub type DeviceRow = domain::stored::DeviceRecord<Hyphenated>;
 pub type MfaSettingsRow = domain::stored::MfaSettingsRecord<Hyphenated>;
+pub type IssuerProfileRow = domain::stored::IssuerProfileRecord<Hyphenated>;
+pub type CredentialTypeRow = domain::stored::CredentialTypeRecord<Hyphenated>;
+pub type CredentialFieldRow = domain::stored::CredentialFieldRecord<Hyphenated>;

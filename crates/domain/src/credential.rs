@@ -1,0 +1,278 @@
+//! Credential issuance: the environment's issuer profile and its credential types.
+
+use uuid::Uuid;
+
+use crate::time::Timestamp;
+use crate::validation::{FieldError, FieldErrorKind, bounded_text};
+
+/// The environment as an issuer: its name and the Ed25519 key its credentials are
+/// signed with (the private half sealed with the master key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerProfile {
+    pub id: Uuid,
+    pub environment_id: Uuid,
+    pub name: String,
+    pub site_url: Option<String>,
+    pub public_key: Vec<u8>,
+    pub sealed_private_key: Vec<u8>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+pub fn issuer_name(value: &str) -> Result<String, FieldError> {
+    bounded_text("name", value, 256)
+}
+
+crate::text_enum! {
+    pub enum ManagementMode {
+        /// Issued by rules over directory data.
+        Automated => "AUTOMATED",
+        /// Issued by API calls, which may carry ephemeral `data`.
+        Managed => "MANAGED",
+    }
+}
+
+crate::text_enum! {
+    pub enum FieldType {
+        AlphanumericText => "Alphanumeric Text",
+        IssuedTimestamp => "Issued Timestamp",
+        DirectoryAttribute => "Directory Attribute",
+    }
+}
+
+/// One claim of a credential type (`metadata.fields[]`); `title` is the claim's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialField {
+    pub id: String,
+    pub kind: FieldType,
+    pub title: String,
+    /// Alphanumeric Text: the value (AUTOMATED) or the default that `data` overrides (MANAGED).
+    pub value: Option<String>,
+    /// Directory Attribute: the user attribute, e.g. `name.formatted`.
+    pub attribute: Option<String>,
+    pub required: bool,
+}
+
+/// How a credential type's card looks, and its fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialMetadata {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub background_image: Option<String>,
+    pub logo_image: Option<String>,
+    pub card_color: Option<String>,
+    pub text_color: Option<String>,
+    pub bg_opacity_percent: Option<i64>,
+    pub columns: Option<i64>,
+    pub fields: Vec<CredentialField>,
+}
+
+fn color(target: &str, value: &str) -> Result<(), FieldError> {
+    let ok = value.len() == 7 && value.starts_with('#') && value[1..].chars().all(|c| c.is_ascii_hexdigit());
+    if ok { Ok(()) } else { Err(FieldError::invalid(target, format!("{target} must look like #1a2b3c."))) }
+}
+
+impl CredentialMetadata {
+    /// PingOne's rules for a type's metadata under `mode`; every broken rule is reported.
+    pub fn validate(&self, mode: ManagementMode) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        for (target, value) in [("metadata.cardColor", &self.card_color), ("metadata.textColor", &self.text_color)] {
+            if let Some(Err(e)) = value.as_deref().map(|v| color(target, v)) {
+                errors.push(e);
+            }
+        }
+        if self.bg_opacity_percent.is_some_and(|p| !(0..=100).contains(&p)) {
+            errors.push(FieldError::new(
+                "metadata.bgOpacityPercent",
+                FieldErrorKind::OutOfRange,
+                "bgOpacityPercent must be from 0 to 100.",
+            ));
+        }
+        if self.columns.is_some_and(|c| !(1..=3).contains(&c)) {
+            errors.push(FieldError::new(
+                "metadata.columns",
+                FieldErrorKind::OutOfRange,
+                "columns must be from 1 to 3.",
+            ));
+        }
+        if self.fields.is_empty() {
+            errors.push(FieldError::required("metadata.fields"));
+        }
+        let mut titles = std::collections::HashSet::new();
+        for (i, field) in self.fields.iter().enumerate() {
+            let at = |name: &str| format!("metadata.fields[{i}].{name}");
+            if field.id.trim().is_empty() {
+                errors.push(FieldError::required(&at("id")));
+            }
+            if field.title.trim().is_empty() {
+                errors.push(FieldError::required(&at("title")));
+            } else if !titles.insert(field.title.as_str()) {
+                errors.push(FieldError::new(
+                    at("title"),
+                    FieldErrorKind::NotUnique,
+                    format!("Another field is titled {:?}.", field.title),
+                ));
+            }
+            match field.kind {
+                FieldType::AlphanumericText if mode == ManagementMode::Automated && field.value.is_none() => {
+                    errors.push(FieldError::invalid(
+                        &at("value"),
+                        "An Alphanumeric Text field of an AUTOMATED type needs a value.",
+                    ));
+                }
+                FieldType::IssuedTimestamp if field.value.is_some() => {
+                    errors.push(FieldError::invalid(&at("value"), "An Issued Timestamp field takes no value."));
+                }
+                FieldType::DirectoryAttribute if field.attribute.is_none() => {
+                    errors.push(FieldError::required(&at("attribute")));
+                }
+                FieldType::DirectoryAttribute if field.value.is_some() => {
+                    errors.push(FieldError::invalid(
+                        &at("value"),
+                        "A Directory Attribute field takes an attribute, not a value.",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        errors
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialType {
+    pub id: Uuid,
+    pub environment_id: Uuid,
+    /// Immutable: wallets and verifiers find credentials by it.
+    pub title: String,
+    pub description: Option<String>,
+    pub card_type: String,
+    pub issuer_name: Option<String>,
+    pub mode: ManagementMode,
+    pub metadata: CredentialMetadata,
+    pub revoke_on_delete: bool,
+    /// 1 at creation; each update that changes the type adds one.
+    pub version: i64,
+    /// Soft delete: set when deleted, and the type is gone from lists.
+    pub deleted_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// What a client sets on a credential type (create, or full replace on update).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialTypeFields {
+    pub title: String,
+    pub description: Option<String>,
+    pub card_type: Option<String>,
+    pub issuer_name: Option<String>,
+    pub mode: ManagementMode,
+    pub metadata: CredentialMetadata,
+    pub revoke_on_delete: bool,
+}
+
+impl CredentialType {
+    pub fn new(id: Uuid, environment_id: Uuid, fields: CredentialTypeFields, now: Timestamp) -> Self {
+        Self {
+            id,
+            environment_id,
+            card_type: fields.card_type.unwrap_or_else(|| fields.title.clone()),
+            title: fields.title,
+            description: fields.description,
+            issuer_name: fields.issuer_name,
+            mode: fields.mode,
+            metadata: fields.metadata,
+            revoke_on_delete: fields.revoke_on_delete,
+            version: 1,
+            deleted_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// A full replace. `title` is immutable; a change to anything else is a new version.
+    pub fn replace(&mut self, fields: CredentialTypeFields, now: Timestamp) -> Result<(), FieldError> {
+        if fields.title != self.title {
+            return Err(FieldError::invalid("title", "title is immutable."));
+        }
+        let mut next = Self::new(self.id, self.environment_id, fields, self.created_at);
+        (next.version, next.deleted_at, next.updated_at) = (self.version, self.deleted_at, self.updated_at);
+        if next != *self {
+            next.version += 1;
+            next.updated_at = now;
+        }
+        *self = next;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(kind: FieldType, title: &str, value: Option<&str>, attribute: Option<&str>) -> CredentialField {
+        CredentialField {
+            id: format!("{} -> {title}", kind.as_str()),
+            kind,
+            title: title.into(),
+            value: value.map(Into::into),
+            attribute: attribute.map(Into::into),
+            required: false,
+        }
+    }
+
+    #[test]
+    fn metadata_rules_per_field_type_and_mode() {
+        let metadata = CredentialMetadata {
+            card_color: Some("blue".into()),
+            fields: vec![
+                field(FieldType::AlphanumericText, "Name", None, None),
+                field(FieldType::IssuedTimestamp, "Issued", Some("now"), None),
+                field(FieldType::DirectoryAttribute, "Email", None, None),
+                field(FieldType::AlphanumericText, "Name", Some("x"), None),
+            ],
+            ..Default::default()
+        };
+        let targets = |mode| metadata.validate(mode).into_iter().map(|e| e.target).collect::<Vec<_>>();
+        assert_eq!(
+            targets(ManagementMode::Automated),
+            [
+                "metadata.cardColor",
+                "metadata.fields[0].value",
+                "metadata.fields[1].value",
+                "metadata.fields[2].attribute",
+                "metadata.fields[3].title"
+            ]
+        );
+        // MANAGED types may leave an Alphanumeric Text value to the request's data.
+        assert_eq!(targets(ManagementMode::Managed).len(), 4);
+        assert_eq!(CredentialMetadata::default().validate(ManagementMode::Managed)[0].target, "metadata.fields");
+    }
+
+    #[test]
+    fn a_changing_replace_is_a_new_version_and_title_is_immutable() {
+        let now = crate::time::now();
+        let fields = CredentialTypeFields {
+            title: "Membership".into(),
+            description: None,
+            card_type: None,
+            issuer_name: None,
+            mode: ManagementMode::Managed,
+            metadata: CredentialMetadata {
+                fields: vec![field(FieldType::AlphanumericText, "Level", None, None)],
+                ..Default::default()
+            },
+            revoke_on_delete: true,
+        };
+        let mut kind = CredentialType::new(Uuid::nil(), Uuid::nil(), fields.clone(), now);
+        assert_eq!((kind.version, kind.card_type.as_str()), (1, "Membership"));
+        kind.replace(fields.clone(), now).unwrap();
+        assert_eq!(kind.version, 1, "nothing changed");
+        kind.replace(CredentialTypeFields { description: Some("Gold".into()), ..fields.clone() }, now).unwrap();
+        assert_eq!(kind.version, 2);
+        assert_eq!(
+            kind.replace(CredentialTypeFields { title: "Other".into(), ..fields }, now).unwrap_err().target,
+            "title"
+        );
+    }
+}
