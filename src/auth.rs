@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::app_store::AppStore;
-use crate::crypto::{MasterKey, random_bytes};
+use crate::crypto::{MasterKey, new_ed25519_key};
 use crate::error::{Error, Result};
 
 /// The PingOne self-management scopes a user token may carry.
@@ -145,15 +145,8 @@ impl Tokens {
     /// A fresh signing key for a new environment, its private half sealed.
     pub fn new_signing_key(&self, environment_id: Uuid) -> SigningKey {
         let id = new_id();
-        let seed: [u8; 32] = random_bytes();
-        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-        SigningKey {
-            id,
-            environment_id,
-            public_key: key.verifying_key().to_bytes().to_vec(),
-            sealed_private_key: self.master_key.seal(&seed, id.as_bytes()),
-            created_at: now(),
-        }
+        let (public_key, sealed_private_key) = new_ed25519_key(&self.master_key, id.as_bytes());
+        SigningKey { id, environment_id, public_key, sealed_private_key, created_at: now() }
     }
 
     /// The environment's public keys as a JWK Set.

@@ -130,6 +130,13 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+/// A new Ed25519 key: its public half, and its private seed sealed under `context`.
+pub fn new_ed25519_key(master_key: &MasterKey, context: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let seed: [u8; 32] = random_bytes();
+    let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes().to_vec();
+    (public, master_key.seal(&seed, context))
+}
+
 /// A fresh high-entropy secret, URL-safe: 256 random bits.
 pub fn random_secret() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<32>())

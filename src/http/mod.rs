@@ -1,6 +1,7 @@
 //! The HTTP layer: parse, call a service, render. No rules live here.
 
 mod applications;
+mod credential_types;
 mod devices;
 mod environments;
 pub mod error;
@@ -48,6 +49,7 @@ pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
         .merge(pairing::routes())
         .merge(notifications::routes())
         .merge(devices::routes())
+        .merge(credential_types::routes())
         .fallback(error::not_found)
         .with_state(state)
         // Outermost first: the error guard sees every response, including those the

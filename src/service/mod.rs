@@ -3,6 +3,7 @@
 
 mod applications;
 pub mod bootstrap;
+mod credentials;
 mod environments;
 pub mod mfa;
 pub mod notifications;

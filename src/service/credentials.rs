@@ -1,0 +1,145 @@
+//! The environment as a credential issuer: its profile and `did:web`, and its
+//! credential types.
+
+use domain::Store;
+use domain::credential::{CredentialType, CredentialTypeFields, IssuerProfile};
+use domain::page::{Page, PageRequest};
+use domain::time::{new_id, now};
+use uuid::Uuid;
+
+use super::Credd;
+use crate::auth::Principal;
+use crate::crypto::new_ed25519_key;
+use crate::error::{Error, Result};
+
+impl Credd {
+    /// The environment's issuer profile, made with its key on first use (PingOne makes
+    /// one when the Credentials service is added to an environment).
+    pub(super) async fn ensure_issuer_profile(&self, environment_id: Uuid) -> Result<IssuerProfile> {
+        let environment = self.store.environment(environment_id).await?;
+        let id = new_id();
+        let (public_key, sealed_private_key) = new_ed25519_key(&self.master_key, id.as_bytes());
+        let at = now();
+        let profile = IssuerProfile {
+            id,
+            environment_id,
+            name: environment.name,
+            site_url: None,
+            public_key,
+            sealed_private_key,
+            created_at: at,
+            updated_at: at,
+        };
+        Ok(self.store.ensure_issuer_profile(&profile).await?)
+    }
+
+    pub async fn issuer_profile(&self, principal: &Principal, environment_id: Uuid) -> Result<IssuerProfile> {
+        principal.require_manage(environment_id)?;
+        self.ensure_issuer_profile(environment_id).await
+    }
+
+    pub async fn update_issuer_profile(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        name: String,
+        site_url: Option<String>,
+    ) -> Result<IssuerProfile> {
+        principal.require_manage(environment_id)?;
+        let mut profile = self.ensure_issuer_profile(environment_id).await?;
+        (profile.name, profile.site_url, profile.updated_at) = (name, site_url, now());
+        self.store.update_issuer_profile(&profile).await?;
+        Ok(profile)
+    }
+
+    /// The environment's DID: `did:web:<host>[%3A<port>][:<path>…]:<envId>`, which
+    /// resolves to `{publicUrl}/{envId}/did.json`.
+    pub fn issuer_did(&self, environment_id: Uuid) -> String {
+        let base = url::Url::parse(&self.settings.public_base).ok();
+        let host = base.as_ref().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "localhost".into());
+        let port = base.as_ref().and_then(url::Url::port).map(|p| format!("%3A{p}")).unwrap_or_default();
+        let path: String = base
+            .as_ref()
+            .map(|u| {
+                u.path_segments().into_iter().flatten().filter(|s| !s.is_empty()).map(|s| format!(":{s}")).collect()
+            })
+            .unwrap_or_default();
+        format!("did:web:{host}{port}{path}:{environment_id}")
+    }
+
+    /// The issuer profile's public key, for the DID document (no caller: it is public).
+    pub async fn issuer_public_key(&self, environment_id: Uuid) -> Result<Vec<u8>> {
+        Ok(self.ensure_issuer_profile(environment_id).await?.public_key)
+    }
+
+    pub async fn create_credential_type(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        fields: CredentialTypeFields,
+    ) -> Result<CredentialType> {
+        principal.require_manage(environment_id)?;
+        let errors = fields.metadata.validate(fields.mode);
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        self.ensure_issuer_profile(environment_id).await?;
+        let credential_type = CredentialType::new(new_id(), environment_id, fields, now());
+        self.store.create_credential_type(&credential_type).await?;
+        Ok(credential_type)
+    }
+
+    pub async fn credential_types(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        page: PageRequest,
+    ) -> Result<Page<CredentialType>> {
+        self.existing_environment(principal, environment_id).await?;
+        Ok(self.store.credential_types(environment_id, page).await?)
+    }
+
+    pub async fn credential_type(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        id: Uuid,
+    ) -> Result<CredentialType> {
+        principal.require_manage(environment_id)?;
+        Ok(self.store.credential_type(environment_id, id).await?)
+    }
+
+    /// Full replace; a change is a new version. A deleted type cannot change.
+    pub async fn replace_credential_type(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        id: Uuid,
+        fields: CredentialTypeFields,
+    ) -> Result<CredentialType> {
+        principal.require_manage(environment_id)?;
+        let errors = fields.metadata.validate(fields.mode);
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        let mut credential_type = self.live_credential_type(environment_id, id).await?;
+        credential_type.replace(fields, now())?;
+        self.store.update_credential_type(&credential_type).await?;
+        Ok(credential_type)
+    }
+
+    /// Soft delete: the type keeps its id and definition, with `deletedAt`.
+    pub async fn delete_credential_type(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<()> {
+        principal.require_manage(environment_id)?;
+        let mut credential_type = self.live_credential_type(environment_id, id).await?;
+        let at = now();
+        (credential_type.deleted_at, credential_type.updated_at) = (Some(at), at);
+        Ok(self.store.update_credential_type(&credential_type).await?)
+    }
+
+    /// A type that exists and is not deleted.
+    async fn live_credential_type(&self, environment_id: Uuid, id: Uuid) -> Result<CredentialType> {
+        let credential_type = self.store.credential_type(environment_id, id).await?;
+        if credential_type.deleted_at.is_some() { Err(Error::NotFound) } else { Ok(credential_type) }
+    }
+}
