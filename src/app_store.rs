@@ -145,7 +145,6 @@ impl Store for AppStore {
         fn update_wallet_application(&self, application: &WalletApplication) -> StoreResult<()>;
         fn delete_wallet_application(&self, environment_id: Uuid, id: Uuid, now: Timestamp) -> StoreResult<()>;
         fn create_wallet(&self, wallet: &DigitalWallet, session: &PairingSession, outbox: &Outbox) -> StoreResult<()>;
-        fn wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<DigitalWallet>;
         fn wallet_by_id(&self, id: Uuid) -> StoreResult<DigitalWallet>;
         fn wallets(&self, environment_id: Uuid, user_id: Uuid, page: PageRequest) -> StoreResult<Page<DigitalWallet>>;
         fn update_wallet(&self, wallet: &DigitalWallet) -> StoreResult<()>;

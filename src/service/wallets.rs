@@ -224,6 +224,16 @@ impl Credd {
         Ok(CreatedWallet { wallet, session, application })
     }
 
+    /// The user's wallet: 404 for a wallet of another user or environment.
+    async fn users_wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> Result<DigitalWallet> {
+        let wallet = self.store.wallet_by_id(id).await?;
+        if wallet.environment_id == environment_id && wallet.user_id == user_id {
+            Ok(wallet)
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
     async fn details(&self, wallet: DigitalWallet) -> Result<WalletDetails> {
         let session = match wallet.status {
             WalletStatus::PairingRequired => Some(self.store.pairing_session_of_wallet(wallet.id).await?),
@@ -242,7 +252,7 @@ impl Credd {
         id: Uuid,
     ) -> Result<WalletDetails> {
         principal.require_manage(environment_id)?;
-        let wallet = self.store.wallet(environment_id, user_id, id).await?;
+        let wallet = self.users_wallet(environment_id, user_id, id).await?;
         self.details(wallet).await
     }
 
@@ -273,7 +283,7 @@ impl Credd {
         application_instance_id: Option<String>,
     ) -> Result<WalletDetails> {
         principal.require_manage(environment_id)?;
-        let mut wallet = self.store.wallet(environment_id, user_id, id).await?;
+        let mut wallet = self.users_wallet(environment_id, user_id, id).await?;
         wallet.administer(status, application_instance_id, now())?;
         self.store.update_wallet(&wallet).await?;
         self.details(wallet).await

@@ -484,7 +484,6 @@ pub async fn wallet_is_created_with_its_session_and_outbox<S: Store>(store: &S) 
     let outbox = Outbox { notifications: vec![message.clone()], jobs: vec![job("send_notification", 5)] };
     store.create_wallet(&wallet, &session, &outbox).await.unwrap();
 
-    assert_eq!(store.wallet(ada.environment_id, ada.id, wallet.id).await.unwrap(), wallet);
     assert_eq!(store.wallet_by_id(wallet.id).await.unwrap(), wallet);
     assert_eq!(store.pairing_session(session.request_id).await.unwrap(), session);
     assert_eq!(store.pairing_session_of_wallet(wallet.id).await.unwrap(), session);

@@ -150,13 +150,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         session: &PairingSession,
         outbox: &Outbox,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    fn wallet(
-        &self,
-        environment_id: Uuid,
-        user_id: Uuid,
-        id: Uuid,
-    ) -> impl Future<Output = StoreResult<DigitalWallet>> + Send;
-    /// A wallet by id alone, for the wallet-facing API.
+    /// A wallet by id; callers scoped to an environment and user check those.
     fn wallet_by_id(&self, id: Uuid) -> impl Future<Output = StoreResult<DigitalWallet>> + Send;
     fn wallets(
         &self,

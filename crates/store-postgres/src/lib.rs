@@ -696,23 +696,6 @@ impl Store for PgStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<DigitalWallet> {
-        sqlx::query_as!(
-            DigitalWalletRow,
-            "SELECT id, environment_id, user_id, wallet_application_id, application_instance_id, status, public_key,
-                    device_data, token_hash, notification, created_at, updated_at
-             FROM digital_wallets WHERE environment_id = $1 AND user_id = $2 AND id = $3",
-            environment_id,
-            user_id,
-            id
-        )
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?
-        .ok_or(StoreError::NotFound)?
-        .try_into()
-    }
-
     async fn wallet_by_id(&self, id: Uuid) -> StoreResult<DigitalWallet> {
         sqlx::query_as!(
             DigitalWalletRow,
