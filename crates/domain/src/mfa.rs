@@ -74,7 +74,8 @@ impl Span {
     pub fn seconds(self) -> i64 {
         match self.unit {
             TimeUnit::Seconds => self.duration,
-            TimeUnit::Minutes => self.duration * 60,
+            // Saturating: an absurd duration from a client is out of range, not an overflow.
+            TimeUnit::Minutes => self.duration.saturating_mul(60),
         }
     }
 
@@ -324,6 +325,11 @@ mod tests {
             otp_length: 5,
             ..MethodPolicy::default()
         };
+        let huge = MethodPolicy {
+            otp_lifetime: Span { duration: i64::MAX, unit: TimeUnit::Minutes },
+            ..MethodPolicy::default()
+        };
+        assert_eq!(huge.checked("sms").unwrap_err()[0].target, "sms.otp.lifeTime.duration");
         let errors = bad.checked("whatsApp").unwrap_err();
         let targets: Vec<&str> = errors.iter().map(|e| e.target.as_str()).collect();
         assert_eq!(targets, ["whatsApp.otp.lifeTime.duration", "whatsApp.otp.failure.count", "whatsApp.otp.otpLength"]);
