@@ -7,7 +7,9 @@ use std::path::Path;
 
 use domain::Store;
 use domain::application::Application;
-use domain::credential::{CredentialType, IssuerProfile};
+use domain::credential::{
+    CredentialType, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction, WalletActionRecord,
+};
 use domain::environment::Environment;
 use domain::job::{ClaimedJob, Job, JobOutcome, NewJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
@@ -182,6 +184,16 @@ impl Store for AppStore {
         fn credential_type(&self, environment_id: Uuid, id: Uuid) -> StoreResult<CredentialType>;
         fn credential_types(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<CredentialType>>;
         fn update_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()>;
+        fn create_user_credential(&self, credential: &UserCredential, provisioned: &[ProvisionedCredential], outbox: &Outbox) -> StoreResult<()>;
+        fn user_credential(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<UserCredential>;
+        fn user_credentials(&self, environment_id: Uuid, user_id: Uuid, page: PageRequest) -> StoreResult<Page<UserCredential>>;
+        fn provisioned_credential(&self, id: Uuid) -> StoreResult<ProvisionedCredential>;
+        fn provisioned_of_credential(&self, credential_id: Uuid) -> StoreResult<Vec<ProvisionedCredential>>;
+        fn provisioned_in_wallet(&self, wallet_id: Uuid) -> StoreResult<Vec<ProvisionedCredential>>;
+        fn wallet_actions(&self, provisioned_id: Uuid) -> StoreResult<Vec<WalletActionRecord>>;
+        fn deliver_credential(&self, provisioned_id: Uuid, sealed_payload: &[u8], at: Timestamp) -> StoreResult<bool>;
+        fn record_wallet_action(&self, provisioned_id: Uuid, action: WalletAction, at: Timestamp) -> StoreResult<()>;
+        fn revoke_user_credential(&self, credential_id: Uuid, at: Timestamp) -> StoreResult<()>;
         fn enqueue_job(&self, job: &NewJob) -> StoreResult<()>;
         fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>>;
         fn finish_job(&self, job: &ClaimedJob, outcome: &JobOutcome, now: Timestamp) -> StoreResult<()>;

@@ -43,6 +43,23 @@ pub enum WalletCommand {
         #[arg(long, default_value = "credd-wallet.json")]
         file: PathBuf,
     },
+    /// List the credentials offered to the wallet, with their signed JWTs.
+    Credentials {
+        #[arg(long, default_value = "credd-wallet.json")]
+        file: PathBuf,
+    },
+    /// Accept an offered credential.
+    Accept {
+        id: String,
+        #[arg(long, default_value = "credd-wallet.json")]
+        file: PathBuf,
+    },
+    /// Reject an offered credential.
+    Reject {
+        id: String,
+        #[arg(long, default_value = "credd-wallet.json")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -160,7 +160,7 @@ async fn shutdown_signal() {
 /// `credd wallet …`: the wallet simulator over HTTP.
 pub async fn wallet(command: crate::config::WalletCommand) -> Result<(), BoxError> {
     use crate::config::WalletCommand;
-    use crate::wallet_client::{self, Http, PairedWallet};
+    use crate::wallet_client::{self, Http};
     crate::crypto::install_tls_provider();
     let http = Http(reqwest::Client::new());
     match command {
@@ -179,12 +179,26 @@ pub async fn wallet(command: crate::config::WalletCommand) -> Result<(), BoxErro
             );
         }
         WalletCommand::Status { file } => {
-            let wallet: PairedWallet =
-                serde_json::from_slice(&std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?)?;
-            println!("{}", serde_json::to_string_pretty(&wallet_client::status(&http, &wallet).await?)?);
+            println!("{}", serde_json::to_string_pretty(&wallet_client::status(&http, &saved_wallet(&file)?).await?)?);
+        }
+        WalletCommand::Credentials { file } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&wallet_client::credentials(&http, &saved_wallet(&file)?).await?)?
+            );
+        }
+        WalletCommand::Accept { id, file } => {
+            println!("{}", wallet_client::act(&http, &saved_wallet(&file)?, &id, "ACCEPT").await?);
+        }
+        WalletCommand::Reject { id, file } => {
+            println!("{}", wallet_client::act(&http, &saved_wallet(&file)?, &id, "REJECT").await?);
         }
     }
     Ok(())
+}
+
+fn saved_wallet(file: &std::path::Path) -> Result<crate::wallet_client::PairedWallet, BoxError> {
+    Ok(serde_json::from_slice(&std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?)?)
 }
 
 pub async fn migrate(args: &crate::config::DatabaseArgs) -> Result<(), BoxError> {

@@ -19,6 +19,13 @@ pub trait Transport {
     fn get(&self, url: &str, bearer: Option<&str>) -> impl Future<Output = Result<(u16, Value), String>>;
     /// POST a JSON body to `url` (absolute).
     fn post(&self, url: &str, body: &Value) -> impl Future<Output = Result<(u16, Value), String>>;
+    /// POST a JSON body with a bearer token.
+    fn post_with_token(
+        &self,
+        url: &str,
+        body: &Value,
+        bearer: &str,
+    ) -> impl Future<Output = Result<(u16, Value), String>>;
 }
 
 /// What a paired wallet keeps: its key, its token, where it lives.
@@ -94,6 +101,26 @@ pub async fn status<T: Transport>(transport: &T, wallet: &PairedWallet) -> Resul
     expect_ok("the wallet", transport.get(&wallet.wallet_url, Some(&wallet.access_token)).await?)
 }
 
+/// The credentials waiting in the wallet's mailbox.
+pub async fn credentials<T: Transport>(transport: &T, wallet: &PairedWallet) -> Result<Vec<Value>, String> {
+    let body = expect_ok(
+        "the mailbox",
+        transport.get(&format!("{}/credentials", wallet.wallet_url), Some(&wallet.access_token)).await?,
+    )?;
+    Ok(body["_embedded"]["credentials"].as_array().cloned().unwrap_or_default())
+}
+
+/// Answers an offered credential: `ACCEPT`, `REJECT` or `DELETE`.
+pub async fn act<T: Transport>(
+    transport: &T,
+    wallet: &PairedWallet,
+    offer_id: &str,
+    action: &str,
+) -> Result<Value, String> {
+    let url = format!("{}/credentials/{offer_id}", wallet.wallet_url);
+    expect_ok("the action", transport.post_with_token(&url, &json!({ "action": action }), &wallet.access_token).await?)
+}
+
 /// The simulator's transport: plain HTTP(S).
 pub struct Http(pub reqwest::Client);
 
@@ -114,5 +141,9 @@ impl Transport for Http {
 
     async fn post(&self, url: &str, body: &Value) -> Result<(u16, Value), String> {
         read(self.0.post(url).json(body).send().await.map_err(|e| e.to_string())?).await
+    }
+
+    async fn post_with_token(&self, url: &str, body: &Value, bearer: &str) -> Result<(u16, Value), String> {
+        read(self.0.post(url).bearer_auth(bearer).json(body).send().await.map_err(|e| e.to_string())?).await
     }
 }

@@ -10,6 +10,7 @@ mod filter;
 mod notifications;
 mod oauth;
 mod pairing;
+mod user_credentials;
 mod users;
 mod wallet_applications;
 mod wallets;
@@ -50,6 +51,7 @@ pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
         .merge(notifications::routes())
         .merge(devices::routes())
         .merge(credential_types::routes())
+        .merge(user_credentials::routes())
         .fallback(error::not_found)
         .with_state(state)
         // Outermost first: the error guard sees every response, including those the

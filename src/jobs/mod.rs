@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::service::Credd;
 use crate::service::notifications::SEND_NOTIFICATION;
+use crate::service::user_credentials::DELIVER_CREDENTIAL;
 use crate::service::wallets::EXPIRE_PAIRING_SESSION;
 
 pub use worker::Worker;
@@ -19,7 +20,8 @@ pub trait JobHandler: Send + Sync + 'static {
     fn run(&self, job: ClaimedJob) -> impl Future<Output = Result<(), String>> + Send;
 }
 
-/// The job kinds credd knows, each a service call whose payload is a record id. A
+/// The job kinds credd knows, each a service call whose payload is a record id (a
+/// credential delivery's is its sealed claims). A
 /// job of a kind this version does not know fails (and ends dead with that reason)
 /// rather than vanishing.
 pub struct Jobs {
@@ -28,6 +30,9 @@ pub struct Jobs {
 
 impl JobHandler for Jobs {
     async fn run(&self, job: ClaimedJob) -> Result<(), String> {
+        if job.kind == DELIVER_CREDENTIAL {
+            return self.credd.deliver_credential(job.id, &job.payload).await;
+        }
         let id = Uuid::from_slice(&job.payload).map_err(|_| "the payload is not a record id".to_owned())?;
         match job.kind.as_str() {
             SEND_NOTIFICATION => self.credd.deliver_notification(id, job.attempt >= job.max_attempts).await,

@@ -8,6 +8,7 @@ mod environments;
 pub mod mfa;
 pub mod notifications;
 pub mod oauth;
+pub mod user_credentials;
 mod users;
 pub mod wallets;
 

@@ -225,7 +225,7 @@ impl Credd {
     }
 
     /// The user's wallet: 404 for a wallet of another user or environment.
-    async fn users_wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> Result<DigitalWallet> {
+    pub(super) async fn users_wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> Result<DigitalWallet> {
         let wallet = self.store.wallet_by_id(id).await?;
         if wallet.environment_id == environment_id && wallet.user_id == user_id {
             Ok(wallet)

@@ -260,6 +260,12 @@ impl credd::wallet_client::Transport for TestApp {
             self.post(url.strip_prefix("https://credd.test").ok_or("a foreign URL")?).json(body.clone()).send().await;
         Ok((response.status.as_u16(), response.body))
     }
+
+    async fn post_with_token(&self, url: &str, body: &Value, bearer: &str) -> Result<(u16, Value), String> {
+        let path = url.strip_prefix("https://credd.test").ok_or("a foreign URL")?;
+        let response = self.post(path).bearer(bearer).json(body.clone()).send().await;
+        Ok((response.status.as_u16(), response.body))
+    }
 }
 
 pub struct TestRequest<'a> {

@@ -9,6 +9,7 @@ mod errors;
 mod helpers;
 mod notifications;
 mod restart;
+mod user_credentials;
 mod users;
 mod wallets;
 mod worker;

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::application::{Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod};
 use crate::credential::{
-    CredentialField, CredentialMetadata, CredentialType, CredentialTypeFields, FieldType, IssuerProfile, ManagementMode,
+    CredentialField, CredentialMetadata, CredentialStatus, CredentialType, CredentialTypeFields, FieldType,
+    IssuerProfile, ManagementMode, ProvisionStatus, ProvisionedCredential, UserCredential, WalletAction,
 };
 use crate::environment::{Environment, EnvironmentFields, EnvironmentName, EnvironmentType, Region};
 use crate::job::{JobOutcome, JobStatus, NewJob};
@@ -57,6 +58,8 @@ macro_rules! conformance_tests {
             devices_list_in_order_filtered_and_reorder,
             issuer_profile_is_made_once_per_environment,
             credential_types_keep_fields_in_order_and_hide_when_deleted,
+            credentials_are_delivered_once_acted_on_and_revoked,
+            finished_jobs_keep_no_payload,
         );
     };
     (@each $pool:ty, $ctor:expr, $m:literal; $($name:ident),* $(,)?) => {$(
@@ -868,4 +871,88 @@ pub async fn credential_types_keep_fields_in_order_and_hide_when_deleted<S: Stor
     store.update_credential_type(&kind).await.unwrap();
     assert_eq!(store.credential_type(env.id, kind.id).await.unwrap().deleted_at, kind.deleted_at, "still readable");
     assert_eq!(store.credential_types(env.id, PageRequest::first(10)).await.unwrap().items, vec![other]);
+}
+
+pub async fn credentials_are_delivered_once_acted_on_and_revoked<S: Store>(store: &S) {
+    let (ada, app) = user_with_app(store).await;
+    let (wallet, session) = wallet_with_session(&ada, &app, now() + TimeDelta::hours(1));
+    store.create_wallet(&wallet, &session, &Outbox::default()).await.unwrap();
+    let at = now();
+    let credential = UserCredential {
+        id: new_id(),
+        environment_id: ada.environment_id,
+        user_id: ada.id,
+        credential_type_id: new_id(),
+        type_version: 1,
+        title: "Membership".into(),
+        status: CredentialStatus::Pending,
+        expires_at: None,
+        notification: None,
+        created_at: at,
+        updated_at: at,
+    };
+    let copy = ProvisionedCredential {
+        id: new_id(),
+        environment_id: ada.environment_id,
+        user_id: ada.id,
+        credential_id: credential.id,
+        wallet_id: wallet.id,
+        status: ProvisionStatus::Created,
+        sealed_payload: None,
+        delivered_at: None,
+        delivery_error: None,
+        expires_at: None,
+        created_at: at,
+        updated_at: at,
+    };
+    let delivery = job("deliver_credential", 3);
+    store
+        .create_user_credential(
+            &credential,
+            std::slice::from_ref(&copy),
+            &Outbox { notifications: vec![], jobs: vec![delivery.clone()] },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.user_credential(ada.environment_id, ada.id, credential.id).await.unwrap(), credential);
+    assert_eq!(store.provisioned_of_credential(credential.id).await.unwrap(), vec![copy.clone()]);
+    assert_eq!(store.provisioned_in_wallet(wallet.id).await.unwrap(), vec![copy.clone()]);
+    assert_eq!(store.job(delivery.id).await.unwrap().status, JobStatus::Queued);
+
+    assert!(store.deliver_credential(copy.id, b"sealed jwt", at).await.unwrap());
+    assert!(!store.deliver_credential(copy.id, b"again", at).await.unwrap(), "delivered once");
+    let delivered = store.provisioned_credential(copy.id).await.unwrap();
+    assert_eq!((delivered.sealed_payload.as_deref(), delivered.delivered_at), (Some(&b"sealed jwt"[..]), Some(at)));
+    assert_eq!(
+        store.user_credential(ada.environment_id, ada.id, credential.id).await.unwrap().status,
+        CredentialStatus::Issued
+    );
+
+    store.record_wallet_action(copy.id, WalletAction::Accepted, at).await.unwrap();
+    let accepted = store.provisioned_credential(copy.id).await.unwrap();
+    assert_eq!(
+        (accepted.status, accepted.sealed_payload),
+        (ProvisionStatus::Accepted, None),
+        "the mailbox copy is wiped"
+    );
+    store.revoke_user_credential(credential.id, at).await.unwrap();
+    let revoked = store.user_credential(ada.environment_id, ada.id, credential.id).await.unwrap();
+    assert_eq!((revoked.status, revoked.expires_at), (CredentialStatus::Revoked, Some(at)));
+    assert_eq!(store.provisioned_credential(copy.id).await.unwrap().status, ProvisionStatus::Revoked);
+    let actions: Vec<WalletAction> =
+        store.wallet_actions(copy.id).await.unwrap().into_iter().map(|a| a.action).collect();
+    assert_eq!(actions, [WalletAction::Accepted, WalletAction::Revoked]);
+    assert!(matches!(
+        store.user_credential(ada.environment_id, new_id(), credential.id).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn finished_jobs_keep_no_payload<S: Store>(store: &S) {
+    let secret = NewJob { payload: b"sealed claims".to_vec(), ..job("deliver_credential", 3) };
+    store.enqueue_job(&secret).await.unwrap();
+    let at = now();
+    let claimed = store.claim_job(at, at + TimeDelta::seconds(30)).await.unwrap().unwrap();
+    store.finish_job(&claimed, &JobOutcome::Done, now()).await.unwrap();
+    assert!(store.job(secret.id).await.unwrap().payload.is_empty());
 }

@@ -276,3 +276,124 @@ mod tests {
         );
     }
 }
+
+crate::text_enum! {
+    pub enum CredentialStatus {
+        /// Waiting for an active wallet.
+        Pending => "PENDING",
+        /// Provisioned to at least one active wallet.
+        Issued => "ISSUED",
+        Revoked => "REVOKED",
+    }
+}
+
+crate::text_enum! {
+    pub enum ProvisionStatus {
+        Created => "CREATED",
+        Accepted => "ACCEPTED",
+        Rejected => "REJECTED",
+        Revoked => "REVOKED",
+        Deleted => "DELETED",
+    }
+}
+
+crate::text_enum! {
+    pub enum WalletAction {
+        Accepted => "CREDENTIAL_ACCEPTED",
+        Rejected => "CREDENTIAL_REJECTED",
+        Revoked => "CREDENTIAL_REVOKED",
+        Deleted => "CREDENTIAL_DELETED",
+    }
+}
+
+impl WalletAction {
+    /// The status a provisioned credential takes with this action.
+    pub fn status(self) -> ProvisionStatus {
+        match self {
+            Self::Accepted => ProvisionStatus::Accepted,
+            Self::Rejected => ProvisionStatus::Rejected,
+            Self::Revoked => ProvisionStatus::Revoked,
+            Self::Deleted => ProvisionStatus::Deleted,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCredential {
+    pub id: Uuid,
+    pub environment_id: Uuid,
+    pub user_id: Uuid,
+    pub credential_type_id: Uuid,
+    pub type_version: i64,
+    /// The type's title.
+    pub title: String,
+    pub status: CredentialStatus,
+    pub expires_at: Option<Timestamp>,
+    /// The `notification` block answered at creation (JSON text).
+    pub notification: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One credential in one wallet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionedCredential {
+    pub id: Uuid,
+    pub environment_id: Uuid,
+    pub user_id: Uuid,
+    pub credential_id: Uuid,
+    pub wallet_id: Uuid,
+    pub status: ProvisionStatus,
+    /// The signed credential waiting in the wallet's mailbox, sealed; wiped when the
+    /// wallet acts on it or its time to live passes.
+    pub sealed_payload: Option<Vec<u8>>,
+    pub delivered_at: Option<Timestamp>,
+    /// Why the last delivery attempt failed, if it did.
+    pub delivery_error: Option<String>,
+    pub expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletActionRecord {
+    pub action: WalletAction,
+    pub occurred_at: Timestamp,
+}
+
+/// The claims of a credential from its type and the request's `data`: each
+/// Alphanumeric Text field takes `data[title]`, else its default `value`. `data`
+/// may only name Alphanumeric Text fields, and must give every required field that
+/// has no default. Other field types are filled when the credential is built.
+pub fn claims_from_data(
+    credential_type: &CredentialType,
+    data: &std::collections::BTreeMap<String, String>,
+) -> Result<std::collections::BTreeMap<String, String>, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    for key in data.keys() {
+        match credential_type.metadata.fields.iter().find(|f| &f.title == key) {
+            None => errors.push(FieldError::invalid(
+                &format!("data.{key}"),
+                format!("{key} is not a field of the credential type."),
+            )),
+            Some(f) if f.kind != FieldType::AlphanumericText => errors.push(FieldError::invalid(
+                &format!("data.{key}"),
+                format!("{key} is a {} field; data fills only Alphanumeric Text fields.", f.kind.as_str()),
+            )),
+            Some(_) => {}
+        }
+    }
+    let mut claims = std::collections::BTreeMap::new();
+    for field in credential_type.metadata.fields.iter().filter(|f| f.kind == FieldType::AlphanumericText) {
+        match data.get(&field.title).or(field.value.as_ref()) {
+            Some(value) => {
+                claims.insert(field.title.clone(), value.clone());
+            }
+            None if field.required => errors.push(FieldError::required(&format!("data.{}", field.title))),
+            None => {
+                claims.insert(field.title.clone(), String::new());
+            }
+        }
+    }
+    if errors.is_empty() { Ok(claims) } else { Err(errors) }
+}

@@ -9,7 +9,9 @@ use std::future::Future;
 use uuid::Uuid;
 
 use crate::application::Application;
-use crate::credential::{CredentialType, IssuerProfile};
+use crate::credential::{
+    CredentialType, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction, WalletActionRecord,
+};
 use crate::environment::Environment;
 use crate::job::{ClaimedJob, Job, JobOutcome, NewJob};
 use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
@@ -302,6 +304,64 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Page<CredentialType>>> + Send;
     /// Replaces the type's fields and definition.
     fn update_credential_type(&self, credential_type: &CredentialType) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // User credentials and their copies in wallets -----------------------------
+
+    /// The credential, its provisioned copies and the outbox (delivery jobs among it).
+    fn create_user_credential(
+        &self,
+        credential: &UserCredential,
+        provisioned: &[ProvisionedCredential],
+        outbox: &Outbox,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn user_credential(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = StoreResult<UserCredential>> + Send;
+    fn user_credentials(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<UserCredential>>> + Send;
+    fn provisioned_credential(&self, id: Uuid) -> impl Future<Output = StoreResult<ProvisionedCredential>> + Send;
+    /// Oldest first.
+    fn provisioned_of_credential(
+        &self,
+        credential_id: Uuid,
+    ) -> impl Future<Output = StoreResult<Vec<ProvisionedCredential>>> + Send;
+    /// Oldest first.
+    fn provisioned_in_wallet(
+        &self,
+        wallet_id: Uuid,
+    ) -> impl Future<Output = StoreResult<Vec<ProvisionedCredential>>> + Send;
+    /// Oldest first.
+    fn wallet_actions(&self, provisioned_id: Uuid)
+    -> impl Future<Output = StoreResult<Vec<WalletActionRecord>>> + Send;
+    /// Puts the signed credential in the mailbox and marks the credential `ISSUED`,
+    /// once: false when it was delivered already or is no longer `CREATED`.
+    fn deliver_credential(
+        &self,
+        provisioned_id: Uuid,
+        sealed_payload: &[u8],
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The wallet's (or the issuer's) action: the copy's new status, the action
+    /// recorded, the mailbox payload wiped.
+    fn record_wallet_action(
+        &self,
+        provisioned_id: Uuid,
+        action: WalletAction,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Revokes the credential and every copy not already revoked or deleted.
+    fn revoke_user_credential(
+        &self,
+        credential_id: Uuid,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     // Jobs ---------------------------------------------------------------------
 

@@ -5,7 +5,10 @@
 //! hand out the same job.
 
 use domain::application::Application;
-use domain::credential::{CredentialType, IssuerProfile};
+use domain::credential::{
+    CredentialStatus, CredentialType, IssuerProfile, ProvisionStatus, ProvisionedCredential, UserCredential,
+    WalletAction, WalletActionRecord,
+};
 use domain::environment::Environment;
 use domain::job::{ClaimedJob, Job, JobOutcome, JobStatus, NewJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
@@ -47,6 +50,8 @@ type MfaSettingsRow = MfaSettingsRecord<Uuid>;
 type IssuerProfileRow = IssuerProfileRecord<Uuid>;
 type CredentialTypeRow = CredentialTypeRecord<Uuid>;
 type CredentialFieldRow = CredentialFieldRecord<Uuid>;
+type UserCredentialRow = domain::stored::UserCredentialRecord<Uuid>;
+type ProvisionedCredentialRow = domain::stored::ProvisionedCredentialRecord<Uuid>;
 
 /// The Postgres migrations, for `credd migrate` and `credd serve --migrate`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -1538,6 +1543,260 @@ impl Store for PgStore {
         tx.commit().await.map_err(backend)
     }
 
+    async fn create_user_credential(
+        &self,
+        credential: &UserCredential,
+        provisioned: &[ProvisionedCredential],
+        outbox: &Outbox,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (id, environment_id, user_id, type_id) =
+            (credential.id, credential.environment_id, credential.user_id, credential.credential_type_id);
+        let status = credential.status.as_str();
+        sqlx::query!(
+            "INSERT INTO user_credentials (id, environment_id, user_id, credential_type_id, type_version, title, status,
+                                           expires_at, notification, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            id,
+            environment_id,
+            user_id,
+            type_id,
+            credential.type_version,
+            credential.title,
+            status,
+            credential.expires_at,
+            credential.notification,
+            credential.created_at,
+            credential.updated_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        for copy in provisioned {
+            let (copy_id, wallet_id, copy_status) = (copy.id, copy.wallet_id, copy.status.as_str());
+            sqlx::query!(
+                "INSERT INTO provisioned_credentials (id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload,
+                                                      delivered_at, delivery_error, expires_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                copy_id,
+                environment_id,
+                user_id,
+                id,
+                wallet_id,
+                copy_status,
+                copy.sealed_payload,
+                copy.delivered_at,
+                copy.delivery_error,
+                copy.expires_at,
+                copy.created_at,
+                copy.updated_at,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        write_outbox(&mut tx, outbox).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn user_credential(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<UserCredential> {
+        sqlx::query_as!(
+            UserCredentialRow,
+            "SELECT id, environment_id, user_id, credential_type_id, type_version, title, status, expires_at, notification,
+                    created_at, updated_at
+             FROM user_credentials WHERE environment_id = $1 AND user_id = $2 AND id = $3",
+            environment_id,
+            user_id,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
+    async fn user_credentials(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<UserCredential>> {
+        let (environment_id, user_id, after, limit) = (environment_id, user_id, after_key(&page), page.fetch_limit());
+        let rows = sqlx::query_as!(
+            UserCredentialRow,
+            "SELECT id, environment_id, user_id, credential_type_id, type_version, title, status, expires_at, notification,
+                    created_at, updated_at
+             FROM user_credentials WHERE environment_id = $1 AND user_id = $2 AND id > $3 ORDER BY id LIMIT $4",
+            environment_id,
+            user_id,
+            after,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Page::from_overfetch(rows, page).try_map(TryInto::try_into)
+    }
+
+    async fn provisioned_credential(&self, id: Uuid) -> StoreResult<ProvisionedCredential> {
+        sqlx::query_as!(
+            ProvisionedCredentialRow,
+            "SELECT id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload, delivered_at, delivery_error,
+                    expires_at, created_at, updated_at
+             FROM provisioned_credentials WHERE id = $1",
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
+    async fn provisioned_of_credential(&self, credential_id: Uuid) -> StoreResult<Vec<ProvisionedCredential>> {
+        let rows = sqlx::query_as!(
+            ProvisionedCredentialRow,
+            "SELECT id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload, delivered_at, delivery_error,
+                    expires_at, created_at, updated_at
+             FROM provisioned_credentials WHERE credential_id = $1 ORDER BY id",
+            credential_id
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn provisioned_in_wallet(&self, wallet_id: Uuid) -> StoreResult<Vec<ProvisionedCredential>> {
+        let rows = sqlx::query_as!(
+            ProvisionedCredentialRow,
+            "SELECT id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload, delivered_at, delivery_error,
+                    expires_at, created_at, updated_at
+             FROM provisioned_credentials WHERE wallet_id = $1 ORDER BY id",
+            wallet_id
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn wallet_actions(&self, provisioned_id: Uuid) -> StoreResult<Vec<WalletActionRecord>> {
+        let rows = sqlx::query!(
+            "SELECT action, occurred_at FROM wallet_actions WHERE provisioned_id = $1 ORDER BY occurred_at",
+            provisioned_id
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(WalletActionRecord {
+                    action: StoreError::parse_stored("wallet action", &r.action, WalletAction::parse)?,
+                    occurred_at: r.occurred_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn deliver_credential(
+        &self,
+        provisioned_id: Uuid,
+        sealed_payload: &[u8],
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (id, created) = (provisioned_id, ProvisionStatus::Created.as_str());
+        let delivered = sqlx::query!(
+            r#"UPDATE provisioned_credentials SET sealed_payload = $2, delivered_at = $3, delivery_error = NULL, updated_at = $3
+               WHERE id = $1 AND status = $4 AND delivered_at IS NULL
+               RETURNING credential_id"#,
+            id,
+            sealed_payload,
+            at,
+            created,
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let Some(delivered) = delivered else { return Ok(false) };
+        let (pending, issued) = (CredentialStatus::Pending.as_str(), CredentialStatus::Issued.as_str());
+        sqlx::query!(
+            "UPDATE user_credentials SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
+            delivered.credential_id,
+            pending,
+            issued,
+            at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn record_wallet_action(&self, provisioned_id: Uuid, action: WalletAction, at: Timestamp) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (id, status, name) = (provisioned_id, action.status().as_str(), action.as_str());
+        let result = sqlx::query!(
+            "UPDATE provisioned_credentials SET status = $2, sealed_payload = NULL, updated_at = $3 WHERE id = $1",
+            id,
+            status,
+            at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        one_row(result)?;
+        sqlx::query!(
+            "INSERT INTO wallet_actions (provisioned_id, action, occurred_at) VALUES ($1, $2, $3)",
+            id,
+            name,
+            at
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn revoke_user_credential(&self, credential_id: Uuid, at: Timestamp) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (id, revoked) = (credential_id, CredentialStatus::Revoked.as_str());
+        let result = sqlx::query!("UPDATE user_credentials SET status = $2, expires_at = COALESCE(expires_at, $3), updated_at = $3 WHERE id = $1", id, revoked, at)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        one_row(result)?;
+        let (copy_revoked, copy_deleted, action) =
+            (ProvisionStatus::Revoked.as_str(), ProvisionStatus::Deleted.as_str(), WalletAction::Revoked.as_str());
+        sqlx::query!(
+            "INSERT INTO wallet_actions (provisioned_id, action, occurred_at)
+             SELECT id, $2, $3 FROM provisioned_credentials WHERE credential_id = $1 AND status NOT IN ($4, $5)",
+            id,
+            action,
+            at,
+            copy_revoked,
+            copy_deleted,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query!(
+            "UPDATE provisioned_credentials SET status = $2, sealed_payload = NULL, updated_at = $3
+             WHERE credential_id = $1 AND status NOT IN ($2, $4)",
+            id,
+            copy_revoked,
+            at,
+            copy_deleted,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         insert_job(&mut conn, job).await
@@ -1575,7 +1834,8 @@ impl Store for PgStore {
         let status = status.as_str();
         sqlx::query!(
             "UPDATE jobs SET status = $3, run_at = COALESCE($4, run_at), last_error = COALESCE($5, last_error),
-                             locked_until = NULL, updated_at = $6
+                             locked_until = NULL, updated_at = $6,
+                             payload = CASE WHEN $3 = 'done' THEN ''::bytea ELSE payload END
              WHERE id = $1 AND attempts = $2 AND status = 'running'",
             id,
             job.attempt,

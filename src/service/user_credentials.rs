@@ -1,0 +1,398 @@
+//! User credentials: created with ephemeral claim `data` that is sealed into one
+//! delivery job per active wallet in the request's transaction, delivered by the
+//! worker as a signed JWT VC into the wallet's mailbox, and acted on by the wallet.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::Store;
+use domain::credential::{
+    CredentialStatus, CredentialType, FieldType, ManagementMode, ProvisionStatus, ProvisionedCredential,
+    UserCredential, WalletAction, WalletActionRecord, claims_from_data,
+};
+use domain::job::NewJob;
+use domain::notification::TemplateName;
+use domain::page::{Page, PageRequest};
+use domain::store::Outbox;
+use domain::time::{Timestamp, new_id, now};
+use domain::user::User;
+use domain::validation::FieldError;
+use domain::wallet::{DigitalWallet, WalletStatus};
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::Credd;
+use super::notifications::NotificationRequest;
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+
+/// The job kind that signs one credential into one wallet's mailbox; its payload is
+/// a sealed [`Delivery`].
+pub const DELIVER_CREDENTIAL: &str = "deliver_credential";
+const DELIVERY_ATTEMPTS: i64 = 10;
+
+/// What a delivery job carries: the copy to fill and its claims (the ephemeral data).
+#[derive(Serialize, Deserialize)]
+struct Delivery {
+    provisioned_id: Uuid,
+    claims: BTreeMap<String, String>,
+}
+
+/// A provisioned credential with the wallet's actions on it.
+pub struct ProvisionedView {
+    pub provisioned: ProvisionedCredential,
+    pub actions: Vec<WalletActionRecord>,
+}
+
+/// A credential in a wallet's mailbox: its id and the signed credential.
+pub struct MailboxEntry {
+    pub provisioned: ProvisionedCredential,
+    pub credential_jwt: String,
+}
+
+/// What the wallet may answer to an offered credential.
+pub fn wallet_action(name: &str) -> Option<WalletAction> {
+    match name {
+        "ACCEPT" => Some(WalletAction::Accepted),
+        "REJECT" => Some(WalletAction::Rejected),
+        "DELETE" => Some(WalletAction::Deleted),
+        _ => None,
+    }
+}
+
+/// The value of a directory attribute of the user, by its PingOne name.
+fn directory_attribute(user: &User, attribute: &str) -> String {
+    let value = match attribute {
+        "id" => Some(user.id.to_string()),
+        "username" => Some(user.username.clone()),
+        "email" => user.email.clone(),
+        "mobilePhone" => user.mobile_phone.clone(),
+        "primaryPhone" => user.primary_phone.clone(),
+        "locale" => user.locale.clone(),
+        "preferredLanguage" => user.preferred_language.clone(),
+        "name.given" => user.name_given.clone(),
+        "name.family" => user.name_family.clone(),
+        "name.formatted" => user.name_formatted.clone(),
+        _ => None,
+    };
+    value.unwrap_or_default()
+}
+
+impl Credd {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_user_credential(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        user_id: Uuid,
+        credential_type_id: Uuid,
+        data: Option<BTreeMap<String, String>>,
+        expires_at: Option<Timestamp>,
+        notification: Option<NotificationRequest>,
+    ) -> Result<UserCredential> {
+        principal.require_manage(environment_id)?;
+        let user = self.store.user(environment_id, user_id).await?;
+        let credential_type = match self.store.credential_type(environment_id, credential_type_id).await {
+            Ok(t) if t.deleted_at.is_none() => t,
+            Ok(_) | Err(domain::StoreError::NotFound) => {
+                return Err(Error::invalid(FieldError::invalid(
+                    "credentialType.id",
+                    "No credential type with this id exists in the environment.",
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if data.is_some() && credential_type.mode != ManagementMode::Managed {
+            return Err(Error::invalid(FieldError::invalid(
+                "data",
+                "data can be sent only for credential types of management.mode MANAGED.",
+            )));
+        }
+        let claims = match &data {
+            Some(data) => claims_from_data(&credential_type, data)?,
+            None => claims_from_data(&credential_type, &BTreeMap::new()).unwrap_or_default(),
+        };
+        let wallets: Vec<DigitalWallet> = self
+            .store
+            .wallets(environment_id, user_id, PageRequest::first(domain::page::MAX_LIMIT))
+            .await?
+            .items
+            .into_iter()
+            .filter(|w| w.status == WalletStatus::Active)
+            .collect();
+        if data.is_some() && wallets.is_empty() {
+            return Err(Error::invalid(FieldError::invalid(
+                "data",
+                "The user has no paired digital wallet: a credential with data can be issued only to a wallet that is already paired.",
+            )));
+        }
+
+        let at = now();
+        let revoked = expires_at.is_some_and(|e| e <= at);
+        let mut outbox = Outbox::default();
+        let mut provisioned = Vec::new();
+        if !revoked {
+            for wallet in &wallets {
+                let copy = ProvisionedCredential {
+                    id: new_id(),
+                    environment_id,
+                    user_id,
+                    credential_id: Uuid::nil(),
+                    wallet_id: wallet.id,
+                    status: ProvisionStatus::Created,
+                    sealed_payload: None,
+                    delivered_at: None,
+                    delivery_error: None,
+                    expires_at,
+                    created_at: at,
+                    updated_at: at,
+                };
+                let job_id = new_id();
+                let delivery = serde_json::to_vec(&Delivery { provisioned_id: copy.id, claims: claims.clone() })
+                    .map_err(Error::internal)?;
+                outbox.jobs.push(NewJob {
+                    id: job_id,
+                    kind: DELIVER_CREDENTIAL.into(),
+                    payload: self.master_key.seal(&delivery, job_id.as_bytes()),
+                    run_at: at,
+                    max_attempts: DELIVERY_ATTEMPTS,
+                });
+                provisioned.push(copy);
+            }
+        }
+        let report = match notification.filter(|_| !revoked) {
+            Some(request) => {
+                let variables = BTreeMap::from([("credential.name".to_owned(), credential_type.title.clone())]);
+                Some(self.notify_user(&user, TemplateName::CredentialIssued, &request, variables, &mut outbox).await?)
+            }
+            None => None,
+        };
+        let credential = UserCredential {
+            id: new_id(),
+            environment_id,
+            user_id,
+            credential_type_id,
+            type_version: credential_type.version,
+            title: credential_type.title.clone(),
+            status: if revoked { CredentialStatus::Revoked } else { CredentialStatus::Pending },
+            expires_at,
+            notification: report.map(|r| serde_json::to_string(&r)).transpose().map_err(Error::internal)?,
+            created_at: at,
+            updated_at: at,
+        };
+        for copy in &mut provisioned {
+            copy.credential_id = credential.id;
+        }
+        self.store.create_user_credential(&credential, &provisioned, &outbox).await?;
+        self.wake_worker.notify_one();
+        Ok(credential)
+    }
+
+    pub async fn user_credentials(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        user_id: Uuid,
+        page: PageRequest,
+    ) -> Result<Page<UserCredential>> {
+        principal.require_manage(environment_id)?;
+        self.store.user(environment_id, user_id).await?;
+        Ok(self.store.user_credentials(environment_id, user_id, page).await?)
+    }
+
+    pub async fn user_credential(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+    ) -> Result<UserCredential> {
+        principal.require_manage(environment_id)?;
+        Ok(self.store.user_credential(environment_id, user_id, id).await?)
+    }
+
+    /// Revokes the credential and its copies in wallets (`CREDENTIAL_REVOKED`).
+    pub async fn revoke_user_credential(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+    ) -> Result<UserCredential> {
+        principal.require_manage(environment_id)?;
+        let credential = self.store.user_credential(environment_id, user_id, id).await?;
+        if credential.status != CredentialStatus::Revoked {
+            self.store.revoke_user_credential(credential.id, now()).await?;
+        }
+        Ok(self.store.user_credential(environment_id, user_id, id).await?)
+    }
+
+    /// The copies of a credential, or of the credentials in a wallet, with their actions.
+    pub async fn provisioned_credentials(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        user_id: Uuid,
+        of: ProvisionedOf,
+    ) -> Result<Vec<ProvisionedView>> {
+        principal.require_manage(environment_id)?;
+        let copies = match of {
+            ProvisionedOf::Credential(id) => {
+                self.store.user_credential(environment_id, user_id, id).await?;
+                self.store.provisioned_of_credential(id).await?
+            }
+            ProvisionedOf::Wallet(id) => {
+                self.users_wallet(environment_id, user_id, id).await?;
+                self.store.provisioned_in_wallet(id).await?
+            }
+        };
+        let mut views = Vec::with_capacity(copies.len());
+        for provisioned in copies {
+            views.push(ProvisionedView { actions: self.store.wallet_actions(provisioned.id).await?, provisioned });
+        }
+        Ok(views)
+    }
+
+    /// The worker's half: signs the credential for the wallet's key and puts it in the
+    /// mailbox. Idempotent: a copy delivered (or acted on) already is left alone.
+    pub async fn deliver_credential(&self, job_id: Uuid, sealed: &[u8]) -> Result<(), String> {
+        let opened = self.master_key.open(sealed, job_id.as_bytes()).map_err(|e| e.to_string())?;
+        let delivery: Delivery = serde_json::from_slice(&opened).map_err(|e| e.to_string())?;
+        self.sign_into_mailbox(delivery).await.map_err(|e| e.to_string())
+    }
+
+    async fn sign_into_mailbox(&self, delivery: Delivery) -> Result<()> {
+        let copy = match self.store.provisioned_credential(delivery.provisioned_id).await {
+            Ok(copy) => copy,
+            Err(domain::StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        if copy.status != ProvisionStatus::Created || copy.delivered_at.is_some() {
+            return Ok(());
+        }
+        let credential = self.store.user_credential(copy.environment_id, copy.user_id, copy.credential_id).await?;
+        let credential_type = self.store.credential_type(copy.environment_id, credential.credential_type_id).await?;
+        let user = self.store.user(copy.environment_id, copy.user_id).await?;
+        let wallet = self.store.wallet_by_id(copy.wallet_id).await?;
+        let jwt = self.sign_credential(&credential, &credential_type, &user, &wallet, &copy, delivery.claims).await?;
+        let sealed = self.master_key.seal(jwt.as_bytes(), copy.id.as_bytes());
+        self.store.deliver_credential(copy.id, &sealed, now()).await?;
+        Ok(())
+    }
+
+    /// A JWT VC: issuer the environment's `did:web`, subject the wallet's key
+    /// (`did:jwk`, also in `cnf`), claims every field of the type.
+    async fn sign_credential(
+        &self,
+        credential: &UserCredential,
+        credential_type: &CredentialType,
+        user: &User,
+        wallet: &DigitalWallet,
+        copy: &ProvisionedCredential,
+        data_claims: BTreeMap<String, String>,
+    ) -> Result<String> {
+        let profile = self.ensure_issuer_profile(copy.environment_id).await?;
+        let did = self.issuer_did(copy.environment_id);
+        let wallet_key: Value =
+            wallet.public_key.as_deref().and_then(|k| serde_json::from_str(k).ok()).unwrap_or(Value::Null);
+        let subject = format!("did:jwk:{}", URL_SAFE_NO_PAD.encode(wallet_key.to_string()));
+        let issued_at = now();
+        let mut subject_claims = serde_json::Map::new();
+        subject_claims.insert("id".into(), subject.clone().into());
+        for field in &credential_type.metadata.fields {
+            let value = match field.kind {
+                FieldType::AlphanumericText => data_claims.get(&field.title).cloned().unwrap_or_default(),
+                FieldType::IssuedTimestamp => crate::http::wire::format_timestamp(&issued_at),
+                FieldType::DirectoryAttribute => {
+                    directory_attribute(user, field.attribute.as_deref().unwrap_or_default())
+                }
+            };
+            subject_claims.insert(field.title.clone(), value.into());
+        }
+        let mut claims = json!({
+            "iss": did,
+            "sub": subject,
+            "iat": issued_at.timestamp(),
+            "nbf": issued_at.timestamp(),
+            "jti": format!("urn:uuid:{}", copy.id),
+            "cnf": { "jwk": wallet_key },
+            "vc": {
+                "@context": ["https://www.w3.org/2018/credentials/v1"],
+                "type": ["VerifiableCredential", credential_type.title.replace(' ', "")],
+                "credentialSubject": subject_claims,
+                "credentialSchema": { "id": self.credential_type_uri(credential_type), "type": "credd-credential-type" },
+            },
+        });
+        if let Some(expires_at) = credential.expires_at {
+            claims["exp"] = expires_at.timestamp().into();
+        }
+        let seed = self.master_key.open(&profile.sealed_private_key, profile.id.as_bytes()).map_err(Error::internal)?;
+        let seed: [u8; 32] = seed.try_into().map_err(|_| Error::Internal("issuer key has the wrong length".into()))?;
+        let der = ed25519_dalek::SigningKey::from_bytes(&seed)
+            .to_pkcs8_der()
+            .map_err(|e| Error::Internal(e.to_string().into()))?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(format!("{did}#key-1"));
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(der.as_bytes())).map_err(Error::internal)
+    }
+
+    /// `{publicUrl}/v1/distributedid/credentialTypes/{id}`.
+    pub fn credential_type_uri(&self, credential_type: &CredentialType) -> String {
+        format!("{}/v1/distributedid/credentialTypes/{}", self.settings.public_base, credential_type.id)
+    }
+
+    /// The wallet's mailbox: delivered credentials it has not acted on.
+    pub async fn mailbox(&self, wallet_id: Uuid, token: &str) -> Result<Vec<MailboxEntry>> {
+        self.authenticate_wallet(wallet_id, token).await?;
+        let mut entries = Vec::new();
+        for provisioned in self.store.provisioned_in_wallet(wallet_id).await? {
+            if let (ProvisionStatus::Created, Some(sealed)) = (provisioned.status, &provisioned.sealed_payload) {
+                let jwt = self.master_key.open(sealed, provisioned.id.as_bytes()).map_err(Error::internal)?;
+                let credential_jwt = String::from_utf8(jwt).map_err(Error::internal)?;
+                entries.push(MailboxEntry { provisioned, credential_jwt });
+            }
+        }
+        Ok(entries)
+    }
+
+    /// The wallet accepts, rejects or deletes an offered credential; the mailbox copy
+    /// is wiped.
+    pub async fn act_on_credential(
+        &self,
+        wallet_id: Uuid,
+        token: &str,
+        provisioned_id: Uuid,
+        action: WalletAction,
+    ) -> Result<ProvisionedCredential> {
+        self.authenticate_wallet(wallet_id, token).await?;
+        let copy = self.store.provisioned_credential(provisioned_id).await?;
+        if copy.wallet_id != wallet_id {
+            return Err(Error::NotFound);
+        }
+        let allowed = match action {
+            WalletAction::Accepted | WalletAction::Rejected => {
+                copy.status == ProvisionStatus::Created && copy.delivered_at.is_some()
+            }
+            WalletAction::Deleted => !matches!(copy.status, ProvisionStatus::Deleted),
+            WalletAction::Revoked => false,
+        };
+        if !allowed {
+            return Err(Error::bad_request(
+                "action",
+                format!("The credential is {} and cannot take this action.", copy.status.as_str()),
+            ));
+        }
+        self.store.record_wallet_action(provisioned_id, action, now()).await?;
+        Ok(self.store.provisioned_credential(provisioned_id).await?)
+    }
+}
+
+/// Whose provisioned credentials to list.
+pub enum ProvisionedOf {
+    Credential(Uuid),
+    Wallet(Uuid),
+}

@@ -1,0 +1,191 @@
+//! User credentials with ephemeral data, delivered to an already-paired wallet,
+//! verified against the issuer's published key, accepted, revoked, and never at rest
+//! in plaintext.
+
+use axum::http::StatusCode;
+use credd::wallet_client;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(credential_with_data_reaches_the_paired_wallet_and_never_rests_in_plaintext, credential_data_rules);
+
+struct Setup {
+    token: String,
+    env: String,
+    user_id: String,
+    type_id: String,
+}
+
+async fn setup(app: &TestApp) -> Setup {
+    let token = app.admin_token().await;
+    let env = app.create_environment(&token, "Issuer").await;
+    let user = app
+        .create_user(
+            &token,
+            &env,
+            json!({ "username": "ada", "email": "ada@example.com", "name": { "formatted": "Ada Lovelace" } }),
+        )
+        .await;
+    let body = json!({
+        "title": "Membership",
+        "management": { "mode": "MANAGED" },
+        "metadata": { "fields": [
+            { "id": "Alphanumeric Text -> Level", "type": "Alphanumeric Text", "title": "Level", "required": true },
+            { "id": "Alphanumeric Text -> Club", "type": "Alphanumeric Text", "title": "Club", "value": "Chess" },
+            { "id": "Directory Attribute -> Name", "type": "Directory Attribute", "title": "Name", "attribute": "name.formatted" },
+            { "id": "Issued Timestamp -> Issued", "type": "Issued Timestamp", "title": "Issued" },
+        ] },
+    });
+    let created = app.post(&format!("/v1/environments/{env}/credentialTypes")).bearer(&token).json(body).send().await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    Setup {
+        type_id: created.body["id"].as_str().unwrap().to_owned(),
+        user_id: user["id"].as_str().unwrap().to_owned(),
+        env,
+        token,
+    }
+}
+
+fn credentials_path(s: &Setup) -> String {
+    format!("/v1/environments/{}/users/{}/credentials", s.env, s.user_id)
+}
+
+/// Every stored byte of the database: the SQLite file and its WAL, or the rows of
+/// every Postgres table that could hold the claims.
+async fn database_contents(app: &TestApp) -> Vec<u8> {
+    let url = &app.args.database.database_url;
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+        return bytes;
+    }
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let mut bytes = Vec::new();
+    for table in ["jobs", "user_credentials", "provisioned_credentials", "wallet_actions", "notifications"] {
+        let sql = format!("SELECT COALESCE(string_agg(t::text, ''), '') FROM {table} t");
+        let text: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&pool).await.unwrap();
+        bytes.extend(text.into_bytes());
+    }
+    pool.close().await;
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+async fn credential_with_data_reaches_the_paired_wallet_and_never_rests_in_plaintext(app: &TestApp) {
+    let s = setup(app).await;
+    let marker = format!("Gold-{}", uuid::Uuid::new_v4().simple());
+    let body = json!({ "credentialType": { "id": s.type_id }, "data": { "Level": marker } });
+
+    // No paired wallet yet: refused, and nothing stored.
+    let refused = app.post(&credentials_path(&s)).bearer(&s.token).json(body.clone()).send().await;
+    assert_eq!(refused.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "data");
+    assert_eq!(app.get(&credentials_path(&s)).bearer(&s.token).send().await.body["size"], 0);
+
+    let wallet_app = app.create_wallet_application(&s.token, &s.env).await;
+    let wallet = app
+        .create_wallet(&s.token, &s.env, &s.user_id, json!({ "digitalWalletApplication": { "id": wallet_app } }))
+        .await;
+    let paired = wallet_client::pair(app, wallet["pairingSession"]["qrUrl"].as_str().unwrap(), "phone").await.unwrap();
+
+    let created = app.post(&credentials_path(&s)).bearer(&s.token).json(body).send().await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert!(
+        created.body.get("data").is_none() && !created.body.to_string().contains(&marker),
+        "data is never answered"
+    );
+    assert_eq!(
+        (created.body["status"].as_str(), created.body["title"].as_str()),
+        (Some("PENDING"), Some("Membership"))
+    );
+    let credential_path = format!("{}/{}", credentials_path(&s), created.body["id"].as_str().unwrap());
+
+    assert!(app.run_jobs().await >= 1);
+    assert_eq!(app.get(&credential_path).bearer(&s.token).send().await.body["status"], "ISSUED");
+    let offers = wallet_client::credentials(app, &paired).await.unwrap();
+    assert_eq!(offers.len(), 1);
+    let jwt = offers[0]["credentialJwt"].as_str().unwrap();
+
+    // The signature verifies with the key the issuer publishes in its DID document.
+    let document = app.get(&format!("/{}/did.json", s.env)).send().await.body;
+    let key = jsonwebtoken::DecodingKey::from_ed_components(
+        document["verificationMethod"][0]["publicKeyJwk"]["x"].as_str().unwrap(),
+    )
+    .unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<Value>(jwt, &key, &validation).unwrap().claims;
+    assert_eq!(claims["iss"], document["id"]);
+    assert_eq!(claims["cnf"]["jwk"], paired.public_key, "bound to the wallet's key");
+    let subject = &claims["vc"]["credentialSubject"];
+    assert_eq!(subject["Level"], marker.as_str());
+    assert_eq!((subject["Club"].as_str(), subject["Name"].as_str()), (Some("Chess"), Some("Ada Lovelace")));
+    assert!(subject["Issued"].as_str().unwrap().ends_with('Z'));
+
+    let accepted = wallet_client::act(app, &paired, offers[0]["id"].as_str().unwrap(), "ACCEPT").await.unwrap();
+    assert_eq!(accepted["status"], "ACCEPTED");
+    assert!(wallet_client::credentials(app, &paired).await.unwrap().is_empty(), "the mailbox copy is gone");
+    let provisioned = app.get(&format!("{credential_path}/provisionedCredentials")).bearer(&s.token).send().await.body;
+    let copy = &provisioned["_embedded"]["provisionedCredentials"][0];
+    assert_eq!(
+        (copy["status"].as_str(), copy["digitalWallet"]["id"].as_str()),
+        (Some("ACCEPTED"), Some(paired.wallet_id.as_str()))
+    );
+    assert_eq!(copy["walletActions"][0]["action"], "CREDENTIAL_ACCEPTED");
+
+    // After delivery and acknowledgement the claim value is nowhere in the database.
+    assert!(!contains(&database_contents(app).await, &marker), "the claim data rests nowhere in plaintext");
+
+    let revoked = app
+        .post(&credential_path)
+        .bearer(&s.token)
+        .raw("application/vnd.pingidentity.validations.revokeCredential+json", "")
+        .send()
+        .await;
+    assert_eq!((revoked.status, revoked.body["status"].as_str()), (StatusCode::OK, Some("REVOKED")));
+    let wallet_path = format!(
+        "/v1/environments/{}/users/{}/digitalWallets/{}/provisionedCredentials",
+        s.env, s.user_id, paired.wallet_id
+    );
+    let copy = &app.get(&wallet_path).bearer(&s.token).send().await.body["_embedded"]["provisionedCredentials"][0];
+    assert_eq!(copy["status"], "REVOKED");
+    let actions: Vec<&str> =
+        copy["walletActions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["CREDENTIAL_ACCEPTED", "CREDENTIAL_REVOKED"]);
+}
+
+async fn credential_data_rules(app: &TestApp) {
+    let s = setup(app).await;
+    let wallet_app = app.create_wallet_application(&s.token, &s.env).await;
+    let wallet = app
+        .create_wallet(&s.token, &s.env, &s.user_id, json!({ "digitalWalletApplication": { "id": wallet_app } }))
+        .await;
+    wallet_client::pair(app, wallet["pairingSession"]["qrUrl"].as_str().unwrap(), "phone").await.unwrap();
+    let post = |body: Value| app.post(&credentials_path(&s)).bearer(&s.token).json(body).send();
+
+    let response = post(json!({ "credentialType": { "id": s.type_id }, "data": { "Club": "Go" } })).await;
+    let detail = response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    assert_eq!((detail["code"].as_str(), detail["target"].as_str()), (Some("REQUIRED_VALUE"), Some("data.Level")));
+    let response =
+        post(json!({ "credentialType": { "id": s.type_id }, "data": { "Level": "x", "Name": "y", "Shoe size": "9" } }))
+            .await;
+    response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    let targets: Vec<&str> =
+        response.body["details"].as_array().unwrap().iter().map(|d| d["target"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["data.Name", "data.Shoe size"]);
+    let response = post(json!({ "credentialType": { "id": uuid::Uuid::now_v7() }, "data": { "Level": "x" } })).await;
+    assert_eq!(response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "credentialType.id");
+    assert_eq!(app.get(&credentials_path(&s)).bearer(&s.token).send().await.body["size"], 0, "nothing was stored");
+
+    let wrong_type = app
+        .post(&format!("{}/{}", credentials_path(&s), uuid::Uuid::now_v7()))
+        .bearer(&s.token)
+        .json(json!({}))
+        .send()
+        .await;
+    wrong_type.expect_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "INVALID_REQUEST");
+}
