@@ -185,6 +185,7 @@ impl Store for AppStore {
         fn credential_types(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<CredentialType>>;
         fn update_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()>;
         fn create_user_credential(&self, credential: &UserCredential, provisioned: &[ProvisionedCredential], outbox: &Outbox) -> StoreResult<()>;
+        fn add_provisioned_credential(&self, provisioned: &ProvisionedCredential, outbox: &Outbox) -> StoreResult<()>;
         fn user_credential(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<UserCredential>;
         fn user_credentials(&self, environment_id: Uuid, user_id: Uuid, page: PageRequest) -> StoreResult<Page<UserCredential>>;
         fn provisioned_credential(&self, id: Uuid) -> StoreResult<ProvisionedCredential>;

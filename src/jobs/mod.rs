@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::service::Credd;
 use crate::service::notifications::SEND_NOTIFICATION;
-use crate::service::user_credentials::DELIVER_CREDENTIAL;
+use crate::service::user_credentials::{DELIVER_CREDENTIAL, PROVISION_PENDING};
 use crate::service::wallets::EXPIRE_PAIRING_SESSION;
 
 pub use worker::Worker;
@@ -37,6 +37,7 @@ impl JobHandler for Jobs {
         match job.kind.as_str() {
             SEND_NOTIFICATION => self.credd.deliver_notification(id, job.attempt >= job.max_attempts).await,
             EXPIRE_PAIRING_SESSION => self.credd.expire_pairing_session(id).await,
+            PROVISION_PENDING => self.credd.provision_pending(id).await,
             other => Err(format!("unknown job kind {other:?}")),
         }
     }

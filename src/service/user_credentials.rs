@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::Store;
 use domain::credential::{
     CredentialStatus, CredentialType, FieldType, ManagementMode, ProvisionStatus, ProvisionedCredential,
-    UserCredential, WalletAction, WalletActionRecord, claims_from_data,
+    UserCredential, WalletAction, WalletActionRecord, claims_from_data, default_claims,
 };
 use domain::job::NewJob;
 use domain::notification::TemplateName;
@@ -34,6 +34,10 @@ use crate::error::{Error, Result};
 /// a sealed [`Delivery`].
 pub const DELIVER_CREDENTIAL: &str = "deliver_credential";
 const DELIVERY_ATTEMPTS: i64 = 10;
+
+/// The job kind that provisions a user's waiting credentials to a wallet that just
+/// became active; its payload is the wallet id.
+pub const PROVISION_PENDING: &str = "provision_pending";
 
 /// What a delivery job carries: the copy to fill and its claims (the ephemeral data).
 #[derive(Serialize, Deserialize)]
@@ -114,7 +118,7 @@ impl Credd {
         }
         let claims = match &data {
             Some(data) => claims_from_data(&credential_type, data)?,
-            None => claims_from_data(&credential_type, &BTreeMap::new()).unwrap_or_default(),
+            None => default_claims(&credential_type),
         };
         let wallets: Vec<DigitalWallet> = self
             .store
@@ -135,32 +139,18 @@ impl Credd {
         let revoked = expires_at.is_some_and(|e| e <= at);
         let mut outbox = Outbox::default();
         let mut provisioned = Vec::new();
+        let credential_id = new_id();
         if !revoked {
             for wallet in &wallets {
-                let copy = ProvisionedCredential {
-                    id: new_id(),
+                let copy = self.copy_for_wallet(
+                    credential_id,
                     environment_id,
                     user_id,
-                    credential_id: Uuid::nil(),
-                    wallet_id: wallet.id,
-                    status: ProvisionStatus::Created,
-                    sealed_payload: None,
-                    delivered_at: None,
-                    delivery_error: None,
+                    wallet.id,
                     expires_at,
-                    created_at: at,
-                    updated_at: at,
-                };
-                let job_id = new_id();
-                let delivery = serde_json::to_vec(&Delivery { provisioned_id: copy.id, claims: claims.clone() })
-                    .map_err(Error::internal)?;
-                outbox.jobs.push(NewJob {
-                    id: job_id,
-                    kind: DELIVER_CREDENTIAL.into(),
-                    payload: self.master_key.seal(&delivery, job_id.as_bytes()),
-                    run_at: at,
-                    max_attempts: DELIVERY_ATTEMPTS,
-                });
+                    &claims,
+                    &mut outbox,
+                )?;
                 provisioned.push(copy);
             }
         }
@@ -172,7 +162,7 @@ impl Credd {
             None => None,
         };
         let credential = UserCredential {
-            id: new_id(),
+            id: credential_id,
             environment_id,
             user_id,
             credential_type_id,
@@ -184,12 +174,93 @@ impl Credd {
             created_at: at,
             updated_at: at,
         };
-        for copy in &mut provisioned {
-            copy.credential_id = credential.id;
-        }
         self.store.create_user_credential(&credential, &provisioned, &outbox).await?;
         self.wake_worker.notify_one();
         Ok(credential)
+    }
+
+    /// A copy of the credential for the wallet, and its delivery job (claims sealed)
+    /// in `outbox`.
+    #[allow(clippy::too_many_arguments)]
+    fn copy_for_wallet(
+        &self,
+        credential_id: Uuid,
+        environment_id: Uuid,
+        user_id: Uuid,
+        wallet_id: Uuid,
+        expires_at: Option<Timestamp>,
+        claims: &BTreeMap<String, String>,
+        outbox: &mut Outbox,
+    ) -> Result<ProvisionedCredential> {
+        let at = now();
+        let copy = ProvisionedCredential {
+            id: new_id(),
+            environment_id,
+            user_id,
+            credential_id,
+            wallet_id,
+            status: ProvisionStatus::Created,
+            sealed_payload: None,
+            delivered_at: None,
+            delivery_error: None,
+            expires_at,
+            created_at: at,
+            updated_at: at,
+        };
+        let job_id = new_id();
+        let delivery = serde_json::to_vec(&Delivery { provisioned_id: copy.id, claims: claims.clone() })
+            .map_err(Error::internal)?;
+        outbox.jobs.push(NewJob {
+            id: job_id,
+            kind: DELIVER_CREDENTIAL.into(),
+            payload: self.master_key.seal(&delivery, job_id.as_bytes()),
+            run_at: at,
+            max_attempts: DELIVERY_ATTEMPTS,
+        });
+        Ok(copy)
+    }
+
+    /// The worker's half of a wallet becoming active: each of the user's credentials
+    /// still waiting with no copy anywhere (created without data) goes to this wallet,
+    /// built from its type's defaults. Idempotent: a copy already there is skipped.
+    pub async fn provision_pending(&self, wallet_id: Uuid) -> Result<(), String> {
+        self.provision_pending_to(wallet_id).await.map_err(|e| e.to_string())
+    }
+
+    async fn provision_pending_to(&self, wallet_id: Uuid) -> Result<()> {
+        let wallet = match self.store.wallet_by_id(wallet_id).await {
+            Ok(wallet) if wallet.status == WalletStatus::Active => wallet,
+            Ok(_) | Err(domain::StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let page = self
+            .store
+            .user_credentials(wallet.environment_id, wallet.user_id, PageRequest::first(domain::page::MAX_LIMIT))
+            .await?;
+        for credential in page.items.into_iter().filter(|c| c.status == CredentialStatus::Pending) {
+            if !self.store.provisioned_of_credential(credential.id).await?.is_empty() {
+                continue;
+            }
+            let credential_type =
+                self.store.credential_type(wallet.environment_id, credential.credential_type_id).await?;
+            let claims = default_claims(&credential_type);
+            let mut outbox = Outbox::default();
+            let copy = self.copy_for_wallet(
+                credential.id,
+                wallet.environment_id,
+                wallet.user_id,
+                wallet.id,
+                credential.expires_at,
+                &claims,
+                &mut outbox,
+            )?;
+            match self.store.add_provisioned_credential(&copy, &outbox).await {
+                Ok(()) | Err(domain::StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.wake_worker.notify_one();
+        Ok(())
     }
 
     pub async fn user_credentials(

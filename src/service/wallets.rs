@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::Credd;
 use super::notifications::NotificationRequest;
+use super::user_credentials::PROVISION_PENDING;
 use crate::auth::Principal;
 use crate::crypto::{random_bytes, random_secret};
 use crate::error::{Error, Result};
@@ -350,12 +351,20 @@ impl Credd {
         wallet.device_data = proof.device_data.map(|d| d.to_string());
         wallet.token_hash = Some(self.master_key.hash_secret(WALLET_TOKEN, &access_token));
         wallet.updated_at = at;
-        match self
-            .store
-            .complete_pairing(&wallet, &PairingAttempt { success: true, ..attempt }, &Outbox::default())
-            .await
-        {
-            Ok(()) => Ok(PairedWallet { wallet, access_token }),
+        // The user's waiting credentials follow the wallet, by a job in the same transaction.
+        let provision = NewJob {
+            id: new_id(),
+            kind: PROVISION_PENDING.into(),
+            payload: wallet.id.as_bytes().to_vec(),
+            run_at: at,
+            max_attempts: 10,
+        };
+        let outbox = Outbox { notifications: vec![], jobs: vec![provision] };
+        match self.store.complete_pairing(&wallet, &PairingAttempt { success: true, ..attempt }, &outbox).await {
+            Ok(()) => {
+                self.wake_worker.notify_one();
+                Ok(PairedWallet { wallet, access_token })
+            }
             Err(domain::StoreError::Conflict) => {
                 Err(Error::bad_request("requestId", "The pairing session has already been completed."))
             }

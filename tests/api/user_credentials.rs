@@ -9,7 +9,11 @@ use serde_json::{Value, json};
 use crate::helpers::TestApp;
 use crate::on_both_backends;
 
-on_both_backends!(credential_with_data_reaches_the_paired_wallet_and_never_rests_in_plaintext, credential_data_rules);
+on_both_backends!(
+    credential_with_data_reaches_the_paired_wallet_and_never_rests_in_plaintext,
+    credential_data_rules,
+    credential_without_data_waits_for_a_paired_wallet,
+);
 
 struct Setup {
     token: String,
@@ -188,4 +192,44 @@ async fn credential_data_rules(app: &TestApp) {
         .send()
         .await;
     wrong_type.expect_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "INVALID_REQUEST");
+}
+
+async fn credential_without_data_waits_for_a_paired_wallet(app: &TestApp) {
+    let s = setup(app).await;
+    let created = app
+        .post(&credentials_path(&s))
+        .bearer(&s.token)
+        .json(json!({ "credentialType": { "id": s.type_id } }))
+        .send()
+        .await;
+    assert_eq!(
+        (created.status, created.body["status"].as_str()),
+        (StatusCode::CREATED, Some("PENDING")),
+        "{}",
+        created.body
+    );
+    let path = format!("{}/{}", credentials_path(&s), created.body["id"].as_str().unwrap());
+    app.run_jobs().await;
+    assert_eq!(app.get(&path).bearer(&s.token).send().await.body["status"], "PENDING", "no wallet yet");
+
+    let wallet_app = app.create_wallet_application(&s.token, &s.env).await;
+    let wallet = app
+        .create_wallet(&s.token, &s.env, &s.user_id, json!({ "digitalWalletApplication": { "id": wallet_app } }))
+        .await;
+    let paired = wallet_client::pair(app, wallet["pairingSession"]["qrUrl"].as_str().unwrap(), "phone").await.unwrap();
+    app.run_jobs().await;
+    assert_eq!(app.get(&path).bearer(&s.token).send().await.body["status"], "ISSUED");
+    let offers = wallet_client::credentials(app, &paired).await.unwrap();
+    assert_eq!(offers.len(), 1);
+    let payload = offers[0]["credentialJwt"].as_str().unwrap().split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
+    )
+    .unwrap();
+    let subject = &claims["vc"]["credentialSubject"];
+    assert_eq!(
+        (subject["Club"].as_str(), subject["Level"].as_str()),
+        (Some("Chess"), Some("")),
+        "built from the type's defaults"
+    );
 }

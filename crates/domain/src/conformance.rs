@@ -919,6 +919,16 @@ pub async fn credentials_are_delivered_once_acted_on_and_revoked<S: Store>(store
     assert_eq!(store.provisioned_in_wallet(wallet.id).await.unwrap(), vec![copy.clone()]);
     assert_eq!(store.job(delivery.id).await.unwrap().status, JobStatus::Queued);
 
+    let twin = ProvisionedCredential { id: new_id(), ..copy.clone() };
+    assert!(
+        matches!(store.add_provisioned_credential(&twin, &Outbox::default()).await, Err(StoreError::Conflict)),
+        "once per wallet"
+    );
+    let (second, second_session) = wallet_with_session(&ada, &app, now() + TimeDelta::hours(1));
+    store.create_wallet(&second, &second_session, &Outbox::default()).await.unwrap();
+    let added = ProvisionedCredential { id: new_id(), wallet_id: second.id, ..copy.clone() };
+    store.add_provisioned_credential(&added, &Outbox::default()).await.unwrap();
+    assert_eq!(store.provisioned_in_wallet(second.id).await.unwrap(), vec![added]);
     assert!(store.deliver_credential(copy.id, b"sealed jwt", at).await.unwrap());
     assert!(!store.deliver_credential(copy.id, b"again", at).await.unwrap(), "delivered once");
     let delivered = store.provisioned_credential(copy.id).await.unwrap();

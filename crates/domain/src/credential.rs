@@ -361,6 +361,18 @@ pub struct WalletActionRecord {
     pub occurred_at: Timestamp,
 }
 
+/// The claims of a credential made without `data`: each Alphanumeric Text field's
+/// default `value`, or empty.
+pub fn default_claims(credential_type: &CredentialType) -> std::collections::BTreeMap<String, String> {
+    credential_type
+        .metadata
+        .fields
+        .iter()
+        .filter(|f| f.kind == FieldType::AlphanumericText)
+        .map(|f| (f.title.clone(), f.value.clone().unwrap_or_default()))
+        .collect()
+}
+
 /// The claims of a credential from its type and the request's `data`: each
 /// Alphanumeric Text field takes `data[title]`, else its default `value`. `data`
 /// may only name Alphanumeric Text fields, and must give every required field that

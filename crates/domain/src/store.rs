@@ -314,6 +314,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         provisioned: &[ProvisionedCredential],
         outbox: &Outbox,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Adds one more copy of an existing credential, with the outbox. `Conflict` when
+    /// the credential is in that wallet already.
+    fn add_provisioned_credential(
+        &self,
+        provisioned: &ProvisionedCredential,
+        outbox: &Outbox,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     fn user_credential(
         &self,
         environment_id: Uuid,

@@ -247,6 +247,32 @@ async fn insert_credential_fields(conn: &mut PgConnection, credential_type: &Cre
     Ok(())
 }
 
+async fn insert_provisioned(conn: &mut PgConnection, copy: &ProvisionedCredential) -> StoreResult<()> {
+    let (environment_id, user_id, credential_id) = (copy.environment_id, copy.user_id, copy.credential_id);
+    let (copy_id, wallet_id, copy_status) = (copy.id, copy.wallet_id, copy.status.as_str());
+    sqlx::query!(
+                "INSERT INTO provisioned_credentials (id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload,
+                                                      delivered_at, delivery_error, expires_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                copy_id,
+                environment_id,
+                user_id,
+                credential_id,
+                wallet_id,
+                copy_status,
+                copy.sealed_payload,
+                copy.delivered_at,
+                copy.delivery_error,
+                copy.expires_at,
+                copy.created_at,
+                copy.updated_at,
+            )
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+    Ok(())
+}
+
 impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query!("SELECT version() AS version").fetch_one(&self.pool).await.map(drop).map_err(backend)
@@ -1573,28 +1599,19 @@ impl Store for PgStore {
         .await
         .map_err(backend)?;
         for copy in provisioned {
-            let (copy_id, wallet_id, copy_status) = (copy.id, copy.wallet_id, copy.status.as_str());
-            sqlx::query!(
-                "INSERT INTO provisioned_credentials (id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload,
-                                                      delivered_at, delivery_error, expires_at, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                copy_id,
-                environment_id,
-                user_id,
-                id,
-                wallet_id,
-                copy_status,
-                copy.sealed_payload,
-                copy.delivered_at,
-                copy.delivery_error,
-                copy.expires_at,
-                copy.created_at,
-                copy.updated_at,
-            )
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            insert_provisioned(&mut tx, copy).await?;
         }
+        write_outbox(&mut tx, outbox).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn add_provisioned_credential(
+        &self,
+        provisioned: &ProvisionedCredential,
+        outbox: &Outbox,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        insert_provisioned(&mut tx, provisioned).await?;
         write_outbox(&mut tx, outbox).await?;
         tx.commit().await.map_err(backend)
     }
