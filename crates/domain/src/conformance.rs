@@ -59,6 +59,9 @@ macro_rules! conformance_tests {
             issuer_profile_is_made_once_per_environment,
             credential_types_keep_fields_in_order_and_hide_when_deleted,
             credentials_are_delivered_once_acted_on_and_revoked,
+            updated_credentials_wait_for_their_newest_delivery,
+            wallets_disabled_or_deleted_revoke_their_copies,
+            deleting_a_type_deletes_pending_and_revokes_issued_credentials,
             finished_jobs_keep_no_payload,
         );
     };
@@ -873,16 +876,13 @@ pub async fn credential_types_keep_fields_in_order_and_hide_when_deleted<S: Stor
     assert_eq!(store.credential_types(env.id, PageRequest::first(10)).await.unwrap().items, vec![other]);
 }
 
-pub async fn credentials_are_delivered_once_acted_on_and_revoked<S: Store>(store: &S) {
-    let (ada, app) = user_with_app(store).await;
-    let (wallet, session) = wallet_with_session(&ada, &app, now() + TimeDelta::hours(1));
-    store.create_wallet(&wallet, &session, &Outbox::default()).await.unwrap();
+fn credential_of(user: &User, type_id: Uuid) -> UserCredential {
     let at = now();
-    let credential = UserCredential {
+    UserCredential {
         id: new_id(),
-        environment_id: ada.environment_id,
-        user_id: ada.id,
-        credential_type_id: new_id(),
+        environment_id: user.environment_id,
+        user_id: user.id,
+        credential_type_id: type_id,
         type_version: 1,
         title: "Membership".into(),
         status: CredentialStatus::Pending,
@@ -890,47 +890,81 @@ pub async fn credentials_are_delivered_once_acted_on_and_revoked<S: Store>(store
         notification: None,
         created_at: at,
         updated_at: at,
-    };
+    }
+}
+
+/// A copy of `credential` for `wallet`, waiting for the delivery job it returns.
+fn copy_in(credential: &UserCredential, wallet: &DigitalWallet) -> (ProvisionedCredential, NewJob) {
+    let delivery = job("deliver_credential", 3);
     let copy = ProvisionedCredential {
         id: new_id(),
-        environment_id: ada.environment_id,
-        user_id: ada.id,
+        environment_id: credential.environment_id,
+        user_id: credential.user_id,
         credential_id: credential.id,
         wallet_id: wallet.id,
         status: ProvisionStatus::Created,
         sealed_payload: None,
         delivered_at: None,
         delivery_error: None,
-        expires_at: None,
-        created_at: at,
-        updated_at: at,
+        delivery_job_id: Some(delivery.id),
+        expires_at: credential.expires_at,
+        created_at: credential.created_at,
+        updated_at: credential.updated_at,
     };
-    let delivery = job("deliver_credential", 3);
-    store
-        .create_user_credential(
-            &credential,
-            std::slice::from_ref(&copy),
-            &Outbox { notifications: vec![], jobs: vec![delivery.clone()] },
-        )
-        .await
-        .unwrap();
+    (copy, delivery)
+}
+
+fn outbox_with(job: &NewJob) -> Outbox {
+    Outbox { notifications: vec![], jobs: vec![job.clone()] }
+}
+
+async fn actions_on<S: Store>(store: &S, provisioned_id: Uuid) -> Vec<WalletAction> {
+    store.wallet_actions(provisioned_id).await.unwrap().into_iter().map(|a| a.action).collect()
+}
+
+async fn active_wallet<S: Store>(store: &S, user: &User, app: &WalletApplication) -> DigitalWallet {
+    let (mut wallet, session) = wallet_with_session(user, app, now() + TimeDelta::hours(1));
+    wallet.status = WalletStatus::Active;
+    store.create_wallet(&wallet, &session, &Outbox::default()).await.unwrap();
+    wallet
+}
+
+fn type_fields(title: &str) -> CredentialTypeFields {
+    CredentialTypeFields {
+        title: title.into(),
+        description: None,
+        card_type: None,
+        issuer_name: None,
+        mode: ManagementMode::Managed,
+        metadata: CredentialMetadata::default(),
+        revoke_on_delete: true,
+    }
+}
+
+pub async fn credentials_are_delivered_once_acted_on_and_revoked<S: Store>(store: &S) {
+    let (ada, app) = user_with_app(store).await;
+    let wallet = active_wallet(store, &ada, &app).await;
+    let mut credential = credential_of(&ada, new_id());
+    let (copy, delivery) = copy_in(&credential, &wallet);
+    store.create_user_credential(&credential, std::slice::from_ref(&copy), &outbox_with(&delivery)).await.unwrap();
     assert_eq!(store.user_credential(ada.environment_id, ada.id, credential.id).await.unwrap(), credential);
     assert_eq!(store.provisioned_of_credential(credential.id).await.unwrap(), vec![copy.clone()]);
     assert_eq!(store.provisioned_in_wallet(wallet.id).await.unwrap(), vec![copy.clone()]);
     assert_eq!(store.job(delivery.id).await.unwrap().status, JobStatus::Queued);
 
-    let twin = ProvisionedCredential { id: new_id(), ..copy.clone() };
-    assert!(
-        matches!(store.add_provisioned_credential(&twin, &Outbox::default()).await, Err(StoreError::Conflict)),
-        "once per wallet"
-    );
-    let (second, second_session) = wallet_with_session(&ada, &app, now() + TimeDelta::hours(1));
-    store.create_wallet(&second, &second_session, &Outbox::default()).await.unwrap();
-    let added = ProvisionedCredential { id: new_id(), wallet_id: second.id, ..copy.clone() };
+    let second = active_wallet(store, &ada, &app).await;
+    let (added, _) = copy_in(&credential, &second);
     store.add_provisioned_credential(&added, &Outbox::default()).await.unwrap();
     assert_eq!(store.provisioned_in_wallet(second.id).await.unwrap(), vec![added]);
-    assert!(store.deliver_credential(copy.id, b"sealed jwt", at).await.unwrap());
-    assert!(!store.deliver_credential(copy.id, b"again", at).await.unwrap(), "delivered once");
+    let at = now();
+    let purge = job("purge_mailbox", 3);
+    assert!(
+        !store.deliver_credential(copy.id, new_id(), b"stale", at, &Outbox::default()).await.unwrap(),
+        "not its job"
+    );
+    assert!(store.deliver_credential(copy.id, delivery.id, b"sealed jwt", at, &outbox_with(&purge)).await.unwrap());
+    assert!(!store.deliver_credential(copy.id, delivery.id, b"again", at, &Outbox::default()).await.unwrap(), "once");
+    assert_eq!(store.job(purge.id).await.unwrap().status, JobStatus::Queued, "the delivery's outbox is written");
     let delivered = store.provisioned_credential(copy.id).await.unwrap();
     assert_eq!((delivered.sealed_payload.as_deref(), delivered.delivered_at), (Some(&b"sealed jwt"[..]), Some(at)));
     assert_eq!(
@@ -945,17 +979,140 @@ pub async fn credentials_are_delivered_once_acted_on_and_revoked<S: Store>(store
         (ProvisionStatus::Accepted, None),
         "the mailbox copy is wiped"
     );
-    store.revoke_user_credential(credential.id, at).await.unwrap();
-    let revoked = store.user_credential(ada.environment_id, ada.id, credential.id).await.unwrap();
-    assert_eq!((revoked.status, revoked.expires_at), (CredentialStatus::Revoked, Some(at)));
-    assert_eq!(store.provisioned_credential(copy.id).await.unwrap().status, ProvisionStatus::Revoked);
-    let actions: Vec<WalletAction> =
-        store.wallet_actions(copy.id).await.unwrap().into_iter().map(|a| a.action).collect();
-    assert_eq!(actions, [WalletAction::Accepted, WalletAction::Revoked]);
+    (credential.status, credential.expires_at, credential.updated_at) = (CredentialStatus::Revoked, Some(at), at);
+    store.update_user_credential(&credential, &[], &Outbox::default()).await.unwrap();
+    assert_eq!(store.user_credential(ada.environment_id, ada.id, credential.id).await.unwrap(), credential);
+    for copy in store.provisioned_of_credential(credential.id).await.unwrap() {
+        assert_eq!((copy.status, copy.sealed_payload), (ProvisionStatus::Revoked, None));
+    }
+    assert_eq!(actions_on(store, copy.id).await, [WalletAction::Accepted, WalletAction::Revoked]);
     assert!(matches!(
         store.user_credential(ada.environment_id, new_id(), credential.id).await,
         Err(StoreError::NotFound)
     ));
+}
+
+pub async fn updated_credentials_wait_for_their_newest_delivery<S: Store>(store: &S) {
+    let (ada, app) = user_with_app(store).await;
+    let wallet = active_wallet(store, &ada, &app).await;
+    let mut credential = credential_of(&ada, new_id());
+    let (copy, first) = copy_in(&credential, &wallet);
+    store.create_user_credential(&credential, std::slice::from_ref(&copy), &outbox_with(&first)).await.unwrap();
+    assert!(store.deliver_credential(copy.id, first.id, b"first", now(), &Outbox::default()).await.unwrap());
+    store.record_wallet_action(copy.id, WalletAction::Accepted, now()).await.unwrap();
+
+    // The update resets the copy in place: same id, new delivery job.
+    credential.expires_at = Some(now() + TimeDelta::days(30));
+    credential.updated_at = now();
+    let (fresh, second) = copy_in(&credential, &wallet);
+    let reset = ProvisionedCredential { id: copy.id, created_at: copy.created_at, ..fresh };
+    store.update_user_credential(&credential, std::slice::from_ref(&reset), &outbox_with(&second)).await.unwrap();
+    assert_eq!(store.user_credential(ada.environment_id, ada.id, credential.id).await.unwrap(), credential);
+    assert_eq!(store.provisioned_of_credential(credential.id).await.unwrap(), vec![reset.clone()]);
+    assert_eq!(actions_on(store, copy.id).await, [WalletAction::Accepted], "the history stays");
+
+    store.record_delivery_error(copy.id, first.id, "old news", now()).await.unwrap();
+    assert_eq!(store.provisioned_credential(copy.id).await.unwrap().delivery_error, None, "a stale job is ignored");
+    store.record_delivery_error(copy.id, second.id, "wallet key unreadable", now()).await.unwrap();
+    assert_eq!(
+        store.provisioned_credential(copy.id).await.unwrap().delivery_error.as_deref(),
+        Some("wallet key unreadable")
+    );
+    assert!(!store.deliver_credential(copy.id, first.id, b"first", now(), &Outbox::default()).await.unwrap());
+    let delivered_at = now();
+    assert!(store.deliver_credential(copy.id, second.id, b"second", delivered_at, &Outbox::default()).await.unwrap());
+    let delivered = store.provisioned_credential(copy.id).await.unwrap();
+    assert_eq!((delivered.sealed_payload.as_deref(), delivered.delivery_error), (Some(&b"second"[..]), None));
+
+    let reason = "not collected in time";
+    let early = delivered_at - TimeDelta::seconds(1);
+    assert!(!store.purge_mailbox(copy.id, early, reason, now()).await.unwrap(), "not due before its time-to-live");
+    assert!(store.purge_mailbox(copy.id, delivered_at, reason, now()).await.unwrap());
+    assert!(!store.purge_mailbox(copy.id, delivered_at, reason, now()).await.unwrap(), "once");
+    let purged = store.provisioned_credential(copy.id).await.unwrap();
+    assert_eq!((purged.sealed_payload, purged.delivery_error.as_deref()), (None, Some(reason)));
+
+    assert!(!store.expire_user_credential(credential.id, now()).await.unwrap(), "not due yet");
+    assert!(store.expire_user_credential(credential.id, now() + TimeDelta::days(31)).await.unwrap());
+    assert!(!store.expire_user_credential(credential.id, now() + TimeDelta::days(32)).await.unwrap(), "once");
+    let expired = store.user_credential(ada.environment_id, ada.id, credential.id).await.unwrap();
+    assert_eq!(expired.status, CredentialStatus::Revoked);
+    assert_eq!(store.provisioned_credential(copy.id).await.unwrap().status, ProvisionStatus::Revoked);
+}
+
+pub async fn wallets_disabled_or_deleted_revoke_their_copies<S: Store>(store: &S) {
+    let (ada, app) = user_with_app(store).await;
+    let (disabled, deleted, orphaned) = (
+        active_wallet(store, &ada, &app).await,
+        active_wallet(store, &ada, &app).await,
+        active_wallet(store, &ada, &app).await,
+    );
+    let credential = credential_of(&ada, new_id());
+    let copies: Vec<ProvisionedCredential> =
+        [&disabled, &deleted, &orphaned].into_iter().map(|w| copy_in(&credential, w).0).collect();
+    store.create_user_credential(&credential, &copies, &Outbox::default()).await.unwrap();
+
+    let reactivation = job("provision_pending", 3);
+    let off = DigitalWallet { status: WalletStatus::Disabled, updated_at: now(), ..disabled.clone() };
+    store.update_wallet(&off, &outbox_with(&reactivation)).await.unwrap();
+    assert_eq!(store.job(reactivation.id).await.unwrap().status, JobStatus::Queued, "the outbox is written");
+    store.delete_wallet(ada.environment_id, ada.id, deleted.id, now()).await.unwrap();
+    assert!(matches!(store.wallet_by_id(deleted.id).await, Err(StoreError::NotFound)));
+    assert_eq!(store.provisioned_of_credential(credential.id).await.unwrap().len(), 3, "copies stay as history");
+    for copy in &copies[..2] {
+        assert_eq!(store.provisioned_credential(copy.id).await.unwrap().status, ProvisionStatus::Revoked);
+        assert_eq!(actions_on(store, copy.id).await, [WalletAction::Revoked]);
+    }
+    assert_eq!(store.provisioned_credential(copies[2].id).await.unwrap().status, ProvisionStatus::Created);
+
+    let other = wallet_application(ada.environment_id);
+    store.create_wallet_application(&other).await.unwrap();
+    let untouched = active_wallet(store, &ada, &other).await;
+    let (untouched_copy, _) = copy_in(&credential, &untouched);
+    store.add_provisioned_credential(&untouched_copy, &Outbox::default()).await.unwrap();
+    store.delete_wallet_application(app.environment_id, app.id, now()).await.unwrap();
+    assert_eq!(store.provisioned_credential(copies[2].id).await.unwrap().status, ProvisionStatus::Revoked);
+    assert_eq!(store.provisioned_credential(untouched_copy.id).await.unwrap().status, ProvisionStatus::Created);
+    assert_eq!(
+        store.user_credential(ada.environment_id, ada.id, credential.id).await.unwrap().status,
+        CredentialStatus::Pending,
+        "the credential itself stays"
+    );
+}
+
+pub async fn deleting_a_type_deletes_pending_and_revokes_issued_credentials<S: Store>(store: &S) {
+    let (ada, app) = user_with_app(store).await;
+    let wallet = active_wallet(store, &ada, &app).await;
+    for revoke_issued in [true, false] {
+        let kind = CredentialType::new(new_id(), ada.environment_id, type_fields("Badge"), now());
+        store.create_credential_type(&kind).await.unwrap();
+        let pending = credential_of(&ada, kind.id);
+        store.create_user_credential(&pending, &[], &Outbox::default()).await.unwrap();
+        let issued = credential_of(&ada, kind.id);
+        let (copy, delivery) = copy_in(&issued, &wallet);
+        store.create_user_credential(&issued, std::slice::from_ref(&copy), &Outbox::default()).await.unwrap();
+        assert!(store.deliver_credential(copy.id, delivery.id, b"jwt", now(), &Outbox::default()).await.unwrap());
+
+        let at = now();
+        store.delete_credential_type(ada.environment_id, kind.id, at, revoke_issued).await.unwrap();
+        assert_eq!(store.credential_type(ada.environment_id, kind.id).await.unwrap().deleted_at, Some(at));
+        assert!(matches!(
+            store.user_credential(ada.environment_id, ada.id, pending.id).await,
+            Err(StoreError::NotFound)
+        ));
+        let after = store.user_credential(ada.environment_id, ada.id, issued.id).await.unwrap();
+        let copy_after = store.provisioned_credential(copy.id).await.unwrap();
+        if revoke_issued {
+            assert_eq!((after.status, after.expires_at), (CredentialStatus::Revoked, Some(at)));
+            assert_eq!((copy_after.status, copy_after.sealed_payload), (ProvisionStatus::Revoked, None));
+        } else {
+            assert_eq!((after.status, copy_after.status), (CredentialStatus::Issued, ProvisionStatus::Created));
+        }
+        assert!(matches!(
+            store.delete_credential_type(ada.environment_id, kind.id, now(), revoke_issued).await,
+            Err(StoreError::NotFound)
+        ));
+    }
 }
 
 pub async fn finished_jobs_keep_no_payload<S: Store>(store: &S) {

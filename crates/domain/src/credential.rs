@@ -350,6 +350,9 @@ pub struct ProvisionedCredential {
     pub delivered_at: Option<Timestamp>,
     /// Why the last delivery attempt failed, if it did.
     pub delivery_error: Option<String>,
+    /// The delivery job this copy waits for: an older job (the copy was updated
+    /// since) delivers nothing.
+    pub delivery_job_id: Option<Uuid>,
     pub expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -135,7 +135,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         application: &WalletApplication,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Deletes the application and disables its wallets.
+    /// Deletes the application and disables its wallets, revoking the credentials
+    /// provisioned to them.
     fn delete_wallet_application(
         &self,
         environment_id: Uuid,
@@ -160,12 +161,17 @@ pub trait Store: Clone + Send + Sync + 'static {
         user_id: Uuid,
         page: PageRequest,
     ) -> impl Future<Output = StoreResult<Page<DigitalWallet>>> + Send;
-    fn update_wallet(&self, wallet: &DigitalWallet) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Writes the wallet's status and instance, with the outbox. A `DISABLED` wallet
+    /// has the credentials provisioned to it revoked.
+    fn update_wallet(&self, wallet: &DigitalWallet, outbox: &Outbox) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Deletes the wallet and revokes the credentials provisioned to it (the copies
+    /// stay, as the credential's history).
     fn delete_wallet(
         &self,
         environment_id: Uuid,
         user_id: Uuid,
         id: Uuid,
+        at: Timestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The wallet's newest pairing session.
     fn pairing_session_of_wallet(&self, wallet_id: Uuid) -> impl Future<Output = StoreResult<PairingSession>> + Send;
@@ -304,6 +310,15 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Page<CredentialType>>> + Send;
     /// Replaces the type's fields and definition.
     fn update_credential_type(&self, credential_type: &CredentialType) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Marks the type deleted at `at`, deletes its `PENDING` credentials, and with
+    /// `revoke_issued` revokes the others and their copies.
+    fn delete_credential_type(
+        &self,
+        environment_id: Uuid,
+        id: Uuid,
+        at: Timestamp,
+        revoke_issued: bool,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     // User credentials and their copies in wallets -----------------------------
 
@@ -314,13 +329,31 @@ pub trait Store: Clone + Send + Sync + 'static {
         provisioned: &[ProvisionedCredential],
         outbox: &Outbox,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Adds one more copy of an existing credential, with the outbox. `Conflict` when
-    /// the credential is in that wallet already.
+    /// Writes the credential's mutable state (status, expiry, type version,
+    /// notification report) and puts each copy in its wallet, with the outbox. A
+    /// `REVOKED` credential has every copy not already revoked or deleted revoked
+    /// (`CREDENTIAL_REVOKED`, mailbox wiped).
+    fn update_user_credential(
+        &self,
+        credential: &UserCredential,
+        provisioned: &[ProvisionedCredential],
+        outbox: &Outbox,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Puts a copy of an existing credential in its wallet, with the outbox. A copy
+    /// already in that wallet is replaced in place (same id, its actions kept): it
+    /// waits for the new delivery.
     fn add_provisioned_credential(
         &self,
         provisioned: &ProvisionedCredential,
         outbox: &Outbox,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Revokes the credential and its copies when its expiry has come and it is not
+    /// revoked yet; true when it did.
+    fn expire_user_credential(
+        &self,
+        credential_id: Uuid,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     fn user_credential(
         &self,
         environment_id: Uuid,
@@ -347,12 +380,32 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Oldest first.
     fn wallet_actions(&self, provisioned_id: Uuid)
     -> impl Future<Output = StoreResult<Vec<WalletActionRecord>>> + Send;
-    /// Puts the signed credential in the mailbox and marks the credential `ISSUED`,
-    /// once: false when it was delivered already or is no longer `CREATED`.
+    /// Puts the signed credential in the mailbox, marks the credential `ISSUED` and
+    /// writes the outbox, once: false (and nothing written) when the copy was
+    /// delivered already, is no longer `CREATED`, or waits for another job.
     fn deliver_credential(
         &self,
         provisioned_id: Uuid,
+        job_id: Uuid,
         sealed_payload: &[u8],
+        at: Timestamp,
+        outbox: &Outbox,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Records why the delivery job the copy waits for failed.
+    fn record_delivery_error(
+        &self,
+        provisioned_id: Uuid,
+        job_id: Uuid,
+        error: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Wipes a signed credential left in the mailbox since `delivered_before` or
+    /// earlier, recording `reason` as the copy's delivery error; true when it did.
+    fn purge_mailbox(
+        &self,
+        provisioned_id: Uuid,
+        delivered_before: Timestamp,
+        reason: &str,
         at: Timestamp,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// The wallet's (or the issuer's) action: the copy's new status, the action
@@ -361,12 +414,6 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         provisioned_id: Uuid,
         action: WalletAction,
-        at: Timestamp,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Revokes the credential and every copy not already revoked or deleted.
-    fn revoke_user_credential(
-        &self,
-        credential_id: Uuid,
         at: Timestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 

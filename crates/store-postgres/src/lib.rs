@@ -247,29 +247,80 @@ async fn insert_credential_fields(conn: &mut PgConnection, credential_type: &Cre
     Ok(())
 }
 
-async fn insert_provisioned(conn: &mut PgConnection, copy: &ProvisionedCredential) -> StoreResult<()> {
-    let (environment_id, user_id, credential_id) = (copy.environment_id, copy.user_id, copy.credential_id);
-    let (copy_id, wallet_id, copy_status) = (copy.id, copy.wallet_id, copy.status.as_str());
+/// Puts the copy in its wallet; a copy already there (same credential) is reset in
+/// place to wait for the new delivery.
+async fn put_provisioned(conn: &mut PgConnection, copy: &ProvisionedCredential) -> StoreResult<()> {
     sqlx::query!(
-                "INSERT INTO provisioned_credentials (id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload,
-                                                      delivered_at, delivery_error, expires_at, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                copy_id,
-                environment_id,
-                user_id,
-                credential_id,
-                wallet_id,
-                copy_status,
-                copy.sealed_payload,
-                copy.delivered_at,
-                copy.delivery_error,
-                copy.expires_at,
-                copy.created_at,
-                copy.updated_at,
-            )
-            .execute(&mut *conn)
-            .await
-            .map_err(backend)?;
+        "INSERT INTO provisioned_credentials (id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload,
+                                              delivered_at, delivery_error, delivery_job_id, expires_at, created_at,
+                                              updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (credential_id, wallet_id) DO UPDATE SET
+             status = excluded.status, sealed_payload = excluded.sealed_payload, delivered_at = excluded.delivered_at,
+             delivery_error = excluded.delivery_error, delivery_job_id = excluded.delivery_job_id,
+             expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+        copy.id,
+        copy.environment_id,
+        copy.user_id,
+        copy.credential_id,
+        copy.wallet_id,
+        copy.status.as_str(),
+        copy.sealed_payload,
+        copy.delivered_at,
+        copy.delivery_error,
+        copy.delivery_job_id,
+        copy.expires_at,
+        copy.created_at,
+        copy.updated_at,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Whose copies to revoke.
+#[derive(Clone, Copy)]
+enum Copies {
+    OfCredential(Uuid),
+    InWallet(Uuid),
+}
+
+/// Revokes the copies not revoked or deleted already: `CREDENTIAL_REVOKED`
+/// recorded, the mailbox wiped.
+async fn revoke_copies(conn: &mut PgConnection, copies: Copies, at: Timestamp) -> StoreResult<()> {
+    let (credential_id, wallet_id) = match copies {
+        Copies::OfCredential(id) => (Some(id), None),
+        Copies::InWallet(id) => (None, Some(id)),
+    };
+    let (revoked, deleted, action) =
+        (ProvisionStatus::Revoked.as_str(), ProvisionStatus::Deleted.as_str(), WalletAction::Revoked.as_str());
+    sqlx::query!(
+        "INSERT INTO wallet_actions (provisioned_id, action, occurred_at)
+         SELECT id, $3, $4 FROM provisioned_credentials
+         WHERE (credential_id = $1 OR wallet_id = $2) AND status NOT IN ($5, $6)",
+        credential_id,
+        wallet_id,
+        action,
+        at,
+        revoked,
+        deleted,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    sqlx::query!(
+        "UPDATE provisioned_credentials SET status = $3, sealed_payload = NULL, updated_at = $4
+         WHERE (credential_id = $1 OR wallet_id = $2) AND status NOT IN ($3, $5)",
+        credential_id,
+        wallet_id,
+        revoked,
+        at,
+        deleted,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
     Ok(())
 }
 
@@ -660,16 +711,20 @@ impl Store for PgStore {
                 .await
                 .map_err(backend)?;
         one_row(result)?;
-        sqlx::query!(
-            "UPDATE digital_wallets SET status = $3, updated_at = $4 WHERE environment_id = $1 AND wallet_application_id = $2",
+        let disabled_wallets = sqlx::query_scalar!(
+            "UPDATE digital_wallets SET status = $3, updated_at = $4 WHERE environment_id = $1 AND wallet_application_id = $2
+             RETURNING id",
             environment_id,
             id,
             disabled,
             now,
         )
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
+        for wallet_id in disabled_wallets {
+            revoke_copies(&mut tx, Copies::InWallet(wallet_id), now).await?;
+        }
         tx.commit().await.map_err(backend)
     }
 
@@ -765,34 +820,42 @@ impl Store for PgStore {
         Page::from_overfetch(rows, page).try_map(TryInto::try_into)
     }
 
-    async fn update_wallet(&self, wallet: &DigitalWallet) -> StoreResult<()> {
-        let (environment_id, id, status) = (wallet.environment_id, wallet.id, wallet.status.as_str());
+    async fn update_wallet(&self, wallet: &DigitalWallet, outbox: &Outbox) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         let result = sqlx::query!(
             "UPDATE digital_wallets SET application_instance_id = $3, status = $4, updated_at = $5
              WHERE environment_id = $1 AND id = $2",
-            environment_id,
-            id,
+            wallet.environment_id,
+            wallet.id,
             wallet.application_instance_id,
-            status,
+            wallet.status.as_str(),
             wallet.updated_at,
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        one_row(result)
+        one_row(result)?;
+        if wallet.status == WalletStatus::Disabled {
+            revoke_copies(&mut tx, Copies::InWallet(wallet.id), wallet.updated_at).await?;
+        }
+        write_outbox(&mut tx, outbox).await?;
+        tx.commit().await.map_err(backend)
     }
 
-    async fn delete_wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<()> {
+    async fn delete_wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid, at: Timestamp) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         let result = sqlx::query!(
             "DELETE FROM digital_wallets WHERE environment_id = $1 AND user_id = $2 AND id = $3",
             environment_id,
             user_id,
             id
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        one_row(result)
+        one_row(result)?;
+        revoke_copies(&mut tx, Copies::InWallet(id), at).await?;
+        tx.commit().await.map_err(backend)
     }
 
     async fn pairing_session_of_wallet(&self, wallet_id: Uuid) -> StoreResult<PairingSession> {
@@ -1569,6 +1632,54 @@ impl Store for PgStore {
         tx.commit().await.map_err(backend)
     }
 
+    async fn delete_credential_type(
+        &self,
+        environment_id: Uuid,
+        id: Uuid,
+        at: Timestamp,
+        revoke_issued: bool,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let result = sqlx::query!(
+            "UPDATE credential_types SET deleted_at = $3, updated_at = $3
+             WHERE environment_id = $1 AND id = $2 AND deleted_at IS NULL",
+            environment_id,
+            id,
+            at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        one_row(result)?;
+        sqlx::query!(
+            "DELETE FROM user_credentials WHERE environment_id = $1 AND credential_type_id = $2 AND status = $3",
+            environment_id,
+            id,
+            CredentialStatus::Pending.as_str(),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if revoke_issued {
+            let revoked_ids = sqlx::query_scalar!(
+                "UPDATE user_credentials SET status = $3, expires_at = LEAST(COALESCE(expires_at, $4), $4), updated_at = $4
+                 WHERE environment_id = $1 AND credential_type_id = $2 AND status <> $3
+                 RETURNING id",
+                environment_id,
+                id,
+                CredentialStatus::Revoked.as_str(),
+                at,
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+            for credential_id in revoked_ids {
+                revoke_copies(&mut tx, Copies::OfCredential(credential_id), at).await?;
+            }
+        }
+        tx.commit().await.map_err(backend)
+    }
+
     async fn create_user_credential(
         &self,
         credential: &UserCredential,
@@ -1599,10 +1710,62 @@ impl Store for PgStore {
         .await
         .map_err(backend)?;
         for copy in provisioned {
-            insert_provisioned(&mut tx, copy).await?;
+            put_provisioned(&mut tx, copy).await?;
         }
         write_outbox(&mut tx, outbox).await?;
         tx.commit().await.map_err(backend)
+    }
+
+    async fn update_user_credential(
+        &self,
+        credential: &UserCredential,
+        provisioned: &[ProvisionedCredential],
+        outbox: &Outbox,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let result = sqlx::query!(
+            "UPDATE user_credentials SET type_version = $2, title = $3, status = $4, expires_at = $5, notification = $6,
+                                         updated_at = $7
+             WHERE id = $1",
+            credential.id,
+            credential.type_version,
+            credential.title,
+            credential.status.as_str(),
+            credential.expires_at,
+            credential.notification,
+            credential.updated_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        one_row(result)?;
+        for copy in provisioned {
+            put_provisioned(&mut tx, copy).await?;
+        }
+        if credential.status == CredentialStatus::Revoked {
+            revoke_copies(&mut tx, Copies::OfCredential(credential.id), credential.updated_at).await?;
+        }
+        write_outbox(&mut tx, outbox).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn expire_user_credential(&self, credential_id: Uuid, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let result = sqlx::query!(
+            "UPDATE user_credentials SET status = $2, updated_at = $3 WHERE id = $1 AND status <> $2 AND expires_at <= $3",
+            credential_id,
+            CredentialStatus::Revoked.as_str(),
+            now,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if result.rows_affected() == 0 {
+            return Ok(false);
+        }
+        revoke_copies(&mut tx, Copies::OfCredential(credential_id), now).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
     }
 
     async fn add_provisioned_credential(
@@ -1611,7 +1774,7 @@ impl Store for PgStore {
         outbox: &Outbox,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        insert_provisioned(&mut tx, provisioned).await?;
+        put_provisioned(&mut tx, provisioned).await?;
         write_outbox(&mut tx, outbox).await?;
         tx.commit().await.map_err(backend)
     }
@@ -1660,7 +1823,7 @@ impl Store for PgStore {
         sqlx::query_as!(
             ProvisionedCredentialRow,
             "SELECT id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload, delivered_at, delivery_error,
-                    expires_at, created_at, updated_at
+                    delivery_job_id, expires_at, created_at, updated_at
              FROM provisioned_credentials WHERE id = $1",
             id
         )
@@ -1675,7 +1838,7 @@ impl Store for PgStore {
         let rows = sqlx::query_as!(
             ProvisionedCredentialRow,
             "SELECT id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload, delivered_at, delivery_error,
-                    expires_at, created_at, updated_at
+                    delivery_job_id, expires_at, created_at, updated_at
              FROM provisioned_credentials WHERE credential_id = $1 ORDER BY id",
             credential_id
         )
@@ -1689,7 +1852,7 @@ impl Store for PgStore {
         let rows = sqlx::query_as!(
             ProvisionedCredentialRow,
             "SELECT id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload, delivered_at, delivery_error,
-                    expires_at, created_at, updated_at
+                    delivery_job_id, expires_at, created_at, updated_at
              FROM provisioned_credentials WHERE wallet_id = $1 ORDER BY id",
             wallet_id
         )
@@ -1720,19 +1883,21 @@ impl Store for PgStore {
     async fn deliver_credential(
         &self,
         provisioned_id: Uuid,
+        job_id: Uuid,
         sealed_payload: &[u8],
         at: Timestamp,
+        outbox: &Outbox,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let (id, created) = (provisioned_id, ProvisionStatus::Created.as_str());
         let delivered = sqlx::query!(
-            r#"UPDATE provisioned_credentials SET sealed_payload = $2, delivered_at = $3, delivery_error = NULL, updated_at = $3
-               WHERE id = $1 AND status = $4 AND delivered_at IS NULL
-               RETURNING credential_id"#,
-            id,
+            "UPDATE provisioned_credentials SET sealed_payload = $2, delivered_at = $3, delivery_error = NULL, updated_at = $3
+             WHERE id = $1 AND status = $4 AND delivered_at IS NULL AND (delivery_job_id = $5 OR delivery_job_id IS NULL)
+             RETURNING credential_id",
+            provisioned_id,
             sealed_payload,
             at,
-            created,
+            ProvisionStatus::Created.as_str(),
+            job_id,
         )
         .fetch_optional(&mut *tx)
         .await
@@ -1749,8 +1914,51 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        write_outbox(&mut tx, outbox).await?;
         tx.commit().await.map_err(backend)?;
         Ok(true)
+    }
+
+    async fn record_delivery_error(
+        &self,
+        provisioned_id: Uuid,
+        job_id: Uuid,
+        error: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query!(
+            "UPDATE provisioned_credentials SET delivery_error = $3, updated_at = $4
+             WHERE id = $1 AND (delivery_job_id = $2 OR delivery_job_id IS NULL)",
+            provisioned_id,
+            job_id,
+            error,
+            at,
+        )
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(backend)
+    }
+
+    async fn purge_mailbox(
+        &self,
+        provisioned_id: Uuid,
+        delivered_before: Timestamp,
+        reason: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query!(
+            "UPDATE provisioned_credentials SET sealed_payload = NULL, delivery_error = $3, updated_at = $4
+             WHERE id = $1 AND sealed_payload IS NOT NULL AND delivered_at <= $2",
+            provisioned_id,
+            delivered_before,
+            reason,
+            at,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(result.rows_affected() > 0)
     }
 
     async fn record_wallet_action(&self, provisioned_id: Uuid, action: WalletAction, at: Timestamp) -> StoreResult<()> {
@@ -1771,42 +1979,6 @@ impl Store for PgStore {
             id,
             name,
             at
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        tx.commit().await.map_err(backend)
-    }
-
-    async fn revoke_user_credential(&self, credential_id: Uuid, at: Timestamp) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        let (id, revoked) = (credential_id, CredentialStatus::Revoked.as_str());
-        let result = sqlx::query!("UPDATE user_credentials SET status = $2, expires_at = COALESCE(expires_at, $3), updated_at = $3 WHERE id = $1", id, revoked, at)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        one_row(result)?;
-        let (copy_revoked, copy_deleted, action) =
-            (ProvisionStatus::Revoked.as_str(), ProvisionStatus::Deleted.as_str(), WalletAction::Revoked.as_str());
-        sqlx::query!(
-            "INSERT INTO wallet_actions (provisioned_id, action, occurred_at)
-             SELECT id, $2, $3 FROM provisioned_credentials WHERE credential_id = $1 AND status NOT IN ($4, $5)",
-            id,
-            action,
-            at,
-            copy_revoked,
-            copy_deleted,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        sqlx::query!(
-            "UPDATE provisioned_credentials SET status = $2, sealed_payload = NULL, updated_at = $3
-             WHERE credential_id = $1 AND status NOT IN ($2, $4)",
-            id,
-            copy_revoked,
-            at,
-            copy_deleted,
         )
         .execute(&mut *tx)
         .await
