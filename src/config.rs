@@ -121,6 +121,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CREDD_PAIRING_LIFETIME_SECONDS", default_value_t = 86_400)]
     pub pairing_lifetime_seconds: u32,
 
+    /// How long a delivered credential waits in a wallet's mailbox before it is
+    /// wiped uncollected, in seconds.
+    #[arg(long, env = "CREDD_MAILBOX_TTL_SECONDS", default_value_t = 7 * 86_400)]
+    pub mailbox_ttl_seconds: u32,
+
     /// Where email goes: `outbox` (kept for the notifications API only), `smtp`, or `webhook`.
     #[arg(long, env = "CREDD_EMAIL_DELIVERY", value_enum, default_value_t = Delivery::Outbox)]
     pub email_delivery: Delivery,

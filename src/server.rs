@@ -47,6 +47,7 @@ impl App {
         let settings = Settings {
             public_base: public_base.clone(),
             pairing_lifetime: chrono::TimeDelta::seconds(i64::from(args.pairing_lifetime_seconds)),
+            mailbox_ttl: chrono::TimeDelta::seconds(i64::from(args.mailbox_ttl_seconds)),
         };
         let wake_worker = Arc::new(Notify::new());
         let credd = Credd {

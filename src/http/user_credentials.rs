@@ -19,14 +19,17 @@ use super::extract::{Caller, Json, Path, Query, bearer_token, parse_json};
 use super::wallets::NotificationBody;
 use super::wire::{self, ListQuery, Ref};
 use crate::error::{Error, Result};
-use crate::service::user_credentials::{ProvisionedOf, ProvisionedView, wallet_action};
+use crate::service::user_credentials::{CredentialRequest, ProvisionedOf, ProvisionedView, wallet_action};
 
 const REVOKE: &str = "application/vnd.pingidentity.validations.revokeCredential+json";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/environments/{environment_id}/users/{user_id}/credentials", get(list).post(create))
-        .route("/v1/environments/{environment_id}/users/{user_id}/credentials/{credential_id}", get(read).post(revoke))
+        .route(
+            "/v1/environments/{environment_id}/users/{user_id}/credentials/{credential_id}",
+            get(read).put(update).post(revoke),
+        )
         .route(
             "/v1/environments/{environment_id}/users/{user_id}/credentials/{credential_id}/provisionedCredentials",
             get(provisioned_of_credential),
@@ -39,13 +42,30 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/distributedid/wallets/{wallet_id}/credentials/{provisioned_id}", axum::routing::post(act))
 }
 
+/// The body of a create or an update (PUT resends everything).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct CreateBody {
+struct CredentialBody {
     credential_type: Option<Ref>,
     data: Option<BTreeMap<String, String>>,
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
     notification: Option<NotificationBody>,
+}
+
+impl CredentialBody {
+    fn parse(self) -> Result<CredentialRequest> {
+        let mut errors = Collector::default();
+        let credential_type =
+            errors.take(self.credential_type.ok_or_else(|| FieldError::required("credentialType.id")));
+        let notification = self.notification.map(|n| n.parse(&mut errors));
+        let credential_type = errors.finish_with(credential_type)?;
+        Ok(CredentialRequest {
+            credential_type_id: credential_type.id,
+            data: self.data,
+            expires_at: self.expires_at.map(domain::time::truncate_to_millis),
+            notification,
+        })
+    }
 }
 
 fn view(state: &AppState, credential: &UserCredential) -> Value {
@@ -82,25 +102,20 @@ async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((environment_id, user_id)): Path<(Uuid, Uuid)>,
-    Json(body): Json<CreateBody>,
+    Json(body): Json<CredentialBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let mut errors = Collector::default();
-    let credential_type = errors.take(body.credential_type.ok_or_else(|| FieldError::required("credentialType.id")));
-    let notification = body.notification.map(|n| n.parse(&mut errors));
-    let credential_type = errors.finish_with(credential_type)?;
-    let credential = state
-        .credd
-        .create_user_credential(
-            &caller,
-            environment_id,
-            user_id,
-            credential_type.id,
-            body.data,
-            body.expires_at.map(domain::time::truncate_to_millis),
-            notification,
-        )
-        .await?;
+    let credential = state.credd.create_user_credential(&caller, environment_id, user_id, body.parse()?).await?;
     Ok((StatusCode::CREATED, Json(view(&state, &credential))))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, user_id, id)): Path<(Uuid, Uuid, Uuid)>,
+    Json(body): Json<CredentialBody>,
+) -> Result<Json<Value>> {
+    let credential = state.credd.update_user_credential(&caller, environment_id, user_id, id, body.parse()?).await?;
+    Ok(Json(view(&state, &credential)))
 }
 
 async fn list(

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::service::Credd;
 use crate::service::notifications::SEND_NOTIFICATION;
-use crate::service::user_credentials::{DELIVER_CREDENTIAL, PROVISION_PENDING};
+use crate::service::user_credentials::{DELIVER_CREDENTIAL, EXPIRE_CREDENTIAL, PROVISION_PENDING, PURGE_MAILBOX};
 use crate::service::wallets::EXPIRE_PAIRING_SESSION;
 
 pub use worker::Worker;
@@ -31,13 +31,15 @@ pub struct Jobs {
 impl JobHandler for Jobs {
     async fn run(&self, job: ClaimedJob) -> Result<(), String> {
         if job.kind == DELIVER_CREDENTIAL {
-            return self.credd.deliver_credential(job.id, &job.payload).await;
+            return self.credd.deliver_credential(&job).await;
         }
         let id = Uuid::from_slice(&job.payload).map_err(|_| "the payload is not a record id".to_owned())?;
         match job.kind.as_str() {
             SEND_NOTIFICATION => self.credd.deliver_notification(id, job.attempt >= job.max_attempts).await,
             EXPIRE_PAIRING_SESSION => self.credd.expire_pairing_session(id).await,
             PROVISION_PENDING => self.credd.provision_pending(id).await,
+            EXPIRE_CREDENTIAL => self.credd.expire_credential(id).await,
+            PURGE_MAILBOX => self.credd.purge_mailbox(id).await,
             other => Err(format!("unknown job kind {other:?}")),
         }
     }

@@ -128,13 +128,13 @@ impl Credd {
         Ok(credential_type)
     }
 
-    /// Soft delete: the type keeps its id and definition, with `deletedAt`.
+    /// Soft delete: the type keeps its id and definition, with `deletedAt`. Its
+    /// `PENDING` credentials are deleted, the others revoked when the type says
+    /// `onDelete.revokeIssuedCredentials`.
     pub async fn delete_credential_type(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<()> {
         principal.require_manage(environment_id)?;
-        let mut credential_type = self.live_credential_type(environment_id, id).await?;
-        let at = now();
-        (credential_type.deleted_at, credential_type.updated_at) = (Some(at), at);
-        Ok(self.store.update_credential_type(&credential_type).await?)
+        let credential_type = self.live_credential_type(environment_id, id).await?;
+        Ok(self.store.delete_credential_type(environment_id, id, now(), credential_type.revoke_on_delete).await?)
     }
 
     /// A type that exists and is not deleted.

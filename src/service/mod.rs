@@ -44,4 +44,6 @@ pub struct Settings {
     /// Base of the URLs credd hands out (pairing links), without a trailing slash.
     pub public_base: String,
     pub pairing_lifetime: TimeDelta,
+    /// How long a delivered credential waits in a wallet's mailbox.
+    pub mailbox_ttl: TimeDelta,
 }

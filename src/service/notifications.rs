@@ -37,6 +37,21 @@ pub struct NotificationRequest {
     pub variables: BTreeMap<String, String>,
 }
 
+impl NotificationRequest {
+    /// The same methods and template choice as an earlier notification, for a
+    /// follow-up message (a credential revoked after being issued with one).
+    pub fn repeat_of(report: &NotificationReport) -> Option<Self> {
+        let methods: Vec<NotifyMethod> = report.methods.iter().filter_map(|m| NotifyMethod::parse(m)).collect();
+        let template = report.template.as_ref();
+        (!methods.is_empty()).then(|| Self {
+            methods,
+            locale: template.and_then(|t| t.locale.clone()),
+            variant: template.and_then(|t| t.variant.clone()),
+            variables: BTreeMap::new(),
+        })
+    }
+}
+
 /// What became of a request's notification: PingOne's `notification` block, kept
 /// with the resource and answered on every read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use domain::credential::{
     CredentialStatus, CredentialType, FieldType, ManagementMode, ProvisionStatus, ProvisionedCredential,
     UserCredential, WalletAction, WalletActionRecord, claims_from_data, default_claims,
 };
-use domain::job::NewJob;
+use domain::job::{ClaimedJob, NewJob};
 use domain::notification::TemplateName;
 use domain::page::{Page, PageRequest};
 use domain::store::Outbox;
@@ -38,6 +38,41 @@ const DELIVERY_ATTEMPTS: i64 = 10;
 /// The job kind that provisions a user's waiting credentials to a wallet that just
 /// became active; its payload is the wallet id.
 pub const PROVISION_PENDING: &str = "provision_pending";
+const PROVISION_ATTEMPTS: i64 = 10;
+
+/// The job kind that revokes a credential when its `expiresAt` comes; its payload is
+/// the credential id.
+pub const EXPIRE_CREDENTIAL: &str = "expire_credential";
+const EXPIRY_ATTEMPTS: i64 = 10;
+
+/// The job kind that wipes an uncollected credential from a wallet's mailbox when
+/// its time-to-live passes; its payload is the provisioned credential id.
+pub const PURGE_MAILBOX: &str = "purge_mailbox";
+const PURGE_ATTEMPTS: i64 = 10;
+
+/// The job that provisions the user's waiting credentials to a wallet that became
+/// active at `at`.
+pub(super) fn provision_pending_job(wallet_id: Uuid, at: Timestamp) -> NewJob {
+    NewJob {
+        id: new_id(),
+        kind: PROVISION_PENDING.into(),
+        payload: wallet_id.as_bytes().to_vec(),
+        run_at: at,
+        max_attempts: PROVISION_ATTEMPTS,
+    }
+}
+
+/// The job that revokes `credential` at its `expiresAt`, if that is in the future.
+fn expiry_job(credential: &UserCredential) -> Option<NewJob> {
+    let expires_at = credential.expires_at.filter(|e| *e > now())?;
+    Some(NewJob {
+        id: new_id(),
+        kind: EXPIRE_CREDENTIAL.into(),
+        payload: credential.id.as_bytes().to_vec(),
+        run_at: expires_at,
+        max_attempts: EXPIRY_ATTEMPTS,
+    })
+}
 
 /// What a delivery job carries: the copy to fill and its claims (the ephemeral data).
 #[derive(Serialize, Deserialize)]
@@ -86,43 +121,145 @@ fn directory_attribute(user: &User, attribute: &str) -> String {
     value.unwrap_or_default()
 }
 
+/// What a create or an update of a user credential asks for.
+pub struct CredentialRequest {
+    pub credential_type_id: Uuid,
+    /// The ephemeral claims; never stored in plaintext.
+    pub data: Option<BTreeMap<String, String>>,
+    pub expires_at: Option<Timestamp>,
+    pub notification: Option<NotificationRequest>,
+}
+
 impl Credd {
-    #[allow(clippy::too_many_arguments)]
     pub async fn create_user_credential(
         &self,
         principal: &Principal,
         environment_id: Uuid,
         user_id: Uuid,
-        credential_type_id: Uuid,
-        data: Option<BTreeMap<String, String>>,
-        expires_at: Option<Timestamp>,
-        notification: Option<NotificationRequest>,
+        request: CredentialRequest,
     ) -> Result<UserCredential> {
         principal.require_manage(environment_id)?;
         let user = self.store.user(environment_id, user_id).await?;
-        let credential_type = match self.store.credential_type(environment_id, credential_type_id).await {
-            Ok(t) if t.deleted_at.is_none() => t,
-            Ok(_) | Err(domain::StoreError::NotFound) => {
-                return Err(Error::invalid(FieldError::invalid(
-                    "credentialType.id",
-                    "No credential type with this id exists in the environment.",
-                )));
-            }
-            Err(e) => return Err(e.into()),
+        let credential_type = self.issuable_type(environment_id, request.credential_type_id).await?;
+        let (claims, wallets) = self.claims_and_wallets(&credential_type, &user, request.data.as_ref()).await?;
+        let at = now();
+        let revoked = request.expires_at.is_some_and(|e| e <= at);
+        let mut credential = UserCredential {
+            id: new_id(),
+            environment_id,
+            user_id,
+            credential_type_id: credential_type.id,
+            type_version: credential_type.version,
+            title: credential_type.title.clone(),
+            status: if revoked { CredentialStatus::Revoked } else { CredentialStatus::Pending },
+            expires_at: request.expires_at,
+            notification: None,
+            created_at: at,
+            updated_at: at,
         };
+        let mut outbox = Outbox::default();
+        let provisioned = if revoked {
+            Vec::new()
+        } else {
+            self.copies_for_wallets(&credential, &wallets, &[], &claims, &mut outbox)?
+        };
+        if let Some(notification) = request.notification.filter(|_| !revoked) {
+            let template = TemplateName::CredentialIssued;
+            credential.notification =
+                Some(self.notify_of(&user, &credential, template, &notification, &mut outbox).await?);
+        }
+        outbox.jobs.extend(expiry_job(&credential));
+        self.store.create_user_credential(&credential, &provisioned, &outbox).await?;
+        self.wake_worker.notify_one();
+        Ok(credential)
+    }
+
+    /// A full replacement: all `data` is sent again (omitted fields take their
+    /// defaults), and every active wallet of the user gets the updated credential.
+    pub async fn update_user_credential(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+        request: CredentialRequest,
+    ) -> Result<UserCredential> {
+        principal.require_manage(environment_id)?;
+        let user = self.store.user(environment_id, user_id).await?;
+        let mut credential = self.store.user_credential(environment_id, user_id, id).await?;
+        if request.credential_type_id != credential.credential_type_id {
+            return Err(Error::invalid(FieldError::invalid(
+                "credentialType.id",
+                "The credential type of a credential cannot be changed.",
+            )));
+        }
+        if credential.status == CredentialStatus::Revoked {
+            return Err(Error::bad_request("status", "A revoked credential cannot be updated."));
+        }
+        let credential_type = self.issuable_type(environment_id, request.credential_type_id).await?;
+        let (claims, wallets) = self.claims_and_wallets(&credential_type, &user, request.data.as_ref()).await?;
+        let at = now();
+        let revoked = request.expires_at.is_some_and(|e| e <= at);
+        let expiry_changed = credential.expires_at != request.expires_at;
+        (credential.expires_at, credential.type_version, credential.updated_at) =
+            (request.expires_at, credential_type.version, at);
+        if revoked {
+            credential.status = CredentialStatus::Revoked;
+        }
+        let mut outbox = Outbox::default();
+        let provisioned = if revoked {
+            Vec::new()
+        } else {
+            let existing = self.store.provisioned_of_credential(credential.id).await?;
+            self.copies_for_wallets(&credential, &wallets, &existing, &claims, &mut outbox)?
+        };
+        if let Some(notification) = request.notification {
+            let template = if revoked { TemplateName::CredentialRevoked } else { TemplateName::CredentialUpdated };
+            credential.notification =
+                Some(self.notify_of(&user, &credential, template, &notification, &mut outbox).await?);
+        }
+        if expiry_changed {
+            outbox.jobs.extend(expiry_job(&credential));
+        }
+        self.store.update_user_credential(&credential, &provisioned, &outbox).await?;
+        self.wake_worker.notify_one();
+        Ok(credential)
+    }
+
+    /// A type that credentials can be issued from; a missing or deleted one is the
+    /// request's fault.
+    async fn issuable_type(&self, environment_id: Uuid, id: Uuid) -> Result<CredentialType> {
+        match self.store.credential_type(environment_id, id).await {
+            Ok(t) if t.deleted_at.is_none() => Ok(t),
+            Ok(_) | Err(domain::StoreError::NotFound) => Err(Error::invalid(FieldError::invalid(
+                "credentialType.id",
+                "No credential type with this id exists in the environment.",
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The claims to deliver (checked against the type) and the user's active
+    /// wallets; `data` needs at least one of them.
+    async fn claims_and_wallets(
+        &self,
+        credential_type: &CredentialType,
+        user: &User,
+        data: Option<&BTreeMap<String, String>>,
+    ) -> Result<(BTreeMap<String, String>, Vec<DigitalWallet>)> {
         if data.is_some() && credential_type.mode != ManagementMode::Managed {
             return Err(Error::invalid(FieldError::invalid(
                 "data",
                 "data can be sent only for credential types of management.mode MANAGED.",
             )));
         }
-        let claims = match &data {
-            Some(data) => claims_from_data(&credential_type, data)?,
-            None => default_claims(&credential_type),
+        let claims = match data {
+            Some(data) => claims_from_data(credential_type, data)?,
+            None => default_claims(credential_type),
         };
         let wallets: Vec<DigitalWallet> = self
             .store
-            .wallets(environment_id, user_id, PageRequest::first(domain::page::MAX_LIMIT))
+            .wallets(user.environment_id, user.id, PageRequest::first(domain::page::MAX_LIMIT))
             .await?
             .items
             .into_iter()
@@ -134,80 +271,67 @@ impl Credd {
                 "The user has no paired digital wallet: a credential with data can be issued only to a wallet that is already paired.",
             )));
         }
-
-        let at = now();
-        let revoked = expires_at.is_some_and(|e| e <= at);
-        let mut outbox = Outbox::default();
-        let mut provisioned = Vec::new();
-        let credential_id = new_id();
-        if !revoked {
-            for wallet in &wallets {
-                let copy = self.copy_for_wallet(
-                    credential_id,
-                    environment_id,
-                    user_id,
-                    wallet.id,
-                    expires_at,
-                    &claims,
-                    &mut outbox,
-                )?;
-                provisioned.push(copy);
-            }
-        }
-        let report = match notification.filter(|_| !revoked) {
-            Some(request) => {
-                let variables = BTreeMap::from([("credential.name".to_owned(), credential_type.title.clone())]);
-                Some(self.notify_user(&user, TemplateName::CredentialIssued, &request, variables, &mut outbox).await?)
-            }
-            None => None,
-        };
-        let credential = UserCredential {
-            id: credential_id,
-            environment_id,
-            user_id,
-            credential_type_id,
-            type_version: credential_type.version,
-            title: credential_type.title.clone(),
-            status: if revoked { CredentialStatus::Revoked } else { CredentialStatus::Pending },
-            expires_at,
-            notification: report.map(|r| serde_json::to_string(&r)).transpose().map_err(Error::internal)?,
-            created_at: at,
-            updated_at: at,
-        };
-        self.store.create_user_credential(&credential, &provisioned, &outbox).await?;
-        self.wake_worker.notify_one();
-        Ok(credential)
+        Ok((claims, wallets))
     }
 
-    /// A copy of the credential for the wallet, and its delivery job (claims sealed)
-    /// in `outbox`.
-    #[allow(clippy::too_many_arguments)]
+    /// The credential's `notification` report after notifying the user with `template`.
+    async fn notify_of(
+        &self,
+        user: &User,
+        credential: &UserCredential,
+        template: TemplateName,
+        request: &NotificationRequest,
+        outbox: &mut Outbox,
+    ) -> Result<String> {
+        let variables = BTreeMap::from([("credential.name".to_owned(), credential.title.clone())]);
+        let report = self.notify_user(user, template, request, variables, outbox).await?;
+        serde_json::to_string(&report).map_err(Error::internal)
+    }
+
+    /// One copy per wallet, each with its delivery job (claims sealed) in `outbox`;
+    /// a copy already in a wallet keeps its id and waits for the new delivery.
+    fn copies_for_wallets(
+        &self,
+        credential: &UserCredential,
+        wallets: &[DigitalWallet],
+        existing: &[ProvisionedCredential],
+        claims: &BTreeMap<String, String>,
+        outbox: &mut Outbox,
+    ) -> Result<Vec<ProvisionedCredential>> {
+        wallets
+            .iter()
+            .map(|wallet| {
+                let previous = existing.iter().find(|c| c.wallet_id == wallet.id);
+                self.copy_for_wallet(credential, wallet.id, previous, claims, outbox)
+            })
+            .collect()
+    }
+
     fn copy_for_wallet(
         &self,
-        credential_id: Uuid,
-        environment_id: Uuid,
-        user_id: Uuid,
+        credential: &UserCredential,
         wallet_id: Uuid,
-        expires_at: Option<Timestamp>,
+        previous: Option<&ProvisionedCredential>,
         claims: &BTreeMap<String, String>,
         outbox: &mut Outbox,
     ) -> Result<ProvisionedCredential> {
         let at = now();
+        let job_id = new_id();
         let copy = ProvisionedCredential {
-            id: new_id(),
-            environment_id,
-            user_id,
-            credential_id,
+            id: previous.map_or_else(new_id, |p| p.id),
+            environment_id: credential.environment_id,
+            user_id: credential.user_id,
+            credential_id: credential.id,
             wallet_id,
             status: ProvisionStatus::Created,
             sealed_payload: None,
             delivered_at: None,
             delivery_error: None,
-            expires_at,
-            created_at: at,
+            delivery_job_id: Some(job_id),
+            expires_at: credential.expires_at,
+            created_at: previous.map_or(at, |p| p.created_at),
             updated_at: at,
         };
-        let job_id = new_id();
         let delivery = serde_json::to_vec(&Delivery { provisioned_id: copy.id, claims: claims.clone() })
             .map_err(Error::internal)?;
         outbox.jobs.push(NewJob {
@@ -222,7 +346,7 @@ impl Credd {
 
     /// The worker's half of a wallet becoming active: each of the user's credentials
     /// still waiting with no copy anywhere (created without data) goes to this wallet,
-    /// built from its type's defaults. Idempotent: a copy already there is skipped.
+    /// built from its type's defaults. Idempotent: a credential with a copy is skipped.
     pub async fn provision_pending(&self, wallet_id: Uuid) -> Result<(), String> {
         self.provision_pending_to(wallet_id).await.map_err(|e| e.to_string())
     }
@@ -245,22 +369,32 @@ impl Credd {
                 self.store.credential_type(wallet.environment_id, credential.credential_type_id).await?;
             let claims = default_claims(&credential_type);
             let mut outbox = Outbox::default();
-            let copy = self.copy_for_wallet(
-                credential.id,
-                wallet.environment_id,
-                wallet.user_id,
-                wallet.id,
-                credential.expires_at,
-                &claims,
-                &mut outbox,
-            )?;
-            match self.store.add_provisioned_credential(&copy, &outbox).await {
-                Ok(()) | Err(domain::StoreError::Conflict) => {}
-                Err(e) => return Err(e.into()),
-            }
+            let copy = self.copy_for_wallet(&credential, wallet.id, None, &claims, &mut outbox)?;
+            self.store.add_provisioned_credential(&copy, &outbox).await?;
         }
         self.wake_worker.notify_one();
         Ok(())
+    }
+
+    /// The expiry job: revokes the credential if its `expiresAt` has come (it may
+    /// have moved since the job was queued).
+    pub async fn expire_credential(&self, credential_id: Uuid) -> Result<(), String> {
+        self.store.expire_user_credential(credential_id, now()).await.map(drop).map_err(|e| e.to_string())
+    }
+
+    /// The mailbox time-to-live job: wipes a signed credential the wallet never
+    /// collected, and says so on the copy.
+    pub async fn purge_mailbox(&self, provisioned_id: Uuid) -> Result<(), String> {
+        let at = now();
+        let reason = format!(
+            "The wallet did not collect the credential within the mailbox time-to-live ({} s); it was wiped.",
+            self.settings.mailbox_ttl.num_seconds()
+        );
+        self.store
+            .purge_mailbox(provisioned_id, at - self.settings.mailbox_ttl, &reason, at)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 
     pub async fn user_credentials(
@@ -286,7 +420,9 @@ impl Credd {
         Ok(self.store.user_credential(environment_id, user_id, id).await?)
     }
 
-    /// Revokes the credential and its copies in wallets (`CREDENTIAL_REVOKED`).
+    /// Revokes the credential and its copies in wallets (`CREDENTIAL_REVOKED`);
+    /// `expiresAt` becomes the revocation time. A credential issued with a
+    /// notification sends `credential_revoked` the same way.
     pub async fn revoke_user_credential(
         &self,
         principal: &Principal,
@@ -295,11 +431,24 @@ impl Credd {
         id: Uuid,
     ) -> Result<UserCredential> {
         principal.require_manage(environment_id)?;
-        let credential = self.store.user_credential(environment_id, user_id, id).await?;
-        if credential.status != CredentialStatus::Revoked {
-            self.store.revoke_user_credential(credential.id, now()).await?;
+        let mut credential = self.store.user_credential(environment_id, user_id, id).await?;
+        if credential.status == CredentialStatus::Revoked {
+            return Ok(credential);
         }
-        Ok(self.store.user_credential(environment_id, user_id, id).await?)
+        let at = now();
+        credential.status = CredentialStatus::Revoked;
+        credential.expires_at = Some(credential.expires_at.map_or(at, |e| e.min(at)));
+        credential.updated_at = at;
+        let mut outbox = Outbox::default();
+        let earlier = credential.notification.as_deref().and_then(|n| serde_json::from_str(n).ok());
+        if let Some(request) = earlier.as_ref().and_then(NotificationRequest::repeat_of) {
+            let user = self.store.user(environment_id, user_id).await?;
+            let template = TemplateName::CredentialRevoked;
+            credential.notification = Some(self.notify_of(&user, &credential, template, &request, &mut outbox).await?);
+        }
+        self.store.update_user_credential(&credential, &[], &outbox).await?;
+        self.wake_worker.notify_one();
+        Ok(credential)
     }
 
     /// The copies of a credential, or of the credentials in a wallet, with their actions.
@@ -329,20 +478,27 @@ impl Credd {
     }
 
     /// The worker's half: signs the credential for the wallet's key and puts it in the
-    /// mailbox. Idempotent: a copy delivered (or acted on) already is left alone.
-    pub async fn deliver_credential(&self, job_id: Uuid, sealed: &[u8]) -> Result<(), String> {
-        let opened = self.master_key.open(sealed, job_id.as_bytes()).map_err(|e| e.to_string())?;
+    /// mailbox. Idempotent: a copy delivered (or acted on, or waiting for a newer
+    /// job) already is left alone. A failed attempt is recorded on the copy.
+    pub async fn deliver_credential(&self, job: &ClaimedJob) -> Result<(), String> {
+        let opened = self.master_key.open(&job.payload, job.id.as_bytes()).map_err(|e| e.to_string())?;
         let delivery: Delivery = serde_json::from_slice(&opened).map_err(|e| e.to_string())?;
-        self.sign_into_mailbox(delivery).await.map_err(|e| e.to_string())
+        let provisioned_id = delivery.provisioned_id;
+        let Err(error) = self.sign_into_mailbox(job.id, delivery).await else { return Ok(()) };
+        let retry = if job.attempt < job.max_attempts { "it will be retried" } else { "no attempts are left" };
+        let message = format!("Delivery attempt {} of {} failed ({retry}): {error}", job.attempt, job.max_attempts);
+        self.store.record_delivery_error(provisioned_id, job.id, &message, now()).await.map_err(|e| e.to_string())?;
+        Err(error.to_string())
     }
 
-    async fn sign_into_mailbox(&self, delivery: Delivery) -> Result<()> {
+    async fn sign_into_mailbox(&self, job_id: Uuid, delivery: Delivery) -> Result<()> {
         let copy = match self.store.provisioned_credential(delivery.provisioned_id).await {
             Ok(copy) => copy,
             Err(domain::StoreError::NotFound) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        if copy.status != ProvisionStatus::Created || copy.delivered_at.is_some() {
+        let superseded = copy.delivery_job_id.is_some_and(|waited_for| waited_for != job_id);
+        if copy.status != ProvisionStatus::Created || copy.delivered_at.is_some() || superseded {
             return Ok(());
         }
         let credential = self.store.user_credential(copy.environment_id, copy.user_id, copy.credential_id).await?;
@@ -351,7 +507,18 @@ impl Credd {
         let wallet = self.store.wallet_by_id(copy.wallet_id).await?;
         let jwt = self.sign_credential(&credential, &credential_type, &user, &wallet, &copy, delivery.claims).await?;
         let sealed = self.master_key.seal(jwt.as_bytes(), copy.id.as_bytes());
-        self.store.deliver_credential(copy.id, &sealed, now()).await?;
+        let at = now();
+        let purge_id = new_id();
+        let purge = NewJob {
+            id: purge_id,
+            kind: PURGE_MAILBOX.into(),
+            payload: copy.id.as_bytes().to_vec(),
+            run_at: at + self.settings.mailbox_ttl,
+            max_attempts: PURGE_ATTEMPTS,
+        };
+        self.store
+            .deliver_credential(copy.id, job_id, &sealed, at, &Outbox { notifications: vec![], jobs: vec![purge] })
+            .await?;
         Ok(())
     }
 

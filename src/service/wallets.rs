@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::Credd;
 use super::notifications::NotificationRequest;
-use super::user_credentials::PROVISION_PENDING;
+use super::user_credentials::provision_pending_job;
 use crate::auth::Principal;
 use crate::crypto::{random_bytes, random_secret};
 use crate::error::{Error, Result};
@@ -285,8 +285,16 @@ impl Credd {
     ) -> Result<WalletDetails> {
         principal.require_manage(environment_id)?;
         let mut wallet = self.users_wallet(environment_id, user_id, id).await?;
-        wallet.administer(status, application_instance_id, now())?;
-        self.store.update_wallet(&wallet).await?;
+        let was_active = wallet.status == WalletStatus::Active;
+        let at = now();
+        wallet.administer(status, application_instance_id, at)?;
+        // Re-enabled: the user's waiting credentials follow, as after pairing.
+        let mut outbox = Outbox::default();
+        if wallet.status == WalletStatus::Active && !was_active {
+            outbox.jobs.push(provision_pending_job(wallet.id, at));
+        }
+        self.store.update_wallet(&wallet, &outbox).await?;
+        self.wake_worker.notify_one();
         self.details(wallet).await
     }
 
@@ -298,7 +306,7 @@ impl Credd {
         id: Uuid,
     ) -> Result<()> {
         principal.require_manage(environment_id)?;
-        Ok(self.store.delete_wallet(environment_id, user_id, id).await?)
+        Ok(self.store.delete_wallet(environment_id, user_id, id, now()).await?)
     }
 
     /// The worker's half of a session's lifetime.
@@ -352,14 +360,7 @@ impl Credd {
         wallet.token_hash = Some(self.master_key.hash_secret(WALLET_TOKEN, &access_token));
         wallet.updated_at = at;
         // The user's waiting credentials follow the wallet, by a job in the same transaction.
-        let provision = NewJob {
-            id: new_id(),
-            kind: PROVISION_PENDING.into(),
-            payload: wallet.id.as_bytes().to_vec(),
-            run_at: at,
-            max_attempts: 10,
-        };
-        let outbox = Outbox { notifications: vec![], jobs: vec![provision] };
+        let outbox = Outbox { notifications: vec![], jobs: vec![provision_pending_job(wallet.id, at)] };
         match self.store.complete_pairing(&wallet, &PairingAttempt { success: true, ..attempt }, &outbox).await {
             Ok(()) => {
                 self.wake_worker.notify_one();

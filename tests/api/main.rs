@@ -2,6 +2,7 @@
 
 mod applications;
 mod auth;
+mod credential_lifecycle;
 mod credential_types;
 mod devices;
 mod environments;

@@ -15,14 +15,16 @@ on_both_backends!(
     credential_without_data_waits_for_a_paired_wallet,
 );
 
-struct Setup {
-    token: String,
-    env: String,
-    user_id: String,
-    type_id: String,
+pub struct Setup {
+    pub token: String,
+    pub env: String,
+    pub user_id: String,
+    pub type_id: String,
 }
 
-async fn setup(app: &TestApp) -> Setup {
+/// An environment with a user (Ada) and a MANAGED type with a required field
+/// (`Level`), a defaulted one (`Club`), a directory attribute and the issue time.
+pub async fn setup(app: &TestApp) -> Setup {
     let token = app.admin_token().await;
     let env = app.create_environment(&token, "Issuer").await;
     let user = app
@@ -52,13 +54,13 @@ async fn setup(app: &TestApp) -> Setup {
     }
 }
 
-fn credentials_path(s: &Setup) -> String {
+pub fn credentials_path(s: &Setup) -> String {
     format!("/v1/environments/{}/users/{}/credentials", s.env, s.user_id)
 }
 
 /// Every stored byte of the database: the SQLite file and its WAL, or the rows of
 /// every Postgres table that could hold the claims.
-async fn database_contents(app: &TestApp) -> Vec<u8> {
+pub async fn database_contents(app: &TestApp) -> Vec<u8> {
     let url = &app.args.database.database_url;
     if let Some(path) = url.strip_prefix("sqlite://") {
         let mut bytes = std::fs::read(path).unwrap();
