@@ -64,7 +64,12 @@ fn subject(offer: &Value) -> Value {
 
 async fn sent_templates(app: &TestApp, s: &Setup) -> Vec<String> {
     let body = read(app, s, &format!("/v1/environments/{}/notifications", s.env)).await;
-    body["_embedded"]["notifications"].as_array().unwrap().iter().map(|n| n["template"]["name"].as_str().unwrap().to_owned()).collect()
+    body["_embedded"]["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["template"]["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn update_redelivers_to_every_active_wallet_and_notifies(app: &TestApp) {
