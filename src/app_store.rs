@@ -179,6 +179,7 @@ impl Store for AppStore {
         fn delete_device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<()>;
         fn reorder_devices(&self, environment_id: Uuid, user_id: Uuid, order: &[Uuid]) -> StoreResult<()>;
         fn ensure_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<IssuerProfile>;
+        fn issuer_profile(&self, environment_id: Uuid) -> StoreResult<IssuerProfile>;
         fn update_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<()>;
         fn create_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()>;
         fn credential_type(&self, environment_id: Uuid, id: Uuid) -> StoreResult<CredentialType>;

@@ -13,6 +13,7 @@ use domain::time::{new_id, now};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::app_store::AppStore;
@@ -109,8 +110,14 @@ pub struct IssuedToken {
     pub scope: Option<String>,
 }
 
-/// Issues and verifies access tokens. Decoding keys are cached by `kid`: keys never
-/// change once created, and a verify then costs no database read.
+/// Verified tokens remembered at most; past it the expired ones go, or all of them.
+const VERIFIED_LIMIT: usize = 10_000;
+
+/// Issues and verifies access tokens. An environment's signing key never changes
+/// once created, so the keys are cached (by environment to sign, by `kid` to
+/// verify), and so is each token's verification until it expires: a request then
+/// costs no signature check and no database read. Deleting an environment forgets
+/// all three.
 pub struct Tokens {
     store: AppStore,
     master_key: Arc<MasterKey>,
@@ -118,6 +125,9 @@ pub struct Tokens {
     lifetime_seconds: u32,
     administrator_environment: Uuid,
     decoding_keys: RwLock<HashMap<Uuid, (Uuid, Arc<DecodingKey>)>>,
+    encoding_keys: RwLock<HashMap<Uuid, (Uuid, Arc<EncodingKey>)>>,
+    /// SHA-256 of a token → who it is and when it expires (seconds).
+    verified: RwLock<HashMap<[u8; 32], (Principal, i64)>>,
 }
 
 impl Tokens {
@@ -135,6 +145,8 @@ impl Tokens {
             lifetime_seconds,
             administrator_environment,
             decoding_keys: RwLock::default(),
+            encoding_keys: RwLock::default(),
+            verified: RwLock::default(),
         }
     }
 
@@ -179,12 +191,7 @@ impl Tokens {
         subject: Uuid,
         scope: Option<String>,
     ) -> Result<IssuedToken> {
-        let key = self.store.signing_keys(environment_id).await?.into_iter().next().ok_or(Error::NotFound)?;
-        let seed = self.master_key.open(&key.sealed_private_key, key.id.as_bytes()).map_err(Error::internal)?;
-        let seed: [u8; 32] = seed.try_into().map_err(|_| Error::Internal("signing key has the wrong length".into()))?;
-        let der = ed25519_dalek::SigningKey::from_bytes(&seed)
-            .to_pkcs8_der()
-            .map_err(|e| Error::Internal(e.to_string().into()))?;
+        let (kid, key) = self.encoding_key(environment_id).await?;
         let issued_at = now().timestamp();
         let claims = Claims {
             iss: self.issuer(environment_id),
@@ -198,14 +205,50 @@ impl Tokens {
             scope: scope.clone(),
         };
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(key.id.to_string());
-        let access_token = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(der.as_bytes()))
-            .map_err(Error::internal)?;
+        header.kid = Some(kid.to_string());
+        let access_token = jsonwebtoken::encode(&header, &claims, &key).map_err(Error::internal)?;
         Ok(IssuedToken { access_token, expires_in: self.lifetime_seconds, scope })
+    }
+
+    /// The environment's signing key, opened: its id and the key.
+    async fn encoding_key(&self, environment_id: Uuid) -> Result<(Uuid, Arc<EncodingKey>)> {
+        if let Some(cached) = self.encoding_keys.read().expect("key cache lock").get(&environment_id) {
+            return Ok(cached.clone());
+        }
+        let key = self.store.signing_keys(environment_id).await?.into_iter().next().ok_or(Error::NotFound)?;
+        let seed = self.master_key.open(&key.sealed_private_key, key.id.as_bytes()).map_err(Error::internal)?;
+        let seed: [u8; 32] = seed.try_into().map_err(|_| Error::Internal("signing key has the wrong length".into()))?;
+        let der = ed25519_dalek::SigningKey::from_bytes(&seed)
+            .to_pkcs8_der()
+            .map_err(|e| Error::Internal(e.to_string().into()))?;
+        let entry = (key.id, Arc::new(EncodingKey::from_ed_der(der.as_bytes())));
+        self.encoding_keys.write().expect("key cache lock").insert(environment_id, entry.clone());
+        Ok(entry)
     }
 
     /// Checks signature, expiry, audience and issuer; any failure is a 401.
     pub async fn verify(&self, token: &str) -> Result<Principal> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some((principal, expires)) = self.verified.read().expect("token cache lock").get(&digest)
+            && now().timestamp() < *expires
+        {
+            return Ok(principal.clone());
+        }
+        let (principal, expires) = self.verify_signed(token).await?;
+        let mut verified = self.verified.write().expect("token cache lock");
+        if verified.len() >= VERIFIED_LIMIT {
+            let at = now().timestamp();
+            verified.retain(|_, (_, expires)| at < *expires);
+            if verified.len() >= VERIFIED_LIMIT {
+                verified.clear();
+            }
+        }
+        verified.insert(digest, (principal.clone(), expires));
+        Ok(principal)
+    }
+
+    /// The full check, and the token's expiry.
+    async fn verify_signed(&self, token: &str) -> Result<(Principal, i64)> {
         const INVALID: Error = Error::Unauthorized("The access token is invalid or has expired.");
         let header = jsonwebtoken::decode_header(token).map_err(|_| INVALID)?;
         let kid = header.kid.as_deref().and_then(|k| Uuid::parse_str(k).ok()).ok_or(INVALID)?;
@@ -220,7 +263,7 @@ impl Tokens {
             return Err(INVALID);
         }
         let subject = Uuid::parse_str(&claims.sub).map_err(|_| INVALID)?;
-        Ok(match claims.scope {
+        let principal = match claims.scope {
             Some(scope) if subject != claims.client_id => Principal::User {
                 environment_id,
                 user_id: subject,
@@ -231,7 +274,8 @@ impl Tokens {
                 application_id: claims.client_id,
                 administrator: environment_id == self.administrator_environment,
             },
-        })
+        };
+        Ok((principal, claims.exp))
     }
 
     async fn decoding_key(&self, kid: Uuid) -> Result<Option<(Uuid, Arc<DecodingKey>)>> {
@@ -254,5 +298,11 @@ impl Tokens {
     /// Forgets the keys of a deleted environment, so its tokens stop verifying here at once.
     pub fn forget_environment(&self, environment_id: Uuid) {
         self.decoding_keys.write().expect("key cache lock").retain(|_, (env, _)| *env != environment_id);
+        self.encoding_keys.write().expect("key cache lock").remove(&environment_id);
+        self.verified.write().expect("token cache lock").retain(|_, (principal, _)| {
+            let (Principal::Worker { environment_id: own, .. } | Principal::User { environment_id: own, .. }) =
+                principal;
+            *own != environment_id
+        });
     }
 }

@@ -126,6 +126,10 @@ pub struct ServeArgs {
     #[arg(long, env = "CREDD_MAILBOX_TTL_SECONDS", default_value_t = 7 * 86_400)]
     pub mailbox_ttl_seconds: u32,
 
+    /// Background jobs (deliveries, notifications) run at once by this instance.
+    #[arg(long, env = "CREDD_WORKER_CONCURRENCY", default_value_t = 8)]
+    pub worker_concurrency: usize,
+
     /// Where email goes: `outbox` (kept for the notifications API only), `smtp`, or `webhook`.
     #[arg(long, env = "CREDD_EMAIL_DELIVERY", value_enum, default_value_t = Delivery::Outbox)]
     pub email_delivery: Delivery,

@@ -103,7 +103,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), BoxError> {
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
     let jobs = Jobs { credd: app.state.credd.clone() };
-    tasks.spawn(Worker::new(store.clone(), jobs, Arc::clone(&app.wake_worker)).run(stop.clone()));
+    tasks.spawn(
+        Worker::new(store.clone(), jobs, Arc::clone(&app.wake_worker))
+            .concurrency(args.worker_concurrency)
+            .run(stop.clone()),
+    );
 
     let router = http::router(app.state, args.body_limit_bytes);
     let shutdown = stop.clone();

@@ -1,7 +1,7 @@
-//! The worker: claims due jobs under a lease, runs each in its own task (a panic
-//! fails that attempt, not the worker), records the outcome, and sleeps until woken
-//! or the poll interval passes. Stops when its cancellation token fires, after the
-//! job in hand.
+//! The worker: a few loops that each claim a due job under a lease, run it in its
+//! own task (a panic fails that attempt, not the worker), record the outcome, and
+//! sleep until woken or the poll interval passes. Stops when its cancellation token
+//! fires, after the jobs in hand.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +22,7 @@ pub struct Worker<S, H> {
     wake: Arc<Notify>,
     poll_interval: Duration,
     lease: TimeDelta,
+    concurrency: usize,
 }
 
 impl<S: Store, H: JobHandler> Worker<S, H> {
@@ -32,7 +33,15 @@ impl<S: Store, H: JobHandler> Worker<S, H> {
             wake,
             poll_interval: Duration::from_secs(1),
             lease: TimeDelta::seconds(60),
+            concurrency: 1,
         }
+    }
+
+    /// How many jobs run at once: deliveries spend most of their time signing and
+    /// waiting on the database, so several loops keep both busy.
+    pub fn concurrency(mut self, loops: usize) -> Self {
+        self.concurrency = loops.max(1);
+        self
     }
 
     pub fn poll_interval(mut self, interval: Duration) -> Self {
@@ -46,18 +55,28 @@ impl<S: Store, H: JobHandler> Worker<S, H> {
     }
 
     pub async fn run(self, stop: CancellationToken) {
-        tracing::info!("worker started");
+        tracing::info!(loops = self.concurrency, "worker started");
+        let worker = Arc::new(self);
+        let mut loops = tokio::task::JoinSet::new();
+        for _ in 0..worker.concurrency {
+            let (worker, stop) = (Arc::clone(&worker), stop.clone());
+            loops.spawn(async move { worker.run_loop(&stop).await });
+        }
+        while loops.join_next().await.is_some() {}
+        tracing::info!("worker stopped");
+    }
+
+    async fn run_loop(&self, stop: &CancellationToken) {
         while !stop.is_cancelled() {
             match self.run_next().await {
                 Ok(true) => {}
-                Ok(false) => self.idle(&stop).await,
+                Ok(false) => self.idle(stop).await,
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming a job failed");
-                    self.idle(&stop).await;
+                    self.idle(stop).await;
                 }
             }
         }
-        tracing::info!("worker stopped");
     }
 
     /// Runs due jobs until none is left; how many ran.
@@ -74,6 +93,8 @@ impl<S: Store, H: JobHandler> Worker<S, H> {
         let at = now();
         match self.store.claim_job(at, at + self.lease).await? {
             Some(job) => {
+                // There may be more: an idle loop joins in.
+                self.wake.notify_one();
                 self.execute(job).await;
                 Ok(true)
             }

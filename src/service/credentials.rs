@@ -16,6 +16,10 @@ impl Credd {
     /// The environment's issuer profile, made with its key on first use (PingOne makes
     /// one when the Credentials service is added to an environment).
     pub(super) async fn ensure_issuer_profile(&self, environment_id: Uuid) -> Result<IssuerProfile> {
+        match self.store.issuer_profile(environment_id).await {
+            Err(domain::StoreError::NotFound) => {}
+            found => return Ok(found?),
+        }
         let environment = self.store.environment(environment_id).await?;
         let id = new_id();
         let (public_key, sealed_private_key) = new_ed25519_key(&self.master_key, id.as_bytes());

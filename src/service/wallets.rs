@@ -235,14 +235,24 @@ impl Credd {
         }
     }
 
+    /// The wallet with its pairing attempts, and while it waits for pairing its
+    /// session and application (for the links).
     async fn details(&self, wallet: DigitalWallet) -> Result<WalletDetails> {
-        let session = match wallet.status {
-            WalletStatus::PairingRequired => Some(self.store.pairing_session_of_wallet(wallet.id).await?),
-            _ => None,
-        };
         let attempts = self.store.pairing_attempts(wallet.id).await?;
-        let application = self.store.wallet_application(wallet.environment_id, wallet.wallet_application_id).await.ok();
-        Ok(WalletDetails { wallet, session, attempts, application })
+        Ok(WalletDetails { attempts, ..self.summary(wallet).await? })
+    }
+
+    /// [`Self::details`] without the attempts, for lists: an active wallet costs no
+    /// further read.
+    async fn summary(&self, wallet: DigitalWallet) -> Result<WalletDetails> {
+        let (session, application) = match wallet.status {
+            WalletStatus::PairingRequired => (
+                Some(self.store.pairing_session_of_wallet(wallet.id).await?),
+                self.store.wallet_application(wallet.environment_id, wallet.wallet_application_id).await.ok(),
+            ),
+            _ => (None, None),
+        };
+        Ok(WalletDetails { wallet, session, attempts: Vec::new(), application })
     }
 
     pub async fn wallet(
@@ -269,7 +279,7 @@ impl Credd {
         let page = self.store.wallets(environment_id, user_id, page).await?;
         let mut items = Vec::with_capacity(page.items.len());
         for wallet in page.items {
-            items.push(self.details(wallet).await?);
+            items.push(self.summary(wallet).await?);
         }
         Ok(Page { items, has_more: page.has_more })
     }

@@ -809,7 +809,9 @@ pub async fn issuer_profile_is_made_once_per_environment<S: Store>(store: &S) {
         created_at: at,
         updated_at: at,
     };
+    assert!(matches!(store.issuer_profile(env.id).await, Err(StoreError::NotFound)));
     assert_eq!(store.ensure_issuer_profile(&profile).await.unwrap(), profile);
+    assert_eq!(store.issuer_profile(env.id).await.unwrap(), profile);
     let racing = IssuerProfile { id: new_id(), public_key: vec![3; 32], ..profile.clone() };
     assert_eq!(store.ensure_issuer_profile(&racing).await.unwrap(), profile, "the first one stays");
     let renamed =

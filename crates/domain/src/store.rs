@@ -294,6 +294,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// environment's profile.
     fn ensure_issuer_profile(&self, profile: &IssuerProfile)
     -> impl Future<Output = StoreResult<IssuerProfile>> + Send;
+    fn issuer_profile(&self, environment_id: Uuid) -> impl Future<Output = StoreResult<IssuerProfile>> + Send;
     fn update_issuer_profile(&self, profile: &IssuerProfile) -> impl Future<Output = StoreResult<()>> + Send;
     fn create_credential_type(&self, credential_type: &CredentialType) -> impl Future<Output = StoreResult<()>> + Send;
     /// Deleted types too (with `deleted_at`).

@@ -1476,6 +1476,20 @@ impl Store for PgStore {
         .map_err(backend)
     }
 
+    async fn issuer_profile(&self, environment_id: Uuid) -> StoreResult<IssuerProfile> {
+        sqlx::query_as!(
+            IssuerProfileRow,
+            "SELECT id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at
+             FROM issuer_profiles WHERE environment_id = $1",
+            environment_id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(Into::into)
+        .ok_or(StoreError::NotFound)
+    }
+
     async fn update_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<()> {
         let environment_id = profile.environment_id;
         let result = sqlx::query!(
