@@ -67,6 +67,9 @@ pub struct Outcome {
     pub errors: u64,
     /// Every 2xx of the run, warm-up included (what a delivery check waits for).
     pub successes: u64,
+    /// Open loop: requests due in the run that were not sent by its end because
+    /// every connection was still waiting for the server.
+    pub not_sent: u64,
     pub error_samples: Vec<String>,
     pub ids: Vec<String>,
 }
@@ -123,7 +126,9 @@ async fn worker(
         let began = match options.rate {
             Some(rate) => {
                 let due = start + Duration::from_secs_f64(i as f64 / rate);
-                if due >= end {
+                // Behind and out of time: what was not sent by the end is reported
+                // as not sent, not sent late.
+                if due >= end || Instant::now() >= end {
                     break;
                 }
                 tokio::time::sleep_until(due).await;
@@ -204,6 +209,8 @@ pub async fn run(target: &Target, scenario: Arc<dyn Scenario>, options: &LoadOpt
     let window = last_done.saturating_duration_since(warm_end).as_secs_f64().max(options.measure.as_secs_f64());
     let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
     let shared = Arc::try_unwrap(shared).unwrap_or_else(|_| panic!("workers are done"));
+    let sent = shared.errors.load(Ordering::Relaxed) + shared.successes.load(Ordering::Relaxed);
+    let due = options.rate.map_or(0, |rate| (rate * (options.warmup + options.measure).as_secs_f64()).ceil() as u64);
     Outcome {
         measured,
         rps: measured as f64 / window,
@@ -212,6 +219,7 @@ pub async fn run(target: &Target, scenario: Arc<dyn Scenario>, options: &LoadOpt
         max_ms: histogram.max() as f64 / 1000.0,
         errors: shared.errors.into_inner(),
         successes: shared.successes.into_inner(),
+        not_sent: due.saturating_sub(sent),
         error_samples: shared.samples.into_inner().expect("samples lock"),
         ids: shared.ids.into_inner().expect("ids lock"),
     }

@@ -44,7 +44,10 @@ fn label(record: &Value) -> String {
         "wallet-list" => "list a user's wallets (first page)",
         "wallet-create" => "create wallet + email",
         "credential-create" if is_delivery_check(record) => {
-            return format!("delivery check: credentials at {:.0}/s, open loop", num(record, "rate"));
+            let not_sent = record["notSent"].as_u64().unwrap_or(0);
+            let behind =
+                if not_sent > 0 { format!(" ({not_sent} not sent: credd fell behind)") } else { String::new() };
+            return format!("delivery check: credentials due at {:.0}/s, open loop{behind}", num(record, "rate"));
         }
         "credential-create" => "create credential with data",
         "user-create" => "create user",
@@ -101,7 +104,7 @@ fn checks(records: &[Value], record: &Value) -> Vec<Check> {
     let ratio = ratio(records, record);
     if is_delivery_check(record) {
         let delivery = &record["delivery"];
-        let kept = num(record, "rps") >= 0.95 * num(record, "rate");
+        let kept = num(record, "rps") >= 0.95 * num(record, "rate") && record["notSent"].as_u64().unwrap_or(0) == 0;
         out.push(check("created at the rate", kept));
         let on_time =
             delivery["complete"] == true && delivery["seconds"].as_f64().unwrap_or(f64::INFINITY) <= DELIVERY_S;
@@ -150,10 +153,15 @@ fn delivery_cell(record: &Value) -> String {
     }
     let (created, delivered) = (delivery["created"].as_u64().unwrap_or(0), delivery["delivered"].as_u64().unwrap_or(0));
     let seconds = delivery["seconds"].as_f64().unwrap_or(f64::NAN);
+    let rate = delivery["perSecond"].as_f64().map(|r| format!(" (~{r:.0}/s)")).unwrap_or_default();
+    let rss = delivery["peakRssMib"]
+        .as_f64()
+        .map(|r| format!("; RSS {r:.0} MiB while the mailbox was read"))
+        .unwrap_or_default();
     if delivery["complete"] == true {
-        format!("{created} in +{seconds:.1} s")
+        format!("{created} in +{seconds:.1} s{rate}{rss}")
     } else {
-        format!("{delivered} of {created} after +{seconds:.0} s")
+        format!("{delivered} of {created} after +{seconds:.0} s{rate}{rss}")
     }
 }
 
