@@ -57,3 +57,43 @@ pub async fn wait_idle(database_url: &str, timeout: Duration) -> Result<(f64, i6
     }
     Ok((started.elapsed().as_secs_f64(), first.unwrap_or(0)))
 }
+
+/// Counts a wallet's delivered credentials in credd's database: a cheap way to watch
+/// delivery progress without making credd build the whole mailbox again and again.
+pub enum DeliveredCounter {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl DeliveredCounter {
+    pub async fn open(database_url: &str) -> Result<Self, String> {
+        let fail = |e: sqlx::Error| format!("opening credd's database: {e}");
+        if database_url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(database_url).map_err(fail)?.read_only(true);
+            Ok(Self::Sqlite(SqliteConnection::connect_with(&options).await.map_err(fail)?))
+        } else {
+            Ok(Self::Postgres(PgConnection::connect(database_url).await.map_err(fail)?))
+        }
+    }
+
+    pub async fn delivered(&mut self, wallet_id: &str) -> Result<u64, String> {
+        let count: i64 = match self {
+            Self::Sqlite(conn) => {
+                sqlx::query_scalar(
+                    "SELECT count(*) FROM provisioned_credentials WHERE wallet_id = ?1 AND delivered_at IS NOT NULL",
+                )
+                .bind(wallet_id)
+                .fetch_one(conn)
+                .await
+            }
+            Self::Postgres(conn) => sqlx::query_scalar(
+                "SELECT count(*) FROM provisioned_credentials WHERE wallet_id = $1::uuid AND delivered_at IS NOT NULL",
+            )
+            .bind(wallet_id)
+            .fetch_one(conn)
+            .await,
+        }
+        .map_err(|e| format!("counting deliveries: {e}"))?;
+        Ok(count as u64)
+    }
+}

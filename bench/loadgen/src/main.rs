@@ -104,6 +104,10 @@ struct RunArgs {
     await_mailbox: Option<PathBuf>,
     #[arg(long, default_value_t = 300.0)]
     delivery_timeout: f64,
+    /// credd's database: watch deliveries there (a count per 50 ms) instead of reading
+    /// the whole mailbox over and over; the mailbox is still read once at the end.
+    #[arg(long)]
+    database_url: Option<String>,
     /// Makes created usernames unique across runs.
     #[arg(long, default_value = "run")]
     tag: String,
@@ -246,44 +250,58 @@ async fn run(args: RunArgs) -> Result<(), String> {
         rate: args.rate,
         collect_ids: if args.ids_out.is_some() { 1_000_000 } else { 0 },
     };
-    let before = match &args.await_mailbox {
-        Some(file) => setup::mailbox_size(&target, file).await?,
-        None => 0,
+    // Delivery is watched in credd's database when given (cheap), else through the
+    // mailbox; either way the mailbox is read through the wallet API at the end.
+    let mut counter = match (&args.await_mailbox, &args.database_url) {
+        (Some(_), Some(url)) => Some(idle::DeliveredCounter::open(url).await?),
+        _ => None,
     };
+    let (mut before, mut counted_before, mut wallet_id) = (0, 0, String::new());
+    if let Some(file) = &args.await_mailbox {
+        before = setup::mailbox_size(&target, file).await?;
+        wallet_id = setup::wallet_id(file)?;
+        if let Some(counter) = counter.as_mut() {
+            counted_before = counter.delivered(&wallet_id).await?;
+        }
+    }
     let load_before = load_average();
     let rss_reset = args.pid.map(reset_peak_rss);
     let load_start = tokio::time::Instant::now();
     let outcome = load::run(&target, scenario, &options).await;
     let load_end = tokio::time::Instant::now();
-    // Under load only: the mailbox reads below make credd build big answers.
+    // Under load only: the mailbox read below makes credd build one big answer.
     let rss = args.pid.and_then(peak_rss_mib);
 
     let mut delivery = Value::Null;
     if let Some(file) = &args.await_mailbox {
-        let expected = before + outcome.successes;
         let deadline = load_end + Duration::from_secs_f64(args.delivery_timeout);
-        let (mut polls, mut polling) = (0, Duration::ZERO);
+        let mut polls = 0_u32;
         let seen = loop {
-            let poll_started = tokio::time::Instant::now();
-            let seen = setup::mailbox_size(&target, file).await?.saturating_sub(before);
-            polling += poll_started.elapsed();
+            let seen = match counter.as_mut() {
+                Some(counter) => counter.delivered(&wallet_id).await?.saturating_sub(counted_before),
+                None => setup::mailbox_size(&target, file).await?.saturating_sub(before),
+            };
             polls += 1;
-            if before + seen >= expected || tokio::time::Instant::now() >= deadline {
+            if seen >= outcome.successes || tokio::time::Instant::now() >= deadline {
                 break seen;
             }
-            // Reading a big mailbox is work for credd too: poll at most a third of the time.
-            tokio::time::sleep((polling / polls.max(1) * 2).max(Duration::from_millis(100))).await;
+            tokio::time::sleep(Duration::from_millis(if counter.is_some() { 50 } else { 250 })).await;
         };
         let waited = load_end.elapsed().as_secs_f64();
+        let per_second = seen as f64 / load_start.elapsed().as_secs_f64().max(1e-9);
+        let read_started = tokio::time::Instant::now();
+        let in_mailbox = setup::mailbox_size(&target, file).await?.saturating_sub(before);
         delivery = json!({
             "created": outcome.successes,
             "delivered": seen,
+            "inMailbox": in_mailbox,
             "seconds": waited,
-            "complete": seen >= outcome.successes,
+            "complete": seen >= outcome.successes && in_mailbox >= outcome.successes,
+            "watchedIn": if counter.is_some() { "database" } else { "mailbox" },
             "polls": polls,
-            "pollMs": polling.as_secs_f64() * 1000.0 / f64::from(polls.max(1)),
-            // Creating and delivering overlap: this is the mean delivery rate since the load began.
-            "perSecond": seen as f64 / load_start.elapsed().as_secs_f64().max(1e-9),
+            "pollMs": read_started.elapsed().as_secs_f64() * 1000.0,
+            // Creating and delivering overlap: the mean delivery rate since the load began.
+            "perSecond": per_second,
         });
     }
     if let Some(delivery) = delivery.as_object_mut() {

@@ -182,7 +182,7 @@ pub fn one_line(record: &Value) -> String {
     }
     let delivery = delivery_cell(record);
     if !delivery.is_empty() {
-        let _ = write!(line, "  delivered {delivery} (mailbox read {:.0} ms)", num(&record["delivery"], "pollMs"));
+        let _ = write!(line, "  delivered {delivery} (one mailbox read: {:.0} ms)", num(&record["delivery"], "pollMs"));
     }
     line
 }

@@ -236,6 +236,13 @@ pub async fn setup(args: &SetupArgs) -> Result<Context, String> {
     })
 }
 
+/// The wallet id in the simulator's file.
+pub fn wallet_id(wallet_file: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(wallet_file).map_err(|e| format!("{}: {e}", wallet_file.display()))?;
+    let wallet: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", wallet_file.display()))?;
+    wallet["walletId"].as_str().map(str::to_owned).ok_or_else(|| format!("{}: no walletId", wallet_file.display()))
+}
+
 /// The number of credentials in the wallet's mailbox (wallet-facing API, with the
 /// token the simulator saved).
 pub async fn mailbox_size(target: &Target, wallet_file: &Path) -> Result<u64, String> {
