@@ -2007,11 +2007,13 @@ impl Store for PgStore {
 
     async fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>> {
         // SKIP LOCKED: concurrent claimers (other instances too) each take a different
-        // row instead of queueing behind the same one.
+        // row instead of queueing behind the same one. A running job was due when it
+        // was claimed, so `run_at <= now` holds for every candidate and bounds the
+        // index scan: jobs due tomorrow are never visited.
         let row = sqlx::query!(
             r#"UPDATE jobs SET status = 'running', attempts = jobs.attempts + 1, locked_until = $2, updated_at = $1
                FROM (SELECT id FROM jobs
-                     WHERE (status = 'queued' AND run_at <= $1) OR (status = 'running' AND locked_until < $1)
+                     WHERE run_at <= $1 AND (status = 'queued' OR (status = 'running' AND locked_until < $1))
                      ORDER BY run_at LIMIT 1
                      FOR UPDATE SKIP LOCKED) next
                WHERE jobs.id = next.id

@@ -2077,11 +2077,12 @@ impl Store for SqliteStore {
 
     async fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>> {
         // SQLite has one writer at a time, so the inner SELECT and the UPDATE cannot
-        // interleave with another claim: no SKIP LOCKED needed.
+        // interleave with another claim: no SKIP LOCKED needed. A running job was due
+        // when it was claimed, so `run_at <= now` bounds the index scan.
         let row = sqlx::query!(
             r#"UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = ?2, updated_at = ?1
                WHERE id = (SELECT id FROM jobs
-                           WHERE (status = 'queued' AND run_at <= ?1) OR (status = 'running' AND locked_until < ?1)
+                           WHERE run_at <= ?1 AND (status = 'queued' OR (status = 'running' AND locked_until < ?1))
                            ORDER BY run_at LIMIT 1)
                RETURNING id AS "id!: uuid::fmt::Hyphenated", kind, payload, attempts, max_attempts"#,
             now,
