@@ -6,6 +6,7 @@
 //! use their own pool and run beside them. Several processes may share the file on
 //! one host (`busy_timeout` covers the lock); never put it on a network file system.
 
+mod group_commit;
 mod rows;
 
 use std::str::FromStr;
@@ -33,6 +34,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{SqliteConnection, SqlitePool, migrate::Migrator};
 use uuid::Uuid;
 
+use group_commit::GroupCommit;
 use rows::{
     ApplicationRow, CredentialFieldRow, CredentialTypeRow, DevicePolicyRow, DeviceRow, DigitalWalletRow,
     EnvironmentRow, IssuerProfileRow, JobRow, MethodPolicyRow, MfaSettingsRow, NotificationRow, PairingAttemptRow,
@@ -46,7 +48,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     reader: SqlitePool,
-    writer: SqlitePool,
+    writer: GroupCommit,
 }
 
 impl SqliteStore {
@@ -62,16 +64,17 @@ impl SqliteStore {
             .pragma("secure_delete", "ON");
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
-        Ok(Self { reader, writer })
+        Ok(Self { reader, writer: GroupCommit::new(writer) })
     }
 
-    /// A store over an existing pool (tests): reads and writes share it.
+    /// A store over an existing pool (tests): reads and writes share it. Call it
+    /// inside a Tokio runtime (see [`GroupCommit::new`]).
     pub fn new(pool: SqlitePool) -> Self {
-        Self { reader: pool.clone(), writer: pool }
+        Self { reader: pool.clone(), writer: GroupCommit::new(pool) }
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        MIGRATOR.run(&self.writer).await
+        MIGRATOR.run(self.writer.pool()).await
     }
 
     pub async fn close(&self) {
@@ -341,7 +344,7 @@ impl Store for SqliteStore {
         key: &SigningKey,
         policy: &DevicePolicy,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (id, kind, region) = (environment.id.hyphenated(), environment.kind.as_str(), environment.region.as_str());
         sqlx::query!(
             "INSERT INTO environments (id, name, description, type, region, created_at, updated_at)
@@ -371,7 +374,7 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         insert_policy(&mut tx, policy).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn environment(&self, id: Uuid) -> StoreResult<Environment> {
@@ -405,24 +408,23 @@ impl Store for SqliteStore {
 
     async fn update_environment(&self, environment: &Environment) -> StoreResult<()> {
         let (id, kind) = (environment.id.hyphenated(), environment.kind.as_str());
-        let result = sqlx::query!(
-            "UPDATE environments SET name = ?2, description = ?3, type = ?4, updated_at = ?5 WHERE id = ?1",
-            id,
-            environment.name,
-            environment.description,
-            kind,
-            environment.updated_at,
-        )
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
+        let result = self
+            .writer
+            .execute(sqlx::query!(
+                "UPDATE environments SET name = ?2, description = ?3, type = ?4, updated_at = ?5 WHERE id = ?1",
+                id,
+                environment.name,
+                environment.description,
+                kind,
+                environment.updated_at,
+            ))
+            .await?;
         one_row(result)
     }
 
     async fn delete_environment(&self, id: Uuid) -> StoreResult<()> {
         let id = id.hyphenated();
-        let result =
-            sqlx::query!("DELETE FROM environments WHERE id = ?1", id).execute(&self.writer).await.map_err(backend)?;
+        let result = self.writer.execute(sqlx::query!("DELETE FROM environments WHERE id = ?1", id)).await?;
         one_row(result)
     }
 
@@ -457,24 +459,23 @@ impl Store for SqliteStore {
     async fn create_application(&self, application: &Application) -> StoreResult<()> {
         let (id, environment_id) = (application.id.hyphenated(), application.environment_id.hyphenated());
         let method = application.token_endpoint_auth_method.as_str();
-        sqlx::query!(
-            "INSERT INTO applications (id, environment_id, name, description, enabled, token_endpoint_auth_method,
+        self.writer
+            .execute(sqlx::query!(
+                "INSERT INTO applications (id, environment_id, name, description, enabled, token_endpoint_auth_method,
                                        secret_hash, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            id,
-            environment_id,
-            application.name,
-            application.description,
-            application.enabled,
-            method,
-            application.secret_hash,
-            application.created_at,
-            application.updated_at,
-        )
-        .execute(&self.writer)
-        .await
-        .map(drop)
-        .map_err(backend)
+                id,
+                environment_id,
+                application.name,
+                application.description,
+                application.enabled,
+                method,
+                application.secret_hash,
+                application.created_at,
+                application.updated_at,
+            ))
+            .await
+            .map(drop)
     }
 
     async fn application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<Application> {
@@ -514,58 +515,57 @@ impl Store for SqliteStore {
     async fn update_application(&self, application: &Application) -> StoreResult<()> {
         let (id, environment_id) = (application.id.hyphenated(), application.environment_id.hyphenated());
         let method = application.token_endpoint_auth_method.as_str();
-        let result = sqlx::query!(
-            "UPDATE applications SET name = ?3, description = ?4, enabled = ?5, token_endpoint_auth_method = ?6,
+        let result = self
+            .writer
+            .execute(sqlx::query!(
+                "UPDATE applications SET name = ?3, description = ?4, enabled = ?5, token_endpoint_auth_method = ?6,
                                      secret_hash = ?7, updated_at = ?8
              WHERE environment_id = ?1 AND id = ?2",
-            environment_id,
-            id,
-            application.name,
-            application.description,
-            application.enabled,
-            method,
-            application.secret_hash,
-            application.updated_at,
-        )
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
+                environment_id,
+                id,
+                application.name,
+                application.description,
+                application.enabled,
+                method,
+                application.secret_hash,
+                application.updated_at,
+            ))
+            .await?;
         one_row(result)
     }
 
     async fn delete_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()> {
         let (environment_id, id) = (environment_id.hyphenated(), id.hyphenated());
-        let result = sqlx::query!("DELETE FROM applications WHERE environment_id = ?1 AND id = ?2", environment_id, id)
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
+        let result = self
+            .writer
+            .execute(sqlx::query!("DELETE FROM applications WHERE environment_id = ?1 AND id = ?2", environment_id, id))
+            .await?;
         one_row(result)
     }
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         let (id, environment_id) = (user.id.hyphenated(), user.environment_id.hyphenated());
-        sqlx::query!(
-            "INSERT INTO users (id, environment_id, username, email, mobile_phone, primary_phone, locale,
+        self.writer
+            .execute(sqlx::query!(
+                "INSERT INTO users (id, environment_id, username, email, mobile_phone, primary_phone, locale,
                                 preferred_language, name_given, name_family, name_formatted, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            id,
-            environment_id,
-            user.username,
-            user.email,
-            user.mobile_phone,
-            user.primary_phone,
-            user.locale,
-            user.preferred_language,
-            user.name_given,
-            user.name_family,
-            user.name_formatted,
-            user.created_at,
-            user.updated_at,
-        )
-        .execute(&self.writer)
-        .await
-        .map(drop)
-        .map_err(backend)
+                id,
+                environment_id,
+                user.username,
+                user.email,
+                user.mobile_phone,
+                user.primary_phone,
+                user.locale,
+                user.preferred_language,
+                user.name_given,
+                user.name_family,
+                user.name_formatted,
+                user.created_at,
+                user.updated_at,
+            ))
+            .await
+            .map(drop)
     }
 
     async fn user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<User> {
@@ -609,36 +609,36 @@ impl Store for SqliteStore {
 
     async fn update_user(&self, user: &User) -> StoreResult<()> {
         let (id, environment_id) = (user.id.hyphenated(), user.environment_id.hyphenated());
-        let result = sqlx::query!(
-            "UPDATE users SET username = ?3, email = ?4, mobile_phone = ?5, primary_phone = ?6, locale = ?7,
+        let result = self
+            .writer
+            .execute(sqlx::query!(
+                "UPDATE users SET username = ?3, email = ?4, mobile_phone = ?5, primary_phone = ?6, locale = ?7,
                               preferred_language = ?8, name_given = ?9, name_family = ?10, name_formatted = ?11,
                               updated_at = ?12
              WHERE environment_id = ?1 AND id = ?2",
-            environment_id,
-            id,
-            user.username,
-            user.email,
-            user.mobile_phone,
-            user.primary_phone,
-            user.locale,
-            user.preferred_language,
-            user.name_given,
-            user.name_family,
-            user.name_formatted,
-            user.updated_at,
-        )
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
+                environment_id,
+                id,
+                user.username,
+                user.email,
+                user.mobile_phone,
+                user.primary_phone,
+                user.locale,
+                user.preferred_language,
+                user.name_given,
+                user.name_family,
+                user.name_formatted,
+                user.updated_at,
+            ))
+            .await?;
         one_row(result)
     }
 
     async fn delete_user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()> {
         let (environment_id, id) = (environment_id.hyphenated(), id.hyphenated());
-        let result = sqlx::query!("DELETE FROM users WHERE environment_id = ?1 AND id = ?2", environment_id, id)
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
+        let result = self
+            .writer
+            .execute(sqlx::query!("DELETE FROM users WHERE environment_id = ?1 AND id = ?2", environment_id, id))
+            .await?;
         one_row(result)
     }
 
@@ -648,7 +648,7 @@ impl Store for SqliteStore {
             application.environment_id.hyphenated(),
             application.application_id.hyphenated(),
         );
-        sqlx::query!(
+        self.writer.execute(sqlx::query!(
             "INSERT INTO wallet_applications (id, environment_id, application_id, name, app_open_url, uses_pingone_wallet_sdk,
                                               created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -660,11 +660,8 @@ impl Store for SqliteStore {
             application.uses_pingone_wallet_sdk,
             application.created_at,
             application.updated_at,
-        )
-        .execute(&self.writer)
-        .await
-        .map(drop)
-        .map_err(backend)
+        )).await
+.map(drop)
     }
 
     async fn wallet_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<WalletApplication> {
@@ -705,25 +702,25 @@ impl Store for SqliteStore {
 
     async fn update_wallet_application(&self, application: &WalletApplication) -> StoreResult<()> {
         let (id, environment_id) = (application.id.hyphenated(), application.environment_id.hyphenated());
-        let result = sqlx::query!(
-            "UPDATE wallet_applications SET name = ?3, app_open_url = ?4, updated_at = ?5
+        let result = self
+            .writer
+            .execute(sqlx::query!(
+                "UPDATE wallet_applications SET name = ?3, app_open_url = ?4, updated_at = ?5
              WHERE environment_id = ?1 AND id = ?2",
-            environment_id,
-            id,
-            application.name,
-            application.app_open_url,
-            application.updated_at,
-        )
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
+                environment_id,
+                id,
+                application.name,
+                application.app_open_url,
+                application.updated_at,
+            ))
+            .await?;
         one_row(result)
     }
 
     async fn delete_wallet_application(&self, environment_id: Uuid, id: Uuid, now: Timestamp) -> StoreResult<()> {
         let (environment_id, id) = (environment_id.hyphenated(), id.hyphenated());
         let disabled = WalletStatus::Disabled.as_str();
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let result =
             sqlx::query!("DELETE FROM wallet_applications WHERE environment_id = ?1 AND id = ?2", environment_id, id)
                 .execute(&mut *tx)
@@ -744,7 +741,7 @@ impl Store for SqliteStore {
         for wallet_id in disabled_wallets {
             revoke_copies(&mut tx, Copies::InWallet(wallet_id.into_uuid()), now).await?;
         }
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn create_wallet(
@@ -753,7 +750,7 @@ impl Store for SqliteStore {
         session: &PairingSession,
         outbox: &Outbox,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (id, environment_id, user_id, app_id) = (
             wallet.id.hyphenated(),
             wallet.environment_id.hyphenated(),
@@ -803,7 +800,7 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         write_outbox(&mut tx, outbox).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn wallet_by_id(&self, id: Uuid) -> StoreResult<DigitalWallet> {
@@ -849,7 +846,7 @@ impl Store for SqliteStore {
     async fn update_wallet(&self, wallet: &DigitalWallet, outbox: &Outbox) -> StoreResult<()> {
         let (environment_id, id, status) =
             (wallet.environment_id.hyphenated(), wallet.id.hyphenated(), wallet.status.as_str());
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let result = sqlx::query!(
             "UPDATE digital_wallets SET application_instance_id = ?3, status = ?4, updated_at = ?5
              WHERE environment_id = ?1 AND id = ?2",
@@ -867,12 +864,12 @@ impl Store for SqliteStore {
             revoke_copies(&mut tx, Copies::InWallet(wallet.id), wallet.updated_at).await?;
         }
         write_outbox(&mut tx, outbox).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn delete_wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid, at: Timestamp) -> StoreResult<()> {
         let (environment_id, user_id, wallet_id) = (environment_id.hyphenated(), user_id.hyphenated(), id.hyphenated());
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let result = sqlx::query!(
             "DELETE FROM digital_wallets WHERE environment_id = ?1 AND user_id = ?2 AND id = ?3",
             environment_id,
@@ -884,7 +881,7 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         one_row(result)?;
         revoke_copies(&mut tx, Copies::InWallet(id), at).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn pairing_session_of_wallet(&self, wallet_id: Uuid) -> StoreResult<PairingSession> {
@@ -934,7 +931,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_pairing_failure(&self, attempt: &PairingAttempt) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         insert_attempt(&mut tx, attempt).await?;
         let session_id = attempt.session_id.hyphenated();
         sqlx::query!(
@@ -945,7 +942,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn complete_pairing(
@@ -954,7 +951,7 @@ impl Store for SqliteStore {
         attempt: &PairingAttempt,
         outbox: &Outbox,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (session_id, initial, completed) =
             (attempt.session_id.hyphenated(), PairingStatus::Initial.as_str(), PairingStatus::Completed.as_str());
         let won = sqlx::query!(
@@ -988,11 +985,11 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         insert_attempt(&mut tx, attempt).await?;
         write_outbox(&mut tx, outbox).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn expire_pairing_session(&self, session_id: Uuid, now: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (id, initial, expired) =
             (session_id.hyphenated(), PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
         let wallet = sqlx::query!(
@@ -1019,14 +1016,14 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
     async fn create_template_content(&self, content: &TemplateContent) -> StoreResult<()> {
         let (id, environment_id) = (content.id.hyphenated(), content.environment_id.hyphenated());
         let (template, method) = (content.template.as_str(), content.delivery_method.as_str());
-        sqlx::query!(
+        self.writer.execute(sqlx::query!(
             "INSERT INTO template_contents (id, environment_id, template, delivery_method, locale, variant, subject, body,
                                             created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -1040,11 +1037,8 @@ impl Store for SqliteStore {
             content.body,
             content.created_at,
             content.updated_at,
-        )
-        .execute(&self.writer)
-        .await
-        .map(drop)
-        .map_err(backend)
+        )).await
+.map(drop)
     }
 
     async fn template_content(
@@ -1092,37 +1086,37 @@ impl Store for SqliteStore {
         let (id, environment_id, template) =
             (content.id.hyphenated(), content.environment_id.hyphenated(), content.template.as_str());
         let method = content.delivery_method.as_str();
-        let result = sqlx::query!(
-            "UPDATE template_contents SET delivery_method = ?4, locale = ?5, variant = ?6, subject = ?7, body = ?8,
+        let result = self
+            .writer
+            .execute(sqlx::query!(
+                "UPDATE template_contents SET delivery_method = ?4, locale = ?5, variant = ?6, subject = ?7, body = ?8,
                                           updated_at = ?9
              WHERE environment_id = ?1 AND template = ?2 AND id = ?3",
-            environment_id,
-            template,
-            id,
-            method,
-            content.locale,
-            content.variant,
-            content.subject,
-            content.body,
-            content.updated_at,
-        )
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
+                environment_id,
+                template,
+                id,
+                method,
+                content.locale,
+                content.variant,
+                content.subject,
+                content.body,
+                content.updated_at,
+            ))
+            .await?;
         one_row(result)
     }
 
     async fn delete_template_content(&self, environment_id: Uuid, template: TemplateName, id: Uuid) -> StoreResult<()> {
         let (environment_id, template, id) = (environment_id.hyphenated(), template.as_str(), id.hyphenated());
-        let result = sqlx::query!(
-            "DELETE FROM template_contents WHERE environment_id = ?1 AND template = ?2 AND id = ?3",
-            environment_id,
-            template,
-            id
-        )
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
+        let result = self
+            .writer
+            .execute(sqlx::query!(
+                "DELETE FROM template_contents WHERE environment_id = ?1 AND template = ?2 AND id = ?3",
+                environment_id,
+                template,
+                id
+            ))
+            .await?;
         one_row(result)
     }
 
@@ -1183,23 +1177,23 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (id, status) = (id.hyphenated(), status.as_str());
         let sent_at = (status == NotificationStatus::Sent.as_str()).then_some(at);
-        let result = sqlx::query!(
-            "UPDATE notifications SET status = ?2, error = ?3, sent_at = ?4 WHERE id = ?1",
-            id,
-            status,
-            error,
-            sent_at,
-        )
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
+        let result = self
+            .writer
+            .execute(sqlx::query!(
+                "UPDATE notifications SET status = ?2, error = ?3, sent_at = ?4 WHERE id = ?1",
+                id,
+                status,
+                error,
+                sent_at,
+            ))
+            .await?;
         one_row(result)
     }
 
     async fn create_device_policy(&self, policy: &DevicePolicy) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         insert_policy(&mut tx, policy).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn device_policy(&self, environment_id: Uuid, id: Uuid) -> StoreResult<DevicePolicy> {
@@ -1261,7 +1255,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_device_policy(&self, policy: &DevicePolicy) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (environment_id, id) = (policy.environment_id.hyphenated(), policy.id.hyphenated());
         let result = sqlx::query!(
             "UPDATE device_policies SET name = ?3, is_default = ?4, updated_at = ?5 WHERE environment_id = ?1 AND id = ?2",
@@ -1280,12 +1274,12 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?;
         insert_policy_methods(&mut tx, policy).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn delete_device_policy(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()> {
         let (environment_id, id) = (environment_id.hyphenated(), id.hyphenated());
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let in_use = sqlx::query!(r#"SELECT COUNT(*) AS "count!: i64" FROM devices WHERE policy_id = ?1"#, id)
             .fetch_one(&mut *tx)
             .await
@@ -1299,7 +1293,7 @@ impl Store for SqliteStore {
                 .await
                 .map_err(backend)?;
         one_row(result)?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn mfa_settings(&self, environment_id: Uuid) -> StoreResult<Option<MfaSettings>> {
@@ -1317,22 +1311,21 @@ impl Store for SqliteStore {
 
     async fn put_mfa_settings(&self, settings: &MfaSettings) -> StoreResult<()> {
         let environment_id = settings.environment_id.hyphenated();
-        sqlx::query!(
-            "INSERT INTO mfa_settings (environment_id, max_allowed_devices, updated_at) VALUES (?1, ?2, ?3)
+        self.writer
+            .execute(sqlx::query!(
+                "INSERT INTO mfa_settings (environment_id, max_allowed_devices, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (environment_id) DO UPDATE SET max_allowed_devices = excluded.max_allowed_devices,
                                                         updated_at = excluded.updated_at",
-            environment_id,
-            settings.max_allowed_devices,
-            settings.updated_at,
-        )
-        .execute(&self.writer)
-        .await
-        .map(drop)
-        .map_err(backend)
+                environment_id,
+                settings.max_allowed_devices,
+                settings.updated_at,
+            ))
+            .await
+            .map(drop)
     }
 
     async fn create_device(&self, device: &Device, max_devices: i64, outbox: &Outbox) -> StoreResult<DeviceSlot> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (id, environment_id, user_id, policy_id) = (
             device.id.hyphenated(),
             device.environment_id.hyphenated(),
@@ -1374,7 +1367,7 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         write_outbox(&mut tx, outbox).await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(DeviceSlot::Created { position: created.position })
     }
 
@@ -1429,7 +1422,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_device(&self, device: &Device, outbox: &Outbox) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (environment_id, id, status) =
             (device.environment_id.hyphenated(), device.id.hyphenated(), device.status.as_str());
         let result = sqlx::query!(
@@ -1451,25 +1444,25 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         one_row(result)?;
         write_outbox(&mut tx, outbox).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn delete_device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<()> {
         let (environment_id, user_id, id) = (environment_id.hyphenated(), user_id.hyphenated(), id.hyphenated());
-        let result = sqlx::query!(
-            "DELETE FROM devices WHERE environment_id = ?1 AND user_id = ?2 AND id = ?3",
-            environment_id,
-            user_id,
-            id
-        )
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
+        let result = self
+            .writer
+            .execute(sqlx::query!(
+                "DELETE FROM devices WHERE environment_id = ?1 AND user_id = ?2 AND id = ?3",
+                environment_id,
+                user_id,
+                id
+            ))
+            .await?;
         one_row(result)
     }
 
     async fn reorder_devices(&self, environment_id: Uuid, user_id: Uuid, order: &[Uuid]) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (environment_id, user_id) = (environment_id.hyphenated(), user_id.hyphenated());
         let current = sqlx::query!(
             r#"SELECT id AS "id: uuid::fmt::Hyphenated" FROM devices WHERE environment_id = ?1 AND user_id = ?2 ORDER BY position, id"#,
@@ -1487,11 +1480,12 @@ impl Store for SqliteStore {
                 .await
                 .map_err(backend)?;
         }
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn ensure_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<IssuerProfile> {
         let (id, environment_id) = (profile.id.hyphenated(), profile.environment_id.hyphenated());
+        let mut tx = self.writer.begin().await?;
         sqlx::query!(
             "INSERT INTO issuer_profiles (id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (environment_id) DO NOTHING",
@@ -1504,20 +1498,21 @@ impl Store for SqliteStore {
             profile.created_at,
             profile.updated_at,
         )
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        // Read from the writer: the row may be a moment old for the readers.
-        sqlx::query_as!(
+        // The profile this write kept: this one, or the one another made first.
+        let kept = sqlx::query_as!(
             IssuerProfileRow,
             "SELECT id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at
              FROM issuer_profiles WHERE environment_id = ?1",
             environment_id
         )
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *tx)
         .await
-        .map(Into::into)
-        .map_err(backend)
+        .map_err(backend)?;
+        tx.commit().await?;
+        Ok(kept.into())
     }
 
     async fn issuer_profile(&self, environment_id: Uuid) -> StoreResult<IssuerProfile> {
@@ -1537,21 +1532,21 @@ impl Store for SqliteStore {
 
     async fn update_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<()> {
         let environment_id = profile.environment_id.hyphenated();
-        let result = sqlx::query!(
-            "UPDATE issuer_profiles SET name = ?2, site_url = ?3, updated_at = ?4 WHERE environment_id = ?1",
-            environment_id,
-            profile.name,
-            profile.site_url,
-            profile.updated_at,
-        )
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
+        let result = self
+            .writer
+            .execute(sqlx::query!(
+                "UPDATE issuer_profiles SET name = ?2, site_url = ?3, updated_at = ?4 WHERE environment_id = ?1",
+                environment_id,
+                profile.name,
+                profile.site_url,
+                profile.updated_at,
+            ))
+            .await?;
         one_row(result)
     }
 
     async fn create_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (id, environment_id, mode) = (
             credential_type.id.hyphenated(),
             credential_type.environment_id.hyphenated(),
@@ -1589,7 +1584,7 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         insert_credential_fields(&mut tx, credential_type).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn credential_type(&self, environment_id: Uuid, id: Uuid) -> StoreResult<CredentialType> {
@@ -1654,7 +1649,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (id, environment_id, mode) = (
             credential_type.id.hyphenated(),
             credential_type.environment_id.hyphenated(),
@@ -1695,7 +1690,7 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?;
         insert_credential_fields(&mut tx, credential_type).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn delete_credential_type(
@@ -1705,7 +1700,7 @@ impl Store for SqliteStore {
         at: Timestamp,
         revoke_issued: bool,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (environment_id, type_id) = (environment_id.hyphenated(), id.hyphenated());
         let result = sqlx::query!(
             "UPDATE credential_types SET deleted_at = ?3, updated_at = ?3
@@ -1745,7 +1740,7 @@ impl Store for SqliteStore {
                 revoke_copies(&mut tx, Copies::OfCredential(credential_id.into_uuid()), at).await?;
             }
         }
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn create_user_credential(
@@ -1754,7 +1749,7 @@ impl Store for SqliteStore {
         provisioned: &[ProvisionedCredential],
         outbox: &Outbox,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (id, environment_id, user_id, type_id) = (
             credential.id.hyphenated(),
             credential.environment_id.hyphenated(),
@@ -1785,7 +1780,7 @@ impl Store for SqliteStore {
             put_provisioned(&mut tx, copy).await?;
         }
         write_outbox(&mut tx, outbox).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn update_user_credential(
@@ -1794,7 +1789,7 @@ impl Store for SqliteStore {
         provisioned: &[ProvisionedCredential],
         outbox: &Outbox,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (id, status) = (credential.id.hyphenated(), credential.status.as_str());
         let result = sqlx::query!(
             "UPDATE user_credentials SET type_version = ?2, title = ?3, status = ?4, expires_at = ?5, notification = ?6,
@@ -1819,11 +1814,11 @@ impl Store for SqliteStore {
             revoke_copies(&mut tx, Copies::OfCredential(credential.id), credential.updated_at).await?;
         }
         write_outbox(&mut tx, outbox).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn expire_user_credential(&self, credential_id: Uuid, now: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (id, revoked) = (credential_id.hyphenated(), CredentialStatus::Revoked.as_str());
         let result = sqlx::query!(
             "UPDATE user_credentials SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status <> ?2 AND expires_at <= ?3",
@@ -1838,7 +1833,7 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         revoke_copies(&mut tx, Copies::OfCredential(credential_id), now).await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -1847,10 +1842,10 @@ impl Store for SqliteStore {
         provisioned: &ProvisionedCredential,
         outbox: &Outbox,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         put_provisioned(&mut tx, provisioned).await?;
         write_outbox(&mut tx, outbox).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn user_credential(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<UserCredential> {
@@ -1968,7 +1963,7 @@ impl Store for SqliteStore {
         at: Timestamp,
         outbox: &Outbox,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (id, job_id, created) =
             (provisioned_id.hyphenated(), job_id.hyphenated(), ProvisionStatus::Created.as_str());
         let delivered = sqlx::query!(
@@ -1997,7 +1992,7 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         write_outbox(&mut tx, outbox).await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -2009,18 +2004,17 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<()> {
         let (id, job_id) = (provisioned_id.hyphenated(), job_id.hyphenated());
-        sqlx::query!(
-            "UPDATE provisioned_credentials SET delivery_error = ?3, updated_at = ?4
+        self.writer
+            .execute(sqlx::query!(
+                "UPDATE provisioned_credentials SET delivery_error = ?3, updated_at = ?4
              WHERE id = ?1 AND (delivery_job_id = ?2 OR delivery_job_id IS NULL)",
-            id,
-            job_id,
-            error,
-            at,
-        )
-        .execute(&self.writer)
-        .await
-        .map(drop)
-        .map_err(backend)
+                id,
+                job_id,
+                error,
+                at,
+            ))
+            .await
+            .map(drop)
     }
 
     async fn purge_mailbox(
@@ -2031,22 +2025,22 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<bool> {
         let id = provisioned_id.hyphenated();
-        let result = sqlx::query!(
-            "UPDATE provisioned_credentials SET sealed_payload = NULL, delivery_error = ?3, updated_at = ?4
+        let result = self
+            .writer
+            .execute(sqlx::query!(
+                "UPDATE provisioned_credentials SET sealed_payload = NULL, delivery_error = ?3, updated_at = ?4
              WHERE id = ?1 AND sealed_payload IS NOT NULL AND delivered_at <= ?2",
-            id,
-            delivered_before,
-            reason,
-            at,
-        )
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
+                id,
+                delivered_before,
+                reason,
+                at,
+            ))
+            .await?;
         Ok(result.rows_affected() > 0)
     }
 
     async fn record_wallet_action(&self, provisioned_id: Uuid, action: WalletAction, at: Timestamp) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut tx = self.writer.begin().await?;
         let (id, status, name) = (provisioned_id.hyphenated(), action.status().as_str(), action.as_str());
         let result = sqlx::query!(
             "UPDATE provisioned_credentials SET status = ?2, sealed_payload = NULL, updated_at = ?3 WHERE id = ?1",
@@ -2067,18 +2061,20 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<()> {
-        let mut conn = self.writer.acquire().await.map_err(backend)?;
-        insert_job(&mut conn, job).await
+        let mut tx = self.writer.begin().await?;
+        insert_job(&mut tx, job).await?;
+        tx.commit().await
     }
 
     async fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>> {
         // SQLite has one writer at a time, so the inner SELECT and the UPDATE cannot
         // interleave with another claim: no SKIP LOCKED needed. A running job was due
         // when it was claimed, so `run_at <= now` bounds the index scan.
+        let mut tx = self.writer.begin().await?;
         let row = sqlx::query!(
             r#"UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = ?2, updated_at = ?1
                WHERE id = (SELECT id FROM jobs
@@ -2088,9 +2084,10 @@ impl Store for SqliteStore {
             now,
             lease_until,
         )
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(backend)?;
+        tx.commit().await?;
         Ok(row.map(|r| ClaimedJob {
             id: r.id.into_uuid(),
             kind: r.kind,
@@ -2104,22 +2101,21 @@ impl Store for SqliteStore {
         let id = job.id.hyphenated();
         let (status, run_at, error) = outcome.settlement();
         let status = status.as_str();
-        sqlx::query!(
-            "UPDATE jobs SET status = ?3, run_at = COALESCE(?4, run_at), last_error = COALESCE(?5, last_error),
+        self.writer
+            .execute(sqlx::query!(
+                "UPDATE jobs SET status = ?3, run_at = COALESCE(?4, run_at), last_error = COALESCE(?5, last_error),
                              locked_until = NULL, updated_at = ?6,
                              payload = CASE WHEN ?3 = 'done' THEN X'' ELSE payload END
              WHERE id = ?1 AND attempts = ?2 AND status = 'running'",
-            id,
-            job.attempt,
-            status,
-            run_at,
-            error,
-            now,
-        )
-        .execute(&self.writer)
-        .await
-        .map(drop)
-        .map_err(backend)
+                id,
+                job.attempt,
+                status,
+                run_at,
+                error,
+                now,
+            ))
+            .await
+            .map(drop)
     }
 
     async fn job(&self, id: Uuid) -> StoreResult<Job> {
