@@ -2073,12 +2073,15 @@ impl Store for SqliteStore {
     async fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>> {
         // SQLite has one writer at a time, so the inner SELECT and the UPDATE cannot
         // interleave with another claim: no SKIP LOCKED needed. A running job was due
-        // when it was claimed, so `run_at <= now` bounds the index scan.
+        // when it was claimed, so `run_at <= now` bounds the index scan. The `IN` repeats
+        // the `jobs_due` index's condition word for word: SQLite uses a partial index only
+        // then, and otherwise scans every finished job on each claim.
         let mut tx = self.writer.begin().await?;
         let row = sqlx::query!(
             r#"UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = ?2, updated_at = ?1
                WHERE id = (SELECT id FROM jobs
-                           WHERE run_at <= ?1 AND (status = 'queued' OR (status = 'running' AND locked_until < ?1))
+                           WHERE run_at <= ?1 AND status IN ('queued', 'running')
+                             AND (status = 'queued' OR locked_until < ?1)
                            ORDER BY run_at LIMIT 1)
                RETURNING id AS "id!: uuid::fmt::Hyphenated", kind, payload, attempts, max_attempts"#,
             now,
