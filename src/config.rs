@@ -126,8 +126,9 @@ pub struct ServeArgs {
     #[arg(long, env = "CREDD_MAILBOX_TTL_SECONDS", default_value_t = 7 * 86_400)]
     pub mailbox_ttl_seconds: u32,
 
-    /// Background jobs (deliveries, notifications) run at once by this instance.
-    #[arg(long, env = "CREDD_WORKER_CONCURRENCY", default_value_t = 8)]
+    /// Background jobs (deliveries, notifications) run at once by this instance. A job
+    /// mostly waits for its writes to commit, so many cheap loops keep the writer busy.
+    #[arg(long, env = "CREDD_WORKER_CONCURRENCY", default_value_t = 32)]
     pub worker_concurrency: usize,
 
     /// Where email goes: `outbox` (kept for the notifications API only), `smtp`, or `webhook`.
