@@ -8,6 +8,7 @@ mod environments;
 pub mod mfa;
 pub mod notifications;
 pub mod oauth;
+pub mod throttle;
 pub mod user_credentials;
 mod users;
 pub mod wallets;
@@ -36,6 +37,8 @@ pub struct Credd {
     pub settings: Arc<Settings>,
     /// Wakes this instance's worker when a write queued jobs.
     pub wake_worker: Arc<tokio::sync::Notify>,
+    /// Failed client authentications at the token endpoint, per client.
+    pub client_throttle: Arc<throttle::ClientThrottle>,
 }
 
 /// Service settings that come from configuration.
