@@ -63,20 +63,17 @@ pub struct TestApp {
     extra: Vec<String>,
 }
 
+/// `credd serve` flags for a test app; a flag in `extra` replaces the default one.
 pub fn serve_args(database_url: &str, data_dir: &std::path::Path, extra: &[String]) -> ServeArgs {
-    let base = [
-        "credd",
-        "serve",
-        "--database-url",
-        database_url,
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--public-url",
-        "https://credd.test",
-        "--body-limit-bytes",
-        "4096",
+    let defaults = [
+        ("--database-url", database_url),
+        ("--data-dir", data_dir.to_str().unwrap()),
+        ("--public-url", "https://credd.test"),
+        ("--body-limit-bytes", "4096"),
     ];
-    let cli = Cli::try_parse_from(base.iter().map(|s| s.to_string()).chain(extra.iter().cloned())).unwrap();
+    let kept = defaults.into_iter().filter(|(flag, _)| !extra.iter().any(|e| e == flag)).flat_map(|(f, v)| [f, v]);
+    let args = ["credd", "serve"].into_iter().chain(kept).map(str::to_owned).chain(extra.iter().cloned());
+    let cli = Cli::try_parse_from(args).unwrap();
     match cli.command {
         Command::Serve(args) => *args,
         _ => unreachable!("parsed as serve"),
@@ -294,10 +291,15 @@ impl TestRequest<'_> {
         self.header("content-type", "application/json")
     }
 
-    /// A body sent exactly as given, with the given Content-Type.
-    pub fn raw(mut self, content_type: &str, body: impl Into<Body>) -> Self {
+    /// A body sent exactly as given, with no Content-Type of its own.
+    pub fn body(mut self, body: impl Into<Body>) -> Self {
         self.body = body.into();
-        self.header("content-type", content_type)
+        self
+    }
+
+    /// A body sent exactly as given, with the given Content-Type.
+    pub fn raw(self, content_type: &str, body: impl Into<Body>) -> Self {
+        self.body(body).header("content-type", content_type)
     }
 
     pub fn form(self, body: &str) -> Self {

@@ -8,6 +8,7 @@ mod devices;
 mod environments;
 mod errors;
 mod helpers;
+mod hostile_input;
 mod notifications;
 mod restart;
 mod user_credentials;
