@@ -12,6 +12,7 @@ on_both_backends!(
     policy_must_exist_here_and_allow_the_method,
     self_service_whatsapp_device_activates_with_the_texted_code,
     wrong_codes_lock_the_device_and_expired_codes_are_refused,
+    a_locked_device_gets_a_new_code_only_after_its_cool_down,
     totp_device_activates_with_a_current_code,
     devices_list_filter_page_reorder_rename_and_delete,
     max_allowed_devices_is_enforced,
@@ -299,6 +300,50 @@ async fn wrong_codes_lock_the_device_and_expired_codes_are_refused(app: &TestApp
     // Codes are kept only as keyed hashes.
     let hash = stored.otp_hash.unwrap();
     assert!(!String::from_utf8_lossy(&hash).contains(&code) && hash.len() == 32);
+}
+
+const SEND_CODE: &str = "application/vnd.pingidentity.device.sendActivationCode+json";
+
+/// An EMAIL device waiting for its code, under a policy that locks after `count` wrong
+/// codes for five minutes; returns its path and the code sent.
+async fn strict_email_device(app: &TestApp, s: &Setup, count: u32) -> (String, String) {
+    let policies = format!("/v1/environments/{}/deviceAuthenticationPolicies", s.env);
+    let strict = json!({ "name": "Strict", "email": { "otp": { "failure": { "count": count, "coolDown": { "duration": 5, "timeUnit": "MINUTES" } } } } });
+    let policy = app.post(&policies).bearer(&s.token).json(strict).send().await.body;
+    let body = json!({ "type": "EMAIL", "email": "ada@example.com", "policy": { "id": policy["id"] }, "status": "ACTIVATION_REQUIRED" });
+    let created = create(app, s, &s.token, body).await;
+    let path = format!("{}/{}", devices_path(s), created.body["id"].as_str().unwrap());
+    (path, texted_code(app, s, "ada@example.com").await.0)
+}
+
+fn wrong_code(code: &str) -> String {
+    if code.starts_with('0') { "1".repeat(code.len()) } else { "0".repeat(code.len()) }
+}
+
+async fn a_locked_device_gets_a_new_code_only_after_its_cool_down(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada", "email": "ada@example.com" })).await;
+    let (path, code) = strict_email_device(app, &s, 2).await;
+    for _ in 0..2 {
+        activate(app, &path, &s.token, &wrong_code(&code)).await.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    }
+    let resend = app.post(&path).bearer(&s.token).raw(SEND_CODE, "").send().await;
+    let detail = resend.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    assert!(detail["message"].as_str().unwrap().contains("locked"), "{detail}");
+
+    // The cool-down passes (moved to the past here): a new code is sent, and it works.
+    let (env, user, id) =
+        (s.env.parse().unwrap(), s.user_id.parse().unwrap(), path.rsplit('/').next().unwrap().parse().unwrap());
+    let store = &app.state.credd.store;
+    let mut stored = domain::Store::device(store, env, user, id).await.unwrap();
+    stored.locked_until = Some(domain::time::now() - chrono::TimeDelta::seconds(1));
+    domain::Store::update_device(store, &stored, &Default::default()).await.unwrap();
+    let resend = app.post(&path).bearer(&s.token).raw(SEND_CODE, "").send().await;
+    assert_eq!(resend.status, StatusCode::OK, "{}", resend.body);
+    app.run_jobs().await;
+    let (new_code, _) = texted_code(app, &s, "ada@example.com").await;
+    activate(app, &path, &s.token, &code).await.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    let activated = activate(app, &path, &s.token, &new_code).await;
+    assert_eq!(activated.body["status"], "ACTIVE", "{}", activated.body);
 }
 
 async fn totp_device_activates_with_a_current_code(app: &TestApp) {
