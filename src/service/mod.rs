@@ -2,6 +2,7 @@
 //! calls the store; handlers only parse and render around these.
 
 mod applications;
+pub mod attempts;
 pub mod bootstrap;
 mod credentials;
 mod environments;
@@ -39,6 +40,8 @@ pub struct Credd {
     pub wake_worker: Arc<tokio::sync::Notify>,
     /// Failed client authentications at the token endpoint, per client.
     pub client_throttle: Arc<throttle::ClientThrottle>,
+    /// Serializes guesses at one device's code or one pairing session.
+    pub attempt_locks: Arc<attempts::AttemptLocks>,
 }
 
 /// Service settings that come from configuration.

@@ -13,6 +13,7 @@ on_both_backends!(
     self_service_whatsapp_device_activates_with_the_texted_code,
     wrong_codes_lock_the_device_and_expired_codes_are_refused,
     a_locked_device_gets_a_new_code_only_after_its_cool_down,
+    concurrent_wrong_codes_lock_at_the_policy_count,
     totp_device_activates_with_a_current_code,
     devices_list_filter_page_reorder_rename_and_delete,
     max_allowed_devices_is_enforced,
@@ -344,6 +345,24 @@ async fn a_locked_device_gets_a_new_code_only_after_its_cool_down(app: &TestApp)
     activate(app, &path, &s.token, &code).await.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
     let activated = activate(app, &path, &s.token, &new_code).await;
     assert_eq!(activated.body["status"], "ACTIVE", "{}", activated.body);
+}
+
+/// Wrong codes sent at once still count one by one: no more than the policy's count
+/// are judged before the lock.
+async fn concurrent_wrong_codes_lock_at_the_policy_count(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada", "email": "ada@example.com" })).await;
+    let (path, code) = strict_email_device(app, &s, 3).await;
+    let wrong = wrong_code(&code);
+    let guess = || activate(app, &path, &s.token, &wrong);
+    let answers = tokio::join!(guess(), guess(), guess(), guess(), guess(), guess(), guess(), guess());
+    let answers = [answers.0, answers.1, answers.2, answers.3, answers.4, answers.5, answers.6, answers.7];
+    let judged = answers.iter().filter(|a| a.body["code"] == "INVALID_DATA").count();
+    assert_eq!(judged, 3, "{answers:#?}");
+    assert!(answers.iter().all(|a| a.status == StatusCode::BAD_REQUEST));
+    let locked = activate(app, &path, &s.token, &code).await;
+    assert!(
+        locked.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST")["message"].as_str().unwrap().contains("locked")
+    );
 }
 
 async fn totp_device_activates_with_a_current_code(app: &TestApp) {
