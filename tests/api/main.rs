@@ -9,6 +9,7 @@ mod environments;
 mod errors;
 mod helpers;
 mod hostile_input;
+mod isolation;
 mod notifications;
 mod restart;
 mod user_credentials;
