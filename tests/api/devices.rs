@@ -182,21 +182,6 @@ async fn user_token(app: &TestApp, s: &Setup, user_id: &str, scope: &str) -> Str
     response.body["access_token"].as_str().unwrap().to_owned()
 }
 
-/// The code in the newest `device_pairing` message to `recipient`.
-async fn texted_code(app: &TestApp, s: &Setup, recipient: &str) -> (String, Value) {
-    let filter = format!(r#"template eq "device_pairing" and recipient eq "{recipient}""#);
-    let path = format!(
-        "/v1/environments/{}/notifications?filter={}",
-        s.env,
-        url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
-    );
-    let message = app.get(&path).bearer(&s.token).send().await.body["_embedded"]["notifications"][0].clone();
-    let body = message["body"].as_str().expect("a device_pairing message");
-    let code =
-        body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() >= 6).expect("a code in the message").to_owned();
-    (code, message)
-}
-
 async fn activate(app: &TestApp, path: &str, token: &str, otp: &str) -> crate::helpers::TestResponse {
     app.post(path).bearer(token).raw(ACTIVATE, json!({ "otp": otp }).to_string()).send().await
 }
@@ -237,7 +222,7 @@ async fn self_service_whatsapp_device_activates_with_the_texted_code(app: &TestA
         .to_owned();
 
     app.run_jobs().await;
-    let (code, message) = texted_code(app, &s, "+1.5125551234").await;
+    let (code, message) = app.sent_code(&s.token, &s.env, "+1.5125551234").await;
     assert_eq!((message["deliveryMethod"].as_str(), message["status"].as_str()), (Some("WhatsApp"), Some("SENT")));
     assert_eq!(message["body"], format!("Suite code: {code}"));
     assert_eq!(code.len(), 6);
@@ -260,7 +245,7 @@ async fn wrong_codes_lock_the_device_and_expired_codes_are_refused(app: &TestApp
     let body = json!({ "type": "EMAIL", "email": "ada@example.com", "policy": { "id": policy["id"] }, "status": "ACTIVATION_REQUIRED" });
     let created = create(app, &s, &s.token, body).await;
     let path = format!("{}/{}", devices_path(&s), created.body["id"].as_str().unwrap());
-    let (code, _) = texted_code(app, &s, "ada@example.com").await;
+    let (code, _) = app.sent_code(&s.token, &s.env, "ada@example.com").await;
     assert_eq!(code.len(), 8, "the policy's otpLength");
 
     let wrong = if code == "00000000" { "11111111" } else { "00000000" };
@@ -293,7 +278,7 @@ async fn wrong_codes_lock_the_device_and_expired_codes_are_refused(app: &TestApp
     let mut stored = domain::Store::device(store, env, user, id).await.unwrap();
     stored.otp_expires_at = Some(domain::time::now() - chrono::TimeDelta::seconds(1));
     domain::Store::update_device(store, &stored, &Default::default()).await.unwrap();
-    let (code, _) = texted_code(app, &s, "+1.5125550000").await;
+    let (code, _) = app.sent_code(&s.token, &s.env, "+1.5125550000").await;
     let expired = activate(app, &format!("{}/{id}", devices_path(&s)), &s.token, &code).await;
     let detail = expired.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
     assert_eq!(detail["code"], "INVALID_OTP");
@@ -314,7 +299,7 @@ async fn strict_email_device(app: &TestApp, s: &Setup, count: u32) -> (String, S
     let body = json!({ "type": "EMAIL", "email": "ada@example.com", "policy": { "id": policy["id"] }, "status": "ACTIVATION_REQUIRED" });
     let created = create(app, s, &s.token, body).await;
     let path = format!("{}/{}", devices_path(s), created.body["id"].as_str().unwrap());
-    (path, texted_code(app, s, "ada@example.com").await.0)
+    (path, app.sent_code(&s.token, &s.env, "ada@example.com").await.0)
 }
 
 fn wrong_code(code: &str) -> String {
@@ -341,7 +326,7 @@ async fn a_locked_device_gets_a_new_code_only_after_its_cool_down(app: &TestApp)
     let resend = app.post(&path).bearer(&s.token).raw(SEND_CODE, "").send().await;
     assert_eq!(resend.status, StatusCode::OK, "{}", resend.body);
     app.run_jobs().await;
-    let (new_code, _) = texted_code(app, &s, "ada@example.com").await;
+    let (new_code, _) = app.sent_code(&s.token, &s.env, "ada@example.com").await;
     activate(app, &path, &s.token, &code).await.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
     let activated = activate(app, &path, &s.token, &new_code).await;
     assert_eq!(activated.body["status"], "ACTIVE", "{}", activated.body);

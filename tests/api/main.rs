@@ -12,6 +12,7 @@ mod hostile_input;
 mod isolation;
 mod notifications;
 mod restart;
+mod secrets;
 mod user_credentials;
 mod users;
 mod wallets;
