@@ -37,6 +37,11 @@ pub enum Error {
     /// PingOne body and OAuth's `error` / `error_description`.
     #[error("oauth {error}: {description}")]
     OAuth { status: u16, error: &'static str, description: String },
+    /// 429 `REQUEST_LIMITED`: the client failed to authenticate too often; it may try
+    /// again after `retry_after_seconds` (the `Retry-After` header). Token endpoint
+    /// only, so it carries OAuth's `error: slow_down` too.
+    #[error("throttled for {retry_after_seconds} s")]
+    Throttled { retry_after_seconds: u64 },
     /// 405.
     #[error("method not allowed")]
     MethodNotAllowed,

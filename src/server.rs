@@ -57,6 +57,8 @@ impl App {
             senders: Arc::new(senders(args)?),
             settings: Arc::new(settings),
             wake_worker: Arc::clone(&wake_worker),
+            client_throttle: Arc::default(),
+            attempt_locks: Arc::default(),
         };
         credd.ensure_bootstrap(&bootstrap).await.map_err(|e| format!("cannot create the administrator: {e}"))?;
         let state = AppState { credd, links: Links::new(public_base) };

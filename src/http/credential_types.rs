@@ -160,12 +160,16 @@ impl TypeBody {
                 FieldError::invalid("management.mode", "management.mode must be AUTOMATED or MANAGED.")
             })),
         };
+        let description = optional_text(&mut errors, "description", self.description, 1024);
+        let card_type = optional_text(&mut errors, "cardType", self.card_type, 256);
+        let issuer_name = optional_text(&mut errors, "issuerName", self.issuer_name, 256);
         let metadata = errors.take(self.metadata.ok_or_else(|| FieldError::required("metadata")));
         let metadata = metadata.map(|m| CredentialMetadata {
-            name: m.name,
-            description: m.description,
-            background_image: m.background_image,
-            logo_image: m.logo_image,
+            name: optional_text(&mut errors, "metadata.name", m.name, 256),
+            description: optional_text(&mut errors, "metadata.description", m.description, 1024),
+            // PingOne's limits: 50 KB and 25 KB, as URLs or `data:` URIs.
+            background_image: optional_text(&mut errors, "metadata.backgroundImage", m.background_image, 50 * 1024),
+            logo_image: optional_text(&mut errors, "metadata.logoImage", m.logo_image, 25 * 1024),
             card_color: m.card_color,
             text_color: m.text_color,
             bg_opacity_percent: m.bg_opacity_percent,
@@ -188,12 +192,13 @@ impl TypeBody {
                                 })
                             }),
                     )?;
+                    let at = |name: &str| format!("metadata.fields[{i}].{name}");
                     Some(CredentialField {
-                        id: f.id.unwrap_or_default(),
+                        id: optional_text(&mut errors, &at("id"), f.id, 256).unwrap_or_default(),
                         kind,
-                        title: f.title.unwrap_or_default(),
-                        value: f.value,
-                        attribute: f.attribute,
+                        title: optional_text(&mut errors, &at("title"), f.title, 256).unwrap_or_default(),
+                        value: optional_text(&mut errors, &at("value"), f.value, 1024),
+                        attribute: optional_text(&mut errors, &at("attribute"), f.attribute, 256),
                         required: f.required,
                     })
                 })
@@ -201,14 +206,23 @@ impl TypeBody {
         });
         let built = title.zip(mode).zip(metadata).map(|((title, mode), metadata)| CredentialTypeFields {
             title,
-            description: self.description,
-            card_type: self.card_type,
-            issuer_name: self.issuer_name,
+            description,
+            card_type,
+            issuer_name,
             mode,
             metadata,
             revoke_on_delete: self.on_delete.and_then(|o| o.revoke_issued_credentials).unwrap_or(true),
         });
         errors.finish_with(built)
+    }
+}
+
+/// An optional text: at most `max` characters, without control characters. Blank
+/// stays as sent (PingOne's examples send `""` for an unset image).
+fn optional_text(errors: &mut Collector, target: &str, value: Option<String>, max: usize) -> Option<String> {
+    match value {
+        Some(text) if !text.trim().is_empty() => errors.take(bounded_text(target, &text, max)),
+        blank => blank,
     }
 }
 

@@ -211,13 +211,16 @@ async fn action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>> {
-    let device = match media_type(&headers).as_str() {
-        ACTIVATE => {
+    // `media_type` is lower-cased, and PingOne spells `sendActivationCode` in camel case.
+    let device = match media_type(&headers) {
+        media if media.eq_ignore_ascii_case(ACTIVATE) => {
             let body: ActivateBody = parse_json(&body)?;
             let otp = body.otp.filter(|o| !o.is_empty()).ok_or_else(|| Error::invalid(FieldError::required("otp")))?;
             state.credd.activate_device(&caller, environment_id, user_id, id, &otp).await?
         }
-        SEND_ACTIVATION_CODE => state.credd.resend_activation_code(&caller, environment_id, user_id, id).await?,
+        media if media.eq_ignore_ascii_case(SEND_ACTIVATION_CODE) => {
+            state.credd.resend_activation_code(&caller, environment_id, user_id, id).await?
+        }
         _ => {
             return Err(Error::UnsupportedMediaType(format!(
                 "Content-Type must be {ACTIVATE} or {SEND_ACTIVATION_CODE}."

@@ -104,6 +104,21 @@ impl IntoResponse for Error {
                 let code = if status == StatusCode::UNAUTHORIZED { "ACCESS_FAILED" } else { "INVALID_REQUEST" };
                 (status, code, message, vec![])
             }
+            Error::Throttled { retry_after_seconds } => {
+                let description =
+                    format!("Too many failed client authentications; retry after {retry_after_seconds} s.");
+                let detail = Detail::new("LIMIT_EXCEEDED", None, description.clone());
+                let mut body = ErrorBody::new(
+                    id,
+                    "REQUEST_LIMITED",
+                    "The request could not be completed. Too many requests were made.",
+                    vec![detail],
+                );
+                (body.error, body.error_description) = (Some("slow_down"), Some(description));
+                let mut response = render(StatusCode::TOO_MANY_REQUESTS, body);
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+                return response;
+            }
             Error::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "METHOD_NOT_ALLOWED",

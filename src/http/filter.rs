@@ -73,8 +73,13 @@ impl Tokenizer<'_> {
                 (false, '"') => {
                     let literal = &self.rest[..=i];
                     self.rest = &self.rest[i + 1..];
-                    return serde_json::from_str(literal)
-                        .map_err(|_| invalid("The quoted value has an invalid escape."));
+                    let value: String = serde_json::from_str(literal)
+                        .map_err(|_| invalid("The quoted value has an invalid escape."))?;
+                    // No stored value holds one, and PostgreSQL text cannot hold a NUL.
+                    if value.chars().any(char::is_control) {
+                        return Err(invalid("The quoted value must not contain control characters."));
+                    }
+                    return Ok(value);
                 }
                 _ => escaped = false,
             }
@@ -112,6 +117,7 @@ mod tests {
             "username eq \"ada\" or email eq \"b\"",
             "username eq \"unterminated",
             "username eq \"x\"; DROP TABLE users",
+            "username eq \"x\\u0000\"",
         ] {
             assert!(parse(bad, USERS).is_err(), "{bad}");
         }

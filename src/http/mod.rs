@@ -61,12 +61,20 @@ pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
             SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid),
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
-                // The path only: query strings may carry filter values.
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                // The path only (query strings may carry filter values), without secrets.
+                let path = loggable_path(request.uri().path());
+                tracing::info_span!("request", method = %request.method(), path = %path, request_id)
             }),
             PropagateRequestIdLayer::new(REQUEST_ID),
             CatchPanicLayer::new(),
             TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)),
             RequestBodyLimitLayer::new(body_limit_bytes),
         ))
+}
+
+/// The path as logs show it. A pairing request's URL is a capability (a GET on it
+/// answers the challenge that pairs a wallet), so its id is left out.
+fn loggable_path(path: &str) -> &str {
+    const PAIRING_REQUESTS: &str = "/v1/distributedid/requests/";
+    if path.starts_with(PAIRING_REQUESTS) { "/v1/distributedid/requests/{requestId}" } else { path }
 }

@@ -286,6 +286,7 @@ impl Credd {
             user_id,
             &["p1:create:device", "p1:update:device"],
         )?;
+        let _one_attempt_at_a_time = self.attempt_locks.lock(id).await;
         let mut device = self.store.device(environment_id, user_id, id).await?;
         if device.status == DeviceStatus::Active {
             return Err(Error::bad_request("status", "The device is already active."));
@@ -333,6 +334,8 @@ impl Credd {
             user_id,
             &["p1:create:device", "p1:update:device"],
         )?;
+        // A new code resets the count, so it waits for an attempt being judged.
+        let _one_attempt_at_a_time = self.attempt_locks.lock(id).await;
         let mut device = self.store.device(environment_id, user_id, id).await?;
         if device.status == DeviceStatus::Active || device.kind == DeviceType::Totp {
             return Err(Error::bad_request("status", "Only a device waiting for activation gets a code."));

@@ -2,12 +2,14 @@
 //! calls the store; handlers only parse and render around these.
 
 mod applications;
+pub mod attempts;
 pub mod bootstrap;
 mod credentials;
 mod environments;
 pub mod mfa;
 pub mod notifications;
 pub mod oauth;
+pub mod throttle;
 pub mod user_credentials;
 mod users;
 pub mod wallets;
@@ -36,6 +38,10 @@ pub struct Credd {
     pub settings: Arc<Settings>,
     /// Wakes this instance's worker when a write queued jobs.
     pub wake_worker: Arc<tokio::sync::Notify>,
+    /// Failed client authentications at the token endpoint, per client.
+    pub client_throttle: Arc<throttle::ClientThrottle>,
+    /// Serializes guesses at one device's code or one pairing session.
+    pub attempt_locks: Arc<attempts::AttemptLocks>,
 }
 
 /// Service settings that come from configuration.

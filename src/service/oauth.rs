@@ -1,6 +1,9 @@
 //! The token endpoint's grants: `client_credentials` for worker applications, and
 //! RFC 8693 token exchange by which a worker obtains a self-service token for one
 //! of its environment's users (how staging suites act as an end user).
+//! Repeated failed client authentications lock the client for a while (`throttle`).
+
+use std::time::Instant;
 
 use domain::Store;
 use domain::application::TokenEndpointAuthMethod;
@@ -53,8 +56,16 @@ impl Credd {
     ) -> Result<GrantedToken> {
         let client = client.ok_or_else(invalid_client)?;
         let client_id = Uuid::parse_str(&client.client_id).map_err(|_| invalid_client())?;
+        // A locked client is refused before its secret is looked at, so guessing on
+        // gains nothing, even with the right secret.
+        let throttled = (environment_id, client_id);
+        self.client_throttle.check(throttled, Instant::now()).map_err(|wait| Error::Throttled {
+            retry_after_seconds: wait.as_millis().div_ceil(1000).max(1).try_into().unwrap_or(u64::MAX),
+        })?;
         let application = match self.store.application(environment_id, client_id).await {
             Ok(application) => application,
+            // Unknown clients are not counted: no secret can be guessed for them, and
+            // so only applications that exist take room in the throttle.
             Err(domain::StoreError::NotFound) => return Err(invalid_client()),
             Err(e) => return Err(e.into()),
         };
@@ -62,8 +73,10 @@ impl Credd {
         // or disabled client look the same.
         let secret_ok = self.master_key.verify_secret(CLIENT_SECRET, &client.client_secret, &application.secret_hash);
         if !secret_ok || !application.enabled || application.token_endpoint_auth_method != client.method {
+            self.client_throttle.failed(throttled, Instant::now());
             return Err(invalid_client());
         }
+        self.client_throttle.succeeded(throttled);
 
         match request.grant_type.as_deref() {
             Some(CLIENT_CREDENTIALS) => {

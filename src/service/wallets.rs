@@ -335,8 +335,10 @@ impl Credd {
     }
 
     /// Pairs the wallet when the proof holds. A wrong challenge or signature counts
-    /// as a failed attempt; the session locks after `MAX_PAIRING_FAILURES`.
+    /// as a failed attempt; the session locks after `MAX_PAIRING_FAILURES`. Attempts
+    /// on one session are judged one at a time (`attempts`).
     pub async fn pair(&self, request_id: Uuid, proof: PairingProof) -> Result<PairedWallet> {
+        let _one_attempt_at_a_time = self.attempt_locks.lock(request_id).await;
         let session = self.store.pairing_session(request_id).await?;
         let at = now();
         if let Err(refusal) = session.usable(at) {

@@ -14,6 +14,7 @@ use crate::on_both_backends;
 on_both_backends!(
     worker_gets_a_token_with_basic_or_post_as_configured,
     bad_client_credentials_are_invalid_client,
+    repeated_bad_secrets_lock_the_client_for_a_while,
     missing_malformed_expired_and_foreign_tokens_are_unauthorized,
     a_worker_manages_only_its_own_environment,
     self_service_token_acts_only_on_its_user,
@@ -76,6 +77,36 @@ async fn bad_client_credentials_are_invalid_client(app: &TestApp) {
         .send()
         .await;
     assert_eq!(response.body["error"], "invalid_client");
+}
+
+async fn repeated_bad_secrets_lock_the_client_for_a_while(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Throttle").await;
+    let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "target", "type": "WORKER" })).await;
+    let (other_id, other_secret) = app.create_worker(&admin, &env, json!({ "name": "other", "type": "WORKER" })).await;
+    let attempt = |secret: &str| {
+        app.post(&format!("/{env}/as/token")).basic(&id, secret).form("grant_type=client_credentials").send()
+    };
+    for _ in 0..5 {
+        let response = attempt("wrong").await;
+        assert_eq!(
+            (response.status, response.body["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+        );
+    }
+    // Locked: even the right secret is refused, so guessing on gains nothing.
+    let locked = attempt(&secret).await;
+    assert_eq!(locked.expect_error(StatusCode::TOO_MANY_REQUESTS, "REQUEST_LIMITED")["code"], "LIMIT_EXCEEDED");
+    assert_eq!(locked.body["error"], "slow_down");
+    let retry_after: u64 = locked.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert_eq!(retry_after, 1, "the first lock is one second");
+    app.worker_token(&env, &other_id, &other_secret).await;
+
+    // Once Retry-After has passed the right secret works, and the count starts over.
+    tokio::time::sleep(std::time::Duration::from_millis(retry_after * 1000 + 100)).await;
+    app.worker_token(&env, &id, &secret).await;
+    assert_eq!(attempt("wrong").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt(&secret).await.status, StatusCode::OK);
 }
 
 async fn missing_malformed_expired_and_foreign_tokens_are_unauthorized(app: &TestApp) {

@@ -12,6 +12,8 @@ on_both_backends!(
     policy_must_exist_here_and_allow_the_method,
     self_service_whatsapp_device_activates_with_the_texted_code,
     wrong_codes_lock_the_device_and_expired_codes_are_refused,
+    a_locked_device_gets_a_new_code_only_after_its_cool_down,
+    concurrent_wrong_codes_lock_at_the_policy_count,
     totp_device_activates_with_a_current_code,
     devices_list_filter_page_reorder_rename_and_delete,
     max_allowed_devices_is_enforced,
@@ -180,21 +182,6 @@ async fn user_token(app: &TestApp, s: &Setup, user_id: &str, scope: &str) -> Str
     response.body["access_token"].as_str().unwrap().to_owned()
 }
 
-/// The code in the newest `device_pairing` message to `recipient`.
-async fn texted_code(app: &TestApp, s: &Setup, recipient: &str) -> (String, Value) {
-    let filter = format!(r#"template eq "device_pairing" and recipient eq "{recipient}""#);
-    let path = format!(
-        "/v1/environments/{}/notifications?filter={}",
-        s.env,
-        url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
-    );
-    let message = app.get(&path).bearer(&s.token).send().await.body["_embedded"]["notifications"][0].clone();
-    let body = message["body"].as_str().expect("a device_pairing message");
-    let code =
-        body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() >= 6).expect("a code in the message").to_owned();
-    (code, message)
-}
-
 async fn activate(app: &TestApp, path: &str, token: &str, otp: &str) -> crate::helpers::TestResponse {
     app.post(path).bearer(token).raw(ACTIVATE, json!({ "otp": otp }).to_string()).send().await
 }
@@ -235,7 +222,7 @@ async fn self_service_whatsapp_device_activates_with_the_texted_code(app: &TestA
         .to_owned();
 
     app.run_jobs().await;
-    let (code, message) = texted_code(app, &s, "+1.5125551234").await;
+    let (code, message) = app.sent_code(&s.token, &s.env, "+1.5125551234").await;
     assert_eq!((message["deliveryMethod"].as_str(), message["status"].as_str()), (Some("WhatsApp"), Some("SENT")));
     assert_eq!(message["body"], format!("Suite code: {code}"));
     assert_eq!(code.len(), 6);
@@ -258,7 +245,7 @@ async fn wrong_codes_lock_the_device_and_expired_codes_are_refused(app: &TestApp
     let body = json!({ "type": "EMAIL", "email": "ada@example.com", "policy": { "id": policy["id"] }, "status": "ACTIVATION_REQUIRED" });
     let created = create(app, &s, &s.token, body).await;
     let path = format!("{}/{}", devices_path(&s), created.body["id"].as_str().unwrap());
-    let (code, _) = texted_code(app, &s, "ada@example.com").await;
+    let (code, _) = app.sent_code(&s.token, &s.env, "ada@example.com").await;
     assert_eq!(code.len(), 8, "the policy's otpLength");
 
     let wrong = if code == "00000000" { "11111111" } else { "00000000" };
@@ -291,7 +278,7 @@ async fn wrong_codes_lock_the_device_and_expired_codes_are_refused(app: &TestApp
     let mut stored = domain::Store::device(store, env, user, id).await.unwrap();
     stored.otp_expires_at = Some(domain::time::now() - chrono::TimeDelta::seconds(1));
     domain::Store::update_device(store, &stored, &Default::default()).await.unwrap();
-    let (code, _) = texted_code(app, &s, "+1.5125550000").await;
+    let (code, _) = app.sent_code(&s.token, &s.env, "+1.5125550000").await;
     let expired = activate(app, &format!("{}/{id}", devices_path(&s)), &s.token, &code).await;
     let detail = expired.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
     assert_eq!(detail["code"], "INVALID_OTP");
@@ -299,6 +286,68 @@ async fn wrong_codes_lock_the_device_and_expired_codes_are_refused(app: &TestApp
     // Codes are kept only as keyed hashes.
     let hash = stored.otp_hash.unwrap();
     assert!(!String::from_utf8_lossy(&hash).contains(&code) && hash.len() == 32);
+}
+
+const SEND_CODE: &str = "application/vnd.pingidentity.device.sendActivationCode+json";
+
+/// An EMAIL device waiting for its code, under a policy that locks after `count` wrong
+/// codes for five minutes; returns its path and the code sent.
+async fn strict_email_device(app: &TestApp, s: &Setup, count: u32) -> (String, String) {
+    let policies = format!("/v1/environments/{}/deviceAuthenticationPolicies", s.env);
+    let strict = json!({ "name": "Strict", "email": { "otp": { "failure": { "count": count, "coolDown": { "duration": 5, "timeUnit": "MINUTES" } } } } });
+    let policy = app.post(&policies).bearer(&s.token).json(strict).send().await.body;
+    let body = json!({ "type": "EMAIL", "email": "ada@example.com", "policy": { "id": policy["id"] }, "status": "ACTIVATION_REQUIRED" });
+    let created = create(app, s, &s.token, body).await;
+    let path = format!("{}/{}", devices_path(s), created.body["id"].as_str().unwrap());
+    (path, app.sent_code(&s.token, &s.env, "ada@example.com").await.0)
+}
+
+fn wrong_code(code: &str) -> String {
+    if code.starts_with('0') { "1".repeat(code.len()) } else { "0".repeat(code.len()) }
+}
+
+async fn a_locked_device_gets_a_new_code_only_after_its_cool_down(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada", "email": "ada@example.com" })).await;
+    let (path, code) = strict_email_device(app, &s, 2).await;
+    for _ in 0..2 {
+        activate(app, &path, &s.token, &wrong_code(&code)).await.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    }
+    let resend = app.post(&path).bearer(&s.token).raw(SEND_CODE, "").send().await;
+    let detail = resend.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    assert!(detail["message"].as_str().unwrap().contains("locked"), "{detail}");
+
+    // The cool-down passes (moved to the past here): a new code is sent, and it works.
+    let (env, user, id) =
+        (s.env.parse().unwrap(), s.user_id.parse().unwrap(), path.rsplit('/').next().unwrap().parse().unwrap());
+    let store = &app.state.credd.store;
+    let mut stored = domain::Store::device(store, env, user, id).await.unwrap();
+    stored.locked_until = Some(domain::time::now() - chrono::TimeDelta::seconds(1));
+    domain::Store::update_device(store, &stored, &Default::default()).await.unwrap();
+    let resend = app.post(&path).bearer(&s.token).raw(SEND_CODE, "").send().await;
+    assert_eq!(resend.status, StatusCode::OK, "{}", resend.body);
+    app.run_jobs().await;
+    let (new_code, _) = app.sent_code(&s.token, &s.env, "ada@example.com").await;
+    activate(app, &path, &s.token, &code).await.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    let activated = activate(app, &path, &s.token, &new_code).await;
+    assert_eq!(activated.body["status"], "ACTIVE", "{}", activated.body);
+}
+
+/// Wrong codes sent at once still count one by one: no more than the policy's count
+/// are judged before the lock.
+async fn concurrent_wrong_codes_lock_at_the_policy_count(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada", "email": "ada@example.com" })).await;
+    let (path, code) = strict_email_device(app, &s, 3).await;
+    let wrong = wrong_code(&code);
+    let guess = || activate(app, &path, &s.token, &wrong);
+    let answers = tokio::join!(guess(), guess(), guess(), guess(), guess(), guess(), guess(), guess());
+    let answers = [answers.0, answers.1, answers.2, answers.3, answers.4, answers.5, answers.6, answers.7];
+    let judged = answers.iter().filter(|a| a.body["code"] == "INVALID_DATA").count();
+    assert_eq!(judged, 3, "{answers:#?}");
+    assert!(answers.iter().all(|a| a.status == StatusCode::BAD_REQUEST));
+    let locked = activate(app, &path, &s.token, &code).await;
+    assert!(
+        locked.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST")["message"].as_str().unwrap().contains("locked")
+    );
 }
 
 async fn totp_device_activates_with_a_current_code(app: &TestApp) {

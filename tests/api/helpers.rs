@@ -61,22 +61,21 @@ pub struct TestApp {
     postgres: Option<(String, String)>,
     data_dir: Arc<tempfile::TempDir>,
     extra: Vec<String>,
+    /// Requests go to a running `credd serve` here instead of the in-process router.
+    http: Option<(reqwest::Client, String)>,
 }
 
+/// `credd serve` flags for a test app; a flag in `extra` replaces the default one.
 pub fn serve_args(database_url: &str, data_dir: &std::path::Path, extra: &[String]) -> ServeArgs {
-    let base = [
-        "credd",
-        "serve",
-        "--database-url",
-        database_url,
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--public-url",
-        "https://credd.test",
-        "--body-limit-bytes",
-        "4096",
+    let defaults = [
+        ("--database-url", database_url),
+        ("--data-dir", data_dir.to_str().unwrap()),
+        ("--public-url", "https://credd.test"),
+        ("--body-limit-bytes", "4096"),
     ];
-    let cli = Cli::try_parse_from(base.iter().map(|s| s.to_string()).chain(extra.iter().cloned())).unwrap();
+    let kept = defaults.into_iter().filter(|(flag, _)| !extra.iter().any(|e| e == flag)).flat_map(|(f, v)| [f, v]);
+    let args = ["credd", "serve"].into_iter().chain(kept).map(str::to_owned).chain(extra.iter().cloned());
+    let cli = Cli::try_parse_from(args).unwrap();
     match cli.command {
         Command::Serve(args) => *args,
         _ => unreachable!("parsed as serve"),
@@ -121,7 +120,23 @@ impl TestApp {
         let (app, admin, _) = App::build(store, &args).await.unwrap();
         let App { state, .. } = app;
         let router = credd::http::router(state.clone(), args.body_limit_bytes);
-        Self { state, admin, args, router, postgres, data_dir, extra }
+        Self { state, admin, args, router, postgres, data_dir, extra, http: None }
+    }
+
+    /// This app with its requests sent over HTTP to a `credd serve` at `base` that runs
+    /// on the same database and data folder (its public URL `https://credd.test`).
+    pub fn over_http(&self, base: &str) -> TestApp {
+        credd::crypto::install_tls_provider();
+        TestApp {
+            state: self.state.clone(),
+            admin: self.admin.clone(),
+            args: self.args.clone(),
+            router: self.router.clone(),
+            postgres: None,
+            data_dir: Arc::clone(&self.data_dir),
+            extra: self.extra.clone(),
+            http: Some((reqwest::Client::new(), base.to_owned())),
+        }
     }
 
     /// Closes this instance and opens another on the same database and data folder.
@@ -143,8 +158,12 @@ impl TestApp {
         }
     }
 
-    /// Runs every due background job to completion, as the worker would.
+    /// Runs every due background job to completion, as the worker would. Over HTTP the
+    /// server's own worker runs them, and this does nothing.
     pub async fn run_jobs(&self) -> usize {
+        if self.http.is_some() {
+            return 0;
+        }
         let jobs = credd::jobs::Jobs { credd: self.state.credd.clone() };
         let worker =
             credd::jobs::Worker::new(self.state.credd.store.clone(), jobs, Arc::new(tokio::sync::Notify::new()));
@@ -235,6 +254,18 @@ impl TestApp {
         response.body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// The code in the newest `device_pairing` message to `recipient`, and the message.
+    pub async fn sent_code(&self, token: &str, environment_id: &str, recipient: &str) -> (String, Value) {
+        let filter = format!(r#"template eq "device_pairing" and recipient eq "{recipient}""#);
+        let filter: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+        let path = format!("/v1/environments/{environment_id}/notifications?filter={filter}");
+        let message = self.get(&path).bearer(token).send().await.body["_embedded"]["notifications"][0].clone();
+        let body = message["body"].as_str().expect("a device_pairing message");
+        let code =
+            body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() >= 6).expect("a code in the message").to_owned();
+        (code, message)
+    }
+
     /// Creates a user; returns the response body.
     pub async fn create_user(&self, token: &str, environment_id: &str, body: Value) -> Value {
         let response =
@@ -294,10 +325,15 @@ impl TestRequest<'_> {
         self.header("content-type", "application/json")
     }
 
-    /// A body sent exactly as given, with the given Content-Type.
-    pub fn raw(mut self, content_type: &str, body: impl Into<Body>) -> Self {
+    /// A body sent exactly as given, with no Content-Type of its own.
+    pub fn body(mut self, body: impl Into<Body>) -> Self {
         self.body = body.into();
-        self.header("content-type", content_type)
+        self
+    }
+
+    /// A body sent exactly as given, with the given Content-Type.
+    pub fn raw(self, content_type: &str, body: impl Into<Body>) -> Self {
+        self.body(body).header("content-type", content_type)
     }
 
     pub fn form(self, body: &str) -> Self {
@@ -306,10 +342,22 @@ impl TestRequest<'_> {
 
     pub async fn send(self) -> TestResponse {
         let request = self.builder.body(self.body).unwrap();
-        let response = self.app.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let (status, headers, bytes) = match &self.app.http {
+            None => {
+                let response = self.app.router.clone().oneshot(request).await.unwrap();
+                let (status, headers) = (response.status(), response.headers().clone());
+                (status, headers, response.into_body().collect().await.unwrap().to_bytes())
+            }
+            Some((client, base)) => {
+                let (parts, body) = request.into_parts();
+                let body = body.collect().await.unwrap().to_bytes();
+                let url = format!("{base}{}", parts.uri);
+                let response =
+                    client.request(parts.method, url).headers(parts.headers).body(body).send().await.unwrap();
+                let (status, headers) = (response.status(), response.headers().clone());
+                (status, headers, response.bytes().await.unwrap())
+            }
+        };
         let body = if bytes.is_empty() {
             Value::Null
         } else {

@@ -59,7 +59,7 @@ pub fn credentials_path(s: &Setup) -> String {
 }
 
 /// Every stored byte of the database: the SQLite file and its WAL, or the rows of
-/// every Postgres table that could hold the claims.
+/// every table of the Postgres database as text.
 pub async fn database_contents(app: &TestApp) -> Vec<u8> {
     let url = &app.args.database.database_url;
     if let Some(path) = url.strip_prefix("sqlite://") {
@@ -68,9 +68,15 @@ pub async fn database_contents(app: &TestApp) -> Vec<u8> {
         return bytes;
     }
     let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(tables.len() > 10, "the tables were found: {tables:?}");
     let mut bytes = Vec::new();
-    for table in ["jobs", "user_credentials", "provisioned_credentials", "wallet_actions", "notifications"] {
-        let sql = format!("SELECT COALESCE(string_agg(t::text, ''), '') FROM {table} t");
+    for table in tables {
+        // Table names come from the catalog, never from input.
+        let sql = format!(r#"SELECT COALESCE(string_agg(t::text, ''), '') FROM "{table}" t"#);
         let text: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&pool).await.unwrap();
         bytes.extend(text.into_bytes());
     }
@@ -78,7 +84,7 @@ pub async fn database_contents(app: &TestApp) -> Vec<u8> {
     bytes
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 

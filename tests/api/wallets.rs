@@ -10,6 +10,7 @@ use crate::on_both_backends;
 on_both_backends!(
     new_user_pairs_a_wallet_from_the_email_link,
     wrong_challenge_counts_and_locks_after_five,
+    concurrent_wrong_proofs_lock_after_five,
     signature_must_be_by_the_offered_key,
     wallet_put_rules,
     wallet_application_rules_and_delete_cascade,
@@ -186,6 +187,37 @@ async fn wrong_challenge_counts_and_locks_after_five(app: &TestApp) {
     assert_eq!(wallet["status"], "PAIRING_REQUIRED");
     let attempts = wallet["pairingAttempts"].as_array().unwrap();
     assert_eq!((attempts.len(), attempts.iter().all(|a| a["success"] == false)), (5, true));
+}
+
+/// Wrong challenges and signatures sent at once still count one by one: five are
+/// judged, the rest find the session locked.
+async fn concurrent_wrong_proofs_lock_after_five(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada" })).await;
+    let (created, url, challenge) = pending_wallet(app, &s).await;
+    let wrong_challenge = || attempt(app, &url, "wrongchallenge00", 1, "wrongchallenge00");
+    let wrong_signature = || attempt(app, &url, &challenge, 1, "anotherchallenge");
+    let answers = tokio::join!(
+        wrong_challenge(),
+        wrong_signature(),
+        wrong_challenge(),
+        wrong_signature(),
+        wrong_challenge(),
+        wrong_signature(),
+        wrong_challenge(),
+        wrong_signature()
+    );
+    let answers = [answers.0, answers.1, answers.2, answers.3, answers.4, answers.5, answers.6, answers.7];
+    let judged = answers.iter().filter(|a| a.body["code"] == "INVALID_DATA").count();
+    assert_eq!(judged, 5, "{answers:#?}");
+    let wallet = app.get(&wallet_path(&s, &created)).bearer(&s.token).send().await.body;
+    assert_eq!(wallet["pairingAttempts"].as_array().unwrap().len(), 5);
+    let response = attempt(app, &url, &challenge, 1, &challenge).await;
+    assert!(
+        response.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST")["message"]
+            .as_str()
+            .unwrap()
+            .contains("locked")
+    );
 }
 
 async fn signature_must_be_by_the_offered_key(app: &TestApp) {
