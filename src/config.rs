@@ -126,9 +126,14 @@ pub struct ServeArgs {
     #[arg(long, env = "CREDD_MAILBOX_TTL_SECONDS", default_value_t = 7 * 86_400)]
     pub mailbox_ttl_seconds: u32,
 
+    /// How long a claimed job stays reserved for the instance that claimed it. A job not
+    /// finished by then (its instance crashed, say) is run again by any instance.
+    #[arg(long, env = "CREDD_JOB_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub job_lease_seconds: u32,
+
     /// Background jobs (deliveries, notifications) run at once by this instance. A job
     /// mostly waits for its writes to commit, so many cheap loops keep the writer busy.
-    #[arg(long, env = "CREDD_WORKER_CONCURRENCY", default_value_t = 32)]
+    #[arg(long, env = "CREDD_WORKER_CONCURRENCY", default_value_t = 16)]
     pub worker_concurrency: usize,
 
     /// Where email goes: `outbox` (kept for the notifications API only), `smtp`, or `webhook`.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chrono::TimeDelta;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -108,6 +109,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), BoxError> {
     tasks.spawn(
         Worker::new(store.clone(), jobs, Arc::clone(&app.wake_worker))
             .concurrency(args.worker_concurrency)
+            .lease(TimeDelta::seconds(args.job_lease_seconds.into()))
             .run(stop.clone()),
     );
 
