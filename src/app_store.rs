@@ -76,6 +76,20 @@ impl AppStore {
         }
     }
 
+    /// The migrations this binary holds that the database has not applied (empty when
+    /// the schema is current), by version.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, sqlx::migrate::MigrateError> {
+        let (migrator, applied) = match self {
+            Self::Sqlite(store) => (&store_sqlite::MIGRATOR, store.applied_migrations().await?),
+            Self::Postgres(store) => (&store_postgres::MIGRATOR, store.applied_migrations().await?),
+        };
+        Ok(migrator
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+            .map(|m| m.version)
+            .collect())
+    }
+
     pub async fn close(&self) {
         match self {
             Self::Sqlite(store) => store.close().await,

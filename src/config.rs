@@ -13,6 +13,16 @@ use uuid::Uuid;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Log lines as human-readable text, or as one JSON object each (for log shippers).
+    #[arg(long, global = true, env = "CREDD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@ mod environments;
 pub mod error;
 pub mod extract;
 mod filter;
+mod health;
 mod notifications;
 mod oauth;
 mod pairing;
@@ -24,7 +25,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::service::Credd;
 use wire::Links;
@@ -52,6 +53,7 @@ pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
         .merge(devices::routes())
         .merge(credential_types::routes())
         .merge(user_credentials::routes())
+        .merge(health::routes())
         .fallback(error::not_found)
         .with_state(state)
         // Outermost first: the error guard sees every response, including those the
@@ -59,12 +61,16 @@ pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
         .layer((
             axum::middleware::map_response(error::uniform_errors),
             SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid),
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
-                // The path only (query strings may carry filter values), without secrets.
-                let path = loggable_path(request.uri().path());
-                tracing::info_span!("request", method = %request.method(), path = %path, request_id)
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let request_id =
+                        request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
+                    // The path only (query strings may carry filter values), without secrets.
+                    let path = loggable_path(request.uri().path());
+                    tracing::info_span!("request", method = %request.method(), path = %path, request_id)
+                })
+                // One line per answered request at INFO (status, latency), in its span.
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
             PropagateRequestIdLayer::new(REQUEST_ID),
             CatchPanicLayer::new(),
             TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)),

@@ -6,6 +6,7 @@ pub mod attempts;
 pub mod bootstrap;
 mod credentials;
 mod environments;
+mod health;
 pub mod mfa;
 pub mod notifications;
 pub mod oauth;

@@ -340,7 +340,20 @@ impl TestRequest<'_> {
         self.raw("application/x-www-form-urlencoded", body.to_owned())
     }
 
+    /// Sends the request and checks what every answer must be: no 5xx, an
+    /// `x-request-id`, and PingOne's error body on a 4xx.
     pub async fn send(self) -> TestResponse {
+        let response = self.send_unchecked().await;
+        assert!(!response.status.is_server_error(), "a request got {}: {}", response.status, response.body);
+        assert!(response.headers.contains_key("x-request-id"), "every response carries x-request-id");
+        if response.status.is_client_error() {
+            response.assert_pingone_error();
+        }
+        response
+    }
+
+    /// Sends the request and returns whatever came back (a readiness probe's 503).
+    pub async fn send_unchecked(self) -> TestResponse {
         let request = self.builder.body(self.body).unwrap();
         let (status, headers, bytes) = match &self.app.http {
             None => {
@@ -363,13 +376,7 @@ impl TestRequest<'_> {
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        let response = TestResponse { status, headers, body };
-        assert!(!response.status.is_server_error(), "a request got {status}: {}", response.body);
-        assert!(response.headers.contains_key("x-request-id"), "every response carries x-request-id");
-        if response.status.is_client_error() {
-            response.assert_pingone_error();
-        }
-        response
+        TestResponse { status, headers, body }
     }
 }
 
@@ -400,5 +407,61 @@ impl TestResponse {
     pub fn expect_error(&self, status: StatusCode, code: &str) -> &Value {
         assert_eq!((self.status, self.body["code"].as_str()), (status, Some(code)), "{}", self.body);
         self.body.get("details").and_then(|d| d.get(0)).unwrap_or(&Value::Null)
+    }
+}
+
+/// `credd serve` as a process on the test app's database and data folder, with `env`
+/// set, its output (stdout and stderr) going to a file.
+pub struct Server {
+    child: std::process::Child,
+    pub base: String,
+    log: tempfile::NamedTempFile,
+}
+
+impl Server {
+    pub fn start(app: &TestApp, env: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_credd"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--public-url", "https://credd.test"])
+            .arg("--database-url")
+            .arg(&app.args.database.database_url)
+            .arg("--data-dir")
+            .arg(&app.args.data_dir)
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .stdout(log.reopen().unwrap())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap();
+        let mut server = Server { child, base: format!("http://127.0.0.1:{port}"), log };
+        let mut tries = 0;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            tries += 1;
+            let exited = server.child.try_wait().unwrap();
+            assert!(exited.is_none() && tries < 600, "credd serve did not start ({exited:?}):\n{}", server.output());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn output(&mut self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap()
+    }
+
+    /// Stops the server as an operator would (SIGTERM) and returns everything it wrote.
+    pub fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.child.wait().unwrap();
+        self.output()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Never leave a server behind a failed test; a stopped one has exited already.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

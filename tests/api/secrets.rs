@@ -4,14 +4,11 @@
 //! files hold none of them in plaintext, and the real server's log at TRACE level
 //! shows none of them.
 
-use std::io::Read;
-use std::process::{Child, Command};
-
 use axum::http::StatusCode;
 use credd::wallet_client;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Server, TestApp};
 use crate::on_both_backends;
 use crate::user_credentials::{self, contains, database_contents};
 
@@ -188,66 +185,8 @@ async fn secrets_rest_only_as_keyed_hashes_or_sealed(app: &TestApp) {
     assert!(key.verify_secret(OTP, &walk.pending_code, device.otp_hash.as_deref().unwrap()));
 }
 
-/// `credd serve` as a process on the test app's database and data folder, logging at
-/// TRACE level to a file.
-struct Server {
-    child: Child,
-    base: String,
-    log: tempfile::NamedTempFile,
-}
-
-impl Server {
-    fn start(app: &TestApp) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = tempfile::NamedTempFile::new().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_credd"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--public-url", "https://credd.test"])
-            .arg("--database-url")
-            .arg(&app.args.database.database_url)
-            .arg("--data-dir")
-            .arg(&app.args.data_dir)
-            .env("CREDD_LOG", "trace")
-            .env("NO_COLOR", "1")
-            .stdout(log.reopen().unwrap())
-            .stderr(log.reopen().unwrap())
-            .spawn()
-            .unwrap();
-        let mut server = Server { child, base: format!("http://127.0.0.1:{port}"), log };
-        let mut tries = 0;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            tries += 1;
-            let exited = server.child.try_wait().unwrap();
-            assert!(exited.is_none() && tries < 600, "credd serve did not start ({exited:?}):\n{}", server.output());
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn output(&mut self) -> String {
-        let mut output = String::new();
-        self.log.reopen().unwrap().read_to_string(&mut output).unwrap();
-        output
-    }
-
-    /// Stops the server as an operator would (SIGTERM) and returns everything it wrote.
-    fn stop(mut self) -> String {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        self.child.wait().unwrap();
-        self.output()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Never leave a server behind a failed test; a stopped one has exited already.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 async fn secrets_appear_in_no_log_line(app: &TestApp) {
-    let server = Server::start(app);
+    let server = Server::start(app, &[("CREDD_LOG", "trace")]);
     let walk = walk(&app.over_http(&server.base)).await;
     let output = server.stop();
     let master_key = std::fs::read_to_string(app.args.data_dir.join("master.key")).unwrap();

@@ -75,6 +75,13 @@ impl PgStore {
         MIGRATOR.run(&self.pool).await
     }
 
+    /// The versions of the migrations the database has applied.
+    pub async fn applied_migrations(&self) -> Result<Vec<i64>, sqlx::migrate::MigrateError> {
+        let mut conn = self.pool.acquire().await?;
+        let applied = sqlx::migrate::Migrate::list_applied_migrations(&mut *conn, &MIGRATOR.table_name).await?;
+        Ok(applied.into_iter().map(|m| m.version).collect())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

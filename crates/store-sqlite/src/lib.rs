@@ -77,6 +77,13 @@ impl SqliteStore {
         MIGRATOR.run(self.writer.pool()).await
     }
 
+    /// The versions of the migrations the database has applied.
+    pub async fn applied_migrations(&self) -> Result<Vec<i64>, sqlx::migrate::MigrateError> {
+        let mut conn = self.reader.acquire().await?;
+        let applied = sqlx::migrate::Migrate::list_applied_migrations(&mut *conn, &MIGRATOR.table_name).await?;
+        Ok(applied.into_iter().map(|m| m.version).collect())
+    }
+
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
