@@ -22,7 +22,8 @@ struct ErrorBody {
     /// OAuth 2.0 fields, on token endpoint errors only.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// OAuth's own spelling (RFC 6749 §5.2), not camelCase.
+    #[serde(rename = "error_description", skip_serializing_if = "Option::is_none")]
     error_description: Option<String>,
 }
 

@@ -67,6 +67,7 @@ async fn bad_client_credentials_are_invalid_client(app: &TestApp) {
         app.post(&token_url).basic(&client_id, &app.admin.client_secret).form("grant_type=password").send().await;
     response.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
     assert_eq!(response.body["error"], "unsupported_grant_type");
+    assert!(response.body["error_description"].is_string(), "OAuth's spelling: {}", response.body);
     // The right secret for another environment's token endpoint is still refused.
     let admin = app.admin_token().await;
     let other = app.create_environment(&admin, "Other").await;
