@@ -10,10 +10,12 @@ use domain::application::{Application, ApplicationFields, ApplicationName, Token
 use domain::validation::{Collector, FieldError, bounded_text};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{Caller, Json, Path, Query};
+use super::openapi;
 use super::wire::{self, Links, ListQuery, Ref};
 use crate::error::Result;
 
@@ -24,20 +26,35 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/environments/{environment_id}/applications/{application_id}/secret", post(rotate_secret))
 }
 
+#[derive(OpenApi)]
+#[openapi(paths(list, create, read, replace, delete, rotate_secret))]
+pub struct Api;
+
 const WORKER: &str = "WORKER";
 const OPENID_CONNECT: &str = "OPENID_CONNECT";
 const CLIENT_CREDENTIALS: &str = "CLIENT_CREDENTIALS";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ApplicationRequest)]
 struct ApplicationBody {
+    #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     name: Option<String>,
+    #[schema(value_type = Option<openapi::Text>)]
     description: Option<String>,
+    /// credd's applications are workers.
     #[serde(rename = "type")]
+    #[schema(required = true, nullable = false, pattern = "^WORKER$")]
     kind: Option<String>,
+    /// The only protocol.
+    #[schema(pattern = "^OPENID_CONNECT$")]
     protocol: Option<String>,
+    /// `true` when left out.
     enabled: Option<bool>,
+    /// `CLIENT_SECRET_BASIC` when left out.
+    #[schema(value_type = Option<openapi::TokenEndpointAuthMethod>)]
     token_endpoint_auth_method: Option<String>,
+    /// `["CLIENT_CREDENTIALS"]`, the only grant.
     grant_types: Option<Vec<String>>,
 }
 
@@ -78,10 +95,12 @@ impl ApplicationBody {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Application)]
 struct ApplicationView {
     #[serde(rename = "_links")]
+    #[schema(value_type = openapi::Links)]
     links: Value,
     id: Uuid,
     environment: Ref,
@@ -92,15 +111,32 @@ struct ApplicationView {
     kind: &'static str,
     protocol: &'static str,
     enabled: bool,
+    #[schema(value_type = openapi::TokenEndpointAuthMethod)]
     token_endpoint_auth_method: &'static str,
+    #[schema(value_type = Vec<String>)]
     grant_types: [&'static str; 1],
     #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
     created_at: domain::time::Timestamp,
     #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
     updated_at: domain::time::Timestamp,
     /// Only in the response that created the application.
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
+}
+
+openapi::collection!(Applications, "applications", ApplicationView);
+
+/// A new client secret, in this response only.
+#[derive(ToSchema)]
+#[schema(as = ApplicationSecret)]
+#[expect(dead_code, reason = "describes the json! of rotate_secret to the OpenAPI document")]
+struct SecretShape {
+    #[serde(rename = "_links")]
+    #[schema(value_type = openapi::Links)]
+    links: (),
+    secret: String,
 }
 
 fn path(environment_id: Uuid, id: Uuid) -> String {
@@ -130,6 +166,10 @@ fn view(links: &Links, application: Application, secret: Option<String>) -> Appl
     }
 }
 
+/// Create a worker application; the response holds its client secret, once.
+#[utoipa::path(post, path = "/v1/environments/{environment_id}/applications", operation_id = "createApplication",
+    request_body = ApplicationBody,
+    responses((status = 201, description = "The new application, with `secret`.", body = ApplicationView)))]
 async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -140,6 +180,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&state.links, created.application, Some(created.secret)))))
 }
 
+/// List the environment's applications.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/applications", operation_id = "listApplications",
+    params(ListQuery),
+    responses((status = 200, description = "A page of applications.", body = Applications)))]
 async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -160,6 +204,10 @@ async fn list(
     )))
 }
 
+/// Read an application (without its secret).
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/applications/{application_id}",
+    operation_id = "readApplication",
+    responses((status = 200, description = "The application.", body = ApplicationView)))]
 async fn read(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -169,6 +217,10 @@ async fn read(
     Ok(Json(view(&state.links, application, None)))
 }
 
+/// Replace an application's settings.
+#[utoipa::path(put, path = "/v1/environments/{environment_id}/applications/{application_id}",
+    operation_id = "replaceApplication", request_body = ApplicationBody,
+    responses((status = 200, description = "The application.", body = ApplicationView)))]
 async fn replace(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -179,6 +231,9 @@ async fn replace(
     Ok(Json(view(&state.links, application, None)))
 }
 
+/// Delete an application; its tokens stop working when they expire.
+#[utoipa::path(delete, path = "/v1/environments/{environment_id}/applications/{application_id}",
+    operation_id = "deleteApplication", responses((status = 204, description = "Deleted.")))]
 async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -188,6 +243,10 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Replace the client secret; the old one stops working at once.
+#[utoipa::path(post, path = "/v1/environments/{environment_id}/applications/{application_id}/secret",
+    operation_id = "rotateApplicationSecret",
+    responses((status = 200, description = "The new secret.", body = SecretShape)))]
 async fn rotate_secret(
     State(state): State<AppState>,
     Caller(caller): Caller,

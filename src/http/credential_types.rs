@@ -14,10 +14,12 @@ use domain::credential::{
 use domain::validation::{Collector, FieldError, bounded_text};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{Caller, Json, Path, Query};
+use super::openapi;
 use super::wire::{self, Links, ListQuery};
 use crate::error::Result;
 
@@ -28,6 +30,175 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/environments/{environment_id}/credentialTypes", get(list).post(create))
         .route("/v1/environments/{environment_id}/credentialTypes/{type_id}", get(read).put(replace).delete(delete))
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(read_profile, update_profile, did_document, list, create, read, replace, delete))]
+pub struct Api;
+
+/// Shapes this module renders with `json!`, for the OpenAPI document.
+#[expect(dead_code, reason = "described to utoipa, never built: the views render json!")]
+mod shapes {
+    use utoipa::ToSchema;
+    use uuid::Uuid;
+
+    use crate::http::openapi;
+    use crate::http::wire::Ref;
+
+    /// The environment's issuer: its name and its `did:web`.
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct CredentialIssuerProfile {
+        #[serde(rename = "_links")]
+        #[schema(value_type = openapi::Links)]
+        pub links: (),
+        pub id: Uuid,
+        #[schema(value_type = openapi::Timestamp)]
+        pub created_at: String,
+        #[schema(value_type = openapi::Timestamp)]
+        pub updated_at: String,
+        pub environment: Ref,
+        pub name: String,
+        pub did: Did,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub site_url: Option<String>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct Did {
+        /// `WEB`.
+        pub method: String,
+        /// `did:web:…`.
+        pub value: String,
+    }
+
+    /// The W3C DID document of the environment's `did:web`.
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct DidDocument {
+        #[serde(rename = "@context")]
+        pub context: Vec<String>,
+        pub id: String,
+        pub verification_method: Vec<VerificationMethod>,
+        pub assertion_method: Vec<String>,
+    }
+
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct VerificationMethod {
+        pub id: String,
+        /// `JsonWebKey2020`.
+        #[serde(rename = "type")]
+        pub kind: String,
+        pub controller: String,
+        pub public_key_jwk: PublicKeyJwk,
+    }
+
+    /// An Ed25519 public key (`kty` `OKP`, `crv` `Ed25519`).
+    #[derive(ToSchema)]
+    pub struct PublicKeyJwk {
+        pub kty: String,
+        pub crv: String,
+        pub x: String,
+    }
+
+    /// A credential type; lists leave `metadata` out.
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct CredentialType {
+        #[serde(rename = "_links")]
+        #[schema(value_type = openapi::Links)]
+        pub links: (),
+        pub id: Uuid,
+        #[schema(value_type = openapi::Timestamp)]
+        pub created_at: String,
+        #[schema(value_type = openapi::Timestamp)]
+        pub updated_at: String,
+        pub environment: Ref,
+        /// The environment's `did:web`.
+        pub issuer: Issuer,
+        pub management: Management,
+        pub title: String,
+        pub card_type: String,
+        pub uri: String,
+        pub version: Version,
+        pub on_delete: OnDelete,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub description: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub issuer_name: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub metadata: Option<Metadata>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<openapi::Timestamp>)]
+        pub deleted_at: Option<String>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct Issuer {
+        pub id: String,
+    }
+
+    #[derive(ToSchema)]
+    pub struct Management {
+        #[schema(value_type = openapi::ManagementMode)]
+        pub mode: String,
+    }
+
+    #[derive(ToSchema)]
+    pub struct Version {
+        pub number: i64,
+        pub uri: String,
+    }
+
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct OnDelete {
+        pub revoke_issued_credentials: bool,
+    }
+
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = CredentialTypeMetadata)]
+    pub struct Metadata {
+        pub fields: Vec<Field>,
+        pub version: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub description: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub background_image: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub logo_image: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub card_color: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub text_color: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub bg_opacity_percent: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub columns: Option<i64>,
+    }
+
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = CredentialField)]
+    pub struct Field {
+        pub id: String,
+        #[serde(rename = "type")]
+        #[schema(value_type = openapi::FieldType)]
+        pub kind: String,
+        pub title: String,
+        pub required: bool,
+        pub is_visible: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub value: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub attribute: Option<String>,
+    }
+}
+
+openapi::collection!(CredentialTypes, "items", shapes::CredentialType);
 
 fn profile_view(links: &Links, did: String, profile: &IssuerProfile) -> Value {
     let mut view = json!({
@@ -45,6 +216,10 @@ fn profile_view(links: &Links, did: String, profile: &IssuerProfile) -> Value {
     view
 }
 
+/// Read the environment's issuer profile (made when first read).
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/credentialIssuerProfile",
+    operation_id = "readCredentialIssuerProfile", tag = "Credential issuer",
+    responses((status = 200, description = "The issuer profile.", body = shapes::CredentialIssuerProfile)))]
 async fn read_profile(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -54,13 +229,20 @@ async fn read_profile(
     Ok(Json(profile_view(&state.links, state.credd.issuer_did(environment_id), &profile)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CredentialIssuerProfileRequest)]
 struct ProfileBody {
+    #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     name: Option<String>,
+    #[schema(examples("https://www.example.com"))]
     site_url: Option<String>,
 }
 
+/// Update the issuer profile's `name` and `siteUrl`.
+#[utoipa::path(put, path = "/v1/environments/{environment_id}/credentialIssuerProfile",
+    operation_id = "updateCredentialIssuerProfile", tag = "Credential issuer", request_body = ProfileBody,
+    responses((status = 200, description = "The issuer profile.", body = shapes::CredentialIssuerProfile)))]
 async fn update_profile(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -80,6 +262,8 @@ async fn update_profile(
 }
 
 /// The `did:web` document of the environment: its issuer key as a JWK.
+#[utoipa::path(get, path = "/{environment_id}/did.json", operation_id = "readDidDocument", tag = "Credential issuer",
+    security(()), responses((status = 200, description = "The DID document.", body = shapes::DidDocument)))]
 async fn did_document(State(state): State<AppState>, Path(environment_id): Path<Uuid>) -> Result<Json<Value>> {
     let public_key = state.credd.issuer_public_key(environment_id).await?;
     let did = state.credd.issuer_did(environment_id);
@@ -95,51 +279,80 @@ async fn did_document(State(state): State<AppState>, Path(environment_id): Path<
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CredentialTypeRequest)]
 struct TypeBody {
+    #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     title: Option<String>,
+    #[schema(value_type = Option<openapi::Text>)]
     description: Option<String>,
+    #[schema(value_type = Option<openapi::Text>)]
     card_type: Option<String>,
+    #[schema(value_type = Option<openapi::Text>)]
     issuer_name: Option<String>,
+    /// `AUTOMATED` when left out.
     management: Option<ManagementBody>,
+    #[schema(required = true, nullable = false)]
     metadata: Option<MetadataBody>,
+    /// `revokeIssuedCredentials` is `true` when left out.
     on_delete: Option<OnDeleteBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CredentialTypeManagementRequest)]
 struct ManagementBody {
+    #[schema(value_type = Option<openapi::ManagementMode>)]
     mode: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CredentialTypeOnDeleteRequest)]
 struct OnDeleteBody {
     revoke_issued_credentials: Option<bool>,
 }
 
-#[derive(Deserialize)]
+/// The card's look and its fields; colors are `#rrggbb`.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CredentialTypeMetadataRequest)]
 struct MetadataBody {
     name: Option<String>,
     description: Option<String>,
     background_image: Option<String>,
     logo_image: Option<String>,
+    #[schema(pattern = "^#[0-9A-Fa-f]{6}$")]
     card_color: Option<String>,
+    #[schema(pattern = "^#[0-9A-Fa-f]{6}$")]
     text_color: Option<String>,
+    #[schema(minimum = 0, maximum = 100)]
     bg_opacity_percent: Option<i64>,
+    #[schema(minimum = 1, maximum = 3)]
     columns: Option<i64>,
+    /// Titles are unique.
     #[serde(default)]
+    #[schema(required = true, min_items = 1)]
     fields: Vec<FieldBody>,
 }
 
-#[derive(Deserialize)]
+/// A claim: `Alphanumeric Text` (a `value`: the value of an AUTOMATED type, the default
+/// of a MANAGED one), `Issued Timestamp`, or `Directory Attribute` (an `attribute`).
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CredentialFieldRequest)]
 struct FieldBody {
+    #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     id: Option<String>,
     #[serde(rename = "type")]
+    #[schema(required = true, nullable = false, value_type = Option<openapi::FieldType>)]
     kind: Option<String>,
+    /// The claim's name: `data` keys are titles.
+    #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     title: Option<String>,
+    #[schema(value_type = Option<openapi::Text>)]
     value: Option<String>,
+    /// A user attribute: `name.given`, `email`, …
+    #[schema(value_type = Option<openapi::Text>)]
     attribute: Option<String>,
     #[serde(default)]
     required: bool,
@@ -290,6 +503,10 @@ fn type_view(state: &AppState, credential_type: &CredentialType, with_metadata: 
     view
 }
 
+/// Create a credential type.
+#[utoipa::path(post, path = "/v1/environments/{environment_id}/credentialTypes", operation_id = "createCredentialType",
+    request_body = TypeBody,
+    responses((status = 201, description = "The new credential type.", body = shapes::CredentialType)))]
 async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -300,7 +517,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(type_view(&state, &created, true))))
 }
 
-/// `_embedded.items`, without `metadata`, as PingOne lists them.
+/// List the credential types: `_embedded.items`, without `metadata`, as PingOne lists them.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/credentialTypes", operation_id = "listCredentialTypes",
+    params(ListQuery),
+    responses((status = 200, description = "A page of credential types.", body = CredentialTypes)))]
 async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -313,6 +533,10 @@ async fn list(
     Ok(Json(wire::collection(&state.links, &uri, "items", page, request, |t| t.id, |t| type_view(&state, &t, false))))
 }
 
+/// Read a credential type.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/credentialTypes/{type_id}",
+    operation_id = "readCredentialType",
+    responses((status = 200, description = "The credential type.", body = shapes::CredentialType)))]
 async fn read(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -322,6 +546,10 @@ async fn read(
     Ok(Json(type_view(&state, &credential_type, true)))
 }
 
+/// Replace a credential type; its version goes up.
+#[utoipa::path(put, path = "/v1/environments/{environment_id}/credentialTypes/{type_id}",
+    operation_id = "replaceCredentialType", request_body = TypeBody,
+    responses((status = 200, description = "The credential type.", body = shapes::CredentialType)))]
 async fn replace(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -332,6 +560,10 @@ async fn replace(
     Ok(Json(type_view(&state, &credential_type, true)))
 }
 
+/// Delete a credential type: its `PENDING` credentials go, and with
+/// `onDelete.revokeIssuedCredentials` the others are revoked.
+#[utoipa::path(delete, path = "/v1/environments/{environment_id}/credentialTypes/{type_id}",
+    operation_id = "deleteCredentialType", responses((status = 204, description = "Deleted.")))]
 async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -16,11 +16,14 @@ use domain::user::Email;
 use domain::validation::{Collector, FieldError};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
+use super::error::ErrorBody;
 use super::extract::{Caller, Json, Path, Query, is_json, parse_json};
 use super::filter;
+use super::openapi;
 use super::wallets::NotificationBody;
 use super::wire::{self, Links, ListQuery, Ref};
 use crate::error::{Error, Result};
@@ -45,6 +48,171 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/v1/environments/{environment_id}/mfaSettings", get(read_settings).put(replace_settings))
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    list,
+    create_or_reorder,
+    read,
+    action,
+    replace,
+    set_nickname,
+    delete,
+    list_policies,
+    create_policy,
+    read_policy,
+    replace_policy,
+    delete_policy,
+    read_settings,
+    replace_settings
+))]
+pub struct Api;
+
+/// Shapes this module renders with `json!`, for the OpenAPI document.
+#[expect(dead_code, reason = "described to utoipa, never built: the views render json!")]
+mod shapes {
+    use utoipa::ToSchema;
+    use uuid::Uuid;
+
+    use crate::http::openapi;
+    use crate::http::wire::Ref;
+
+    /// An MFA device; `_links.activate` while it waits for activation. A TOTP device's
+    /// `secret` and `keyUri` are in the response that created it, and never again.
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Device {
+        #[serde(rename = "_links")]
+        #[schema(value_type = openapi::Links)]
+        pub links: (),
+        pub id: Uuid,
+        pub environment: Ref,
+        pub user: Ref,
+        #[serde(rename = "type")]
+        #[schema(value_type = openapi::DeviceType)]
+        pub kind: String,
+        #[schema(value_type = openapi::DeviceStatus)]
+        pub status: String,
+        #[schema(value_type = openapi::Timestamp)]
+        pub created_at: String,
+        #[schema(value_type = openapi::Timestamp)]
+        pub updated_at: String,
+        /// `+<country code>.<national number>`: `+1.5125551234`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub phone: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub email: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub nickname: Option<String>,
+        /// While too many wrong codes keep it locked.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub lock: Option<Lock>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub secret: Option<String>,
+        /// `otpauth://totp/credd:<username>?…`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub key_uri: Option<String>,
+    }
+
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = DeviceLock)]
+    pub struct Lock {
+        /// `LOCKED`.
+        pub status: String,
+        #[schema(value_type = openapi::Timestamp)]
+        pub expires_at: String,
+    }
+
+    /// The user's devices in their new order.
+    #[derive(ToSchema)]
+    pub struct DeviceOrder {
+        pub order: Vec<Ref>,
+    }
+
+    /// How devices of an environment are paired and activated, per method.
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct DeviceAuthenticationPolicy {
+        #[serde(rename = "_links")]
+        #[schema(value_type = openapi::Links)]
+        pub links: (),
+        pub id: Uuid,
+        pub environment: Ref,
+        pub name: String,
+        pub default: bool,
+        pub sms: Method,
+        pub voice: Method,
+        pub email: Method,
+        pub whats_app: Method,
+        pub totp: Method,
+        #[schema(value_type = openapi::Timestamp)]
+        pub created_at: String,
+        #[schema(value_type = openapi::Timestamp)]
+        pub updated_at: String,
+    }
+
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = DevicePolicyMethod)]
+    pub struct Method {
+        pub enabled: bool,
+        pub pairing_disabled: bool,
+        pub otp: Otp,
+    }
+
+    /// TOTP has only `failure`.
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = DevicePolicyOtp)]
+    pub struct Otp {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub life_time: Option<Span>,
+        pub failure: Failure,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub otp_length: Option<i64>,
+    }
+
+    /// After `count` wrong codes the code is voided and the device locked for `coolDown`.
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = DevicePolicyFailure)]
+    pub struct Failure {
+        pub count: i64,
+        pub cool_down: Span,
+    }
+
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = Duration)]
+    pub struct Span {
+        pub duration: i64,
+        #[schema(value_type = openapi::TimeUnit)]
+        pub time_unit: String,
+    }
+
+    #[derive(ToSchema)]
+    pub struct MfaSettings {
+        #[serde(rename = "_links")]
+        #[schema(value_type = openapi::Links)]
+        pub links: (),
+        pub environment: Ref,
+        pub pairing: Pairing,
+        #[serde(rename = "updatedAt")]
+        #[schema(value_type = openapi::Timestamp)]
+        pub updated_at: String,
+    }
+
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = MfaPairingSettings)]
+    pub struct Pairing {
+        pub max_allowed_devices: i64,
+    }
+}
+
+openapi::collection!(Devices, "devices", shapes::Device);
+openapi::collection!(DevicePolicies, "deviceAuthenticationPolicies", shapes::DeviceAuthenticationPolicy);
 
 /// The media type of the body, lower-cased, without parameters.
 fn media_type(headers: &HeaderMap) -> String {
@@ -93,15 +261,27 @@ fn view(links: &Links, device: &Device, now: domain::time::Timestamp) -> Value {
     body
 }
 
-#[derive(Deserialize)]
+/// A new device: `phone` for SMS, VOICE and WHATSAPP, `email` for EMAIL, nothing for TOTP.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DeviceRequest)]
 struct CreateBody {
     #[serde(rename = "type")]
+    #[schema(required = true, nullable = false, value_type = Option<openapi::DeviceType>)]
     kind: Option<String>,
+    /// `+` and the country code: `+1.5125551234`, `+1 (512) 555-1234`.
+    #[schema(examples("+1.5125551234"))]
     phone: Option<String>,
+    #[schema(format = Email)]
     email: Option<String>,
+    #[schema(required = true, nullable = false)]
     policy: Option<Ref>,
+    /// A worker's request: `ACTIVE` unless it asks for `ACTIVATION_REQUIRED`; a user's own
+    /// request always gets `ACTIVATION_REQUIRED`.
+    #[schema(value_type = Option<openapi::DeviceStatus>)]
     status: Option<String>,
+    #[schema(value_type = Option<openapi::Text>)]
     nickname: Option<String>,
+    /// Sends the activation code (`device_pairing`).
     notification: Option<NotificationBody>,
 }
 
@@ -162,12 +342,28 @@ fn created(state: &AppState, created: CreatedDevice) -> Response {
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
-#[derive(Deserialize)]
+/// Every device of the user, in the order wanted.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DeviceOrderRequest)]
 struct ReorderBody {
+    #[schema(required = true, nullable = false)]
     order: Option<Vec<Ref>>,
 }
 
-/// `POST …/devices`: create (JSON) or reorder (the reorder media type).
+/// Create a device (`application/json`), or reorder the user's devices (the reorder
+/// media type).
+#[utoipa::path(post, path = "/v1/environments/{environment_id}/users/{user_id}/devices",
+    operation_id = "createOrReorderDevices",
+    request_body(content(
+        (CreateBody = "application/json"),
+        (ReorderBody = "application/vnd.pingidentity.devices.reorder+json"),
+    )),
+    responses(
+        (status = 201, description = "The new device.", body = shapes::Device),
+        (status = 200, description = "The new order.", body = shapes::DeviceOrder),
+        (status = 409, description = "`UNIQUENESS_VIOLATION`: the user has a device of this type and target.",
+            body = ErrorBody),
+    ))]
 async fn create_or_reorder(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -198,12 +394,23 @@ async fn create_or_reorder(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DeviceActivation)]
 struct ActivateBody {
+    /// The code sent to the device, or the TOTP app's current code.
+    #[schema(required = true, nullable = false)]
     otp: Option<String>,
 }
 
-/// `POST …/devices/{id}`: activate, or send a new activation code, by media type.
+/// Activate a device with its code (the activate media type), or send it a new code
+/// (the sendActivationCode media type, any body).
+#[utoipa::path(post, path = "/v1/environments/{environment_id}/users/{user_id}/devices/{device_id}",
+    operation_id = "activateDevice",
+    request_body(content(
+        (ActivateBody = "application/vnd.pingidentity.device.activate+json"),
+        (Object = "application/vnd.pingidentity.device.sendActivationCode+json"),
+    )),
+    responses((status = 200, description = "The device.", body = shapes::Device)))]
 async fn action(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -230,6 +437,12 @@ async fn action(
     Ok(Json(view(&state.links, &device, domain::time::now())))
 }
 
+/// List the user's devices, in their order.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/users/{user_id}/devices", operation_id = "listDevices",
+    params(ListQuery, ("filter" = Option<String>, Query,
+        description = "SCIM equality on `status` and `type`, joined by `and`: `type eq \"SMS\"`.")),
+    responses((status = 200, description = "A page of devices; `_links[\"devices.reorder\"]` reorders them.",
+        body = Devices)))]
 async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -263,6 +476,9 @@ async fn list(
     Ok(Json(body))
 }
 
+/// Read a device.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/users/{user_id}/devices/{device_id}",
+    operation_id = "readDevice", responses((status = 200, description = "The device.", body = shapes::Device)))]
 async fn read(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -272,13 +488,21 @@ async fn read(
     Ok(Json(view(&state.links, &device, domain::time::now())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DeviceUpdate)]
 struct ReplaceBody {
+    /// Left out: the nickname is cleared.
+    #[schema(value_type = Option<openapi::Text>)]
     nickname: Option<String>,
+    /// Refused: a notification belongs to creation.
+    #[schema(value_type = Option<Object>)]
     notification: Option<Value>,
 }
 
-/// `PUT …/devices/{id}`: the nickname; `notification` belongs to creation only.
+/// Update a device: its nickname.
+#[utoipa::path(put, path = "/v1/environments/{environment_id}/users/{user_id}/devices/{device_id}",
+    operation_id = "updateDevice", request_body = ReplaceBody,
+    responses((status = 200, description = "The device.", body = shapes::Device)))]
 async fn replace(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -296,11 +520,17 @@ async fn replace(
     Ok(Json(view(&state.links, &device, domain::time::now())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DeviceNickname)]
 struct NicknameBody {
+    #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     nickname: Option<String>,
 }
 
+/// Set a device's nickname.
+#[utoipa::path(put, path = "/v1/environments/{environment_id}/users/{user_id}/devices/{device_id}/nickname",
+    operation_id = "setDeviceNickname", request_body = NicknameBody,
+    responses((status = 200, description = "The device.", body = shapes::Device)))]
 async fn set_nickname(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -312,6 +542,9 @@ async fn set_nickname(
     Ok(Json(view(&state.links, &device, domain::time::now())))
 }
 
+/// Delete a device.
+#[utoipa::path(delete, path = "/v1/environments/{environment_id}/users/{user_id}/devices/{device_id}",
+    operation_id = "deleteDevice", responses((status = 204, description = "Deleted.")))]
 async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -323,10 +556,14 @@ async fn delete(
 
 // Policies ------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
+/// A policy; a method left out takes the defaults.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DeviceAuthenticationPolicyRequest)]
 struct PolicyBody {
+    #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     name: Option<String>,
+    /// Makes it the environment's default policy.
     default: Option<bool>,
     sms: Option<MethodBody>,
     voice: Option<MethodBody>,
@@ -335,33 +572,42 @@ struct PolicyBody {
     totp: Option<MethodBody>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DevicePolicyMethodRequest)]
 struct MethodBody {
     enabled: Option<bool>,
     pairing_disabled: Option<bool>,
     otp: Option<OtpBody>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DevicePolicyOtpRequest)]
 struct OtpBody {
+    /// 60 seconds to 30 minutes.
     life_time: Option<SpanBody>,
     failure: Option<FailureBody>,
+    #[schema(minimum = 6, maximum = 10)]
     otp_length: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DevicePolicyFailureRequest)]
 struct FailureBody {
+    #[schema(minimum = 1, maximum = 7)]
     count: Option<i64>,
+    /// Up to 30 minutes.
     cool_down: Option<SpanBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DurationRequest)]
 struct SpanBody {
     duration: i64,
+    #[schema(value_type = openapi::TimeUnit)]
     time_unit: String,
 }
 
@@ -476,6 +722,11 @@ fn policy_view(links: &Links, policy: &DevicePolicy) -> Value {
     })
 }
 
+/// Create a device authentication policy.
+#[utoipa::path(post, path = "/v1/environments/{environment_id}/deviceAuthenticationPolicies",
+    operation_id = "createDeviceAuthenticationPolicy", tag = "Device authentication policies",
+    request_body = PolicyBody,
+    responses((status = 201, description = "The new policy.", body = shapes::DeviceAuthenticationPolicy)))]
 async fn create_policy(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -486,6 +737,10 @@ async fn create_policy(
     Ok((StatusCode::CREATED, Json(policy_view(&state.links, &policy))))
 }
 
+/// List the device authentication policies.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/deviceAuthenticationPolicies",
+    operation_id = "listDeviceAuthenticationPolicies", tag = "Device authentication policies",
+    responses((status = 200, description = "The policies.", body = DevicePolicies)))]
 async fn list_policies(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -499,6 +754,10 @@ async fn list_policies(
     ))
 }
 
+/// Read a device authentication policy.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/deviceAuthenticationPolicies/{policy_id}",
+    operation_id = "readDeviceAuthenticationPolicy", tag = "Device authentication policies",
+    responses((status = 200, description = "The policy.", body = shapes::DeviceAuthenticationPolicy)))]
 async fn read_policy(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -507,6 +766,11 @@ async fn read_policy(
     Ok(Json(policy_view(&state.links, &state.credd.device_policy(&caller, environment_id, id).await?)))
 }
 
+/// Replace a device authentication policy.
+#[utoipa::path(put, path = "/v1/environments/{environment_id}/deviceAuthenticationPolicies/{policy_id}",
+    operation_id = "replaceDeviceAuthenticationPolicy", tag = "Device authentication policies",
+    request_body = PolicyBody,
+    responses((status = 200, description = "The policy.", body = shapes::DeviceAuthenticationPolicy)))]
 async fn replace_policy(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -517,6 +781,10 @@ async fn replace_policy(
     Ok(Json(policy_view(&state.links, &policy)))
 }
 
+/// Delete a policy that is neither the default nor used by a device.
+#[utoipa::path(delete, path = "/v1/environments/{environment_id}/deviceAuthenticationPolicies/{policy_id}",
+    operation_id = "deleteDeviceAuthenticationPolicy", tag = "Device authentication policies",
+    responses((status = 204, description = "Deleted.")))]
 async fn delete_policy(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -528,14 +796,19 @@ async fn delete_policy(
 
 // MFA settings --------------------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = MfaSettingsRequest)]
 struct SettingsBody {
+    #[schema(required = true, nullable = false)]
     pairing: Option<PairingBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = MfaPairingSettingsRequest)]
 struct PairingBody {
+    /// How many devices a user may have.
+    #[schema(required = true, nullable = false, minimum = 1, maximum = 15)]
     max_allowed_devices: Option<i64>,
 }
 
@@ -548,6 +821,9 @@ fn settings_view(links: &Links, settings: &MfaSettings) -> Value {
     })
 }
 
+/// Read the environment's MFA settings.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/mfaSettings", operation_id = "readMfaSettings",
+    tag = "MFA settings", responses((status = 200, description = "The settings.", body = shapes::MfaSettings)))]
 async fn read_settings(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -556,6 +832,10 @@ async fn read_settings(
     Ok(Json(settings_view(&state.links, &state.credd.mfa_settings(&caller, environment_id).await?)))
 }
 
+/// Replace the environment's MFA settings.
+#[utoipa::path(put, path = "/v1/environments/{environment_id}/mfaSettings", operation_id = "replaceMfaSettings",
+    tag = "MFA settings", request_body = SettingsBody,
+    responses((status = 200, description = "The settings.", body = shapes::MfaSettings)))]
 async fn replace_settings(
     State(state): State<AppState>,
     Caller(caller): Caller,

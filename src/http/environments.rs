@@ -8,10 +8,12 @@ use domain::environment::{Environment, EnvironmentFields, EnvironmentName, Envir
 use domain::validation::{Collector, FieldError, bounded_text};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{Caller, Json, Path, Query};
+use super::openapi;
 use super::wire::{self, Links, ListQuery};
 use crate::error::Result;
 
@@ -21,13 +23,24 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/environments/{environment_id}", get(read).put(replace).delete(delete))
 }
 
-#[derive(Deserialize)]
+#[derive(OpenApi)]
+#[openapi(paths(list, create, read, replace, delete))]
+pub struct Api;
+
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = EnvironmentRequest)]
 struct EnvironmentBody {
+    #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     name: Option<String>,
+    #[schema(value_type = Option<openapi::Text>)]
     description: Option<String>,
+    /// `SANDBOX` when left out.
     #[serde(rename = "type")]
+    #[schema(value_type = Option<openapi::EnvironmentType>)]
     kind: Option<String>,
+    /// `NA` when left out; a replace cannot change it.
+    #[schema(value_type = Option<openapi::Region>)]
     region: Option<String>,
 }
 
@@ -60,23 +73,31 @@ impl EnvironmentBody {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Environment)]
 struct EnvironmentView {
     #[serde(rename = "_links")]
+    #[schema(value_type = openapi::Links)]
     links: Value,
     id: Uuid,
     name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     #[serde(rename = "type")]
+    #[schema(value_type = openapi::EnvironmentType)]
     kind: &'static str,
+    #[schema(value_type = openapi::Region)]
     region: &'static str,
     #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
     created_at: domain::time::Timestamp,
     #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
     updated_at: domain::time::Timestamp,
 }
+
+openapi::collection!(Environments, "environments", EnvironmentView);
 
 fn view(links: &Links, environment: Environment) -> EnvironmentView {
     let path = links.environment(environment.id);
@@ -92,6 +113,9 @@ fn view(links: &Links, environment: Environment) -> EnvironmentView {
     }
 }
 
+/// Create an environment (the administrator environment's workers only).
+#[utoipa::path(post, path = "/v1/environments", operation_id = "createEnvironment", request_body = EnvironmentBody,
+    responses((status = 201, description = "The new environment.", body = EnvironmentView)))]
 async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -104,6 +128,9 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&state.links, environment))))
 }
 
+/// List the environments the token may manage.
+#[utoipa::path(get, path = "/v1/environments", operation_id = "listEnvironments", params(ListQuery),
+    responses((status = 200, description = "A page of environments.", body = Environments)))]
 async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -115,6 +142,9 @@ async fn list(
     Ok(Json(wire::collection(&state.links, &uri, "environments", page, request, |e| e.id, |e| view(&state.links, e))))
 }
 
+/// Read an environment.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}", operation_id = "readEnvironment",
+    responses((status = 200, description = "The environment.", body = EnvironmentView)))]
 async fn read(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -124,7 +154,10 @@ async fn read(
     Ok(Json(view(&state.links, environment)))
 }
 
-/// Full replace of `name`, `description` and `type`; `region` cannot change.
+/// Replace an environment: `name`, `description` and `type`; `region` cannot change.
+#[utoipa::path(put, path = "/v1/environments/{environment_id}", operation_id = "replaceEnvironment",
+    request_body = EnvironmentBody,
+    responses((status = 200, description = "The environment.", body = EnvironmentView)))]
 async fn replace(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -138,6 +171,9 @@ async fn replace(
     Ok(Json(view(&state.links, environment)))
 }
 
+/// Delete an environment and everything in it (not the administrator environment).
+#[utoipa::path(delete, path = "/v1/environments/{environment_id}", operation_id = "deleteEnvironment",
+    responses((status = 204, description = "Deleted.")))]
 async fn delete(State(state): State<AppState>, Caller(caller): Caller, Path(id): Path<Uuid>) -> Result<StatusCode> {
     state.credd.delete_environment(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)

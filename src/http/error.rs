@@ -7,16 +7,23 @@ use axum::response::IntoResponse;
 use bytes::Bytes;
 use domain::validation::{FieldError, FieldErrorKind};
 use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::Error;
 
-#[derive(Serialize)]
+/// PingOne's error body, which every error response carries.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ErrorBody {
+#[schema(as = Error)]
+pub(super) struct ErrorBody {
+    /// This error's id, also in credd's log when the cause is credd's.
     id: Uuid,
+    /// `INVALID_DATA`, `INVALID_REQUEST`, `ACCESS_FAILED`, `NOT_FOUND`, `UNIQUENESS_VIOLATION`,
+    /// `REQUEST_LIMITED`, `METHOD_NOT_ALLOWED`, `REQUEST_FAILED` or `UNEXPECTED_ERROR`.
     code: &'static str,
     message: String,
+    /// What was wrong, one entry per problem; left out when there is nothing to add.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     details: Vec<Detail>,
     /// OAuth 2.0 fields, on token endpoint errors only.
@@ -27,9 +34,13 @@ struct ErrorBody {
     error_description: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = ErrorDetail)]
 struct Detail {
+    /// `INVALID_VALUE`, `REQUIRED_VALUE`, `SIZE_LIMIT_EXCEEDED`, `OUT_OF_RANGE`, `UNIQUENESS_VIOLATION`,
+    /// `LIMIT_EXCEEDED`, `INVALID_OTP`, `INVALID_TOKEN` or `INSUFFICIENT_PERMISSIONS`.
     code: &'static str,
+    /// The field, parameter or header the problem is in.
     #[serde(skip_serializing_if = "Option::is_none")]
     target: Option<String>,
     message: String,

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use utoipa::{OpenApi, ToSchema};
 
 use super::AppState;
 
@@ -15,10 +16,34 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
+#[derive(OpenApi)]
+#[openapi(paths(healthz, readyz))]
+pub struct Api;
+
+/// A probe's answer.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "describes the json! of the probes to the OpenAPI document")]
+struct Probe {
+    /// `UP`; `READY` or `NOT_READY`.
+    status: String,
+    /// Why credd is not ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", operation_id = "readHealth", security(()),
+    responses((status = 200, description = "`UP`.", body = Probe)))]
 async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "UP" }))
 }
 
+/// Readiness: the database is reachable and its schema current.
+#[utoipa::path(get, path = "/readyz", operation_id = "readReadiness", security(()),
+    responses(
+        (status = 200, description = "`READY`.", body = Probe),
+        (status = 503, description = "`NOT_READY`, with the `reason`.", body = Probe),
+    ))]
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.credd.readiness().await {
         Ok(()) => Json(json!({ "status": "READY" })).into_response(),

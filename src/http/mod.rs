@@ -10,6 +10,7 @@ mod filter;
 mod health;
 mod notifications;
 mod oauth;
+pub mod openapi;
 mod pairing;
 mod user_credentials;
 mod users;
@@ -54,6 +55,7 @@ pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
         .merge(credential_types::routes())
         .merge(user_credentials::routes())
         .merge(health::routes())
+        .merge(openapi::routes())
         .fallback(error::not_found)
         .with_state(state)
         // Outermost first: the error guard sees every response, including those the

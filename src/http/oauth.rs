@@ -11,9 +11,11 @@ use base64::engine::general_purpose::STANDARD;
 use domain::application::TokenEndpointAuthMethod;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
+use super::error::ErrorBody;
 use super::extract::{Form, Json, Path};
 use crate::error::{Error, Result};
 use crate::service::oauth::{ClientCredentials, TokenRequest};
@@ -22,20 +24,36 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/{environment_id}/as/token", post(token)).route("/{environment_id}/as/jwks", get(jwks))
 }
 
-#[derive(Deserialize)]
+#[derive(OpenApi)]
+#[openapi(paths(token, jwks))]
+pub struct Api;
+
+/// A token request (`application/x-www-form-urlencoded`).
+#[derive(Deserialize, ToSchema)]
 struct TokenForm {
+    /// `client_credentials`, or `urn:ietf:params:oauth:grant-type:token-exchange` for a user's
+    /// self-service token.
+    #[schema(required = true, nullable = false, value_type = Option<String>,
+        examples("client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"))]
     grant_type: Option<String>,
+    /// client_secret_post: the worker application's id (its client id)…
     client_id: Option<String>,
+    /// …and its secret.
     client_secret: Option<String>,
+    /// Token exchange: the self-management scopes, space-separated (`p1:read:user p1:create:device`).
     scope: Option<String>,
+    /// Token exchange: the user's id.
     subject_token: Option<String>,
+    /// Token exchange: `urn:credd:params:oauth:token-type:user-id`.
     subject_token_type: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TokenResponse {
     access_token: String,
+    /// `Bearer`.
     token_type: &'static str,
+    /// Seconds.
     expires_in: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
@@ -72,6 +90,18 @@ fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<Option<Cl
     }
 }
 
+/// Get an access token: a worker's by client credentials, or by token exchange a
+/// self-service token for one of the environment's users.
+#[utoipa::path(post, path = "/{environment_id}/as/token", operation_id = "createToken",
+    security(("clientSecretBasic" = []), ()),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The token.", body = TokenResponse,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 429, description = "`REQUEST_LIMITED`: too many failed client authentications; retry after \
+            `Retry-After` seconds (OAuth `error` `slow_down`).", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
 async fn token(
     State(state): State<AppState>,
     Path(environment_id): Path<Uuid>,
@@ -96,6 +126,33 @@ async fn token(
     Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(body)))
 }
 
+/// The environment's token signing keys, to verify its access tokens.
+#[utoipa::path(get, path = "/{environment_id}/as/jwks", operation_id = "readJwks", security(()),
+    responses((status = 200, description = "A JSON Web Key Set.", body = Jwks)))]
 async fn jwks(State(state): State<AppState>, Path(environment_id): Path<Uuid>) -> Result<Json<Value>> {
     Ok(Json(state.credd.tokens.jwks(environment_id).await?))
+}
+
+/// RFC 7517's key set, as `auth::Tokens::jwks` renders it.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "describes the json! of Tokens::jwks to the OpenAPI document")]
+struct Jwks {
+    keys: Vec<Jwk>,
+}
+
+/// An Ed25519 public key.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "describes the json! of Tokens::jwks to the OpenAPI document")]
+struct Jwk {
+    /// `OKP`.
+    kty: String,
+    /// `Ed25519`.
+    crv: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    r#use: String,
+    /// `EdDSA`.
+    alg: String,
+    kid: String,
+    x: String,
 }

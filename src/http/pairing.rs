@@ -10,11 +10,13 @@ use domain::validation::{Collector, FieldError};
 use domain::wallet::application_instance_id;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{Json, Path, bearer_token};
-use super::wire;
+use super::wallets::shapes::ApplicationInstance;
+use super::{openapi, wire};
 use crate::error::{Error, Result};
 use crate::service::wallets::PairingProof;
 
@@ -24,6 +26,86 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/distributedid/wallets/{wallet_id}", get(wallet))
 }
 
+#[derive(OpenApi)]
+#[openapi(paths(describe, pair, wallet))]
+pub struct Api;
+
+/// What a wallet app reads at a `qrUrl`, and what pairing answers.
+#[expect(dead_code, reason = "described to utoipa, never built: the handlers render json!")]
+mod shapes {
+    use utoipa::ToSchema;
+    use uuid::Uuid;
+
+    use super::ApplicationInstance;
+    use crate::http::openapi;
+    use crate::http::wire::Ref;
+
+    /// A pairing request: the challenge to sign, and whom the wallet pairs with.
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct PairingRequest {
+        #[serde(rename = "_links")]
+        #[schema(value_type = openapi::Links)]
+        pub links: (),
+        pub id: Uuid,
+        /// `PAIRING`.
+        #[serde(rename = "type")]
+        pub kind: String,
+        #[schema(value_type = openapi::PairingStatus)]
+        pub status: String,
+        pub challenge: String,
+        #[schema(value_type = openapi::Timestamp)]
+        pub expires_at: String,
+        pub environment: Ref,
+        pub digital_wallet: Ref,
+        pub digital_wallet_application: Option<NamedRef>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct NamedRef {
+        pub id: Uuid,
+        pub name: String,
+    }
+
+    /// The paired wallet and its access token (credd keeps only a keyed hash of it).
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Paired {
+        #[serde(rename = "_links")]
+        #[schema(value_type = openapi::Links)]
+        pub links: (),
+        pub digital_wallet: PairedWallet,
+        pub access_token: String,
+        /// `Bearer`.
+        pub token_type: String,
+    }
+
+    #[derive(ToSchema)]
+    pub struct PairedWallet {
+        pub id: Uuid,
+        #[schema(value_type = openapi::WalletStatus)]
+        pub status: String,
+    }
+
+    /// The wallet, as its own token reads it.
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct WalletOfToken {
+        #[serde(rename = "_links")]
+        #[schema(value_type = openapi::Links)]
+        pub links: (),
+        pub id: Uuid,
+        #[schema(value_type = openapi::WalletStatus)]
+        pub status: String,
+        pub environment: Ref,
+        pub user: Ref,
+        pub application_instance: Option<ApplicationInstance>,
+    }
+}
+
+/// Describe a pairing request: what the wallet app reads at the `qrUrl`.
+#[utoipa::path(get, path = "/v1/distributedid/requests/{request_id}", operation_id = "readPairingRequest",
+    security(()), responses((status = 200, description = "The pairing request.", body = shapes::PairingRequest)))]
 async fn describe(State(state): State<AppState>, Path(request_id): Path<Uuid>) -> Result<Json<Value>> {
     let (session, application) = state.credd.pairing_request(request_id).await?;
     Ok(Json(json!({
@@ -39,21 +121,38 @@ async fn describe(State(state): State<AppState>, Path(request_id): Path<Uuid>) -
     })))
 }
 
-#[derive(Deserialize)]
+/// Proof that the wallet app holds its key: the challenge signed by it.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PairingProof)]
 struct PairBody {
+    #[schema(required = true, nullable = false)]
     challenge: Option<String>,
+    #[schema(required = true, nullable = false)]
     application_instance: Option<Instance>,
+    /// The wallet's public key as a JWK (Ed25519 or P-256).
+    #[schema(required = true, nullable = false, value_type = Option<Object>)]
     public_key: Option<Value>,
+    /// A compact JWS (EdDSA or ES256) by that key over `{"challenge": "…"}`.
+    #[schema(required = true, nullable = false)]
     signature: Option<String>,
+    /// Anything the wallet app tells about its device.
+    #[schema(value_type = Option<Object>)]
     device_data: Option<Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = PairingApplicationInstance)]
 struct Instance {
+    #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     id: Option<String>,
 }
 
+/// Pair the wallet: it becomes `ACTIVE` and gets its access token. A wrong proof is
+/// recorded; after 5 the session locks.
+#[utoipa::path(post, path = "/v1/distributedid/requests/{request_id}", operation_id = "pairWallet",
+    security(()), request_body = PairBody,
+    responses((status = 200, description = "The paired wallet and its token.", body = shapes::Paired)))]
 async fn pair(
     State(state): State<AppState>,
     Path(request_id): Path<Uuid>,
@@ -92,6 +191,10 @@ async fn pair(
     })))
 }
 
+/// Read the wallet with its own access token.
+#[utoipa::path(get, path = "/v1/distributedid/wallets/{wallet_id}", operation_id = "readWalletOfToken",
+    security(("walletToken" = [])),
+    responses((status = 200, description = "The wallet.", body = shapes::WalletOfToken)))]
 async fn wallet(State(state): State<AppState>, Path(wallet_id): Path<Uuid>, headers: HeaderMap) -> Result<Json<Value>> {
     let token = bearer_token(&headers).ok_or(Error::Unauthorized("A wallet access token is required."))?;
     let wallet = state.credd.authenticate_wallet(wallet_id, token).await?;

@@ -12,10 +12,12 @@ use domain::credential::UserCredential;
 use domain::validation::{Collector, FieldError};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{Caller, Json, Path, Query, bearer_token, parse_json};
+use super::openapi;
 use super::wallets::NotificationBody;
 use super::wire::{self, ListQuery, Ref};
 use crate::error::{Error, Result};
@@ -42,15 +44,166 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/distributedid/wallets/{wallet_id}/credentials/{provisioned_id}", axum::routing::post(act))
 }
 
+#[derive(OpenApi)]
+#[openapi(paths(list, create, read, update, revoke, provisioned_of_credential, provisioned_in_wallet, mailbox, act))]
+pub struct Api;
+
 /// The body of a create or an update (PUT resends everything).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = UserCredentialRequest)]
 struct CredentialBody {
+    /// Cannot change on update.
+    #[schema(required = true, nullable = false)]
     credential_type: Option<Ref>,
+    /// Claim values by field title. Builds the credential and is then gone: never
+    /// answered, logged or stored in plaintext. Needs an `ACTIVE` wallet of the user.
     data: Option<BTreeMap<String, String>>,
+    /// In the past: the credential is `REVOKED` at once.
+    #[schema(value_type = Option<openapi::Timestamp>)]
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Sends `credential_issued` (or `credential_updated`).
     notification: Option<NotificationBody>,
 }
+
+/// Shapes this module renders with `json!`, for the OpenAPI document.
+#[expect(dead_code, reason = "described to utoipa, never built: the views render json!")]
+mod shapes {
+    use utoipa::ToSchema;
+    use uuid::Uuid;
+
+    use crate::http::openapi;
+    use crate::http::wallets::shapes::NotificationReport;
+    use crate::http::wire::Ref;
+
+    /// A user credential (never its `data`).
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct UserCredential {
+        #[serde(rename = "_links")]
+        #[schema(value_type = openapi::Links)]
+        pub links: (),
+        pub id: Uuid,
+        #[schema(value_type = openapi::Timestamp)]
+        pub created_at: String,
+        #[schema(value_type = openapi::Timestamp)]
+        pub updated_at: String,
+        pub environment: Ref,
+        pub user: Ref,
+        pub credential_type: CredentialTypeVersion,
+        pub title: String,
+        #[schema(value_type = openapi::CredentialStatus)]
+        pub status: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<openapi::Timestamp>)]
+        pub expires_at: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub notification: Option<NotificationReport>,
+    }
+
+    /// The credential type and the version the credential was built from.
+    #[derive(ToSchema)]
+    pub struct CredentialTypeVersion {
+        pub id: Uuid,
+        pub version: VersionNumber,
+    }
+
+    #[derive(ToSchema)]
+    pub struct VersionNumber {
+        pub number: i64,
+    }
+
+    /// The credential's copy in one wallet, with what the wallet did with it.
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct ProvisionedCredential {
+        pub id: Uuid,
+        #[schema(value_type = openapi::Timestamp)]
+        pub created_at: String,
+        pub environment: Ref,
+        pub user: Ref,
+        pub credential: Ref,
+        pub digital_wallet: Ref,
+        #[schema(value_type = openapi::ProvisionStatus)]
+        pub status: String,
+        #[schema(value_type = Option<openapi::Timestamp>)]
+        pub expires_at: Option<String>,
+        pub claim_reference: ClaimReference,
+        pub wallet_actions: Vec<WalletActionRecord>,
+        /// Why the last delivery failed; cleared by a later success.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub delivery_error: Option<String>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct ClaimReference {
+        pub id: Uuid,
+        /// The environment's `did:web`.
+        pub issuer: String,
+    }
+
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = WalletActionRecord)]
+    pub struct WalletActionRecord {
+        #[schema(value_type = openapi::WalletAction)]
+        pub action: String,
+        #[schema(value_type = openapi::Timestamp)]
+        pub occurred_at: String,
+    }
+
+    /// Every copy of one credential, or every copy in one wallet.
+    #[derive(ToSchema)]
+    pub struct ProvisionedCredentials {
+        #[serde(rename = "_embedded")]
+        pub embedded: EmbeddedProvisionedCredentials,
+        pub size: usize,
+    }
+
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct EmbeddedProvisionedCredentials {
+        pub provisioned_credentials: Vec<ProvisionedCredential>,
+    }
+
+    /// The credentials offered to the wallet, signed.
+    #[derive(ToSchema)]
+    pub struct Mailbox {
+        #[serde(rename = "_embedded")]
+        pub embedded: EmbeddedMailbox,
+        pub size: usize,
+    }
+
+    #[derive(ToSchema)]
+    pub struct EmbeddedMailbox {
+        pub credentials: Vec<MailboxEntry>,
+    }
+
+    /// An offered credential: a JWT VC (EdDSA) whose issuer is the environment's `did:web`;
+    /// `_links.action` is where the wallet answers.
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct MailboxEntry {
+        #[serde(rename = "_links")]
+        #[schema(value_type = openapi::Links)]
+        pub links: (),
+        pub id: Uuid,
+        pub credential: Ref,
+        #[schema(value_type = openapi::ProvisionStatus)]
+        pub status: String,
+        pub credential_jwt: String,
+    }
+
+    /// The copy after the wallet's action.
+    #[derive(ToSchema)]
+    pub struct ActedOn {
+        pub id: Uuid,
+        #[schema(value_type = openapi::ProvisionStatus)]
+        pub status: String,
+    }
+}
+
+openapi::collection!(UserCredentials, "items", shapes::UserCredential);
 
 impl CredentialBody {
     fn parse(self) -> Result<CredentialRequest> {
@@ -97,7 +250,11 @@ fn view(state: &AppState, credential: &UserCredential) -> Value {
     view
 }
 
-/// `data` is used to build the credential and never answered.
+/// Create a credential for the user; with `data` it is delivered to each of the user's
+/// `ACTIVE` wallets, without it waits `PENDING` for one. `data` is never answered.
+#[utoipa::path(post, path = "/v1/environments/{environment_id}/users/{user_id}/credentials",
+    operation_id = "createUserCredential", request_body = CredentialBody,
+    responses((status = 201, description = "The new credential.", body = shapes::UserCredential)))]
 async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -108,6 +265,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&state, &credential))))
 }
 
+/// Update a credential: everything is sent again, and every active wallet gets the new one.
+#[utoipa::path(put, path = "/v1/environments/{environment_id}/users/{user_id}/credentials/{credential_id}",
+    operation_id = "updateUserCredential", request_body = CredentialBody,
+    responses((status = 200, description = "The credential.", body = shapes::UserCredential)))]
 async fn update(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -118,6 +279,10 @@ async fn update(
     Ok(Json(view(&state, &credential)))
 }
 
+/// List the user's credentials.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/users/{user_id}/credentials",
+    operation_id = "listUserCredentials", params(ListQuery),
+    responses((status = 200, description = "A page of credentials.", body = UserCredentials)))]
 async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -130,6 +295,10 @@ async fn list(
     Ok(Json(wire::collection(&state.links, &uri, "items", page, request, |c| c.id, |c| view(&state, &c))))
 }
 
+/// Read a credential.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/users/{user_id}/credentials/{credential_id}",
+    operation_id = "readUserCredential",
+    responses((status = 200, description = "The credential.", body = shapes::UserCredential)))]
 async fn read(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -138,7 +307,12 @@ async fn read(
     Ok(Json(view(&state, &state.credd.user_credential(&caller, environment_id, user_id, id).await?)))
 }
 
-/// `POST …/credentials/{id}` with the revoke media type (the body is ignored).
+/// Revoke a credential: `POST` with the revoke media type (the body is ignored).
+#[utoipa::path(post, path = "/v1/environments/{environment_id}/users/{user_id}/credentials/{credential_id}",
+    operation_id = "revokeUserCredential",
+    request_body(content = Object, content_type = "application/vnd.pingidentity.validations.revokeCredential+json",
+        description = "Any JSON object; credd reads only the media type."),
+    responses((status = 200, description = "The revoked credential.", body = shapes::UserCredential)))]
 async fn revoke(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -177,6 +351,11 @@ fn provisioned_collection(state: &AppState, items: Vec<ProvisionedView>) -> Valu
     json!({ "_embedded": { "provisionedCredentials": items }, "size": items.len() })
 }
 
+/// List the copies of a credential, one per wallet, with their wallet actions.
+#[utoipa::path(get,
+    path = "/v1/environments/{environment_id}/users/{user_id}/credentials/{credential_id}/provisionedCredentials",
+    operation_id = "listProvisionedCredentialsOfCredential",
+    responses((status = 200, description = "The copies.", body = shapes::ProvisionedCredentials)))]
 async fn provisioned_of_credential(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -187,6 +366,11 @@ async fn provisioned_of_credential(
     Ok(Json(provisioned_collection(&state, items)))
 }
 
+/// List the credential copies in a wallet.
+#[utoipa::path(get,
+    path = "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}/provisionedCredentials",
+    operation_id = "listProvisionedCredentialsInWallet",
+    responses((status = 200, description = "The copies.", body = shapes::ProvisionedCredentials)))]
 async fn provisioned_in_wallet(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -202,6 +386,9 @@ fn wallet_token(headers: &HeaderMap) -> Result<&str> {
 }
 
 /// The wallet's mailbox: offered credentials with their signed JWT VC.
+#[utoipa::path(get, path = "/v1/distributedid/wallets/{wallet_id}/credentials", operation_id = "readWalletMailbox",
+    tag = "Wallet mailbox", security(("walletToken" = [])),
+    responses((status = 200, description = "The offered credentials.", body = shapes::Mailbox)))]
 async fn mailbox(
     State(state): State<AppState>,
     Path(wallet_id): Path<Uuid>,
@@ -223,12 +410,20 @@ async fn mailbox(
     Ok(Json(json!({ "_embedded": { "credentials": items }, "size": items.len() })))
 }
 
-#[derive(Deserialize)]
+/// The wallet's answer to an offered credential.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = WalletActionRequest)]
 struct ActionBody {
+    /// `ACCEPT`, `REJECT` or `DELETE`.
+    #[schema(required = true, nullable = false, value_type = Option<String>, examples("ACCEPT", "REJECT", "DELETE"))]
     action: Option<String>,
 }
 
-/// `{"action": "ACCEPT" | "REJECT" | "DELETE"}`.
+/// Accept, reject or delete an offered credential; the mailbox copy is wiped.
+#[utoipa::path(post, path = "/v1/distributedid/wallets/{wallet_id}/credentials/{provisioned_id}",
+    operation_id = "actOnWalletCredential", tag = "Wallet mailbox", security(("walletToken" = [])),
+    request_body = ActionBody,
+    responses((status = 200, description = "The copy's new status.", body = shapes::ActedOn)))]
 async fn act(
     State(state): State<AppState>,
     Path((wallet_id, provisioned_id)): Path<(Uuid, Uuid)>,

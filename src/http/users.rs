@@ -11,11 +11,14 @@ use domain::user::{
 use domain::validation::{Collector, FieldError};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
+use super::error::ErrorBody;
 use super::extract::{Caller, Json, Path, Query};
 use super::filter;
+use super::openapi;
 use super::wire::{self, Links, ListQuery, Ref};
 use crate::error::Result;
 
@@ -25,37 +28,60 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/environments/{environment_id}/users/{user_id}", get(read).patch(patch).delete(delete))
 }
 
+#[derive(OpenApi)]
+#[openapi(paths(list, create, read, patch, delete))]
+pub struct Api;
+
 /// Tells an absent attribute (`None`) from an explicit `null` (`Some(None)`).
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-#[derive(Deserialize)]
+/// A user's attributes: all of them on create (`username` required), those to change
+/// on PATCH, where `null` clears one.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = UserRequest)]
 struct UserBody {
+    /// Unique in the environment, at most 128 characters; required on create.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<openapi::Text>)]
     username: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Email)]
     email: Option<Option<String>>,
+    /// At most 32 characters, with at least one digit.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<openapi::Text>, examples("+1 512 555 1234"))]
     mobile_phone: Option<Option<String>>,
+    /// At most 32 characters, with at least one digit.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<openapi::Text>, examples("+1 512 555 1234"))]
     primary_phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<openapi::LanguageTag>)]
     locale: Option<Option<String>>,
+    /// Language tags with weights.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, examples("en-US, en;q=0.8"))]
     preferred_language: Option<Option<String>>,
+    /// `null` clears every part.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<NameBody>)]
     name: Option<Option<NameBody>>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = UserName)]
 struct NameBody {
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<openapi::Text>)]
     given: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<openapi::Text>)]
     family: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<openapi::Text>)]
     formatted: Option<Option<String>>,
 }
 
@@ -103,10 +129,12 @@ impl UserBody {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = User)]
 struct UserView {
     #[serde(rename = "_links")]
+    #[schema(value_type = openapi::Links)]
     links: Value,
     id: Uuid,
     environment: Ref,
@@ -121,13 +149,31 @@ struct UserView {
     locale: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     preferred_language: Option<String>,
+    /// The parts that are set.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<NameView>)]
     name: Option<Value>,
     #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
     created_at: domain::time::Timestamp,
     #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
     updated_at: domain::time::Timestamp,
 }
+
+/// A user's name as answered: the parts that are set.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "describes the json! of view to the OpenAPI document")]
+struct NameView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    given: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    family: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    formatted: Option<String>,
+}
+
+openapi::collection!(Users, "users", UserView);
 
 fn view(links: &Links, user: User) -> UserView {
     let path = format!("/v1/environments/{}/users/{}", user.environment_id, user.id);
@@ -154,6 +200,13 @@ fn view(links: &Links, user: User) -> UserView {
     }
 }
 
+/// Create a user.
+#[utoipa::path(post, path = "/v1/environments/{environment_id}/users", operation_id = "createUser",
+    request_body = UserBody,
+    responses(
+        (status = 201, description = "The new user.", body = UserView),
+        (status = 409, description = "`UNIQUENESS_VIOLATION`: the username is taken.", body = ErrorBody),
+    ))]
 async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -168,6 +221,11 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&state.links, user))))
 }
 
+/// List the environment's users.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/users", operation_id = "listUsers",
+    params(ListQuery, ("filter" = Option<String>, Query,
+        description = "SCIM equality on `username` and `email`, joined by `and`: `username eq \"ada\"`.")),
+    responses((status = 200, description = "A page of users.", body = Users)))]
 async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -187,6 +245,9 @@ async fn list(
     Ok(Json(wire::collection(&state.links, &uri, "users", page, request, |u| u.id, |u| view(&state.links, u))))
 }
 
+/// Read a user (a user's own token with `p1:read:user` may too).
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/users/{user_id}", operation_id = "readUser",
+    responses((status = 200, description = "The user.", body = UserView)))]
 async fn read(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -196,7 +257,14 @@ async fn read(
     Ok(Json(view(&state.links, user)))
 }
 
-/// Partial update: attributes left out stay, `null` clears.
+/// Update a user: attributes left out stay, `null` clears (a user's own token with
+/// `p1:update:user` may too).
+#[utoipa::path(patch, path = "/v1/environments/{environment_id}/users/{user_id}", operation_id = "updateUser",
+    request_body = UserBody,
+    responses(
+        (status = 200, description = "The user.", body = UserView),
+        (status = 409, description = "`UNIQUENESS_VIOLATION`: the username is taken.", body = ErrorBody),
+    ))]
 async fn patch(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -211,6 +279,9 @@ async fn patch(
     Ok(Json(view(&state.links, user)))
 }
 
+/// Delete a user with their wallets, credentials and devices.
+#[utoipa::path(delete, path = "/v1/environments/{environment_id}/users/{user_id}", operation_id = "deleteUser",
+    responses((status = 204, description = "Deleted.")))]
 async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,

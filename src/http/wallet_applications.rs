@@ -8,10 +8,12 @@ use domain::validation::{Collector, FieldError};
 use domain::wallet::{WalletApplication, app_open_url, wallet_application_name};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{Caller, Json, Path, Query};
+use super::openapi;
 use super::wire::{self, Links, ListQuery, Ref};
 use crate::error::Result;
 
@@ -22,12 +24,28 @@ pub fn routes() -> Router<AppState> {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(OpenApi)]
+#[openapi(paths(list, create, read, replace, delete))]
+pub struct Api;
+
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DigitalWalletApplicationRequest)]
 struct WalletApplicationBody {
+    #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     name: Option<String>,
+    /// The URL that opens the wallet app; pairing links are `appOpenUrl?u=<qrUrl>`.
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = r"^[A-Za-z][A-Za-z0-9+.-]*://[^/\s][^\s]*$",
+        examples("https://credentials.customer.com")
+    )]
     app_open_url: Option<String>,
+    /// The (native) application the wallet app is; cannot change.
+    #[schema(required = true, nullable = false)]
     application: Option<Ref>,
+    /// `true` when left out.
     #[serde(rename = "usesPingOneWalletSDK")]
     uses_pingone_wallet_sdk: Option<bool>,
 }
@@ -57,15 +75,19 @@ impl WalletApplicationBody {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DigitalWalletApplication)]
 struct WalletApplicationView {
     #[serde(rename = "_links")]
+    #[schema(value_type = openapi::Links)]
     links: Value,
     id: Uuid,
     #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
     created_at: domain::time::Timestamp,
     #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
     updated_at: domain::time::Timestamp,
     environment: Ref,
     name: String,
@@ -74,6 +96,8 @@ struct WalletApplicationView {
     #[serde(rename = "usesPingOneWalletSDK")]
     uses_pingone_wallet_sdk: bool,
 }
+
+openapi::collection!(WalletApplications, "digitalWalletApplications", WalletApplicationView);
 
 fn view(links: &Links, application: WalletApplication) -> WalletApplicationView {
     let path = format!("/v1/environments/{}/digitalWalletApplications/{}", application.environment_id, application.id);
@@ -90,6 +114,10 @@ fn view(links: &Links, application: WalletApplication) -> WalletApplicationView 
     }
 }
 
+/// Register a wallet app.
+#[utoipa::path(post, path = "/v1/environments/{environment_id}/digitalWalletApplications",
+    operation_id = "createDigitalWalletApplication", request_body = WalletApplicationBody,
+    responses((status = 201, description = "The new wallet application.", body = WalletApplicationView)))]
 async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -101,6 +129,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&state.links, created))))
 }
 
+/// List the environment's wallet applications.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/digitalWalletApplications",
+    operation_id = "listDigitalWalletApplications", params(ListQuery),
+    responses((status = 200, description = "A page of wallet applications.", body = WalletApplications)))]
 async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -121,6 +153,10 @@ async fn list(
     )))
 }
 
+/// Read a wallet application.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/digitalWalletApplications/{application_id}",
+    operation_id = "readDigitalWalletApplication",
+    responses((status = 200, description = "The wallet application.", body = WalletApplicationView)))]
 async fn read(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -129,6 +165,10 @@ async fn read(
     Ok(Json(view(&state.links, state.credd.wallet_application(&caller, environment_id, id).await?)))
 }
 
+/// Replace a wallet application (`application.id` cannot change).
+#[utoipa::path(put, path = "/v1/environments/{environment_id}/digitalWalletApplications/{application_id}",
+    operation_id = "replaceDigitalWalletApplication", request_body = WalletApplicationBody,
+    responses((status = 200, description = "The wallet application.", body = WalletApplicationView)))]
 async fn replace(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -139,6 +179,9 @@ async fn replace(
     Ok(Json(view(&state.links, state.credd.replace_wallet_application(&caller, application).await?)))
 }
 
+/// Delete a wallet application; its wallets are disabled.
+#[utoipa::path(delete, path = "/v1/environments/{environment_id}/digitalWalletApplications/{application_id}",
+    operation_id = "deleteDigitalWalletApplication", responses((status = 204, description = "Deleted.")))]
 async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,

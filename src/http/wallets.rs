@@ -12,10 +12,12 @@ use domain::validation::{Collector, FieldError};
 use domain::wallet::{WalletStatus, application_instance_id};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{Caller, Json, Path, Query};
+use super::openapi;
 use super::wire::{self, ListQuery, Ref};
 use crate::error::Result;
 use crate::service::notifications::NotificationRequest;
@@ -30,17 +32,29 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// `notification` as requests send it.
-#[derive(Deserialize)]
+#[derive(OpenApi)]
+#[openapi(paths(list, create, read, administer, delete))]
+pub struct Api;
+
+/// `notification` as requests send it: whom to tell, by which methods, with which content.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = NotificationRequest)]
 pub struct NotificationBody {
+    #[schema(value_type = Option<Vec<openapi::NotifyMethod>>)]
     methods: Option<Vec<String>>,
     template: Option<TemplateBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = NotificationTemplateRequest)]
 struct TemplateBody {
+    /// The content's locale; else the user's preferred language, their locale, `en`.
+    #[schema(value_type = Option<openapi::LanguageTag>)]
     locale: Option<String>,
+    /// The content's variant; else the locale's default content.
+    #[schema(value_type = Option<openapi::Text>)]
     variant: Option<String>,
+    /// Values for `${name}` in the content, besides credd's own.
     #[serde(default)]
     variables: BTreeMap<String, Value>,
 }
@@ -74,23 +88,33 @@ impl NotificationBody {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DigitalWalletRequest)]
 struct CreateBody {
+    #[schema(required = true, nullable = false)]
     digital_wallet_application: Option<Ref>,
     application_instance: Option<InstanceBody>,
+    /// Sends the user the pairing link (`digital_wallet_pairing`).
     notification: Option<NotificationBody>,
 }
 
-#[derive(Deserialize)]
+/// The wallet app's installation.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ApplicationInstanceRequest)]
 struct InstanceBody {
+    #[schema(value_type = Option<openapi::Text>)]
     id: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DigitalWalletUpdate)]
 struct UpdateBody {
+    /// `ACTIVE` or `DISABLED`.
+    #[schema(value_type = Option<openapi::WalletStatus>)]
     status: Option<String>,
+    /// May be set while unset.
     application_instance: Option<InstanceBody>,
 }
 
@@ -98,30 +122,120 @@ fn instance_id(errors: &mut Collector, body: Option<InstanceBody>) -> Option<Str
     body.and_then(|i| i.id).and_then(|id| errors.take(application_instance_id("applicationInstance.id", &id)))
 }
 
-#[derive(Serialize)]
+/// A digital wallet; `_links.qrUrl` and `_links.appOpen` while it waits for pairing.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DigitalWallet)]
 struct WalletView {
     #[serde(rename = "_links")]
+    #[schema(value_type = openapi::Links)]
     links: Value,
     id: Uuid,
     #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
     created_at: domain::time::Timestamp,
     #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
     updated_at: domain::time::Timestamp,
     environment: Ref,
     user: Ref,
     digital_wallet_application: Ref,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<shapes::ApplicationInstance>)]
     application_instance: Option<Value>,
+    #[schema(value_type = openapi::WalletStatus)]
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<shapes::PairingSession>)]
     pairing_session: Option<Value>,
+    /// On a read of one wallet; lists leave it out.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<shapes::PairingAttempt>)]
     pairing_attempts: Vec<Value>,
+    /// What the wallet app sent when it paired.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     device_data: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<shapes::NotificationReport>)]
     notification: Option<Value>,
+}
+
+openapi::collection!(Wallets, "digitalWallets", WalletView);
+
+/// Shapes that this module and others render with `json!`, for the OpenAPI document.
+#[expect(dead_code, reason = "described to utoipa, never built: the views render json!")]
+pub mod shapes {
+    use utoipa::ToSchema;
+    use uuid::Uuid;
+
+    use crate::http::error::ErrorBody;
+    use crate::http::openapi;
+    use crate::http::wire::Ref;
+
+    #[derive(ToSchema)]
+    pub struct ApplicationInstance {
+        pub id: String,
+    }
+
+    /// The session that pairs the wallet: `qrUrl` is the link the wallet app opens.
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct PairingSession {
+        pub id: Uuid,
+        #[schema(value_type = openapi::Timestamp)]
+        pub created_at: String,
+        #[schema(value_type = openapi::Timestamp)]
+        pub updated_at: String,
+        pub environment: Ref,
+        pub user: Ref,
+        pub digital_wallet: Ref,
+        pub challenge: String,
+        pub qr_url: String,
+        #[schema(value_type = openapi::PairingStatus)]
+        pub status: String,
+        #[schema(value_type = openapi::Timestamp)]
+        pub expires_at: String,
+    }
+
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct PairingAttempt {
+        pub success: bool,
+        #[schema(value_type = openapi::Timestamp)]
+        pub attempted_at: String,
+    }
+
+    /// What became of a request's `notification`: one result per method.
+    #[derive(ToSchema)]
+    pub struct NotificationReport {
+        #[schema(value_type = Vec<openapi::NotifyMethod>)]
+        pub methods: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub template: Option<NotificationReportTemplate>,
+        pub results: Vec<NotificationResult>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct NotificationReportTemplate {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub locale: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub variant: Option<String>,
+    }
+
+    /// `sent: true` with the notification's id, or `sent: false` with why (a user
+    /// without that address).
+    #[derive(ToSchema)]
+    pub struct NotificationResult {
+        #[schema(value_type = openapi::NotifyMethod)]
+        pub method: String,
+        pub sent: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub notification: Option<Ref>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub error: Option<ErrorBody>,
+    }
 }
 
 fn parse_stored_json(text: Option<&str>) -> Option<Value> {
@@ -173,6 +287,11 @@ fn view(state: &AppState, details: WalletDetails) -> WalletView {
     }
 }
 
+/// Create a wallet for the user: `PAIRING_REQUIRED`, with its pairing session, and the
+/// pairing link sent by `notification.methods`.
+#[utoipa::path(post, path = "/v1/environments/{environment_id}/users/{user_id}/digitalWallets",
+    operation_id = "createDigitalWallet", request_body = CreateBody,
+    responses((status = 201, description = "The new wallet.", body = WalletView)))]
 async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -196,6 +315,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&state, details))))
 }
 
+/// List the user's wallets.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/users/{user_id}/digitalWallets",
+    operation_id = "listDigitalWallets", params(ListQuery),
+    responses((status = 200, description = "A page of wallets.", body = Wallets)))]
 async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -216,6 +339,10 @@ async fn list(
     )))
 }
 
+/// Read a wallet, with its pairing attempts.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}",
+    operation_id = "readDigitalWallet",
+    responses((status = 200, description = "The wallet.", body = WalletView)))]
 async fn read(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -225,7 +352,11 @@ async fn read(
     Ok(Json(view(&state, details)))
 }
 
-/// `status` (`ACTIVE` or `DISABLED`) and/or `applicationInstance.id` (while unset).
+/// Update a wallet: `status` (`ACTIVE` or `DISABLED`) and/or `applicationInstance.id`
+/// (while unset).
+#[utoipa::path(put, path = "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}",
+    operation_id = "updateDigitalWallet", request_body = UpdateBody,
+    responses((status = 200, description = "The wallet.", body = WalletView)))]
 async fn administer(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -245,6 +376,9 @@ async fn administer(
     Ok(Json(view(&state, details)))
 }
 
+/// Delete a wallet; the credentials provisioned to it are revoked.
+#[utoipa::path(delete, path = "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}",
+    operation_id = "deleteDigitalWallet", responses((status = 204, description = "Deleted.")))]
 async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,

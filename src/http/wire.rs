@@ -9,6 +9,7 @@ use domain::time::Timestamp;
 use domain::validation::{FieldError, FieldErrorKind};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -26,7 +27,7 @@ pub fn timestamp<S: Serializer>(t: &Timestamp, serializer: S) -> Result<S::Ok, S
 }
 
 /// `{"id": "…"}`, how PingOne refers to a related resource.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 pub struct Ref {
     pub id: Uuid,
 }
@@ -56,11 +57,17 @@ impl Links {
     }
 }
 
-/// `limit`, `cursor` and `filter` of a list request.
-#[derive(Debug, Default, Deserialize)]
+/// `limit`, `cursor` and `filter` of a list request. Lists that filter document
+/// `filter` themselves, with the attributes they support.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// How many items a page holds (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)] // domain::page::MAX_LIMIT
     limit: Option<String>,
+    /// Where the page starts: the `cursor` of the previous page's `_links.next`.
     cursor: Option<String>,
+    #[param(ignore)]
     pub filter: Option<String>,
 }
 
