@@ -465,3 +465,34 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// `(method, route)` of every operation the routers in `src/http` serve.
+pub fn served_operations() -> Vec<(String, String)> {
+    let mut served = Vec::new();
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http");
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for call in source.split(".route(").skip(1) {
+            let route = call.trim_start().strip_prefix('"').and_then(|r| r.split('"').next()).unwrap();
+            // The handlers: up to the parenthesis that closes `.route(`.
+            let mut depth = 1;
+            let end = call.find(|c| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            });
+            let handlers = &call[..end.unwrap()];
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let call = format!("{method}(");
+                let mut calls = handlers.match_indices(&call);
+                if calls.any(|(at, _)| !handlers[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')) {
+                    served.push((method.to_uppercase(), route.to_owned()));
+                }
+            }
+        }
+    }
+    served
+}

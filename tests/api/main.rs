@@ -11,6 +11,7 @@ mod helpers;
 mod hostile_input;
 mod isolation;
 mod notifications;
+mod openapi;
 mod operability;
 mod restart;
 mod secrets;
