@@ -1,6 +1,7 @@
 //! The HTTP layer: parse, call a service, render. No rules live here.
 
 mod applications;
+mod console;
 mod credential_types;
 mod devices;
 mod environments;
@@ -56,6 +57,7 @@ pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
         .merge(user_credentials::routes())
         .merge(health::routes())
         .merge(openapi::routes())
+        .merge(console::routes())
         .fallback(error::not_found)
         .with_state(state)
         // Outermost first: the error guard sees every response, including those the

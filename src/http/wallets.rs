@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use domain::notification::{NotifyMethod, normalize_variant};
 use domain::user::Locale;
@@ -16,10 +17,11 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
+use super::error::ErrorBody;
 use super::extract::{Caller, Json, Path, Query};
 use super::openapi;
 use super::wire::{self, ListQuery, Ref};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::service::notifications::NotificationRequest;
 use crate::service::wallets::WalletDetails;
 
@@ -30,10 +32,14 @@ pub fn routes() -> Router<AppState> {
             "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}",
             get(read).put(administer).delete(delete),
         )
+        .route(
+            "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}/pairingQr",
+            get(pairing_qr),
+        )
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(list, create, read, administer, delete))]
+#[openapi(paths(list, create, read, administer, delete, pairing_qr))]
 pub struct Api;
 
 /// `notification` as requests send it: whom to tell, by which methods, with which content.
@@ -350,6 +356,27 @@ async fn read(
 ) -> Result<Json<WalletView>> {
     let details = state.credd.wallet(&caller, environment_id, user_id, id).await?;
     Ok(Json(view(&state, details)))
+}
+
+/// The wallet's pairing `qrUrl` as a QR code (SVG), for a person to scan with the wallet
+/// app, while the wallet waits for pairing.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}/pairingQr",
+    operation_id = "readDigitalWalletPairingQr",
+    responses(
+        (status = 200, description = "The QR code of the wallet's `qrUrl`.", content_type = "image/svg+xml", body = String),
+        (status = 404, description = "`NOT_FOUND`: no such wallet, or it is not waiting for pairing.",
+            body = ErrorBody),
+    ))]
+async fn pairing_qr(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, user_id, id)): Path<(Uuid, Uuid, Uuid)>,
+) -> Result<impl IntoResponse> {
+    let qr_url = state.credd.pairing_qr_url(&caller, environment_id, user_id, id).await?;
+    let code = qrcode::QrCode::new(qr_url.as_bytes()).map_err(Error::internal)?;
+    let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(256, 256).build();
+    // The code is the pairing link, a capability: no cache keeps it.
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg))
 }
 
 /// Update a wallet: `status` (`ACTIVE` or `DISABLED`) and/or `applicationInstance.id`

@@ -267,6 +267,23 @@ impl Credd {
         self.details(wallet).await
     }
 
+    /// The `qrUrl` of a wallet waiting for pairing, for its QR code; 404 for a wallet
+    /// that is not (nothing to pair with).
+    pub async fn pairing_qr_url(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+    ) -> Result<String> {
+        principal.require_manage(environment_id)?;
+        let wallet = self.users_wallet(environment_id, user_id, id).await?;
+        if wallet.status != WalletStatus::PairingRequired {
+            return Err(Error::NotFound);
+        }
+        Ok(self.qr_url(&self.store.pairing_session_of_wallet(wallet.id).await?))
+    }
+
     pub async fn wallets(
         &self,
         principal: &Principal,

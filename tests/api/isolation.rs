@@ -99,6 +99,7 @@ const OPERATIONS: &[Operation] = &[
     op(PUT, "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}")
         .body(r#"{"status":"DISABLED"}"#),
     op(DELETE, "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}"),
+    op(GET, "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}/pairingQr"),
     op(GET, "/v1/environments/{environment_id}/templates/{template_name}/contents"),
     op(POST, "/v1/environments/{environment_id}/templates/{template_name}/contents")
         .body(r#"{"deliveryMethod":"SMS","locale":"de","content":"taken ${otp}"}"#),
@@ -167,7 +168,8 @@ const PUBLIC: &[(&str, &str)] = &[
 ];
 
 /// An environment with one of everything: a user (`owner`) with a paired wallet holding
-/// a delivered credential, an MFA device waiting for its code, and a second user.
+/// a delivered credential, a second wallet waiting for pairing (its link sent by email),
+/// an MFA device waiting for its code, and a second user.
 pub struct Tenant {
     pub env: String,
     /// A token of the environment's own worker.
@@ -202,6 +204,14 @@ pub async fn tenant(app: &TestApp) -> Tenant {
         .create_wallet(&token, &env, &s.user_id, json!({ "digitalWalletApplication": { "id": wallet_application } }))
         .await;
     let wallet = wallet_client::pair(app, wallet["pairingSession"]["qrUrl"].as_str().unwrap(), "phone").await.unwrap();
+    let pending_wallet = app
+        .create_wallet(
+            &token,
+            &env,
+            &s.user_id,
+            json!({ "digitalWalletApplication": { "id": wallet_application }, "notification": { "methods": ["EMAIL"] } }),
+        )
+        .await;
     let credential = created(
         format!("{owner}/credentials"),
         json!({ "credentialType": { "id": s.type_id }, "data": { "Level": "Gold" } }),
@@ -230,6 +240,7 @@ pub async fn tenant(app: &TestApp) -> Tenant {
         ("application_id", application),
         ("wallet_application_id", wallet_application),
         ("wallet_id", wallet.wallet_id.clone()),
+        ("pending_wallet_id", pending_wallet["id"].as_str().unwrap().to_owned()),
         ("template_name", "device_pairing".to_owned()),
         ("content_id", content),
         ("notification_id", notification),
@@ -242,14 +253,17 @@ pub async fn tenant(app: &TestApp) -> Tenant {
 }
 
 /// The placeholder names of a route, in order; `{application_id}` under
-/// `digitalWalletApplications` is a wallet application's.
+/// `digitalWalletApplications` is a wallet application's, and the `{wallet_id}` of a
+/// pairing QR code the wallet's that waits for pairing.
 fn placeholders(route: &str) -> Vec<&'static str> {
     let wallet_applications = route.contains("digitalWalletApplications");
+    let pairing_qr = route.ends_with("/pairingQr");
     route
         .split('/')
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| match name {
             "application_id" if wallet_applications => "wallet_application_id",
+            "wallet_id" if pairing_qr => "pending_wallet_id",
             other => KNOWN.iter().find(|k| **k == other).unwrap_or_else(|| panic!("unknown placeholder {other}")),
         })
         .collect()
@@ -261,6 +275,7 @@ const KNOWN: &[&str] = &[
     "application_id",
     "wallet_application_id",
     "wallet_id",
+    "pending_wallet_id",
     "template_name",
     "content_id",
     "notification_id",

@@ -18,6 +18,7 @@ on_both_backends!(
     wallets_paginate_past_one_page,
     wallet_for_unknown_user_or_application_is_refused,
     wallet_api_needs_the_wallet_token,
+    pairing_qr_code_is_served_while_the_wallet_waits,
 );
 
 mod expiring {
@@ -404,4 +405,27 @@ async fn wallet_api_needs_the_wallet_token(app: &TestApp) {
     app.get(path).bearer(&other.access_token).send().await.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
     app.get(path).bearer(&s.token).send().await.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
     assert_eq!(app.get(path).bearer(&paired.access_token).send().await.body["status"], "ACTIVE");
+}
+
+/// The QR code of a wallet's pairing link: an SVG while it waits, no longer once paired.
+/// (tests/api/console.rs decodes it out of the console's screenshot.)
+async fn pairing_qr_code_is_served_while_the_wallet_waits(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada" })).await;
+    let wallet = app
+        .create_wallet(&s.token, &s.env, &s.user_id, json!({ "digitalWalletApplication": { "id": s.app_id } }))
+        .await;
+    let qr = format!("{}/pairingQr", wallet_path(&s, &wallet));
+
+    let response = app.get(&qr).bearer(&s.token).send().await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(response.headers["content-type"], "image/svg+xml");
+    assert_eq!(response.headers["cache-control"], "no-store", "the code is a capability");
+    assert!(response.body.as_str().is_some_and(|svg| svg.contains("<svg")), "{}", response.body);
+
+    let other = app.create_user(&s.token, &s.env, json!({ "username": "grace" })).await;
+    let under_other = qr.replace(&s.user_id, other["id"].as_str().unwrap());
+    app.get(&under_other).bearer(&s.token).send().await.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    wallet_client::pair(app, wallet["pairingSession"]["qrUrl"].as_str().unwrap(), "phone").await.unwrap();
+    app.get(&qr).bearer(&s.token).send().await.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
 }
