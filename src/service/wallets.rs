@@ -227,18 +227,14 @@ impl Credd {
 
     /// The user's wallet: 404 for a wallet of another user or environment.
     pub(super) async fn users_wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> Result<DigitalWallet> {
-        let wallet = self.store.wallet_by_id(id).await?;
-        if wallet.environment_id == environment_id && wallet.user_id == user_id {
-            Ok(wallet)
-        } else {
-            Err(Error::NotFound)
-        }
+        users_own(self.store.wallet_by_id(id).await?, environment_id, user_id)
     }
 
-    /// The wallet with its pairing attempts, and while it waits for pairing its
-    /// session and application (for the links).
-    async fn details(&self, wallet: DigitalWallet) -> Result<WalletDetails> {
-        let attempts = self.store.pairing_attempts(wallet.id).await?;
+    /// The user's wallet with its pairing attempts, and while it waits for pairing
+    /// its session and application (for the links).
+    async fn details(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> Result<WalletDetails> {
+        let (wallet, attempts) = self.store.wallet_with_attempts(id).await?;
+        let wallet = users_own(wallet, environment_id, user_id)?;
         Ok(WalletDetails { attempts, ..self.summary(wallet).await? })
     }
 
@@ -263,8 +259,7 @@ impl Credd {
         id: Uuid,
     ) -> Result<WalletDetails> {
         principal.require_manage(environment_id)?;
-        let wallet = self.users_wallet(environment_id, user_id, id).await?;
-        self.details(wallet).await
+        self.details(environment_id, user_id, id).await
     }
 
     /// The `qrUrl` of a wallet waiting for pairing, for its QR code; 404 for a wallet
@@ -322,7 +317,7 @@ impl Credd {
         }
         self.store.update_wallet(&wallet, &outbox).await?;
         self.wake_worker.notify_one();
-        self.details(wallet).await
+        self.details(environment_id, user_id, id).await
     }
 
     pub async fn delete_wallet(
@@ -438,4 +433,9 @@ fn verify_proof(session: &PairingSession, proof: &PairingProof) -> Result<(), Fi
         .map_err(|_| FieldError::invalid("signature", "The signature does not verify with publicKey."))?;
     let signed_ok: bool = signed.claims.challenge.as_bytes().ct_eq(session.challenge.as_bytes()).into();
     if signed_ok { Ok(()) } else { Err(FieldError::invalid("signature", "The signature is over another challenge.")) }
+}
+
+/// 404 for a wallet of another user or environment.
+fn users_own(wallet: DigitalWallet, environment_id: Uuid, user_id: Uuid) -> Result<DigitalWallet> {
+    if wallet.environment_id == environment_id && wallet.user_id == user_id { Ok(wallet) } else { Err(Error::NotFound) }
 }

@@ -511,6 +511,8 @@ pub async fn pairing_fails_counts_and_completes_once<S: Store>(store: &S) {
     let (ada, app) = user_with_app(store).await;
     let (mut wallet, session) = wallet_with_session(&ada, &app, now() + TimeDelta::hours(1));
     store.create_wallet(&wallet, &session, &Outbox::default()).await.unwrap();
+    assert_eq!(store.wallet_with_attempts(wallet.id).await.unwrap(), (wallet.clone(), vec![]));
+    assert!(matches!(store.wallet_with_attempts(new_id()).await, Err(StoreError::NotFound)));
     let attempt = |success| PairingAttempt {
         id: new_id(),
         session_id: session.id,
@@ -531,15 +533,17 @@ pub async fn pairing_fails_counts_and_completes_once<S: Store>(store: &S) {
     store.complete_pairing(&wallet, &attempt(true), &Outbox::default()).await.unwrap();
     assert_eq!(store.wallet_by_id(wallet.id).await.unwrap(), wallet);
     assert_eq!(store.pairing_session(session.request_id).await.unwrap().status, PairingStatus::Completed);
-    let attempts = store.pairing_attempts(wallet.id).await.unwrap();
+    let (read, attempts) = store.wallet_with_attempts(wallet.id).await.unwrap();
+    assert_eq!(read, wallet);
     assert_eq!(attempts.iter().map(|a| a.success).collect::<Vec<_>>(), [false, false, true]);
+    assert!(attempts.iter().all(|a| a.wallet_id == wallet.id && a.session_id == session.id));
 
     // A second completion of the same session loses.
     assert!(matches!(
         store.complete_pairing(&wallet, &attempt(true), &Outbox::default()).await,
         Err(StoreError::Conflict)
     ));
-    assert_eq!(store.pairing_attempts(wallet.id).await.unwrap().len(), 3);
+    assert_eq!(store.wallet_with_attempts(wallet.id).await.unwrap().1.len(), 3);
 }
 
 pub async fn pairing_session_expires_only_when_due_and_pending<S: Store>(store: &S) {

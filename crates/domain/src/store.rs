@@ -176,8 +176,12 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// The wallet's newest pairing session.
     fn pairing_session_of_wallet(&self, wallet_id: Uuid) -> impl Future<Output = StoreResult<PairingSession>> + Send;
     fn pairing_session(&self, request_id: Uuid) -> impl Future<Output = StoreResult<PairingSession>> + Send;
-    /// Oldest first.
-    fn pairing_attempts(&self, wallet_id: Uuid) -> impl Future<Output = StoreResult<Vec<PairingAttempt>>> + Send;
+    /// The wallet with its pairing attempts, oldest first: what a wallet read shows,
+    /// in one round trip where the backend allows.
+    fn wallet_with_attempts(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = StoreResult<(DigitalWallet, Vec<PairingAttempt>)>> + Send;
     /// Records the failed attempt and counts it on its session.
     fn record_pairing_failure(&self, attempt: &PairingAttempt) -> impl Future<Output = StoreResult<()>> + Send;
     /// Completes the session (`Conflict` when it is no longer `INITIAL`: another

@@ -20,8 +20,8 @@ use domain::store::StoreResult;
 use domain::stored::{
     ApplicationRecord, CredentialFieldRecord, CredentialTypeRecord, DevicePolicyRecord, DeviceRecord,
     DigitalWalletRecord, EnvironmentRecord, IssuerProfileRecord, JobRecord, MethodPolicyRecord, MfaSettingsRecord,
-    NotificationRecord, PairingAttemptRecord, PairingSessionRecord, SigningKeyRecord, TemplateContentRecord,
-    UserRecord, WalletApplicationRecord,
+    NotificationRecord, PairingSessionRecord, SigningKeyRecord, TemplateContentRecord, UserRecord,
+    WalletApplicationRecord,
 };
 use domain::stored::{assemble_credential_type, assemble_policy, policy_methods};
 use domain::time::Timestamp;
@@ -40,7 +40,6 @@ type JobRow = JobRecord<Uuid>;
 type WalletApplicationRow = WalletApplicationRecord<Uuid>;
 type DigitalWalletRow = DigitalWalletRecord<Uuid>;
 type PairingSessionRow = PairingSessionRecord<Uuid>;
-type PairingAttemptRow = PairingAttemptRecord<Uuid>;
 type TemplateContentRow = TemplateContentRecord<Uuid>;
 type NotificationRow = NotificationRecord<Uuid>;
 type DevicePolicyRow = DevicePolicyRecord<Uuid>;
@@ -944,17 +943,51 @@ impl Store for PgStore {
         .try_into()
     }
 
-    async fn pairing_attempts(&self, wallet_id: Uuid) -> StoreResult<Vec<PairingAttempt>> {
-        let rows = sqlx::query_as!(
-            PairingAttemptRow,
-            "SELECT id, session_id, wallet_id, success, attempted_at FROM pairing_attempts
-             WHERE wallet_id = $1 ORDER BY attempted_at, id",
-            wallet_id
+    async fn wallet_with_attempts(&self, id: Uuid) -> StoreResult<(DigitalWallet, Vec<PairingAttempt>)> {
+        // One row per attempt (one row with no attempt when there is none), the
+        // wallet repeated on each: one round trip instead of two.
+        let rows = sqlx::query!(
+            r#"SELECT w.id, w.environment_id, w.user_id, w.wallet_application_id, w.application_instance_id, w.status,
+                      w.public_key, w.device_data, w.token_hash, w.notification, w.created_at, w.updated_at,
+                      a.id AS "attempt_id?", a.session_id AS "attempt_session_id?", a.success AS "attempt_success?",
+                      a.attempted_at AS "attempted_at?"
+               FROM digital_wallets w LEFT JOIN pairing_attempts a ON a.wallet_id = w.id
+               WHERE w.id = $1
+               ORDER BY a.attempted_at, a.id"#,
+            id
         )
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        let attempts = rows
+            .iter()
+            .filter_map(|r| {
+                Some(PairingAttempt {
+                    id: r.attempt_id?,
+                    session_id: r.attempt_session_id?,
+                    wallet_id: r.id,
+                    success: r.attempt_success?,
+                    attempted_at: r.attempted_at?,
+                })
+            })
+            .collect();
+        let r = rows.into_iter().next().ok_or(StoreError::NotFound)?;
+        let wallet = DigitalWalletRow {
+            id: r.id,
+            environment_id: r.environment_id,
+            user_id: r.user_id,
+            wallet_application_id: r.wallet_application_id,
+            application_instance_id: r.application_instance_id,
+            status: r.status,
+            public_key: r.public_key,
+            device_data: r.device_data,
+            token_hash: r.token_hash,
+            notification: r.notification,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+        .try_into()?;
+        Ok((wallet, attempts))
     }
 
     async fn record_pairing_failure(&self, attempt: &PairingAttempt) -> StoreResult<()> {

@@ -923,8 +923,10 @@ impl Store for SqliteStore {
         .try_into()
     }
 
-    async fn pairing_attempts(&self, wallet_id: Uuid) -> StoreResult<Vec<PairingAttempt>> {
-        let wallet_id = wallet_id.hyphenated();
+    async fn wallet_with_attempts(&self, id: Uuid) -> StoreResult<(DigitalWallet, Vec<PairingAttempt>)> {
+        // In-process reads cost no round trip: the wallet, then its attempts.
+        let wallet = self.wallet_by_id(id).await?;
+        let wallet_id = id.hyphenated();
         let rows = sqlx::query_as!(
             PairingAttemptRow,
             "SELECT id, session_id, wallet_id, success, attempted_at FROM pairing_attempts
@@ -934,7 +936,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(backend)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        Ok((wallet, rows.into_iter().map(Into::into).collect()))
     }
 
     async fn record_pairing_failure(&self, attempt: &PairingAttempt) -> StoreResult<()> {
