@@ -11,12 +11,12 @@ use domain::credential::{
     CredentialType, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction, WalletActionRecord,
 };
 use domain::environment::Environment;
-use domain::job::{ClaimedJob, Job, JobOutcome, NewJob};
+use domain::job::{ClaimedJob, Job, JobOutcome, JobQueue, NewJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
-use domain::store::{Outbox, StoreResult};
+use domain::store::{Outbox, PoolUsage, StoreResult};
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
 use domain::wallet::{DigitalWallet, PairingAttempt, PairingSession, WalletApplication};
@@ -94,6 +94,14 @@ impl AppStore {
         match self {
             Self::Sqlite(store) => store.close().await,
             Self::Postgres(store) => store.close().await,
+        }
+    }
+
+    /// Each connection pool's usage, for metrics.
+    pub fn pool_usage(&self) -> Vec<PoolUsage> {
+        match self {
+            Self::Sqlite(store) => store.pool_usage().to_vec(),
+            Self::Postgres(store) => vec![store.pool_usage()],
         }
     }
 }
@@ -218,5 +226,6 @@ impl Store for AppStore {
         fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>>;
         fn finish_job(&self, job: &ClaimedJob, outcome: &JobOutcome, now: Timestamp) -> StoreResult<()>;
         fn job(&self, id: Uuid) -> StoreResult<Job>;
+        fn job_queue(&self, now: Timestamp) -> StoreResult<JobQueue>;
     }
 }

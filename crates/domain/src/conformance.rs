@@ -14,7 +14,7 @@ use crate::credential::{
     IssuerProfile, ManagementMode, ProvisionStatus, ProvisionedCredential, UserCredential, WalletAction,
 };
 use crate::environment::{Environment, EnvironmentFields, EnvironmentName, EnvironmentType, Region};
-use crate::job::{JobOutcome, JobStatus, NewJob};
+use crate::job::{JobOutcome, JobQueue, JobStatus, NewJob};
 use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use crate::notification::{
     DeliveryMethod, Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName,
@@ -46,6 +46,7 @@ macro_rules! conformance_tests {
             job_retries_then_dies,
             expired_lease_is_claimed_again_and_stale_finish_is_ignored,
             concurrent_claims_never_share_a_job,
+            job_queue_counts_due_running_and_scheduled_jobs,
             wallet_is_created_with_its_session_and_outbox,
             pairing_fails_counts_and_completes_once,
             pairing_session_expires_only_when_due_and_pending,
@@ -404,6 +405,41 @@ pub async fn concurrent_claims_never_share_a_job<S: Store>(store: &S) {
     let distinct: HashSet<Uuid> = claimed.iter().copied().collect();
     assert_eq!(claimed.len(), JOBS, "every job claimed exactly once");
     assert_eq!(distinct, enqueued);
+}
+
+pub async fn job_queue_counts_due_running_and_scheduled_jobs<S: Store>(store: &S) {
+    let at = now();
+    let empty = JobQueue { due: 0, running: 0, scheduled: 0, oldest_due: None };
+    assert_eq!(store.job_queue(at).await.unwrap(), empty);
+
+    let oldest = NewJob { run_at: at - TimeDelta::minutes(3), ..job("oldest", 3) };
+    let newer = NewJob { run_at: at - TimeDelta::minutes(1), ..job("newer", 3) };
+    let later = NewJob { run_at: at + TimeDelta::hours(1), ..job("later", 3) };
+    let finished = NewJob { run_at: at - TimeDelta::hours(1), ..job("finished", 3) };
+    for j in [&finished, &oldest, &newer, &later] {
+        store.enqueue_job(j).await.unwrap();
+    }
+    // `finished` is claimed first (it is the oldest) and done: it counts nowhere.
+    let claimed = store.claim_job(at, at + TimeDelta::seconds(30)).await.unwrap().unwrap();
+    assert_eq!(claimed.id, finished.id);
+    store.finish_job(&claimed, &JobOutcome::Done, at).await.unwrap();
+    assert_eq!(
+        store.job_queue(at).await.unwrap(),
+        JobQueue { due: 2, running: 0, scheduled: 1, oldest_due: Some(oldest.run_at) }
+    );
+
+    // A claimed job runs until its lease ends; then it is due again, as it waited.
+    let lease_end = at + TimeDelta::seconds(30);
+    assert_eq!(store.claim_job(at, lease_end).await.unwrap().unwrap().id, oldest.id);
+    assert_eq!(
+        store.job_queue(at).await.unwrap(),
+        JobQueue { due: 1, running: 1, scheduled: 1, oldest_due: Some(newer.run_at) }
+    );
+    let after_lease = lease_end + TimeDelta::seconds(1);
+    assert_eq!(
+        store.job_queue(after_lease).await.unwrap(),
+        JobQueue { due: 2, running: 0, scheduled: 1, oldest_due: Some(oldest.run_at) }
+    );
 }
 
 fn wallet_application(environment_id: Uuid) -> WalletApplication {

@@ -13,7 +13,7 @@ use crate::credential::{
     CredentialType, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction, WalletActionRecord,
 };
 use crate::environment::Environment;
-use crate::job::{ClaimedJob, Job, JobOutcome, NewJob};
+use crate::job::{ClaimedJob, Job, JobOutcome, JobQueue, NewJob};
 use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
 use crate::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use crate::page::{Page, PageRequest};
@@ -58,6 +58,19 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Outbox {
     pub notifications: Vec<Notification>,
     pub jobs: Vec<NewJob>,
+}
+
+/// How full one connection pool of a store is, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// Which of the backend's pools: SQLite's `reader` and `writer`, Postgres' `main`.
+    pub pool: &'static str,
+    /// Connections open, busy or idle.
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// Async methods return `Send` futures so handlers can run on any runtime thread.
@@ -438,4 +451,6 @@ pub trait Store: Clone + Send + Sync + 'static {
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     fn job(&self, id: Uuid) -> impl Future<Output = StoreResult<Job>> + Send;
+    /// How many unfinished jobs are due, running and scheduled at `now`.
+    fn job_queue(&self, now: Timestamp) -> impl Future<Output = StoreResult<JobQueue>> + Send;
 }

@@ -10,13 +10,12 @@ use domain::credential::{
     WalletAction, WalletActionRecord,
 };
 use domain::environment::Environment;
-use domain::job::{ClaimedJob, Job, JobOutcome, JobStatus, NewJob};
+use domain::job::{ClaimedJob, Job, JobOutcome, JobQueue, JobStatus, NewJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
-use domain::store::Outbox;
-use domain::store::StoreResult;
+use domain::store::{Outbox, PoolUsage, StoreResult};
 use domain::stored::{
     ApplicationRecord, CredentialFieldRecord, CredentialTypeRecord, DevicePolicyRecord, DeviceRecord,
     DigitalWalletRecord, EnvironmentRecord, IssuerProfileRecord, JobRecord, MethodPolicyRecord, MfaSettingsRecord,
@@ -84,6 +83,16 @@ impl PgStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    pub fn pool_usage(&self) -> PoolUsage {
+        PoolUsage {
+            backend: "postgres",
+            pool: "main",
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 }
 
@@ -2075,6 +2084,21 @@ impl Store for PgStore {
         .map_err(backend)?
         .ok_or(StoreError::NotFound)?
         .try_into()
+    }
+
+    async fn job_queue(&self, now: Timestamp) -> StoreResult<JobQueue> {
+        let row = sqlx::query!(
+            r#"SELECT count(*) FILTER (WHERE run_at <= $1 AND (status = 'queued' OR locked_until < $1)) AS "due!",
+                      count(*) FILTER (WHERE status = 'running' AND locked_until >= $1) AS "running!",
+                      count(*) FILTER (WHERE status = 'queued' AND run_at > $1) AS "scheduled!",
+                      min(run_at) FILTER (WHERE run_at <= $1 AND (status = 'queued' OR locked_until < $1)) AS oldest_due
+               FROM jobs WHERE status IN ('queued', 'running')"#,
+            now,
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(JobQueue { due: row.due, running: row.running, scheduled: row.scheduled, oldest_due: row.oldest_due })
     }
 }
 

@@ -18,13 +18,12 @@ use domain::credential::{
     WalletAction, WalletActionRecord,
 };
 use domain::environment::Environment;
-use domain::job::{ClaimedJob, Job, JobOutcome, JobStatus, NewJob};
+use domain::job::{ClaimedJob, Job, JobOutcome, JobQueue, JobStatus, NewJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
-use domain::store::Outbox;
-use domain::store::StoreResult;
+use domain::store::{Outbox, PoolUsage, StoreResult};
 use domain::stored::{assemble_credential_type, assemble_policy, policy_methods};
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
@@ -87,6 +86,20 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
+    }
+
+    /// The reader pool's connections, and the writer's one connection (busy while a
+    /// write or a commit holds it).
+    pub fn pool_usage(&self) -> [PoolUsage; 2] {
+        let (reader, writer) = (&self.reader, self.writer.usage());
+        let reader = PoolUsage {
+            backend: "sqlite",
+            pool: "reader",
+            size: reader.size(),
+            idle: u32::try_from(reader.num_idle()).unwrap_or(u32::MAX),
+            max: reader.options().get_max_connections(),
+        };
+        [reader, PoolUsage { backend: "sqlite", pool: "writer", size: writer.open, idle: writer.idle, max: 1 }]
     }
 }
 
@@ -2142,6 +2155,25 @@ impl Store for SqliteStore {
         .map_err(backend)?
         .ok_or(StoreError::NotFound)?
         .try_into()
+    }
+
+    async fn job_queue(&self, now: Timestamp) -> StoreResult<JobQueue> {
+        // The `IN` repeats the `jobs_due` index's condition word for word, so SQLite
+        // reads the unfinished jobs from it instead of scanning every finished one
+        // (see `claim_job`).
+        let row = sqlx::query!(
+            r#"SELECT count(*) FILTER (WHERE run_at <= ?1 AND (status = 'queued' OR locked_until < ?1)) AS "due!: i64",
+                      count(*) FILTER (WHERE status = 'running' AND locked_until >= ?1) AS "running!: i64",
+                      count(*) FILTER (WHERE status = 'queued' AND run_at > ?1) AS "scheduled!: i64",
+                      min(run_at) FILTER (WHERE run_at <= ?1 AND (status = 'queued' OR locked_until < ?1))
+                          AS "oldest_due?: chrono::DateTime<chrono::Utc>"
+               FROM jobs WHERE status IN ('queued', 'running')"#,
+            now,
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(JobQueue { due: row.due, running: row.running, scheduled: row.scheduled, oldest_due: row.oldest_due })
     }
 }
 
