@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 mod filter;
 mod health;
+mod metrics;
 mod notifications;
 mod oauth;
 pub mod openapi;
@@ -42,6 +43,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP API.
 pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
+    let metrics = std::sync::Arc::clone(&state.credd.metrics);
     Router::new()
         .merge(environments::routes())
         .merge(applications::routes())
@@ -55,12 +57,15 @@ pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
         .merge(credential_types::routes())
         .merge(user_credentials::routes())
         .merge(health::routes())
+        .merge(metrics::routes())
         .merge(openapi::routes())
         .fallback(error::not_found)
         .with_state(state)
         // Outermost first: the error guard sees every response, including those the
         // layers below produce themselves.
         .layer((
+            // Outside the error guard, so it counts the status the client got.
+            axum::middleware::from_fn_with_state(metrics, metrics::record),
             axum::middleware::map_response(error::uniform_errors),
             SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid),
             TraceLayer::new_for_http()

@@ -75,6 +75,7 @@ pub fn document() -> Document {
         ("Credential types", super::credential_types::Api::openapi()),
         ("User credentials", super::user_credentials::Api::openapi()),
         ("Operations", super::health::Api::openapi()),
+        ("Operations", super::metrics::Api::openapi()),
     ];
     for (tag, mut part) in parts {
         for operation in part.paths.paths.values_mut().flat_map(operations) {

@@ -22,6 +22,7 @@ use chrono::TimeDelta;
 use crate::app_store::AppStore;
 use crate::auth::Tokens;
 use crate::crypto::MasterKey;
+use crate::metrics::Metrics;
 use crate::notify::Senders;
 
 pub use applications::CreatedApplication;
@@ -43,6 +44,7 @@ pub struct Credd {
     pub client_throttle: Arc<throttle::ClientThrottle>,
     /// Serializes guesses at one device's code or one pairing session.
     pub attempt_locks: Arc<attempts::AttemptLocks>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Service settings that come from configuration.
