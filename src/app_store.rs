@@ -7,6 +7,7 @@ use std::path::Path;
 
 use domain::Store;
 use domain::application::Application;
+use domain::configuration::Configuration;
 use domain::credential::{
     CredentialType, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction, WalletActionRecord,
 };
@@ -151,6 +152,8 @@ impl Store for AppStore {
         fn environments(&self, page: PageRequest) -> StoreResult<Page<Environment>>;
         fn update_environment(&self, environment: &Environment) -> StoreResult<()>;
         fn delete_environment(&self, id: Uuid) -> StoreResult<()>;
+        fn reset_environment(&self, configuration: &Configuration) -> StoreResult<()>;
+        fn replace_configuration(&self, configuration: &Configuration) -> StoreResult<bool>;
         fn signing_key(&self, id: Uuid) -> StoreResult<SigningKey>;
         fn signing_keys(&self, environment_id: Uuid) -> StoreResult<Vec<SigningKey>>;
         fn create_application(&self, application: &Application) -> StoreResult<()>;
