@@ -1,6 +1,7 @@
 //! The HTTP layer: parse, call a service, render. No rules live here.
 
 mod applications;
+mod configuration;
 mod credential_types;
 mod devices;
 mod environments;
@@ -58,6 +59,7 @@ pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
         .merge(user_credentials::routes())
         .merge(health::routes())
         .merge(metrics::routes())
+        .merge(configuration::routes())
         .merge(openapi::routes())
         .fallback(error::not_found)
         .with_state(state)

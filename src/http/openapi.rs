@@ -76,6 +76,7 @@ pub fn document() -> Document {
         ("User credentials", super::user_credentials::Api::openapi()),
         ("Operations", super::health::Api::openapi()),
         ("Operations", super::metrics::Api::openapi()),
+        ("Test-suite helpers", super::configuration::Api::openapi()),
     ];
     for (tag, mut part) in parts {
         for operation in part.paths.paths.values_mut().flat_map(operations) {

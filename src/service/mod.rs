@@ -4,6 +4,7 @@
 mod applications;
 pub mod attempts;
 pub mod bootstrap;
+pub mod configuration;
 mod credentials;
 mod environments;
 mod health;
