@@ -88,17 +88,19 @@ struct DocumentBody {
     mfa_settings: Option<SettingsBody>,
 }
 
-/// An item and its id; without one it gets a new id.
+/// An item and its id; without one (nil) it gets a new id.
 #[derive(Deserialize)]
 struct Item<Body> {
-    id: Option<Uuid>,
+    #[serde(default)]
+    id: Uuid,
     #[serde(flatten)]
     body: Body,
 }
 
 #[derive(Deserialize)]
 struct ContentItem {
-    id: Option<Uuid>,
+    #[serde(default)]
+    id: Uuid,
     template: Option<TemplateBody>,
     #[serde(flatten)]
     body: ContentBody,
@@ -124,15 +126,10 @@ impl DocumentBody {
         let mut errors = Errors::default();
         let issuer_profile = self.credential_issuer_profile.and_then(|p| errors.take(PROFILE, p.parse()));
         let credential_types = enumerated(self.credential_types, CREDENTIAL_TYPES)
-            .filter_map(|(place, item)| {
-                let id = item.id.unwrap_or(Uuid::nil());
-                errors.take(&place, item.body.parse()).map(|fields| (id, fields))
-            })
+            .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
             .collect();
         let wallet_applications = enumerated(self.digital_wallet_applications, WALLET_APPLICATIONS)
-            .filter_map(|(place, item)| {
-                errors.take(&place, item.body.parse(environment_id, item.id.unwrap_or(Uuid::nil())))
-            })
+            .filter_map(|(place, item)| errors.take(&place, item.body.parse(environment_id, item.id)))
             .collect();
         let template_contents = enumerated(self.template_contents, TEMPLATE_CONTENTS)
             .filter_map(|(place, item)| {
@@ -140,15 +137,12 @@ impl DocumentBody {
                 let template = name.as_deref().and_then(TemplateName::parse).ok_or_else(|| {
                     vec![FieldError::invalid("template.name", "template.name must be one of credd's templates.")]
                 });
-                let id = item.id.unwrap_or(Uuid::nil());
-                let content = template.and_then(|template| item.body.parse(environment_id, template, id));
+                let content = template.and_then(|template| item.body.parse(environment_id, template, item.id));
                 errors.take(&place, content)
             })
             .collect();
         let device_policies = enumerated(self.device_authentication_policies, DEVICE_POLICIES)
-            .filter_map(|(place, item)| {
-                errors.take(&place, item.body.parse(environment_id, item.id.unwrap_or(Uuid::nil())))
-            })
+            .filter_map(|(place, item)| errors.take(&place, item.body.parse(environment_id, item.id)))
             .collect();
         let max_allowed_devices =
             self.mfa_settings.and_then(|s| errors.take(MFA_SETTINGS, s.parse().map_err(|e| vec![e])));
