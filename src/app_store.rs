@@ -7,16 +7,17 @@ use std::path::Path;
 
 use domain::Store;
 use domain::application::Application;
+use domain::configuration::Configuration;
 use domain::credential::{
     CredentialType, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction, WalletActionRecord,
 };
 use domain::environment::Environment;
-use domain::job::{ClaimedJob, Job, JobOutcome, NewJob};
+use domain::job::{ClaimedJob, Job, JobOutcome, JobQueue, NewJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
-use domain::store::{Outbox, StoreResult};
+use domain::store::{Outbox, PoolUsage, StoreResult};
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
 use domain::wallet::{DigitalWallet, PairingAttempt, PairingSession, WalletApplication};
@@ -96,6 +97,14 @@ impl AppStore {
             Self::Postgres(store) => store.close().await,
         }
     }
+
+    /// Each connection pool's usage, for metrics.
+    pub fn pool_usage(&self) -> Vec<PoolUsage> {
+        match self {
+            Self::Sqlite(store) => store.pool_usage().to_vec(),
+            Self::Postgres(store) => vec![store.pool_usage()],
+        }
+    }
 }
 
 /// Drops any password from a URL before it is shown in an error.
@@ -143,6 +152,8 @@ impl Store for AppStore {
         fn environments(&self, page: PageRequest) -> StoreResult<Page<Environment>>;
         fn update_environment(&self, environment: &Environment) -> StoreResult<()>;
         fn delete_environment(&self, id: Uuid) -> StoreResult<()>;
+        fn reset_environment(&self, configuration: &Configuration) -> StoreResult<()>;
+        fn replace_configuration(&self, configuration: &Configuration) -> StoreResult<bool>;
         fn signing_key(&self, id: Uuid) -> StoreResult<SigningKey>;
         fn signing_keys(&self, environment_id: Uuid) -> StoreResult<Vec<SigningKey>>;
         fn create_application(&self, application: &Application) -> StoreResult<()>;
@@ -218,5 +229,6 @@ impl Store for AppStore {
         fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>>;
         fn finish_job(&self, job: &ClaimedJob, outcome: &JobOutcome, now: Timestamp) -> StoreResult<()>;
         fn job(&self, id: Uuid) -> StoreResult<Job>;
+        fn job_queue(&self, now: Timestamp) -> StoreResult<JobQueue>;
     }
 }

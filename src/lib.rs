@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod notify;
 pub mod server;
 pub mod service;

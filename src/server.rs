@@ -60,6 +60,7 @@ impl App {
             wake_worker: Arc::clone(&wake_worker),
             client_throttle: Arc::default(),
             attempt_locks: Arc::default(),
+            metrics: Arc::default(),
         };
         credd.ensure_bootstrap(&bootstrap).await.map_err(|e| format!("cannot create the administrator: {e}"))?;
         let state = AppState { credd, links: Links::new(public_base) };
@@ -107,7 +108,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), BoxError> {
     let tasks = TaskTracker::new();
     let jobs = Jobs { credd: app.state.credd.clone() };
     tasks.spawn(
-        Worker::new(store.clone(), jobs, Arc::clone(&app.wake_worker))
+        Worker::new(store.clone(), jobs, Arc::clone(&app.wake_worker), Arc::clone(&app.state.credd.metrics))
             .concurrency(args.worker_concurrency)
             .lease(TimeDelta::seconds(args.job_lease_seconds.into()))
             .run(stop.clone()),

@@ -200,7 +200,7 @@ mod shapes {
 
 openapi::collection!(CredentialTypes, "items", shapes::CredentialType);
 
-fn profile_view(links: &Links, did: String, profile: &IssuerProfile) -> Value {
+pub(super) fn profile_view(links: &Links, did: String, profile: &IssuerProfile) -> Value {
     let mut view = json!({
         "_links": { "self": links.link(&format!("/v1/environments/{}/credentialIssuerProfile", profile.environment_id)) },
         "id": profile.id,
@@ -232,11 +232,26 @@ async fn read_profile(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = CredentialIssuerProfileRequest)]
-struct ProfileBody {
+pub(super) struct ProfileBody {
     #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     name: Option<String>,
     #[schema(examples("https://www.example.com"))]
     site_url: Option<String>,
+}
+
+impl ProfileBody {
+    /// The profile's name and site URL.
+    pub(super) fn parse(self) -> Result<(String, Option<String>), Vec<FieldError>> {
+        let mut errors = Collector::default();
+        let name = errors.take(self.name.as_deref().ok_or_else(|| FieldError::required("name")).and_then(issuer_name));
+        let site_url = self.site_url.as_deref().and_then(|u| {
+            errors.take(
+                domain::wallet::app_open_url(u)
+                    .map_err(|_| FieldError::invalid("siteUrl", "siteUrl must be a valid URL.")),
+            )
+        });
+        errors.finish_with(name.map(|name| (name, site_url)))
+    }
 }
 
 /// Update the issuer profile's `name` and `siteUrl`.
@@ -249,14 +264,7 @@ async fn update_profile(
     Path(environment_id): Path<Uuid>,
     Json(body): Json<ProfileBody>,
 ) -> Result<Json<Value>> {
-    let mut errors = Collector::default();
-    let name = errors.take(body.name.as_deref().ok_or_else(|| FieldError::required("name")).and_then(issuer_name));
-    let site_url = body.site_url.as_deref().and_then(|u| {
-        errors.take(
-            domain::wallet::app_open_url(u).map_err(|_| FieldError::invalid("siteUrl", "siteUrl must be a valid URL.")),
-        )
-    });
-    let name = errors.finish_with(name)?;
+    let (name, site_url) = body.parse()?;
     let profile = state.credd.update_issuer_profile(&caller, environment_id, name, site_url).await?;
     Ok(Json(profile_view(&state.links, state.credd.issuer_did(environment_id), &profile)))
 }
@@ -282,7 +290,7 @@ async fn did_document(State(state): State<AppState>, Path(environment_id): Path<
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = CredentialTypeRequest)]
-struct TypeBody {
+pub(super) struct TypeBody {
     #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     title: Option<String>,
     #[schema(value_type = Option<openapi::Text>)]
@@ -359,7 +367,7 @@ struct FieldBody {
 }
 
 impl TypeBody {
-    fn parse(self) -> Result<CredentialTypeFields, Vec<FieldError>> {
+    pub(super) fn parse(self) -> Result<CredentialTypeFields, Vec<FieldError>> {
         let mut errors = Collector::default();
         let title = errors.take(
             self.title
@@ -439,7 +447,7 @@ fn optional_text(errors: &mut Collector, target: &str, value: Option<String>, ma
     }
 }
 
-fn type_view(state: &AppState, credential_type: &CredentialType, with_metadata: bool) -> Value {
+pub(super) fn type_view(state: &AppState, credential_type: &CredentialType, with_metadata: bool) -> Value {
     let links = &state.links;
     let env = credential_type.environment_id;
     let path = format!("/v1/environments/{env}/credentialTypes/{}", credential_type.id);

@@ -560,7 +560,7 @@ async fn delete(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = DeviceAuthenticationPolicyRequest)]
-struct PolicyBody {
+pub(super) struct PolicyBody {
     #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     name: Option<String>,
     /// Makes it the environment's default policy.
@@ -658,7 +658,7 @@ impl MethodBody {
 }
 
 impl PolicyBody {
-    fn parse(self, environment_id: Uuid, id: Uuid) -> Result<DevicePolicy, Vec<FieldError>> {
+    pub(super) fn parse(self, environment_id: Uuid, id: Uuid) -> Result<DevicePolicy, Vec<FieldError>> {
         let mut errors = Collector::default();
         let name = errors.take(self.name.as_deref().ok_or_else(|| FieldError::required("name")).and_then(policy_name));
         let mut method = |body: Option<MethodBody>, prefix: &str| body.unwrap_or_default().parse(prefix, &mut errors);
@@ -704,7 +704,7 @@ fn method_view(rules: &MethodPolicy, with_otp_rules: bool) -> Value {
     json!({ "enabled": rules.enabled, "pairingDisabled": rules.pairing_disabled, "otp": otp })
 }
 
-fn policy_view(links: &Links, policy: &DevicePolicy) -> Value {
+pub(super) fn policy_view(links: &Links, policy: &DevicePolicy) -> Value {
     let path = format!("/v1/environments/{}/deviceAuthenticationPolicies/{}", policy.environment_id, policy.id);
     json!({
         "_links": { "self": links.link(&path), "environment": links.link(&links.environment(policy.environment_id)) },
@@ -798,7 +798,7 @@ async fn delete_policy(
 
 #[derive(Deserialize, ToSchema)]
 #[schema(as = MfaSettingsRequest)]
-struct SettingsBody {
+pub(super) struct SettingsBody {
     #[schema(required = true, nullable = false)]
     pairing: Option<PairingBody>,
 }
@@ -812,7 +812,15 @@ struct PairingBody {
     max_allowed_devices: Option<i64>,
 }
 
-fn settings_view(links: &Links, settings: &MfaSettings) -> Value {
+impl SettingsBody {
+    /// `pairing.maxAllowedDevices`.
+    pub(super) fn parse(self) -> Result<i64, FieldError> {
+        let requested = self.pairing.and_then(|p| p.max_allowed_devices);
+        requested.ok_or_else(|| FieldError::required("pairing.maxAllowedDevices")).and_then(max_allowed_devices)
+    }
+}
+
+pub(super) fn settings_view(links: &Links, settings: &MfaSettings) -> Value {
     json!({
         "_links": { "self": links.link(&format!("/v1/environments/{}/mfaSettings", settings.environment_id)) },
         "environment": { "id": settings.environment_id },
@@ -842,10 +850,6 @@ async fn replace_settings(
     Path(environment_id): Path<Uuid>,
     Json(body): Json<SettingsBody>,
 ) -> Result<Json<Value>> {
-    let requested = body
-        .pairing
-        .and_then(|p| p.max_allowed_devices)
-        .ok_or_else(|| Error::invalid(FieldError::required("pairing.maxAllowedDevices")))?;
-    let settings = state.credd.put_mfa_settings(&caller, environment_id, max_allowed_devices(requested)?).await?;
+    let settings = state.credd.put_mfa_settings(&caller, environment_id, body.parse()?).await?;
     Ok(Json(settings_view(&state.links, &settings)))
 }

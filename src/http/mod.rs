@@ -1,6 +1,7 @@
 //! The HTTP layer: parse, call a service, render. No rules live here.
 
 mod applications;
+mod configuration;
 mod console;
 mod credential_types;
 mod devices;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod extract;
 mod filter;
 mod health;
+mod metrics;
 mod notifications;
 mod oauth;
 pub mod openapi;
@@ -43,6 +45,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP API.
 pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
+    let metrics = std::sync::Arc::clone(&state.credd.metrics);
     Router::new()
         .merge(environments::routes())
         .merge(applications::routes())
@@ -56,6 +59,8 @@ pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
         .merge(credential_types::routes())
         .merge(user_credentials::routes())
         .merge(health::routes())
+        .merge(metrics::routes())
+        .merge(configuration::routes())
         .merge(openapi::routes())
         .merge(console::routes())
         .fallback(error::not_found)
@@ -63,6 +68,8 @@ pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
         // Outermost first: the error guard sees every response, including those the
         // layers below produce themselves.
         .layer((
+            // Outside the error guard, so it counts the status the client got.
+            axum::middleware::from_fn_with_state(metrics, metrics::record),
             axum::middleware::map_response(error::uniform_errors),
             SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid),
             TraceLayer::new_for_http()

@@ -58,7 +58,7 @@ fn template(name: &str) -> Result<TemplateName> {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = TemplateContentRequest)]
-struct ContentBody {
+pub(super) struct ContentBody {
     /// `Voice` and `WhatsApp` only for `device_pairing`.
     #[schema(required = true, nullable = false, value_type = Option<openapi::DeliveryMethod>)]
     delivery_method: Option<String>,
@@ -79,7 +79,12 @@ struct ContentBody {
 }
 
 impl ContentBody {
-    fn parse(self, environment_id: Uuid, template: TemplateName, id: Uuid) -> Result<TemplateContent, Vec<FieldError>> {
+    pub(super) fn parse(
+        self,
+        environment_id: Uuid,
+        template: TemplateName,
+        id: Uuid,
+    ) -> Result<TemplateContent, Vec<FieldError>> {
         let mut errors = Collector::default();
         let method = errors.take(
             self.delivery_method.as_deref().ok_or_else(|| FieldError::required("deliveryMethod")).and_then(|m| {
@@ -172,7 +177,7 @@ mod shapes {
 
 openapi::collection!(TemplateContents, "contents", shapes::TemplateContent);
 
-fn content_view(links: &Links, content: TemplateContent) -> Value {
+pub(super) fn content_view(links: &Links, content: TemplateContent) -> Value {
     let path = format!(
         "/v1/environments/{}/templates/{}/contents/{}",
         content.environment_id,

@@ -76,6 +76,8 @@ pub fn document() -> Document {
         ("User credentials", super::user_credentials::Api::openapi()),
         ("Operations", super::health::Api::openapi()),
         ("Staging console", super::console::Api::openapi()),
+        ("Operations", super::metrics::Api::openapi()),
+        ("Test-suite helpers", super::configuration::Api::openapi()),
     ];
     for (tag, mut part) in parts {
         for operation in part.paths.paths.values_mut().flat_map(operations) {

@@ -31,7 +31,7 @@ pub struct Api;
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = DigitalWalletApplicationRequest)]
-struct WalletApplicationBody {
+pub(super) struct WalletApplicationBody {
     #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
     name: Option<String>,
     /// The URL that opens the wallet app; pairing links are `appOpenUrl?u=<qrUrl>`.
@@ -52,7 +52,7 @@ struct WalletApplicationBody {
 
 impl WalletApplicationBody {
     /// The application as the body describes it; ids and times are the service's.
-    fn parse(self, environment_id: Uuid, id: Uuid) -> Result<WalletApplication, Vec<FieldError>> {
+    pub(super) fn parse(self, environment_id: Uuid, id: Uuid) -> Result<WalletApplication, Vec<FieldError>> {
         let mut errors = Collector::default();
         let name = errors
             .take(self.name.as_deref().ok_or_else(|| FieldError::required("name")).and_then(wallet_application_name));
@@ -78,7 +78,7 @@ impl WalletApplicationBody {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = DigitalWalletApplication)]
-struct WalletApplicationView {
+pub(super) struct WalletApplicationView {
     #[serde(rename = "_links")]
     #[schema(value_type = openapi::Links)]
     links: Value,
@@ -99,7 +99,7 @@ struct WalletApplicationView {
 
 openapi::collection!(WalletApplications, "digitalWalletApplications", WalletApplicationView);
 
-fn view(links: &Links, application: WalletApplication) -> WalletApplicationView {
+pub(super) fn view(links: &Links, application: WalletApplication) -> WalletApplicationView {
     let path = format!("/v1/environments/{}/digitalWalletApplications/{}", application.environment_id, application.id);
     WalletApplicationView {
         links: json!({ "self": links.link(&path), "environment": links.link(&links.environment(application.environment_id)) }),

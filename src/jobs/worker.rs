@@ -4,7 +4,7 @@
 //! fires, after the jobs in hand.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use domain::Store;
@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::JobHandler;
+use crate::metrics::Metrics;
 
 pub struct Worker<S, H> {
     store: S,
@@ -23,10 +24,12 @@ pub struct Worker<S, H> {
     poll_interval: Duration,
     lease: TimeDelta,
     concurrency: usize,
+    metrics: Arc<Metrics>,
 }
 
 impl<S: Store, H: JobHandler> Worker<S, H> {
-    pub fn new(store: S, handler: H, wake: Arc<Notify>) -> Self {
+    /// `metrics` counts each settled attempt.
+    pub fn new(store: S, handler: H, wake: Arc<Notify>, metrics: Arc<Metrics>) -> Self {
         Self {
             store,
             handler: Arc::new(handler),
@@ -34,6 +37,7 @@ impl<S: Store, H: JobHandler> Worker<S, H> {
             poll_interval: Duration::from_secs(1),
             lease: TimeDelta::seconds(60),
             concurrency: 1,
+            metrics,
         }
     }
 
@@ -115,6 +119,7 @@ impl<S: Store, H: JobHandler> Worker<S, H> {
         async {
             let handler = Arc::clone(&self.handler);
             let task_job = job.clone();
+            let started = Instant::now();
             let result = match tokio::spawn(async move { handler.run(task_job).await }).await {
                 Ok(result) => result,
                 Err(join_error) => Err(format!("the job panicked: {join_error}")),
@@ -123,6 +128,7 @@ impl<S: Store, H: JobHandler> Worker<S, H> {
                 Ok(()) => JobOutcome::Done,
                 Err(error) => job.failed(error, now()),
             };
+            self.metrics.job(&job.kind, &outcome, started.elapsed());
             match &outcome {
                 JobOutcome::Done => tracing::info!("job done"),
                 JobOutcome::Retry { at, error } => {

@@ -3,6 +3,7 @@
 
 use domain::Store;
 use domain::credential::{CredentialType, CredentialTypeFields, IssuerProfile};
+use domain::environment::Environment;
 use domain::page::{Page, PageRequest};
 use domain::time::{new_id, now};
 use uuid::Uuid;
@@ -21,20 +22,24 @@ impl Credd {
             found => return Ok(found?),
         }
         let environment = self.store.environment(environment_id).await?;
+        Ok(self.store.ensure_issuer_profile(&self.new_issuer_profile(&environment)).await?)
+    }
+
+    /// A profile named after the environment, with a new key: what PingOne makes.
+    pub(super) fn new_issuer_profile(&self, environment: &Environment) -> IssuerProfile {
         let id = new_id();
         let (public_key, sealed_private_key) = new_ed25519_key(&self.master_key, id.as_bytes());
         let at = now();
-        let profile = IssuerProfile {
+        IssuerProfile {
             id,
-            environment_id,
-            name: environment.name,
+            environment_id: environment.id,
+            name: environment.name.clone(),
             site_url: None,
             public_key,
             sealed_private_key,
             created_at: at,
             updated_at: at,
-        };
-        Ok(self.store.ensure_issuer_profile(&profile).await?)
+        }
     }
 
     pub async fn issuer_profile(&self, principal: &Principal, environment_id: Uuid) -> Result<IssuerProfile> {

@@ -1,6 +1,8 @@
-//! Whether this instance can serve: for `/readyz`.
+//! What operators read: whether this instance can serve (`/readyz`), and its
+//! metrics (`/metrics`).
 
 use domain::Store;
+use domain::time::now;
 
 use super::Credd;
 
@@ -16,5 +18,19 @@ impl Credd {
         } else {
             Err(format!("migrations not applied yet: {pending:?} (run `credd migrate` or `sqlx migrate run`)"))
         }
+    }
+
+    /// The metrics exposition, with the job queue and the pools read now. A database
+    /// that does not answer leaves the queue gauges out (and says why in the log).
+    pub async fn metrics_exposition(&self) -> String {
+        let at = now();
+        let queue = match self.store.job_queue(at).await {
+            Ok(queue) => Some(queue),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the job queue for /metrics failed");
+                None
+            }
+        };
+        self.metrics.render(queue.as_ref(), &self.store.pool_usage(), at)
     }
 }

@@ -118,7 +118,7 @@ impl Credd {
         self.current_mfa_settings(environment_id).await
     }
 
-    async fn current_mfa_settings(&self, environment_id: Uuid) -> Result<MfaSettings> {
+    pub(super) async fn current_mfa_settings(&self, environment_id: Uuid) -> Result<MfaSettings> {
         Ok(self.store.mfa_settings(environment_id).await?.unwrap_or(MfaSettings {
             environment_id,
             max_allowed_devices: DEFAULT_MAX_DEVICES,

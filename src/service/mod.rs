@@ -4,6 +4,7 @@
 mod applications;
 pub mod attempts;
 pub mod bootstrap;
+pub mod configuration;
 mod credentials;
 mod environments;
 mod health;
@@ -22,6 +23,7 @@ use chrono::TimeDelta;
 use crate::app_store::AppStore;
 use crate::auth::Tokens;
 use crate::crypto::MasterKey;
+use crate::metrics::Metrics;
 use crate::notify::Senders;
 
 pub use applications::CreatedApplication;
@@ -43,6 +45,7 @@ pub struct Credd {
     pub client_throttle: Arc<throttle::ClientThrottle>,
     /// Serializes guesses at one device's code or one pairing session.
     pub attempt_locks: Arc<attempts::AttemptLocks>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Service settings that come from configuration.

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::Credd;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
+use crate::metrics::NotificationOutcome;
 use crate::notify::Message;
 
 /// The job kind that delivers one notification; its payload is the notification id.
@@ -282,15 +283,21 @@ impl Credd {
             subject: message.subject,
             body: message.body,
         };
+        let method = notification.delivery_method.as_str();
         match self.senders.send(notification.delivery_method, &outgoing).await {
-            Ok(()) => self
-                .store
-                .settle_notification(id, NotificationStatus::Sent, None, now())
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(()) => {
+                self.metrics.notification(method, NotificationOutcome::Sent);
+                self.store
+                    .settle_notification(id, NotificationStatus::Sent, None, now())
+                    .await
+                    .map_err(|e| e.to_string())
+            }
             Err(error) => {
                 if last_attempt {
+                    self.metrics.notification(method, NotificationOutcome::Failed);
                     let _ = self.store.settle_notification(id, NotificationStatus::Failed, Some(&error), now()).await;
+                } else {
+                    self.metrics.notification(method, NotificationOutcome::Retried);
                 }
                 Err(error)
             }

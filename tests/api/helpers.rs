@@ -164,9 +164,14 @@ impl TestApp {
         if self.http.is_some() {
             return 0;
         }
-        let jobs = credd::jobs::Jobs { credd: self.state.credd.clone() };
-        let worker =
-            credd::jobs::Worker::new(self.state.credd.store.clone(), jobs, Arc::new(tokio::sync::Notify::new()));
+        let services = &self.state.credd;
+        let jobs = credd::jobs::Jobs { credd: services.clone() };
+        let worker = credd::jobs::Worker::new(
+            services.store.clone(),
+            jobs,
+            Arc::new(tokio::sync::Notify::new()),
+            Arc::clone(&services.metrics),
+        );
         worker.drain().await.unwrap()
     }
 

@@ -158,6 +158,9 @@ const OPERATIONS: &[Operation] = &[
     op(DELETE, "/v1/environments/{environment_id}/deviceAuthenticationPolicies/{policy_id}"),
     op(GET, "/v1/environments/{environment_id}/mfaSettings"),
     op(PUT, "/v1/environments/{environment_id}/mfaSettings").body(r#"{"pairing":{"maxAllowedDevices":1}}"#),
+    op(POST, "/v1/environments/{environment_id}/reset"),
+    op(GET, "/v1/environments/{environment_id}/configuration"),
+    op(PUT, "/v1/environments/{environment_id}/configuration").body(r#"{"mfaSettings":{"pairing":{"maxAllowedDevices":1}}}"#),
 ];
 
 /// Routes with an environment id that need no token, and why that is safe.

@@ -16,6 +16,7 @@ mod openapi;
 mod operability;
 mod restart;
 mod secrets;
+mod test_suite_helpers;
 mod user_credentials;
 mod users;
 mod wallets;

@@ -1,8 +1,15 @@
-//! What operators use: the health and readiness probes, and JSON logs that carry
-//! each request's id.
+//! What operators use: the health and readiness probes, Prometheus metrics, and JSON
+//! logs that carry each request's id.
 
-use axum::http::StatusCode;
-use serde_json::Value;
+use std::collections::BTreeMap;
+
+use axum::http::{StatusCode, header};
+use chrono::TimeDelta;
+use domain::Store;
+use domain::job::NewJob;
+use domain::time::{new_id, now};
+use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::helpers::{Server, TestApp};
 use crate::on_both_backends;
@@ -10,7 +17,8 @@ use crate::on_both_backends;
 on_both_backends!(
     probes_answer_without_a_token,
     readiness_fails_while_a_migration_is_missing,
-    json_logs_carry_each_requests_id
+    json_logs_carry_each_requests_id,
+    metrics_count_requests_jobs_and_notifications_by_template,
 );
 
 async fn probes_answer_without_a_token(app: &TestApp) {
@@ -58,4 +66,153 @@ async fn json_logs_carry_each_requests_id(app: &TestApp) {
     let request = lines.iter().find(|l| l["span"]["request_id"] == "req-7f3a").unwrap_or_else(|| panic!("{output}"));
     assert_eq!((request["level"].as_str(), request["span"]["path"].as_str()), (Some("INFO"), Some("/v1/environments")));
     assert_eq!(request["fields"]["status"], 401, "{request}");
+}
+
+/// One sample of an OpenMetrics exposition: `name{label="value",…} value`.
+#[derive(Debug)]
+struct Sample {
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+/// Parses the samples of an exposition; label values may hold `{`, `}`, `,` and `\"`.
+fn parse_exposition(text: &str) -> Vec<Sample> {
+    let mut samples = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let name_end = line.find(['{', ' ']).unwrap_or_else(|| panic!("a sample: {line}"));
+        let (name, mut rest) = line.split_at(name_end);
+        let mut labels = BTreeMap::new();
+        if let Some(inner) = rest.strip_prefix('{') {
+            let mut chars = inner.char_indices();
+            let (mut key, mut value, mut in_value, mut escaped) = (String::new(), String::new(), false, false);
+            loop {
+                let (at, c) = chars.next().unwrap_or_else(|| panic!("an unclosed label set: {line}"));
+                match (in_value, c) {
+                    (true, _) if escaped => {
+                        value.push(c);
+                        escaped = false;
+                    }
+                    (true, '\\') => escaped = true,
+                    (true, '"') => {
+                        labels.insert(std::mem::take(&mut key), std::mem::take(&mut value));
+                        in_value = false;
+                    }
+                    (true, _) => value.push(c),
+                    (false, '"') => in_value = true,
+                    (false, '}') => {
+                        rest = &inner[at + 1..];
+                        break;
+                    }
+                    (false, '=' | ',') => {}
+                    (false, _) => key.push(c),
+                }
+            }
+        }
+        let value = rest.trim().parse().unwrap_or_else(|e| panic!("{e}: {line}"));
+        samples.push(Sample { name: name.to_owned(), labels, value });
+    }
+    samples
+}
+
+/// The value of the sample with exactly these labels.
+fn value_of(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let wanted: BTreeMap<String, String> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    samples.iter().find(|s| s.name == name && s.labels == wanted).map(|s| s.value)
+}
+
+async fn scrape(app: &TestApp) -> (String, Vec<Sample>) {
+    let response = app.get("/metrics").send().await;
+    assert_eq!(response.status, StatusCode::OK);
+    let content_type = response.headers.get(header::CONTENT_TYPE).unwrap().to_str().unwrap();
+    assert_eq!(content_type, "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    let text = response.body.as_str().expect("text").to_owned();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    let samples = parse_exposition(&text);
+    (text, samples)
+}
+
+async fn metrics_count_requests_jobs_and_notifications_by_template(app: &TestApp) {
+    let token = app.admin_token().await;
+    let env = app.create_environment(&token, "Metrics").await;
+    let user = app.create_user(&token, &env, json!({ "username": "ada", "email": "ada@example.com" })).await;
+    let user_id = user["id"].as_str().unwrap();
+    let user_path = format!("/v1/environments/{env}/users/{user_id}");
+    for _ in 0..2 {
+        assert_eq!(app.get(&user_path).bearer(&token).send().await.status, StatusCode::OK);
+    }
+    let missing = Uuid::new_v4();
+    let missing_path = format!("/v1/environments/{env}/users/{missing}");
+    assert_eq!(app.get(&missing_path).bearer(&token).send().await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/nowhere/{missing}")).send().await.status, StatusCode::NOT_FOUND);
+    // A wallet whose pairing email waits in the queue, and its session's expiry tomorrow.
+    let wallet_application = app.create_wallet_application(&token, &env).await;
+    let wallet = app
+        .create_wallet(
+            &token,
+            &env,
+            user_id,
+            json!({ "digitalWalletApplication": { "id": wallet_application }, "notification": { "methods": ["EMAIL"] } }),
+        )
+        .await;
+    // A job of a kind this version does not know, due an hour ago: it ends dead.
+    let stranded = NewJob {
+        id: new_id(),
+        kind: "retired_kind".into(),
+        payload: Vec::new(),
+        run_at: now() - TimeDelta::hours(1),
+        max_attempts: 1,
+    };
+    app.state.credd.store.enqueue_job(&stranded).await.unwrap();
+
+    let (text, samples) = scrape(app).await;
+    let route = "/v1/environments/{environment_id}/users/{user_id}";
+    let requests = "credd_http_requests_total";
+    assert_eq!(value_of(&samples, requests, &[("method", "GET"), ("route", route), ("status", "200")]), Some(2.0));
+    assert_eq!(value_of(&samples, requests, &[("method", "GET"), ("route", route), ("status", "404")]), Some(1.0));
+    assert_eq!(
+        value_of(&samples, requests, &[("method", "GET"), ("route", "unmatched"), ("status", "404")]),
+        Some(1.0)
+    );
+    let latency = "credd_http_request_duration_seconds_count";
+    assert_eq!(value_of(&samples, latency, &[("method", "GET"), ("route", route)]), Some(3.0));
+    let queue = "credd_job_queue_depth";
+    assert_eq!(value_of(&samples, queue, &[("state", "due")]), Some(2.0), "the email and the stranded job");
+    assert_eq!(value_of(&samples, queue, &[("state", "scheduled")]), Some(1.0), "the pairing session's expiry");
+    assert_eq!(value_of(&samples, queue, &[("state", "running")]), Some(0.0));
+    let age = value_of(&samples, "credd_job_queue_oldest_due_age_seconds", &[]).unwrap();
+    assert!(age >= 3600.0, "the stranded job has waited an hour: {age}");
+
+    // No id of any kind is a label value: only templates, methods, kinds, outcomes.
+    let ids = [env.as_str(), user_id, wallet["id"].as_str().unwrap(), &missing.to_string()];
+    for sample in &samples {
+        for value in sample.labels.values() {
+            assert!(!ids.iter().any(|id| value.contains(id)), "an id in a label: {sample:?}");
+            assert!(value.split('/').all(|segment| Uuid::parse_str(segment).is_err()), "{sample:?}");
+        }
+    }
+    assert!(!text.contains("ada@example.com"));
+
+    // Pools: each one within its bounds.
+    let pools: Vec<&Sample> = samples.iter().filter(|s| s.name == "credd_db_pool_max_connections").collect();
+    let expected = if app.args.database.database_url.starts_with("sqlite") { 2 } else { 1 };
+    assert_eq!(pools.len(), expected, "{pools:?}");
+    for pool in pools {
+        let labels: Vec<(&str, &str)> = pool.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let size = value_of(&samples, "credd_db_pool_connections", &labels).unwrap();
+        let idle = value_of(&samples, "credd_db_pool_idle_connections", &labels).unwrap();
+        assert!(pool.value >= 1.0 && size <= pool.value && idle <= size, "{labels:?}: {size} {idle} {}", pool.value);
+    }
+
+    assert_eq!(app.run_jobs().await, 2);
+    let (_, samples) = scrape(app).await;
+    let jobs = "credd_jobs_total";
+    assert_eq!(value_of(&samples, jobs, &[("kind", "send_notification"), ("outcome", "succeeded")]), Some(1.0));
+    assert_eq!(value_of(&samples, jobs, &[("kind", "retired_kind"), ("outcome", "dead")]), Some(1.0));
+    assert_eq!(value_of(&samples, "credd_job_duration_seconds_count", &[("kind", "send_notification")]), Some(1.0));
+    let notifications = "credd_notifications_total";
+    assert_eq!(value_of(&samples, notifications, &[("method", "Email"), ("outcome", "sent")]), Some(1.0));
+    assert_eq!(value_of(&samples, queue, &[("state", "due")]), Some(0.0));
+    assert_eq!(value_of(&samples, queue, &[("state", "scheduled")]), Some(1.0));
+    assert_eq!(value_of(&samples, "credd_job_queue_oldest_due_age_seconds", &[]), Some(0.0));
 }

@@ -66,7 +66,7 @@ async fn worker_runs_retries_and_buries_jobs(app: &TestApp) {
     let stop = CancellationToken::new();
     let wake = Arc::new(Notify::new());
     // Retries wait for their backoff (2 s after the first attempt).
-    let worker = Worker::new(store.clone(), handler.clone(), Arc::clone(&wake))
+    let worker = Worker::new(store.clone(), handler.clone(), Arc::clone(&wake), Arc::default())
         .poll_interval(Duration::from_millis(20))
         .lease(TimeDelta::seconds(30));
     let running = tokio::spawn(worker.run(stop.clone()));

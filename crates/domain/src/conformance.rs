@@ -9,12 +9,13 @@ use chrono::TimeDelta;
 use uuid::Uuid;
 
 use crate::application::{Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod};
+use crate::configuration::Configuration;
 use crate::credential::{
     CredentialField, CredentialMetadata, CredentialStatus, CredentialType, CredentialTypeFields, FieldType,
     IssuerProfile, ManagementMode, ProvisionStatus, ProvisionedCredential, UserCredential, WalletAction,
 };
 use crate::environment::{Environment, EnvironmentFields, EnvironmentName, EnvironmentType, Region};
-use crate::job::{JobOutcome, JobStatus, NewJob};
+use crate::job::{JobOutcome, JobQueue, JobStatus, NewJob};
 use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use crate::notification::{
     DeliveryMethod, Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName,
@@ -46,6 +47,7 @@ macro_rules! conformance_tests {
             job_retries_then_dies,
             expired_lease_is_claimed_again_and_stale_finish_is_ignored,
             concurrent_claims_never_share_a_job,
+            job_queue_counts_due_running_and_scheduled_jobs,
             wallet_is_created_with_its_session_and_outbox,
             pairing_fails_counts_and_completes_once,
             pairing_session_expires_only_when_due_and_pending,
@@ -63,6 +65,8 @@ macro_rules! conformance_tests {
             wallets_disabled_or_deleted_revoke_their_copies,
             deleting_a_type_deletes_pending_and_revokes_issued_credentials,
             finished_jobs_keep_no_payload,
+            reset_empties_the_environment_back_to_its_configuration,
+            configuration_is_replaced_whole_and_only_without_users,
         );
     };
     (@each $pool:ty, $ctor:expr, $m:literal; $($name:ident),* $(,)?) => {$(
@@ -404,6 +408,41 @@ pub async fn concurrent_claims_never_share_a_job<S: Store>(store: &S) {
     let distinct: HashSet<Uuid> = claimed.iter().copied().collect();
     assert_eq!(claimed.len(), JOBS, "every job claimed exactly once");
     assert_eq!(distinct, enqueued);
+}
+
+pub async fn job_queue_counts_due_running_and_scheduled_jobs<S: Store>(store: &S) {
+    let at = now();
+    let empty = JobQueue { due: 0, running: 0, scheduled: 0, oldest_due: None };
+    assert_eq!(store.job_queue(at).await.unwrap(), empty);
+
+    let oldest = NewJob { run_at: at - TimeDelta::minutes(3), ..job("oldest", 3) };
+    let newer = NewJob { run_at: at - TimeDelta::minutes(1), ..job("newer", 3) };
+    let later = NewJob { run_at: at + TimeDelta::hours(1), ..job("later", 3) };
+    let finished = NewJob { run_at: at - TimeDelta::hours(1), ..job("finished", 3) };
+    for j in [&finished, &oldest, &newer, &later] {
+        store.enqueue_job(j).await.unwrap();
+    }
+    // `finished` is claimed first (it is the oldest) and done: it counts nowhere.
+    let claimed = store.claim_job(at, at + TimeDelta::seconds(30)).await.unwrap().unwrap();
+    assert_eq!(claimed.id, finished.id);
+    store.finish_job(&claimed, &JobOutcome::Done, at).await.unwrap();
+    assert_eq!(
+        store.job_queue(at).await.unwrap(),
+        JobQueue { due: 2, running: 0, scheduled: 1, oldest_due: Some(oldest.run_at) }
+    );
+
+    // A claimed job runs until its lease ends; then it is due again, as it waited.
+    let lease_end = at + TimeDelta::seconds(30);
+    assert_eq!(store.claim_job(at, lease_end).await.unwrap().unwrap().id, oldest.id);
+    assert_eq!(
+        store.job_queue(at).await.unwrap(),
+        JobQueue { due: 1, running: 1, scheduled: 1, oldest_due: Some(newer.run_at) }
+    );
+    let after_lease = lease_end + TimeDelta::seconds(1);
+    assert_eq!(
+        store.job_queue(after_lease).await.unwrap(),
+        JobQueue { due: 2, running: 0, scheduled: 1, oldest_due: Some(oldest.run_at) }
+    );
 }
 
 fn wallet_application(environment_id: Uuid) -> WalletApplication {
@@ -1128,4 +1167,166 @@ pub async fn finished_jobs_keep_no_payload<S: Store>(store: &S) {
     let claimed = store.claim_job(at, at + TimeDelta::seconds(30)).await.unwrap().unwrap();
     store.finish_job(&claimed, &JobOutcome::Done, now()).await.unwrap();
     assert!(store.job(secret.id).await.unwrap().payload.is_empty());
+}
+
+fn issuer_profile(environment_id: Uuid, name: &str, key: u8) -> IssuerProfile {
+    let at = now();
+    IssuerProfile {
+        id: new_id(),
+        environment_id,
+        name: name.into(),
+        site_url: None,
+        public_key: vec![key; 32],
+        sealed_private_key: vec![key; 72],
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// One of each configuration record, with new ids.
+fn full_configuration(environment_id: Uuid) -> Configuration {
+    let at = now();
+    let mut fields = type_fields("Membership");
+    fields.metadata.fields.push(CredentialField {
+        id: "Alphanumeric Text -> Level".into(),
+        kind: FieldType::AlphanumericText,
+        title: "Level".into(),
+        value: None,
+        attribute: None,
+        required: true,
+    });
+    let content = TemplateContent {
+        id: new_id(),
+        environment_id,
+        template: TemplateName::DevicePairing,
+        delivery_method: DeliveryMethod::Sms,
+        locale: "fr".into(),
+        variant: None,
+        subject: None,
+        body: "Code ${otp}".into(),
+        created_at: at,
+        updated_at: at,
+    };
+    // Ids in the order the store lists them (creation order, then id).
+    let default = DevicePolicy::initial(environment_id, new_id(), at);
+    let strict =
+        DevicePolicy { name: "Strict".into(), default: false, ..DevicePolicy::initial(environment_id, new_id(), at) };
+    Configuration {
+        environment_id,
+        issuer_profile: IssuerProfile {
+            site_url: Some("https://issuer.example.com".into()),
+            ..issuer_profile(environment_id, "Imported issuer", 7)
+        },
+        credential_types: vec![CredentialType::new(new_id(), environment_id, fields, at)],
+        wallet_applications: vec![wallet_application(environment_id)],
+        template_contents: vec![content],
+        device_policies: vec![default, strict],
+        mfa_settings: Some(MfaSettings { environment_id, max_allowed_devices: 3, updated_at: at }),
+    }
+}
+
+/// The environment's configuration as the store reads it back.
+async fn configuration_of<S: Store>(store: &S, environment_id: Uuid) -> Configuration {
+    let mut template_contents = Vec::new();
+    for template in TemplateName::ALL {
+        template_contents.extend(store.template_contents(environment_id, *template).await.unwrap());
+    }
+    Configuration {
+        environment_id,
+        issuer_profile: store.issuer_profile(environment_id).await.unwrap(),
+        credential_types: store.credential_types(environment_id, PageRequest::first(100)).await.unwrap().items,
+        wallet_applications: store.wallet_applications(environment_id, PageRequest::first(100)).await.unwrap().items,
+        template_contents,
+        device_policies: store.device_policies(environment_id).await.unwrap(),
+        mfa_settings: store.mfa_settings(environment_id).await.unwrap(),
+    }
+}
+
+pub async fn reset_empties_the_environment_back_to_its_configuration<S: Store>(store: &S) {
+    let env = create_environment(store, "Reset").await.id;
+    let configured = full_configuration(env);
+    assert!(store.replace_configuration(&configured).await.unwrap());
+    let worker = application(env);
+    store.create_application(&worker).await.unwrap();
+    let keys = store.signing_keys(env).await.unwrap();
+    let profile = store.issuer_profile(env).await.unwrap();
+
+    let ada = user(env, "ada", Some("ada@example.com"));
+    store.create_user(&ada).await.unwrap();
+    let app = &configured.wallet_applications[0];
+    let (wallet, session) = wallet_with_session(&ada, app, now() + TimeDelta::hours(1));
+    let message = notification(&ada, TemplateName::DigitalWalletPairing, "ada@example.com");
+    let outbox = Outbox { notifications: vec![message.clone()], jobs: vec![] };
+    store.create_wallet(&wallet, &session, &outbox).await.unwrap();
+    let active = active_wallet(store, &ada, app).await;
+    let credential = credential_of(&ada, configured.credential_types[0].id);
+    let (copy, _) = copy_in(&credential, &active);
+    store.create_user_credential(&credential, std::slice::from_ref(&copy), &Outbox::default()).await.unwrap();
+    let device = device(&ada, configured.device_policies[0].id, DeviceType::Email, "ada@example.com");
+    store.create_device(&device, 5, &Outbox::default()).await.unwrap();
+    let (bob, _) = user_with_app(store).await;
+
+    let initial = Configuration::initial(issuer_profile(env, "Reset", 9), DevicePolicy::initial(env, new_id(), now()));
+    store.reset_environment(&initial).await.unwrap();
+
+    assert!(matches!(store.user(env, ada.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.wallet_by_id(wallet.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.pairing_session(session.request_id).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.provisioned_credential(copy.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.device(env, ada.id, device.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.notification(message.id).await, Err(StoreError::NotFound)));
+    // The profile keeps its id and key (the environment's DID), and takes the new name.
+    let kept = IssuerProfile {
+        name: "Reset".into(),
+        site_url: None,
+        updated_at: initial.issuer_profile.updated_at,
+        ..profile
+    };
+    assert_eq!(configuration_of(store, env).await, Configuration { issuer_profile: kept, ..initial.clone() });
+    // What is not configuration stays: the worker, the signing keys, other environments.
+    assert_eq!(store.application(env, worker.id).await.unwrap(), worker);
+    assert_eq!(store.signing_keys(env).await.unwrap(), keys);
+    assert_eq!(store.user(bob.environment_id, bob.id).await.unwrap(), bob);
+    let missing = Configuration { environment_id: new_id(), ..initial };
+    assert!(matches!(store.reset_environment(&missing).await, Err(StoreError::NotFound)));
+}
+
+pub async fn configuration_is_replaced_whole_and_only_without_users<S: Store>(store: &S) {
+    let env = create_environment(store, "Configured").await;
+    let configuration = full_configuration(env.id);
+    assert!(store.replace_configuration(&configuration).await.unwrap());
+    assert_eq!(configuration_of(store, env.id).await, configuration);
+
+    // Again with less: what is left out goes; the profile keeps its id and key.
+    let smaller = Configuration {
+        issuer_profile: issuer_profile(env.id, "Renamed", 8),
+        credential_types: vec![],
+        template_contents: vec![],
+        device_policies: vec![DevicePolicy::initial(env.id, new_id(), now())],
+        mfa_settings: None,
+        ..configuration.clone()
+    };
+    assert!(store.replace_configuration(&smaller).await.unwrap());
+    let kept = IssuerProfile {
+        name: "Renamed".into(),
+        site_url: None,
+        updated_at: smaller.issuer_profile.updated_at,
+        ..configuration.issuer_profile.clone()
+    };
+    assert_eq!(configuration_of(store, env.id).await, Configuration { issuer_profile: kept, ..smaller });
+
+    // Ids another environment holds: a conflict, and nothing written.
+    let other = create_environment(store, "Other").await;
+    let before = store.device_policies(other.id).await.unwrap();
+    let taken = Configuration { environment_id: other.id, ..full_configuration(other.id) };
+    let taken = Configuration { wallet_applications: configuration.wallet_applications.clone(), ..taken };
+    assert!(matches!(store.replace_configuration(&taken).await, Err(StoreError::Conflict)));
+    assert_eq!(store.device_policies(other.id).await.unwrap(), before);
+
+    // With a user: refused, and nothing written.
+    let ada = user(other.id, "ada", None);
+    store.create_user(&ada).await.unwrap();
+    assert!(!store.replace_configuration(&full_configuration(other.id)).await.unwrap());
+    assert_eq!(store.device_policies(other.id).await.unwrap(), before);
+    assert!(matches!(store.replace_configuration(&full_configuration(new_id())).await, Err(StoreError::NotFound)));
 }

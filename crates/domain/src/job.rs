@@ -43,6 +43,19 @@ pub struct Job {
     pub updated_at: Timestamp,
 }
 
+/// The unfinished jobs at one moment, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobQueue {
+    /// Claimable now: queued and due, or running with an ended lease.
+    pub due: i64,
+    /// Claimed, with a lease still running.
+    pub running: i64,
+    /// Queued for later (a retry's backoff, a pairing session's expiry).
+    pub scheduled: i64,
+    /// The `run_at` of the longest-waiting due job.
+    pub oldest_due: Option<Timestamp>,
+}
+
 /// A job handed to one worker. `attempt` identifies this claim: a worker whose lease
 /// ran out cannot settle a later claim of the same job.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -36,6 +36,7 @@ macro_rules! text_enum {
 }
 
 pub mod application;
+pub mod configuration;
 pub mod credential;
 pub mod environment;
 pub mod job;

@@ -9,11 +9,12 @@ use std::future::Future;
 use uuid::Uuid;
 
 use crate::application::Application;
+use crate::configuration::Configuration;
 use crate::credential::{
     CredentialType, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction, WalletActionRecord,
 };
 use crate::environment::Environment;
-use crate::job::{ClaimedJob, Job, JobOutcome, NewJob};
+use crate::job::{ClaimedJob, Job, JobOutcome, JobQueue, NewJob};
 use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
 use crate::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use crate::page::{Page, PageRequest};
@@ -60,6 +61,19 @@ pub struct Outbox {
     pub jobs: Vec<NewJob>,
 }
 
+/// How full one connection pool of a store is, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// Which of the backend's pools: SQLite's `reader` and `writer`, Postgres' `main`.
+    pub pool: &'static str,
+    /// Connections open, busy or idle.
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// Async methods return `Send` futures so handlers can run on any runtime thread.
 pub trait Store: Clone + Send + Sync + 'static {
     /// Is the database reachable?
@@ -80,6 +94,20 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn update_environment(&self, environment: &Environment) -> impl Future<Output = StoreResult<()>> + Send;
     /// Deletes the environment and everything in it.
     fn delete_environment(&self, id: Uuid) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Empties the environment back to `configuration`, in one transaction: deletes
+    /// its users with everything that hangs on them (wallets, pairing sessions,
+    /// credentials and their copies, devices) and its notifications, then replaces
+    /// the configuration as [`Store::replace_configuration`] does. The environment,
+    /// its applications and signing keys, and its issuer key stay. Jobs are not
+    /// scoped to an environment and stay too; each finds its record gone and ends.
+    fn reset_environment(&self, configuration: &Configuration) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Replaces the environment's credential types, wallet applications, template
+    /// contents, device policies and MFA settings with the configuration's, and
+    /// gives its issuer profile the configuration's name and site URL (made with the
+    /// configuration's key when it has none), in one transaction. Writes nothing and
+    /// answers false when the environment has users, whose records point at the
+    /// configuration. `Conflict` when an id belongs to another environment's record.
+    fn replace_configuration(&self, configuration: &Configuration) -> impl Future<Output = StoreResult<bool>> + Send;
 
     // Signing keys -------------------------------------------------------------
 
@@ -442,4 +470,6 @@ pub trait Store: Clone + Send + Sync + 'static {
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     fn job(&self, id: Uuid) -> impl Future<Output = StoreResult<Job>> + Send;
+    /// How many unfinished jobs are due, running and scheduled at `now`.
+    fn job_queue(&self, now: Timestamp) -> impl Future<Output = StoreResult<JobQueue>> + Send;
 }

@@ -44,6 +44,13 @@ impl FieldError {
     pub fn invalid(target: &str, message: impl Into<String>) -> Self {
         Self::new(target, FieldErrorKind::Invalid, message)
     }
+
+    /// The same error for a field inside `parent` (`credentialTypes[2]` and `title`
+    /// make `credentialTypes[2].title`).
+    pub fn within(mut self, parent: &str) -> Self {
+        self.target = format!("{parent}.{}", self.target);
+        self
+    }
 }
 
 impl fmt::Display for FieldError {

@@ -5,18 +5,18 @@
 //! hand out the same job.
 
 use domain::application::Application;
+use domain::configuration::Configuration;
 use domain::credential::{
     CredentialStatus, CredentialType, IssuerProfile, ProvisionStatus, ProvisionedCredential, UserCredential,
     WalletAction, WalletActionRecord,
 };
 use domain::environment::Environment;
-use domain::job::{ClaimedJob, Job, JobOutcome, NewJob};
+use domain::job::{ClaimedJob, Job, JobOutcome, JobQueue, NewJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
-use domain::store::Outbox;
-use domain::store::StoreResult;
+use domain::store::{Outbox, PoolUsage, StoreResult};
 use domain::stored::{
     ApplicationRecord, CredentialFieldRecord, CredentialTypeRecord, DevicePolicyRecord, DeviceRecord,
     DigitalWalletRecord, EnvironmentRecord, IssuerProfileRecord, JobRecord, MethodPolicyRecord, MfaSettingsRecord,
@@ -29,7 +29,7 @@ use domain::user::{User, UserFilter};
 use domain::wallet::{DigitalWallet, PairingAttempt, PairingSession, PairingStatus, WalletApplication, WalletStatus};
 use domain::{Store, StoreError};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgConnection, PgPool, migrate::Migrator};
+use sqlx::{PgConnection, PgExecutor, PgPool, migrate::Migrator};
 use uuid::Uuid;
 
 type EnvironmentRow = EnvironmentRecord<Uuid>;
@@ -94,6 +94,16 @@ impl PgStore {
     pub async fn close(&self) {
         self.bookkeeping.close().await;
         self.pool.close().await;
+    }
+
+    pub fn pool_usage(&self) -> PoolUsage {
+        PoolUsage {
+            backend: "postgres",
+            pool: "main",
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 }
 
@@ -289,6 +299,177 @@ async fn insert_policy_methods(conn: &mut PgConnection, policy: &DevicePolicy) -
     Ok(())
 }
 
+/// Writes the type and its fields; part of whatever transaction `conn` is in.
+async fn insert_credential_type(conn: &mut PgConnection, credential_type: &CredentialType) -> StoreResult<()> {
+    let (id, environment_id, mode) =
+        (credential_type.id, credential_type.environment_id, credential_type.mode.as_str());
+    let m = &credential_type.metadata;
+    sqlx::query!(
+        "INSERT INTO credential_types (id, environment_id, title, description, card_type, issuer_name, management_mode,
+                                       metadata_name, metadata_description, background_image, logo_image, card_color,
+                                       text_color, bg_opacity_percent, columns, revoke_on_delete, version, deleted_at,
+                                       created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+        id,
+        environment_id,
+        credential_type.title,
+        credential_type.description,
+        credential_type.card_type,
+        credential_type.issuer_name,
+        mode,
+        m.name,
+        m.description,
+        m.background_image,
+        m.logo_image,
+        m.card_color,
+        m.text_color,
+        m.bg_opacity_percent,
+        m.columns,
+        credential_type.revoke_on_delete,
+        credential_type.version,
+        credential_type.deleted_at,
+        credential_type.created_at,
+        credential_type.updated_at,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    insert_credential_fields(conn, credential_type).await
+}
+
+async fn insert_wallet_application(executor: impl PgExecutor<'_>, application: &WalletApplication) -> StoreResult<()> {
+    let (id, environment_id, application_id) = (application.id, application.environment_id, application.application_id);
+    sqlx::query!(
+        "INSERT INTO wallet_applications (id, environment_id, application_id, name, app_open_url, uses_pingone_wallet_sdk,
+                                          created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        id,
+        environment_id,
+        application_id,
+        application.name,
+        application.app_open_url,
+        application.uses_pingone_wallet_sdk,
+        application.created_at,
+        application.updated_at,
+    )
+    .execute(executor)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
+async fn insert_template_content(executor: impl PgExecutor<'_>, content: &TemplateContent) -> StoreResult<()> {
+    let (id, environment_id) = (content.id, content.environment_id);
+    let (template, method) = (content.template.as_str(), content.delivery_method.as_str());
+    sqlx::query!(
+        "INSERT INTO template_contents (id, environment_id, template, delivery_method, locale, variant, subject, body,
+                                        created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        id,
+        environment_id,
+        template,
+        method,
+        content.locale,
+        content.variant,
+        content.subject,
+        content.body,
+        content.created_at,
+        content.updated_at,
+    )
+    .execute(executor)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
+async fn upsert_mfa_settings(executor: impl PgExecutor<'_>, settings: &MfaSettings) -> StoreResult<()> {
+    let environment_id = settings.environment_id;
+    sqlx::query!(
+        "INSERT INTO mfa_settings (environment_id, max_allowed_devices, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (environment_id) DO UPDATE SET max_allowed_devices = excluded.max_allowed_devices,
+                                                    updated_at = excluded.updated_at",
+        environment_id,
+        settings.max_allowed_devices,
+        settings.updated_at,
+    )
+    .execute(executor)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
+/// Replaces the environment's configuration with `configuration`'s, in `conn`'s
+/// transaction (see `Store::replace_configuration`).
+async fn write_configuration(conn: &mut PgConnection, configuration: &Configuration) -> StoreResult<()> {
+    let environment_id = configuration.environment_id;
+    sqlx::query!("DELETE FROM credential_types WHERE environment_id = $1", environment_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    sqlx::query!("DELETE FROM wallet_applications WHERE environment_id = $1", environment_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    sqlx::query!("DELETE FROM template_contents WHERE environment_id = $1", environment_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    sqlx::query!("DELETE FROM device_policies WHERE environment_id = $1", environment_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    sqlx::query!("DELETE FROM mfa_settings WHERE environment_id = $1", environment_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    let profile = &configuration.issuer_profile;
+    sqlx::query!(
+        "INSERT INTO issuer_profiles (id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (environment_id) DO UPDATE SET name = excluded.name, site_url = excluded.site_url,
+                                                    updated_at = excluded.updated_at",
+        profile.id,
+        environment_id,
+        profile.name,
+        profile.site_url,
+        profile.public_key,
+        profile.sealed_private_key,
+        profile.created_at,
+        profile.updated_at,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    for credential_type in &configuration.credential_types {
+        insert_credential_type(conn, credential_type).await?;
+    }
+    for application in &configuration.wallet_applications {
+        insert_wallet_application(&mut *conn, application).await?;
+    }
+    for content in &configuration.template_contents {
+        insert_template_content(&mut *conn, content).await?;
+    }
+    for policy in &configuration.device_policies {
+        insert_policy(conn, policy).await?;
+    }
+    if let Some(settings) = &configuration.mfa_settings {
+        upsert_mfa_settings(&mut *conn, settings).await?;
+    }
+    Ok(())
+}
+
+/// Locks the environment's row until `conn`'s transaction ends: a write that adds a
+/// row pointing at the environment (a user, say) waits for it, since its foreign key
+/// check takes a key-share lock on that row. `NotFound` when there is none.
+async fn lock_environment(conn: &mut PgConnection, id: Uuid) -> StoreResult<()> {
+    sqlx::query_scalar!("SELECT 1 AS found FROM environments WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(conn)
+        .await
+        .map_err(backend)?
+        .map(drop)
+        .ok_or(StoreError::NotFound)
+}
+
 async fn insert_credential_fields(conn: &mut PgConnection, credential_type: &CredentialType) -> StoreResult<()> {
     let type_id = credential_type.id;
     for (position, field) in credential_type.metadata.fields.iter().enumerate() {
@@ -481,6 +662,42 @@ impl Store for PgStore {
         let result =
             sqlx::query!("DELETE FROM environments WHERE id = $1", id).execute(&self.pool).await.map_err(backend)?;
         one_row(result)
+    }
+
+    async fn reset_environment(&self, configuration: &Configuration) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        lock_environment(&mut tx, configuration.environment_id).await?;
+        let environment_id = configuration.environment_id;
+        // Users take their wallets, sessions, attempts, credentials, copies and
+        // devices with them (ON DELETE CASCADE); notifications only lose their user.
+        sqlx::query!("DELETE FROM notifications WHERE environment_id = $1", environment_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query!("DELETE FROM users WHERE environment_id = $1", environment_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        write_configuration(&mut tx, configuration).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn replace_configuration(&self, configuration: &Configuration) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        lock_environment(&mut tx, configuration.environment_id).await?;
+        let has_users = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM users WHERE environment_id = $1) AS "has_users!""#,
+            configuration.environment_id
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if has_users {
+            return Ok(false);
+        }
+        write_configuration(&mut tx, configuration).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
     }
 
     async fn signing_key(&self, id: Uuid) -> StoreResult<SigningKey> {
@@ -694,25 +911,7 @@ impl Store for PgStore {
     }
 
     async fn create_wallet_application(&self, application: &WalletApplication) -> StoreResult<()> {
-        let (id, environment_id, application_id) =
-            (application.id, application.environment_id, application.application_id);
-        sqlx::query!(
-            "INSERT INTO wallet_applications (id, environment_id, application_id, name, app_open_url, uses_pingone_wallet_sdk,
-                                              created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            id,
-            environment_id,
-            application_id,
-            application.name,
-            application.app_open_url,
-            application.uses_pingone_wallet_sdk,
-            application.created_at,
-            application.updated_at,
-        )
-        .execute(&self.pool)
-        .await
-        .map(drop)
-        .map_err(backend)
+        insert_wallet_application(&self.pool, application).await
     }
 
     async fn wallet_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<WalletApplication> {
@@ -1080,27 +1279,7 @@ impl Store for PgStore {
     }
 
     async fn create_template_content(&self, content: &TemplateContent) -> StoreResult<()> {
-        let (id, environment_id) = (content.id, content.environment_id);
-        let (template, method) = (content.template.as_str(), content.delivery_method.as_str());
-        sqlx::query!(
-            "INSERT INTO template_contents (id, environment_id, template, delivery_method, locale, variant, subject, body,
-                                            created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            id,
-            environment_id,
-            template,
-            method,
-            content.locale,
-            content.variant,
-            content.subject,
-            content.body,
-            content.created_at,
-            content.updated_at,
-        )
-        .execute(&self.pool)
-        .await
-        .map(drop)
-        .map_err(backend)
+        insert_template_content(&self.pool, content).await
     }
 
     async fn template_content(
@@ -1365,19 +1544,7 @@ impl Store for PgStore {
     }
 
     async fn put_mfa_settings(&self, settings: &MfaSettings) -> StoreResult<()> {
-        let environment_id = settings.environment_id;
-        sqlx::query!(
-            "INSERT INTO mfa_settings (environment_id, max_allowed_devices, updated_at) VALUES ($1, $2, $3)
-             ON CONFLICT (environment_id) DO UPDATE SET max_allowed_devices = excluded.max_allowed_devices,
-                                                        updated_at = excluded.updated_at",
-            environment_id,
-            settings.max_allowed_devices,
-            settings.updated_at,
-        )
-        .execute(&self.pool)
-        .await
-        .map(drop)
-        .map_err(backend)
+        upsert_mfa_settings(&self.pool, settings).await
     }
 
     async fn create_device(&self, device: &Device, max_devices: i64, outbox: &Outbox) -> StoreResult<DeviceSlot> {
@@ -1596,40 +1763,7 @@ impl Store for PgStore {
 
     async fn create_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let (id, environment_id, mode) =
-            (credential_type.id, credential_type.environment_id, credential_type.mode.as_str());
-        let m = &credential_type.metadata;
-        sqlx::query!(
-            "INSERT INTO credential_types (id, environment_id, title, description, card_type, issuer_name, management_mode,
-                                           metadata_name, metadata_description, background_image, logo_image, card_color,
-                                           text_color, bg_opacity_percent, columns, revoke_on_delete, version, deleted_at,
-                                           created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-            id,
-            environment_id,
-            credential_type.title,
-            credential_type.description,
-            credential_type.card_type,
-            credential_type.issuer_name,
-            mode,
-            m.name,
-            m.description,
-            m.background_image,
-            m.logo_image,
-            m.card_color,
-            m.text_color,
-            m.bg_opacity_percent,
-            m.columns,
-            credential_type.revoke_on_delete,
-            credential_type.version,
-            credential_type.deleted_at,
-            credential_type.created_at,
-            credential_type.updated_at,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        insert_credential_fields(&mut tx, credential_type).await?;
+        insert_credential_type(&mut tx, credential_type).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -2157,6 +2291,21 @@ impl Store for PgStore {
         .map_err(backend)?
         .ok_or(StoreError::NotFound)?
         .try_into()
+    }
+
+    async fn job_queue(&self, now: Timestamp) -> StoreResult<JobQueue> {
+        let row = sqlx::query!(
+            r#"SELECT count(*) FILTER (WHERE run_at <= $1 AND (status = 'queued' OR locked_until < $1)) AS "due!",
+                      count(*) FILTER (WHERE status = 'running' AND locked_until >= $1) AS "running!",
+                      count(*) FILTER (WHERE status = 'queued' AND run_at > $1) AS "scheduled!",
+                      min(run_at) FILTER (WHERE run_at <= $1 AND (status = 'queued' OR locked_until < $1)) AS oldest_due
+               FROM jobs WHERE status IN ('queued', 'running')"#,
+            now,
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(JobQueue { due: row.due, running: row.running, scheduled: row.scheduled, oldest_due: row.oldest_due })
     }
 }
 

@@ -27,6 +27,12 @@ pub(crate) struct GroupCommit {
     inner: Arc<Inner>,
 }
 
+/// The writer connection's state, for metrics.
+pub(crate) struct WriterUsage {
+    pub(crate) open: u32,
+    pub(crate) idle: u32,
+}
+
 #[derive(Debug)]
 struct Inner {
     /// Where the writer connection comes from (and what migrations run on).
@@ -94,6 +100,18 @@ impl GroupCommit {
         let result = query.execute(&mut *write).await.map_err(backend)?;
         write.commit().await?;
         Ok(result)
+    }
+
+    /// Whether the writer connection is open (1) and, if so, idle (1): a write or a
+    /// commit in progress holds it.
+    pub(crate) fn usage(&self) -> WriterUsage {
+        match self.inner.state.try_lock() {
+            Ok(state) => {
+                let open = u32::from(state.conn.is_some());
+                WriterUsage { open, idle: open }
+            }
+            Err(_busy) => WriterUsage { open: 1, idle: 0 },
+        }
     }
 
     /// Commits what is pending and closes the writer connection; later writes fail.

@@ -13,18 +13,18 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use domain::application::Application;
+use domain::configuration::Configuration;
 use domain::credential::{
     CredentialStatus, CredentialType, IssuerProfile, ProvisionStatus, ProvisionedCredential, UserCredential,
     WalletAction, WalletActionRecord,
 };
 use domain::environment::Environment;
-use domain::job::{ClaimedJob, Job, JobOutcome, JobStatus, NewJob};
+use domain::job::{ClaimedJob, Job, JobOutcome, JobQueue, JobStatus, NewJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
-use domain::store::Outbox;
-use domain::store::StoreResult;
+use domain::store::{Outbox, PoolUsage, StoreResult};
 use domain::stored::{assemble_credential_type, assemble_policy, policy_methods};
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
@@ -87,6 +87,20 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
+    }
+
+    /// The reader pool's connections, and the writer's one connection (busy while a
+    /// write or a commit holds it).
+    pub fn pool_usage(&self) -> [PoolUsage; 2] {
+        let (reader, writer) = (&self.reader, self.writer.usage());
+        let reader = PoolUsage {
+            backend: "sqlite",
+            pool: "reader",
+            size: reader.size(),
+            idle: u32::try_from(reader.num_idle()).unwrap_or(u32::MAX),
+            max: reader.options().get_max_connections(),
+        };
+        [reader, PoolUsage { backend: "sqlite", pool: "writer", size: writer.open, idle: writer.idle, max: 1 }]
     }
 }
 
@@ -234,6 +248,178 @@ async fn insert_policy_methods(conn: &mut SqliteConnection, policy: &DevicePolic
         .map_err(backend)?;
     }
     Ok(())
+}
+
+/// Writes the type and its fields; part of whatever transaction `conn` is in.
+async fn insert_credential_type(conn: &mut SqliteConnection, credential_type: &CredentialType) -> StoreResult<()> {
+    let (id, environment_id, mode) =
+        (credential_type.id.hyphenated(), credential_type.environment_id.hyphenated(), credential_type.mode.as_str());
+    let m = &credential_type.metadata;
+    sqlx::query!(
+        "INSERT INTO credential_types (id, environment_id, title, description, card_type, issuer_name, management_mode,
+                                       metadata_name, metadata_description, background_image, logo_image, card_color,
+                                       text_color, bg_opacity_percent, columns, revoke_on_delete, version, deleted_at,
+                                       created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        id,
+        environment_id,
+        credential_type.title,
+        credential_type.description,
+        credential_type.card_type,
+        credential_type.issuer_name,
+        mode,
+        m.name,
+        m.description,
+        m.background_image,
+        m.logo_image,
+        m.card_color,
+        m.text_color,
+        m.bg_opacity_percent,
+        m.columns,
+        credential_type.revoke_on_delete,
+        credential_type.version,
+        credential_type.deleted_at,
+        credential_type.created_at,
+        credential_type.updated_at,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    insert_credential_fields(conn, credential_type).await
+}
+
+async fn insert_wallet_application(conn: &mut SqliteConnection, application: &WalletApplication) -> StoreResult<()> {
+    let (id, environment_id, application_id) =
+        (application.id.hyphenated(), application.environment_id.hyphenated(), application.application_id.hyphenated());
+    sqlx::query!(
+        "INSERT INTO wallet_applications (id, environment_id, application_id, name, app_open_url, uses_pingone_wallet_sdk,
+                                          created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        id,
+        environment_id,
+        application_id,
+        application.name,
+        application.app_open_url,
+        application.uses_pingone_wallet_sdk,
+        application.created_at,
+        application.updated_at,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
+async fn insert_template_content(conn: &mut SqliteConnection, content: &TemplateContent) -> StoreResult<()> {
+    let (id, environment_id) = (content.id.hyphenated(), content.environment_id.hyphenated());
+    let (template, method) = (content.template.as_str(), content.delivery_method.as_str());
+    sqlx::query!(
+        "INSERT INTO template_contents (id, environment_id, template, delivery_method, locale, variant, subject, body,
+                                        created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        id,
+        environment_id,
+        template,
+        method,
+        content.locale,
+        content.variant,
+        content.subject,
+        content.body,
+        content.created_at,
+        content.updated_at,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
+async fn upsert_mfa_settings(conn: &mut SqliteConnection, settings: &MfaSettings) -> StoreResult<()> {
+    let environment_id = settings.environment_id.hyphenated();
+    sqlx::query!(
+        "INSERT INTO mfa_settings (environment_id, max_allowed_devices, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (environment_id) DO UPDATE SET max_allowed_devices = excluded.max_allowed_devices,
+                                                    updated_at = excluded.updated_at",
+        environment_id,
+        settings.max_allowed_devices,
+        settings.updated_at,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
+/// Replaces the environment's configuration with `configuration`'s, in `conn`'s
+/// transaction (see `Store::replace_configuration`).
+async fn write_configuration(conn: &mut SqliteConnection, configuration: &Configuration) -> StoreResult<()> {
+    let environment_id = configuration.environment_id.hyphenated();
+    sqlx::query!("DELETE FROM credential_types WHERE environment_id = ?1", environment_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    sqlx::query!("DELETE FROM wallet_applications WHERE environment_id = ?1", environment_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    sqlx::query!("DELETE FROM template_contents WHERE environment_id = ?1", environment_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    sqlx::query!("DELETE FROM device_policies WHERE environment_id = ?1", environment_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    sqlx::query!("DELETE FROM mfa_settings WHERE environment_id = ?1", environment_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    let profile = &configuration.issuer_profile;
+    let profile_id = profile.id.hyphenated();
+    sqlx::query!(
+        "INSERT INTO issuer_profiles (id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (environment_id) DO UPDATE SET name = excluded.name, site_url = excluded.site_url,
+                                                    updated_at = excluded.updated_at",
+        profile_id,
+        environment_id,
+        profile.name,
+        profile.site_url,
+        profile.public_key,
+        profile.sealed_private_key,
+        profile.created_at,
+        profile.updated_at,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    for credential_type in &configuration.credential_types {
+        insert_credential_type(conn, credential_type).await?;
+    }
+    for application in &configuration.wallet_applications {
+        insert_wallet_application(conn, application).await?;
+    }
+    for content in &configuration.template_contents {
+        insert_template_content(conn, content).await?;
+    }
+    for policy in &configuration.device_policies {
+        insert_policy(conn, policy).await?;
+    }
+    if let Some(settings) = &configuration.mfa_settings {
+        upsert_mfa_settings(conn, settings).await?;
+    }
+    Ok(())
+}
+
+/// `NotFound` unless the environment exists; in `conn`'s transaction.
+async fn existing_environment(conn: &mut SqliteConnection, id: Uuid) -> StoreResult<()> {
+    let id = id.hyphenated();
+    sqlx::query_scalar!("SELECT 1 AS found FROM environments WHERE id = ?1", id)
+        .fetch_optional(conn)
+        .await
+        .map_err(backend)?
+        .map(drop)
+        .ok_or(StoreError::NotFound)
 }
 
 async fn insert_credential_fields(conn: &mut SqliteConnection, credential_type: &CredentialType) -> StoreResult<()> {
@@ -433,6 +619,42 @@ impl Store for SqliteStore {
         let id = id.hyphenated();
         let result = self.writer.execute(sqlx::query!("DELETE FROM environments WHERE id = ?1", id)).await?;
         one_row(result)
+    }
+
+    async fn reset_environment(&self, configuration: &Configuration) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        existing_environment(&mut tx, configuration.environment_id).await?;
+        let environment_id = configuration.environment_id.hyphenated();
+        // Users take their wallets, sessions, attempts, credentials, copies and
+        // devices with them (ON DELETE CASCADE); notifications only lose their user.
+        sqlx::query!("DELETE FROM notifications WHERE environment_id = ?1", environment_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query!("DELETE FROM users WHERE environment_id = ?1", environment_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        write_configuration(&mut tx, configuration).await?;
+        tx.commit().await
+    }
+
+    async fn replace_configuration(&self, configuration: &Configuration) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        existing_environment(&mut tx, configuration.environment_id).await?;
+        let environment_id = configuration.environment_id.hyphenated();
+        let has_users =
+            sqlx::query_scalar!("SELECT 1 AS found FROM users WHERE environment_id = ?1 LIMIT 1", environment_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?
+                .is_some();
+        if has_users {
+            return Ok(false);
+        }
+        write_configuration(&mut tx, configuration).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn signing_key(&self, id: Uuid) -> StoreResult<SigningKey> {
@@ -650,25 +872,9 @@ impl Store for SqliteStore {
     }
 
     async fn create_wallet_application(&self, application: &WalletApplication) -> StoreResult<()> {
-        let (id, environment_id, application_id) = (
-            application.id.hyphenated(),
-            application.environment_id.hyphenated(),
-            application.application_id.hyphenated(),
-        );
-        self.writer.execute(sqlx::query!(
-            "INSERT INTO wallet_applications (id, environment_id, application_id, name, app_open_url, uses_pingone_wallet_sdk,
-                                              created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            id,
-            environment_id,
-            application_id,
-            application.name,
-            application.app_open_url,
-            application.uses_pingone_wallet_sdk,
-            application.created_at,
-            application.updated_at,
-        )).await
-.map(drop)
+        let mut tx = self.writer.begin().await?;
+        insert_wallet_application(&mut tx, application).await?;
+        tx.commit().await
     }
 
     async fn wallet_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<WalletApplication> {
@@ -1030,24 +1236,9 @@ impl Store for SqliteStore {
     }
 
     async fn create_template_content(&self, content: &TemplateContent) -> StoreResult<()> {
-        let (id, environment_id) = (content.id.hyphenated(), content.environment_id.hyphenated());
-        let (template, method) = (content.template.as_str(), content.delivery_method.as_str());
-        self.writer.execute(sqlx::query!(
-            "INSERT INTO template_contents (id, environment_id, template, delivery_method, locale, variant, subject, body,
-                                            created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            id,
-            environment_id,
-            template,
-            method,
-            content.locale,
-            content.variant,
-            content.subject,
-            content.body,
-            content.created_at,
-            content.updated_at,
-        )).await
-.map(drop)
+        let mut tx = self.writer.begin().await?;
+        insert_template_content(&mut tx, content).await?;
+        tx.commit().await
     }
 
     async fn template_content(
@@ -1319,18 +1510,9 @@ impl Store for SqliteStore {
     }
 
     async fn put_mfa_settings(&self, settings: &MfaSettings) -> StoreResult<()> {
-        let environment_id = settings.environment_id.hyphenated();
-        self.writer
-            .execute(sqlx::query!(
-                "INSERT INTO mfa_settings (environment_id, max_allowed_devices, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (environment_id) DO UPDATE SET max_allowed_devices = excluded.max_allowed_devices,
-                                                        updated_at = excluded.updated_at",
-                environment_id,
-                settings.max_allowed_devices,
-                settings.updated_at,
-            ))
-            .await
-            .map(drop)
+        let mut tx = self.writer.begin().await?;
+        upsert_mfa_settings(&mut tx, settings).await?;
+        tx.commit().await
     }
 
     async fn create_device(&self, device: &Device, max_devices: i64, outbox: &Outbox) -> StoreResult<DeviceSlot> {
@@ -1556,43 +1738,7 @@ impl Store for SqliteStore {
 
     async fn create_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
-        let (id, environment_id, mode) = (
-            credential_type.id.hyphenated(),
-            credential_type.environment_id.hyphenated(),
-            credential_type.mode.as_str(),
-        );
-        let m = &credential_type.metadata;
-        sqlx::query!(
-            "INSERT INTO credential_types (id, environment_id, title, description, card_type, issuer_name, management_mode,
-                                           metadata_name, metadata_description, background_image, logo_image, card_color,
-                                           text_color, bg_opacity_percent, columns, revoke_on_delete, version, deleted_at,
-                                           created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-            id,
-            environment_id,
-            credential_type.title,
-            credential_type.description,
-            credential_type.card_type,
-            credential_type.issuer_name,
-            mode,
-            m.name,
-            m.description,
-            m.background_image,
-            m.logo_image,
-            m.card_color,
-            m.text_color,
-            m.bg_opacity_percent,
-            m.columns,
-            credential_type.revoke_on_delete,
-            credential_type.version,
-            credential_type.deleted_at,
-            credential_type.created_at,
-            credential_type.updated_at,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        insert_credential_fields(&mut tx, credential_type).await?;
+        insert_credential_type(&mut tx, credential_type).await?;
         tx.commit().await
     }
 
@@ -2144,6 +2290,25 @@ impl Store for SqliteStore {
         .map_err(backend)?
         .ok_or(StoreError::NotFound)?
         .try_into()
+    }
+
+    async fn job_queue(&self, now: Timestamp) -> StoreResult<JobQueue> {
+        // The `IN` repeats the `jobs_due` index's condition word for word, so SQLite
+        // reads the unfinished jobs from it instead of scanning every finished one
+        // (see `claim_job`).
+        let row = sqlx::query!(
+            r#"SELECT count(*) FILTER (WHERE run_at <= ?1 AND (status = 'queued' OR locked_until < ?1)) AS "due!: i64",
+                      count(*) FILTER (WHERE status = 'running' AND locked_until >= ?1) AS "running!: i64",
+                      count(*) FILTER (WHERE status = 'queued' AND run_at > ?1) AS "scheduled!: i64",
+                      min(run_at) FILTER (WHERE run_at <= ?1 AND (status = 'queued' OR locked_until < ?1))
+                          AS "oldest_due?: chrono::DateTime<chrono::Utc>"
+               FROM jobs WHERE status IN ('queued', 'running')"#,
+            now,
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(JobQueue { due: row.due, running: row.running, scheduled: row.scheduled, oldest_due: row.oldest_due })
     }
 }
 

@@ -1,0 +1,92 @@
+//! An environment's configuration, as a whole: what a reset puts back, what an export
+//! reads and an import replaces. Users and everything about them are not part of it.
+
+use std::collections::HashSet;
+
+use uuid::Uuid;
+
+use crate::credential::{CredentialType, IssuerProfile};
+use crate::mfa::{DevicePolicy, MfaSettings};
+use crate::notification::TemplateContent;
+use crate::validation::{FieldError, FieldErrorKind};
+use crate::wallet::WalletApplication;
+
+/// Section names, as the configuration document spells them (error targets).
+pub const CREDENTIAL_TYPES: &str = "credentialTypes";
+pub const WALLET_APPLICATIONS: &str = "digitalWalletApplications";
+pub const TEMPLATE_CONTENTS: &str = "templateContents";
+pub const DEVICE_POLICIES: &str = "deviceAuthenticationPolicies";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Configuration {
+    pub environment_id: Uuid,
+    /// Written as its name and site URL; its key only when the environment has no
+    /// profile yet (an existing profile keeps its key, so the environment's DID
+    /// document does not change).
+    pub issuer_profile: IssuerProfile,
+    pub credential_types: Vec<CredentialType>,
+    pub wallet_applications: Vec<WalletApplication>,
+    pub template_contents: Vec<TemplateContent>,
+    pub device_policies: Vec<DevicePolicy>,
+    /// `None`: the defaults, as in a new environment.
+    pub mfa_settings: Option<MfaSettings>,
+}
+
+impl Configuration {
+    /// What a new environment has: its first default device policy, an issuer
+    /// profile named after it, and nothing else.
+    pub fn initial(issuer_profile: IssuerProfile, policy: DevicePolicy) -> Self {
+        Self {
+            environment_id: issuer_profile.environment_id,
+            issuer_profile,
+            credential_types: Vec::new(),
+            wallet_applications: Vec::new(),
+            template_contents: Vec::new(),
+            device_policies: vec![policy],
+            mfa_settings: None,
+        }
+    }
+
+    /// The rules between the parts, each part being valid on its own: an id at most
+    /// once per section, one template content per template, method, locale and
+    /// variant, and exactly one default device policy.
+    pub fn check(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        once_each(&mut errors, CREDENTIAL_TYPES, self.credential_types.iter().map(|t| t.id));
+        once_each(&mut errors, WALLET_APPLICATIONS, self.wallet_applications.iter().map(|a| a.id));
+        once_each(&mut errors, TEMPLATE_CONTENTS, self.template_contents.iter().map(|c| c.id));
+        once_each(&mut errors, DEVICE_POLICIES, self.device_policies.iter().map(|p| p.id));
+
+        let mut contents = HashSet::new();
+        for (i, c) in self.template_contents.iter().enumerate() {
+            if !contents.insert((c.template, c.delivery_method, &c.locale, &c.variant)) {
+                errors.push(FieldError::new(
+                    format!("{TEMPLATE_CONTENTS}[{i}].locale"),
+                    FieldErrorKind::NotUnique,
+                    "An earlier content has the same template, deliveryMethod, locale and variant.",
+                ));
+            }
+        }
+
+        if self.device_policies.iter().filter(|p| p.default).count() != 1 {
+            errors.push(FieldError::invalid(
+                DEVICE_POLICIES,
+                "Exactly one device authentication policy must be the default.",
+            ));
+        }
+        errors
+    }
+}
+
+fn once_each(errors: &mut Vec<FieldError>, section: &str, ids: impl Iterator<Item = Uuid>) {
+    let mut seen = HashSet::new();
+    for (i, id) in ids.enumerate() {
+        if !seen.insert(id) {
+            errors.push(FieldError::new(
+                format!("{section}[{i}].id"),
+                FieldErrorKind::NotUnique,
+                format!("The id {id} appears earlier in {section}."),
+            ));
+        }
+    }
+}

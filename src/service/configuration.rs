@@ -1,0 +1,166 @@
+//! Test-suite helpers (credd's own; PingOne has none): reset an environment to what it
+//! was when created, and export or import its configuration, so a suite starts from a
+//! known state.
+
+use domain::configuration::{CREDENTIAL_TYPES, Configuration};
+use domain::credential::{CredentialType, CredentialTypeFields};
+use domain::mfa::{DevicePolicy, MfaSettings};
+use domain::notification::{TemplateContent, TemplateName};
+use domain::page::{MAX_LIMIT, Page, PageRequest};
+use domain::store::StoreResult;
+use domain::time::{new_id, now};
+use domain::validation::{FieldError, FieldErrorKind};
+use domain::wallet::WalletApplication;
+use domain::{Store, StoreError};
+use uuid::Uuid;
+
+use super::Credd;
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+
+/// A configuration document, each part parsed on its own. A nil id asks for a new
+/// one; the others are kept, so suites may hard-code them.
+#[derive(Debug, Default)]
+pub struct ConfigurationImport {
+    /// Name and site URL; left out: named after the environment, no site URL.
+    pub issuer_profile: Option<(String, Option<String>)>,
+    pub credential_types: Vec<(Uuid, CredentialTypeFields)>,
+    pub wallet_applications: Vec<WalletApplication>,
+    pub template_contents: Vec<TemplateContent>,
+    /// Left empty: the default policy a new environment gets.
+    pub device_policies: Vec<DevicePolicy>,
+    /// Left out: the default.
+    pub max_allowed_devices: Option<i64>,
+}
+
+const USERS_FIRST: &str = "The environment has users, whose wallets, credentials and devices use its \
+    configuration; reset the environment first (POST /v1/environments/{environmentId}/reset).";
+const ID_TAKEN: &str = "An id in the configuration belongs to a record of another environment; leave that \
+    id out to get a new one.";
+
+impl Credd {
+    /// Puts the environment back as it was right after it was created, in one
+    /// transaction: no users (nor anything of theirs), no notifications, and the
+    /// configuration a new environment gets. Its id, worker applications, token
+    /// signing keys and issuer key (its DID) stay.
+    pub async fn reset_environment(&self, principal: &Principal, environment_id: Uuid) -> Result<()> {
+        principal.require_manage(environment_id)?;
+        let environment = self.store.environment(environment_id).await?;
+        let policy = DevicePolicy::initial(environment_id, new_id(), now());
+        let initial = Configuration::initial(self.new_issuer_profile(&environment), policy);
+        Ok(self.store.reset_environment(&initial).await?)
+    }
+
+    /// The environment's configuration, each list in id order.
+    pub async fn configuration(&self, principal: &Principal, environment_id: Uuid) -> Result<Configuration> {
+        principal.require_manage(environment_id)?;
+        let issuer_profile = self.ensure_issuer_profile(environment_id).await?;
+        let credential_types = every_page(|page| self.store.credential_types(environment_id, page), |t| t.id).await?;
+        let wallet_applications =
+            every_page(|page| self.store.wallet_applications(environment_id, page), |a| a.id).await?;
+        let mut template_contents = Vec::new();
+        for template in TemplateName::ALL {
+            template_contents.extend(self.store.template_contents(environment_id, *template).await?);
+        }
+        template_contents.sort_by_key(|c| c.id);
+        let mut device_policies = self.store.device_policies(environment_id).await?;
+        device_policies.sort_by_key(|p| p.id);
+        Ok(Configuration {
+            environment_id,
+            issuer_profile,
+            credential_types,
+            wallet_applications,
+            template_contents,
+            device_policies,
+            mfa_settings: Some(self.current_mfa_settings(environment_id).await?),
+        })
+    }
+
+    /// Replaces the environment's configuration with the import, in one transaction,
+    /// after checking all of it: nothing is written unless every part is valid. An
+    /// environment with users is refused (reset it first).
+    pub async fn import_configuration(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        import: ConfigurationImport,
+    ) -> Result<Configuration> {
+        principal.require_manage(environment_id)?;
+        let environment = self.store.environment(environment_id).await?;
+        let at = now();
+        let mut errors = Vec::new();
+        let credential_types = import
+            .credential_types
+            .into_iter()
+            .enumerate()
+            .map(|(i, (id, fields))| {
+                let item = format!("{CREDENTIAL_TYPES}[{i}]");
+                errors.extend(fields.metadata.validate(fields.mode).into_iter().map(|e| e.within(&item)));
+                CredentialType::new(id_or_new(id), environment_id, fields, at)
+            })
+            .collect();
+        let mut device_policies: Vec<DevicePolicy> =
+            import.device_policies.into_iter().map(|p| DevicePolicy { id: id_or_new(p.id), ..p }).collect();
+        if device_policies.is_empty() {
+            device_policies.push(DevicePolicy::initial(environment_id, new_id(), at));
+        }
+        let mut issuer_profile = self.new_issuer_profile(&environment);
+        if let Some((name, site_url)) = import.issuer_profile {
+            (issuer_profile.name, issuer_profile.site_url) = (name, site_url);
+        }
+        let configuration = Configuration {
+            environment_id,
+            issuer_profile,
+            credential_types,
+            wallet_applications: import
+                .wallet_applications
+                .into_iter()
+                .map(|a| WalletApplication { id: id_or_new(a.id), ..a })
+                .collect(),
+            template_contents: import
+                .template_contents
+                .into_iter()
+                .map(|c| TemplateContent { id: id_or_new(c.id), ..c })
+                .collect(),
+            device_policies,
+            mfa_settings: import.max_allowed_devices.map(|max_allowed_devices| MfaSettings {
+                environment_id,
+                max_allowed_devices,
+                updated_at: at,
+            }),
+        };
+        errors.extend(configuration.check());
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        match self.store.replace_configuration(&configuration).await {
+            Ok(true) => self.configuration(principal, environment_id).await,
+            Ok(false) => Err(Error::bad_request("users", USERS_FIRST)),
+            Err(StoreError::Conflict) => {
+                Err(Error::Conflict(FieldError::new("id", FieldErrorKind::NotUnique, ID_TAKEN)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn id_or_new(id: Uuid) -> Uuid {
+    if id.is_nil() { new_id() } else { id }
+}
+
+/// Every item of a paged list.
+async fn every_page<T, Read: Future<Output = StoreResult<Page<T>>>>(
+    mut read: impl FnMut(PageRequest) -> Read,
+    id_of: impl Fn(&T) -> Uuid,
+) -> StoreResult<Vec<T>> {
+    let mut all = Vec::new();
+    let mut request = PageRequest::first(MAX_LIMIT);
+    loop {
+        let page = read(request).await?;
+        request.after = page.items.last().map(&id_of);
+        all.extend(page.items);
+        if !page.has_more {
+            return Ok(all);
+        }
+    }
+}
