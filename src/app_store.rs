@@ -102,7 +102,7 @@ impl AppStore {
     pub fn pool_usage(&self) -> Vec<PoolUsage> {
         match self {
             Self::Sqlite(store) => store.pool_usage().to_vec(),
-            Self::Postgres(store) => vec![store.pool_usage()],
+            Self::Postgres(store) => store.pool_usage().to_vec(),
         }
     }
 }

@@ -96,14 +96,16 @@ impl PgStore {
         self.pool.close().await;
     }
 
-    pub fn pool_usage(&self) -> PoolUsage {
-        PoolUsage {
+    /// The main pool, and the worker's bookkeeping pool.
+    pub fn pool_usage(&self) -> [PoolUsage; 2] {
+        let usage = |pool: &'static str, of: &PgPool| PoolUsage {
             backend: "postgres",
-            pool: "main",
-            size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-            max: self.pool.options().get_max_connections(),
-        }
+            pool,
+            size: of.size(),
+            idle: u32::try_from(of.num_idle()).unwrap_or(u32::MAX),
+            max: of.options().get_max_connections(),
+        };
+        [usage("main", &self.pool), usage("bookkeeping", &self.bookkeeping)]
     }
 }
 
