@@ -1,6 +1,10 @@
 //! `loadgen wait-idle`: waits until credd's worker has no due job left, so that one
 //! scenario's background work (emails, credential deliveries) is not measured as part
-//! of the next one. Reads credd's `jobs` table; writes nothing.
+//! of the next one. Reads credd's `jobs` table. On Postgres it then runs `ANALYZE`, as
+//! autovacuum would within its naptime (a minute) on a live service: scenarios follow
+//! each other faster than that, and a plan credd's connections cached while a table was
+//! nearly empty (a sequential scan of `users`, say) would otherwise outlive the
+//! table's growth by thousands of rows and be measured as credd's cost.
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -50,6 +54,7 @@ pub async fn wait_idle(database_url: &str, timeout: Duration) -> Result<(f64, i6
             }
             tokio::time::sleep(poll).await;
         }
+        sqlx::query("ANALYZE").execute(&mut conn).await.map_err(fail)?;
         conn.close().await.map_err(fail)?;
     }
     if started.elapsed() >= timeout {
