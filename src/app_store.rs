@@ -12,7 +12,7 @@ use domain::credential::{
     CredentialType, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction, WalletActionRecord,
 };
 use domain::environment::Environment;
-use domain::job::{ClaimedJob, Job, JobOutcome, JobQueue, NewJob};
+use domain::job::{ClaimedJob, Job, JobQueue, NewJob, SettledJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
@@ -226,8 +226,8 @@ impl Store for AppStore {
         fn purge_mailbox(&self, provisioned_id: Uuid, delivered_before: Timestamp, reason: &str, at: Timestamp) -> StoreResult<bool>;
         fn record_wallet_action(&self, provisioned_id: Uuid, action: WalletAction, at: Timestamp) -> StoreResult<()>;
         fn enqueue_job(&self, job: &NewJob) -> StoreResult<()>;
-        fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>>;
-        fn finish_job(&self, job: &ClaimedJob, outcome: &JobOutcome, now: Timestamp) -> StoreResult<()>;
+        fn claim_jobs(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<ClaimedJob>>;
+        fn finish_jobs(&self, settled: &[SettledJob], now: Timestamp) -> StoreResult<()>;
         fn job(&self, id: Uuid) -> StoreResult<Job>;
         fn job_queue(&self, now: Timestamp) -> StoreResult<JobQueue>;
     }

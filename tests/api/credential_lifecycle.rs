@@ -303,9 +303,10 @@ async fn delivery_completes_once_across_restarts(backend: Backend) {
         .state
         .credd
         .store
-        .claim_job(now, now + TimeDelta::milliseconds(1))
+        .claim_jobs(now, now + TimeDelta::milliseconds(1), 1)
         .await
         .unwrap()
+        .pop()
         .expect("a queued delivery");
     credd::jobs::Jobs { credd: app.state.credd.clone() }.run(claimed.clone()).await.unwrap();
     let app = app.restart().await;

@@ -15,7 +15,7 @@ use crate::credential::{
     IssuerProfile, ManagementMode, ProvisionStatus, ProvisionedCredential, UserCredential, WalletAction,
 };
 use crate::environment::{Environment, EnvironmentFields, EnvironmentName, EnvironmentType, Region};
-use crate::job::{JobOutcome, JobQueue, JobStatus, NewJob};
+use crate::job::{ClaimedJob, JobOutcome, JobQueue, JobStatus, NewJob, SettledJob};
 use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use crate::notification::{
     DeliveryMethod, Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName,
@@ -23,7 +23,7 @@ use crate::notification::{
 use crate::page::PageRequest;
 use crate::signing_key::SigningKey;
 use crate::store::Outbox;
-use crate::time::{new_id, now};
+use crate::time::{Timestamp, new_id, now};
 use crate::user::{Change, Email, User, UserFilter, UserPatch, Username};
 use crate::wallet::{DigitalWallet, PairingAttempt, PairingSession, PairingStatus, WalletApplication, WalletStatus};
 use crate::{Store, StoreError};
@@ -47,6 +47,7 @@ macro_rules! conformance_tests {
             job_retries_then_dies,
             expired_lease_is_claimed_again_and_stale_finish_is_ignored,
             concurrent_claims_never_share_a_job,
+            jobs_are_claimed_and_settled_in_batches,
             job_queue_counts_due_running_and_scheduled_jobs,
             wallet_is_created_with_its_session_and_outbox,
             pairing_fails_counts_and_completes_once,
@@ -121,6 +122,17 @@ fn application(environment_id: Uuid) -> Application {
         token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
     };
     Application::new(new_id(), environment_id, fields, vec![9; 32], now())
+}
+
+/// Claims at most one due job.
+async fn claim_one<S: Store>(store: &S, at: Timestamp, lease_until: Timestamp) -> Option<ClaimedJob> {
+    let mut claimed = store.claim_jobs(at, lease_until, 1).await.unwrap();
+    assert!(claimed.len() <= 1, "a claim of one handed out {}", claimed.len());
+    claimed.pop()
+}
+
+async fn finish_one<S: Store>(store: &S, job: &ClaimedJob, outcome: JobOutcome, at: Timestamp) {
+    store.finish_jobs(&[SettledJob { job: job.clone(), outcome }], at).await.unwrap();
 }
 
 fn job(kind: &str, max_attempts: i64) -> NewJob {
@@ -321,14 +333,14 @@ pub async fn job_runs_when_due_and_settles<S: Store>(store: &S) {
     store.enqueue_job(&due).await.unwrap();
 
     let at = now();
-    let claimed = store.claim_job(at, at + TimeDelta::seconds(30)).await.unwrap().expect("the due job");
+    let claimed = claim_one(store, at, at + TimeDelta::seconds(30)).await.expect("the due job");
     assert_eq!((claimed.id, claimed.kind.as_str(), claimed.attempt), (due.id, "due", 1));
     assert_eq!(claimed.payload, due.payload);
     assert_eq!(store.job(due.id).await.unwrap().status, JobStatus::Running);
     // Leased: nobody else gets it, and the other job is not due.
-    assert_eq!(store.claim_job(at, at + TimeDelta::seconds(30)).await.unwrap(), None);
+    assert_eq!(claim_one(store, at, at + TimeDelta::seconds(30)).await, None);
 
-    store.finish_job(&claimed, &JobOutcome::Done, now()).await.unwrap();
+    finish_one(store, &claimed, JobOutcome::Done, now()).await;
     let done = store.job(due.id).await.unwrap();
     assert_eq!((done.status, done.attempts, done.locked_until), (JobStatus::Done, 1, None));
 }
@@ -337,23 +349,23 @@ pub async fn job_retries_then_dies<S: Store>(store: &S) {
     let flaky = job("flaky", 2);
     store.enqueue_job(&flaky).await.unwrap();
     let at = now();
-    let first = store.claim_job(at, at + TimeDelta::seconds(30)).await.unwrap().unwrap();
+    let first = claim_one(store, at, at + TimeDelta::seconds(30)).await.unwrap();
     let retry_at = at + TimeDelta::seconds(5);
-    store.finish_job(&first, &JobOutcome::Retry { at: retry_at, error: "smtp down".into() }, at).await.unwrap();
+    finish_one(store, &first, JobOutcome::Retry { at: retry_at, error: "smtp down".into() }, at).await;
     let queued = store.job(flaky.id).await.unwrap();
     assert_eq!(
         (queued.status, queued.run_at, queued.last_error.as_deref()),
         (JobStatus::Queued, retry_at, Some("smtp down"))
     );
-    assert_eq!(store.claim_job(at, at + TimeDelta::seconds(30)).await.unwrap(), None, "not before its retry time");
+    assert_eq!(claim_one(store, at, at + TimeDelta::seconds(30)).await, None, "not before its retry time");
 
-    let second = store.claim_job(retry_at, retry_at + TimeDelta::seconds(30)).await.unwrap().unwrap();
+    let second = claim_one(store, retry_at, retry_at + TimeDelta::seconds(30)).await.unwrap();
     assert_eq!(second.attempt, 2);
     let outcome = second.failed("still down".into(), retry_at);
-    store.finish_job(&second, &outcome, retry_at).await.unwrap();
+    finish_one(store, &second, outcome, retry_at).await;
     let dead = store.job(flaky.id).await.unwrap();
     assert_eq!((dead.status, dead.attempts, dead.last_error.as_deref()), (JobStatus::Dead, 2, Some("still down")));
-    assert_eq!(store.claim_job(retry_at + TimeDelta::days(1), retry_at + TimeDelta::days(2)).await.unwrap(), None);
+    assert_eq!(claim_one(store, retry_at + TimeDelta::days(1), retry_at + TimeDelta::days(2)).await, None);
 }
 
 pub async fn expired_lease_is_claimed_again_and_stale_finish_is_ignored<S: Store>(store: &S) {
@@ -361,17 +373,16 @@ pub async fn expired_lease_is_claimed_again_and_stale_finish_is_ignored<S: Store
     store.enqueue_job(&crashed).await.unwrap();
     let at = now();
     let lease_end = at + TimeDelta::seconds(10);
-    let first = store.claim_job(at, lease_end).await.unwrap().unwrap();
+    let first = claim_one(store, at, lease_end).await.unwrap();
 
     let after_lease = lease_end + TimeDelta::milliseconds(1);
-    let second =
-        store.claim_job(after_lease, after_lease + TimeDelta::seconds(10)).await.unwrap().expect("lease ran out");
+    let second = claim_one(store, after_lease, after_lease + TimeDelta::seconds(10)).await.expect("lease ran out");
     assert_eq!((second.id, second.attempt), (first.id, 2));
 
     // The first worker wakes up late: its finish must not settle the new claim.
-    store.finish_job(&first, &JobOutcome::Done, after_lease).await.unwrap();
+    finish_one(store, &first, JobOutcome::Done, after_lease).await;
     assert_eq!(store.job(crashed.id).await.unwrap().status, JobStatus::Running);
-    store.finish_job(&second, &JobOutcome::Done, after_lease).await.unwrap();
+    finish_one(store, &second, JobOutcome::Done, after_lease).await;
     assert_eq!(store.job(crashed.id).await.unwrap().status, JobStatus::Done);
 }
 
@@ -391,13 +402,14 @@ pub async fn concurrent_claims_never_share_a_job<S: Store>(store: &S) {
             let mut mine = Vec::new();
             loop {
                 let at = now();
-                match store.claim_job(at, at + TimeDelta::minutes(5)).await.unwrap() {
-                    Some(claimed) => {
-                        store.finish_job(&claimed, &JobOutcome::Done, now()).await.unwrap();
-                        mine.push(claimed.id);
-                    }
-                    None => return mine,
+                let batch = store.claim_jobs(at, at + TimeDelta::minutes(5), 3).await.unwrap();
+                if batch.is_empty() {
+                    return mine;
                 }
+                mine.extend(batch.iter().map(|claimed| claimed.id));
+                let settled: Vec<SettledJob> =
+                    batch.into_iter().map(|job| SettledJob { job, outcome: JobOutcome::Done }).collect();
+                store.finish_jobs(&settled, now()).await.unwrap();
             }
         }));
     }
@@ -408,6 +420,53 @@ pub async fn concurrent_claims_never_share_a_job<S: Store>(store: &S) {
     let distinct: HashSet<Uuid> = claimed.iter().copied().collect();
     assert_eq!(claimed.len(), JOBS, "every job claimed exactly once");
     assert_eq!(distinct, enqueued);
+}
+
+pub async fn jobs_are_claimed_and_settled_in_batches<S: Store>(store: &S) {
+    let at = now();
+    let waiting: Vec<NewJob> =
+        (1..=5).map(|minutes| NewJob { run_at: at - TimeDelta::minutes(minutes), ..job("batch", 2) }).collect();
+    for j in &waiting {
+        store.enqueue_job(j).await.unwrap();
+    }
+    let ids = |jobs: &[ClaimedJob]| jobs.iter().map(|j| j.id).collect::<HashSet<Uuid>>();
+    let lease_end = at + TimeDelta::seconds(30);
+    let first = store.claim_jobs(at, lease_end, 3).await.unwrap();
+    // The longest waiting first: the last three enqueued.
+    assert_eq!(ids(&first), waiting[2..].iter().map(|j| j.id).collect());
+    let rest = store.claim_jobs(at, lease_end, 10).await.unwrap();
+    assert_eq!(ids(&rest), waiting[..2].iter().map(|j| j.id).collect());
+    assert!(store.claim_jobs(at, lease_end, 10).await.unwrap().is_empty());
+
+    // One write settles each claim its own way.
+    let retry_at = at + TimeDelta::seconds(5);
+    let outcomes = [
+        JobOutcome::Done,
+        JobOutcome::Retry { at: retry_at, error: "smtp down".into() },
+        JobOutcome::Dead { error: "gone".into() },
+    ];
+    let settled: Vec<SettledJob> =
+        first.iter().cloned().zip(outcomes.clone()).map(|(job, outcome)| SettledJob { job, outcome }).collect();
+    store.finish_jobs(&settled, at).await.unwrap();
+    for SettledJob { job, outcome } in &settled {
+        let (status, run_at, error) = outcome.settlement();
+        let stored = store.job(job.id).await.unwrap();
+        assert_eq!((stored.status, stored.last_error.as_deref(), stored.locked_until), (status, error, None));
+        if let Some(run_at) = run_at {
+            assert_eq!(stored.run_at, run_at);
+        }
+    }
+
+    // A batch holding a stale claim settles the rest and leaves the newer claim running.
+    let after_lease = lease_end + TimeDelta::milliseconds(1);
+    let reclaimed = store.claim_jobs(after_lease, after_lease + TimeDelta::seconds(30), 1).await.unwrap();
+    assert_eq!(reclaimed.len(), 1);
+    let stale = rest.iter().find(|j| j.id == reclaimed[0].id).unwrap().clone();
+    let fresh = rest.iter().find(|j| j.id != stale.id).unwrap().clone();
+    let settled = [stale, fresh.clone()].map(|job| SettledJob { job, outcome: JobOutcome::Done });
+    store.finish_jobs(&settled, after_lease).await.unwrap();
+    assert_eq!(store.job(reclaimed[0].id).await.unwrap().status, JobStatus::Running);
+    assert_eq!(store.job(fresh.id).await.unwrap().status, JobStatus::Done);
 }
 
 pub async fn job_queue_counts_due_running_and_scheduled_jobs<S: Store>(store: &S) {
@@ -423,9 +482,9 @@ pub async fn job_queue_counts_due_running_and_scheduled_jobs<S: Store>(store: &S
         store.enqueue_job(j).await.unwrap();
     }
     // `finished` is claimed first (it is the oldest) and done: it counts nowhere.
-    let claimed = store.claim_job(at, at + TimeDelta::seconds(30)).await.unwrap().unwrap();
+    let claimed = claim_one(store, at, at + TimeDelta::seconds(30)).await.unwrap();
     assert_eq!(claimed.id, finished.id);
-    store.finish_job(&claimed, &JobOutcome::Done, at).await.unwrap();
+    finish_one(store, &claimed, JobOutcome::Done, at).await;
     assert_eq!(
         store.job_queue(at).await.unwrap(),
         JobQueue { due: 2, running: 0, scheduled: 1, oldest_due: Some(oldest.run_at) }
@@ -433,7 +492,7 @@ pub async fn job_queue_counts_due_running_and_scheduled_jobs<S: Store>(store: &S
 
     // A claimed job runs until its lease ends; then it is due again, as it waited.
     let lease_end = at + TimeDelta::seconds(30);
-    assert_eq!(store.claim_job(at, lease_end).await.unwrap().unwrap().id, oldest.id);
+    assert_eq!(claim_one(store, at, lease_end).await.unwrap().id, oldest.id);
     assert_eq!(
         store.job_queue(at).await.unwrap(),
         JobQueue { due: 1, running: 1, scheduled: 1, oldest_due: Some(newer.run_at) }
@@ -1164,8 +1223,8 @@ pub async fn finished_jobs_keep_no_payload<S: Store>(store: &S) {
     let secret = NewJob { payload: b"sealed claims".to_vec(), ..job("deliver_credential", 3) };
     store.enqueue_job(&secret).await.unwrap();
     let at = now();
-    let claimed = store.claim_job(at, at + TimeDelta::seconds(30)).await.unwrap().unwrap();
-    store.finish_job(&claimed, &JobOutcome::Done, now()).await.unwrap();
+    let claimed = claim_one(store, at, at + TimeDelta::seconds(30)).await.unwrap();
+    finish_one(store, &claimed, JobOutcome::Done, now()).await;
     assert!(store.job(secret.id).await.unwrap().payload.is_empty());
 }
 

@@ -67,6 +67,13 @@ pub struct ClaimedJob {
     pub max_attempts: i64,
 }
 
+/// A claimed job and how it ended, for [`crate::Store::finish_jobs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettledJob {
+    pub job: ClaimedJob,
+    pub outcome: JobOutcome,
+}
+
 /// How a claimed job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {

@@ -14,7 +14,7 @@ use crate::credential::{
     CredentialType, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction, WalletActionRecord,
 };
 use crate::environment::Environment;
-use crate::job::{ClaimedJob, Job, JobOutcome, JobQueue, NewJob};
+use crate::job::{ClaimedJob, Job, JobQueue, NewJob, SettledJob};
 use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
 use crate::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use crate::page::{Page, PageRequest};
@@ -453,22 +453,20 @@ pub trait Store: Clone + Send + Sync + 'static {
     // Jobs ---------------------------------------------------------------------
 
     fn enqueue_job(&self, job: &NewJob) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Hands the next due job to exactly one caller: a queued job whose `run_at` has
-    /// come, or a running one whose lease ended before `now`. The claim counts an
-    /// attempt and leases the job until `lease_until`.
-    fn claim_job(
+    /// Hands up to `limit` due jobs, each to exactly one caller: queued jobs whose
+    /// `run_at` has come, or running ones whose lease ended before `now`, the longest
+    /// waiting first. The claim counts an attempt and leases each job until
+    /// `lease_until`. One claim for many jobs: a worker under load pays one write, not
+    /// one per job.
+    fn claim_jobs(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
-    ) -> impl Future<Output = StoreResult<Option<ClaimedJob>>> + Send;
-    /// Settles a claim. Ignored when the job has been claimed again since (its lease
-    /// ran out), so a slow worker cannot overwrite a newer attempt.
-    fn finish_job(
-        &self,
-        job: &ClaimedJob,
-        outcome: &JobOutcome,
-        now: Timestamp,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<ClaimedJob>>> + Send;
+    /// Settles claims, in one write. A job claimed again since (its lease ran out) is
+    /// left alone, so a slow worker cannot overwrite a newer attempt.
+    fn finish_jobs(&self, settled: &[SettledJob], now: Timestamp) -> impl Future<Output = StoreResult<()>> + Send;
     fn job(&self, id: Uuid) -> impl Future<Output = StoreResult<Job>> + Send;
     /// How many unfinished jobs are due, running and scheduled at `now`.
     fn job_queue(&self, now: Timestamp) -> impl Future<Output = StoreResult<JobQueue>> + Send;

@@ -11,7 +11,7 @@ use domain::credential::{
     WalletAction, WalletActionRecord,
 };
 use domain::environment::Environment;
-use domain::job::{ClaimedJob, Job, JobOutcome, JobQueue, NewJob};
+use domain::job::{ClaimedJob, Job, JobQueue, NewJob, SettledJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
@@ -2230,48 +2230,62 @@ impl Store for PgStore {
         write_outbox(&mut conn, &Outbox { notifications: Vec::new(), jobs: vec![job.clone()] }).await
     }
 
-    async fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>> {
-        // SKIP LOCKED: concurrent claimers (other instances too) each take a different
-        // row instead of queueing behind the same one. A running job was due when it
+    async fn claim_jobs(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<ClaimedJob>> {
+        // SKIP LOCKED: concurrent claimers (other instances too) each take different
+        // rows instead of queueing behind the same ones. A running job was due when it
         // was claimed, so `run_at <= now` holds for every candidate and bounds the
         // index scan: jobs due tomorrow are never visited.
-        let row = sqlx::query!(
+        let rows = sqlx::query!(
             r#"UPDATE jobs SET status = 'running', attempts = jobs.attempts + 1, locked_until = $2, updated_at = $1
                FROM (SELECT id FROM jobs
                      WHERE run_at <= $1 AND (status = 'queued' OR (status = 'running' AND locked_until < $1))
-                     ORDER BY run_at LIMIT 1
+                     ORDER BY run_at LIMIT $3
                      FOR UPDATE SKIP LOCKED) next
                WHERE jobs.id = next.id
                RETURNING jobs.id, jobs.kind, jobs.payload, jobs.attempts, jobs.max_attempts"#,
             now,
             lease_until,
+            i64::from(limit),
         )
-        .fetch_optional(&self.bookkeeping)
+        .fetch_all(&self.bookkeeping)
         .await
         .map_err(backend)?;
-        Ok(row.map(|r| ClaimedJob {
-            id: r.id,
-            kind: r.kind,
-            payload: r.payload,
-            attempt: r.attempts,
-            max_attempts: r.max_attempts,
-        }))
+        Ok(rows
+            .into_iter()
+            .map(|r| ClaimedJob {
+                id: r.id,
+                kind: r.kind,
+                payload: r.payload,
+                attempt: r.attempts,
+                max_attempts: r.max_attempts,
+            })
+            .collect())
     }
 
-    async fn finish_job(&self, job: &ClaimedJob, outcome: &JobOutcome, now: Timestamp) -> StoreResult<()> {
-        let id = job.id;
-        let (status, run_at, error) = outcome.settlement();
-        let status = status.as_str();
+    async fn finish_jobs(&self, settled: &[SettledJob], now: Timestamp) -> StoreResult<()> {
+        let (mut ids, mut attempts, mut statuses, mut run_ats, mut errors) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for SettledJob { job, outcome } in settled {
+            let (status, run_at, error) = outcome.settlement();
+            ids.push(job.id);
+            attempts.push(job.attempt);
+            statuses.push(status.as_str());
+            run_ats.push(run_at);
+            errors.push(error);
+        }
         sqlx::query!(
-            "UPDATE jobs SET status = $3, run_at = COALESCE($4, run_at), last_error = COALESCE($5, last_error),
-                             locked_until = NULL, updated_at = $6,
-                             payload = CASE WHEN $3 = 'done' THEN ''::bytea ELSE payload END
-             WHERE id = $1 AND attempts = $2 AND status = 'running'",
-            id,
-            job.attempt,
-            status,
-            run_at,
-            error,
+            "UPDATE jobs SET status = settled.status, run_at = COALESCE(settled.run_at, jobs.run_at),
+                             last_error = COALESCE(settled.error, jobs.last_error), locked_until = NULL,
+                             updated_at = $6,
+                             payload = CASE WHEN settled.status = 'done' THEN ''::bytea ELSE jobs.payload END
+             FROM UNNEST($1::uuid[], $2::int8[], $3::text[], $4::timestamptz[], $5::text[])
+                 AS settled (id, attempt, status, run_at, error)
+             WHERE jobs.id = settled.id AND jobs.attempts = settled.attempt AND jobs.status = 'running'",
+            &ids as &[Uuid],
+            &attempts as &[i64],
+            &statuses as &[&str],
+            &run_ats as &[Option<Timestamp>],
+            &errors as &[Option<&str>],
             now,
         )
         .execute(&self.bookkeeping)

@@ -19,7 +19,7 @@ use domain::credential::{
     WalletAction, WalletActionRecord,
 };
 use domain::environment::Environment;
-use domain::job::{ClaimedJob, Job, JobOutcome, JobQueue, JobStatus, NewJob};
+use domain::job::{ClaimedJob, Job, JobQueue, JobStatus, NewJob, SettledJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
@@ -2225,55 +2225,63 @@ impl Store for SqliteStore {
         tx.commit().await
     }
 
-    async fn claim_job(&self, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<ClaimedJob>> {
+    async fn claim_jobs(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<ClaimedJob>> {
         // SQLite has one writer at a time, so the inner SELECT and the UPDATE cannot
         // interleave with another claim: no SKIP LOCKED needed. A running job was due
         // when it was claimed, so `run_at <= now` bounds the index scan. The `IN` repeats
         // the `jobs_due` index's condition word for word: SQLite uses a partial index only
         // then, and otherwise scans every finished job on each claim.
         let mut tx = self.writer.begin().await?;
-        let row = sqlx::query!(
+        let rows = sqlx::query!(
             r#"UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = ?2, updated_at = ?1
-               WHERE id = (SELECT id FROM jobs
-                           WHERE run_at <= ?1 AND status IN ('queued', 'running')
-                             AND (status = 'queued' OR locked_until < ?1)
-                           ORDER BY run_at LIMIT 1)
+               WHERE id IN (SELECT id FROM jobs
+                            WHERE run_at <= ?1 AND status IN ('queued', 'running')
+                              AND (status = 'queued' OR locked_until < ?1)
+                            ORDER BY run_at LIMIT ?3)
                RETURNING id AS "id!: uuid::fmt::Hyphenated", kind, payload, attempts, max_attempts"#,
             now,
             lease_until,
+            limit,
         )
-        .fetch_optional(&mut *tx)
+        .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
         tx.commit().await?;
-        Ok(row.map(|r| ClaimedJob {
-            id: r.id.into_uuid(),
-            kind: r.kind,
-            payload: r.payload,
-            attempt: r.attempts,
-            max_attempts: r.max_attempts,
-        }))
+        Ok(rows
+            .into_iter()
+            .map(|r| ClaimedJob {
+                id: r.id.into_uuid(),
+                kind: r.kind,
+                payload: r.payload,
+                attempt: r.attempts,
+                max_attempts: r.max_attempts,
+            })
+            .collect())
     }
 
-    async fn finish_job(&self, job: &ClaimedJob, outcome: &JobOutcome, now: Timestamp) -> StoreResult<()> {
-        let id = job.id.hyphenated();
-        let (status, run_at, error) = outcome.settlement();
-        let status = status.as_str();
-        self.writer
-            .execute(sqlx::query!(
+    async fn finish_jobs(&self, settled: &[SettledJob], now: Timestamp) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        for SettledJob { job, outcome } in settled {
+            let id = job.id.hyphenated();
+            let (status, run_at, error) = outcome.settlement();
+            let status = status.as_str();
+            sqlx::query!(
                 "UPDATE jobs SET status = ?3, run_at = COALESCE(?4, run_at), last_error = COALESCE(?5, last_error),
-                             locked_until = NULL, updated_at = ?6,
-                             payload = CASE WHEN ?3 = 'done' THEN X'' ELSE payload END
-             WHERE id = ?1 AND attempts = ?2 AND status = 'running'",
+                                 locked_until = NULL, updated_at = ?6,
+                                 payload = CASE WHEN ?3 = 'done' THEN X'' ELSE payload END
+                 WHERE id = ?1 AND attempts = ?2 AND status = 'running'",
                 id,
                 job.attempt,
                 status,
                 run_at,
                 error,
                 now,
-            ))
+            )
+            .execute(&mut *tx)
             .await
-            .map(drop)
+            .map_err(backend)?;
+        }
+        tx.commit().await
     }
 
     async fn job(&self, id: Uuid) -> StoreResult<Job> {
@@ -2295,7 +2303,7 @@ impl Store for SqliteStore {
     async fn job_queue(&self, now: Timestamp) -> StoreResult<JobQueue> {
         // The `IN` repeats the `jobs_due` index's condition word for word, so SQLite
         // reads the unfinished jobs from it instead of scanning every finished one
-        // (see `claim_job`).
+        // (see `claim_jobs`).
         let row = sqlx::query!(
             r#"SELECT count(*) FILTER (WHERE run_at <= ?1 AND (status = 'queued' OR locked_until < ?1)) AS "due!: i64",
                       count(*) FILTER (WHERE status = 'running' AND locked_until >= ?1) AS "running!: i64",
