@@ -220,6 +220,7 @@ impl Store for AppStore {
         fn provisioned_credential(&self, id: Uuid) -> StoreResult<ProvisionedCredential>;
         fn provisioned_of_credential(&self, credential_id: Uuid) -> StoreResult<Vec<ProvisionedCredential>>;
         fn provisioned_in_wallet(&self, wallet_id: Uuid) -> StoreResult<Vec<ProvisionedCredential>>;
+        fn mailbox(&self, wallet_id: Uuid, page: PageRequest) -> StoreResult<Page<ProvisionedCredential>>;
         fn wallet_actions(&self, provisioned_id: Uuid) -> StoreResult<Vec<WalletActionRecord>>;
         fn deliver_credential(&self, provisioned_id: Uuid, job_id: Uuid, sealed_payload: &[u8], at: Timestamp, outbox: &Outbox) -> StoreResult<bool>;
         fn record_delivery_error(&self, provisioned_id: Uuid, job_id: Uuid, error: &str, at: Timestamp) -> StoreResult<()>;

@@ -101,13 +101,18 @@ pub async fn status<T: Transport>(transport: &T, wallet: &PairedWallet) -> Resul
     expect_ok("the wallet", transport.get(&wallet.wallet_url, Some(&wallet.access_token)).await?)
 }
 
-/// The credentials waiting in the wallet's mailbox.
+/// The credentials waiting in the wallet's mailbox, every page of them.
 pub async fn credentials<T: Transport>(transport: &T, wallet: &PairedWallet) -> Result<Vec<Value>, String> {
-    let body = expect_ok(
-        "the mailbox",
-        transport.get(&format!("{}/credentials", wallet.wallet_url), Some(&wallet.access_token)).await?,
-    )?;
-    Ok(body["_embedded"]["credentials"].as_array().cloned().unwrap_or_default())
+    let mut offers = Vec::new();
+    let mut next = Some(format!("{}/credentials", wallet.wallet_url));
+    while let Some(url) = next {
+        let mut page = expect_ok("the mailbox", transport.get(&url, Some(&wallet.access_token)).await?)?;
+        if let Some(items) = page["_embedded"]["credentials"].as_array_mut() {
+            offers.append(items);
+        }
+        next = page["_links"]["next"]["href"].as_str().map(str::to_owned);
+    }
+    Ok(offers)
 }
 
 /// Answers an offered credential: `ACCEPT`, `REJECT` or `DELETE`.

@@ -166,9 +166,12 @@ mod shapes {
         pub provisioned_credentials: Vec<ProvisionedCredential>,
     }
 
-    /// The credentials offered to the wallet, signed.
+    /// The credentials offered to the wallet, signed; `_links.next` when more wait.
     #[derive(ToSchema)]
     pub struct Mailbox {
+        #[serde(rename = "_links")]
+        #[schema(value_type = openapi::Links)]
+        pub links: (),
         #[serde(rename = "_embedded")]
         pub embedded: EmbeddedMailbox,
         pub size: usize,
@@ -385,19 +388,28 @@ fn wallet_token(headers: &HeaderMap) -> Result<&str> {
     bearer_token(headers).ok_or(Error::Unauthorized("A wallet access token is required."))
 }
 
-/// The wallet's mailbox: offered credentials with their signed JWT VC.
+/// The wallet's mailbox: offered credentials with their signed JWT VC, oldest first,
+/// a page at a time.
 #[utoipa::path(get, path = "/v1/distributedid/wallets/{wallet_id}/credentials", operation_id = "readWalletMailbox",
-    tag = "Wallet mailbox", security(("walletToken" = [])),
+    tag = "Wallet mailbox", security(("walletToken" = [])), params(ListQuery),
     responses((status = 200, description = "The offered credentials.", body = shapes::Mailbox)))]
 async fn mailbox(
     State(state): State<AppState>,
     Path(wallet_id): Path<Uuid>,
+    Query(query): Query<ListQuery>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    let entries = state.credd.mailbox(wallet_id, wallet_token(&headers)?).await?;
-    let items: Vec<Value> = entries
-        .into_iter()
-        .map(|e| {
+    let request = query.page()?;
+    let entries = state.credd.mailbox(wallet_id, wallet_token(&headers)?, request).await?;
+    Ok(Json(wire::collection(
+        &state.links,
+        &uri,
+        "credentials",
+        entries,
+        request,
+        |e| e.provisioned.id,
+        |e| {
             json!({
                 "_links": { "action": state.links.link(&format!("/v1/distributedid/wallets/{wallet_id}/credentials/{}", e.provisioned.id)) },
                 "id": e.provisioned.id,
@@ -405,9 +417,8 @@ async fn mailbox(
                 "status": e.provisioned.status.as_str(),
                 "credentialJwt": e.credential_jwt,
             })
-        })
-        .collect();
-    Ok(Json(json!({ "_embedded": { "credentials": items }, "size": items.len() })))
+        },
+    )))
 }
 
 /// The wallet's answer to an offered credential.

@@ -584,17 +584,14 @@ impl Credd {
     }
 
     /// The wallet's mailbox: delivered credentials it has not acted on.
-    pub async fn mailbox(&self, wallet_id: Uuid, token: &str) -> Result<Vec<MailboxEntry>> {
+    pub async fn mailbox(&self, wallet_id: Uuid, token: &str, page: PageRequest) -> Result<Page<MailboxEntry>> {
         self.authenticate_wallet(wallet_id, token).await?;
-        let mut entries = Vec::new();
-        for provisioned in self.store.provisioned_in_wallet(wallet_id).await? {
-            if let (ProvisionStatus::Created, Some(sealed)) = (provisioned.status, &provisioned.sealed_payload) {
-                let jwt = self.master_key.open(sealed, provisioned.id.as_bytes()).map_err(Error::internal)?;
-                let credential_jwt = String::from_utf8(jwt).map_err(Error::internal)?;
-                entries.push(MailboxEntry { provisioned, credential_jwt });
-            }
-        }
-        Ok(entries)
+        self.store.mailbox(wallet_id, page).await?.try_map(|provisioned| {
+            let sealed = provisioned.sealed_payload.as_deref().unwrap_or_default();
+            let jwt = self.master_key.open(sealed, provisioned.id.as_bytes()).map_err(Error::internal)?;
+            let credential_jwt = String::from_utf8(jwt).map_err(Error::internal)?;
+            Ok(MailboxEntry { provisioned, credential_jwt })
+        })
     }
 
     /// The wallet accepts, rejects or deletes an offered credential; the mailbox copy

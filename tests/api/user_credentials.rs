@@ -13,6 +13,7 @@ on_both_backends!(
     credential_with_data_reaches_the_paired_wallet_and_never_rests_in_plaintext,
     credential_data_rules,
     credential_without_data_waits_for_a_paired_wallet,
+    the_mailbox_is_read_a_page_at_a_time,
 );
 
 pub struct Setup {
@@ -240,4 +241,38 @@ async fn credential_without_data_waits_for_a_paired_wallet(app: &TestApp) {
         (Some("Chess"), Some("")),
         "built from the type's defaults"
     );
+}
+
+async fn the_mailbox_is_read_a_page_at_a_time(app: &TestApp) {
+    let s = setup(app).await;
+    let wallet_app = app.create_wallet_application(&s.token, &s.env).await;
+    let wallet = app
+        .create_wallet(&s.token, &s.env, &s.user_id, json!({ "digitalWalletApplication": { "id": wallet_app } }))
+        .await;
+    let paired = wallet_client::pair(app, wallet["pairingSession"]["qrUrl"].as_str().unwrap(), "phone").await.unwrap();
+    let mut issued = Vec::new();
+    for level in ["One", "Two", "Three"] {
+        let body = json!({ "credentialType": { "id": s.type_id }, "data": { "Level": level } });
+        let created = app.post(&credentials_path(&s)).bearer(&s.token).json(body).send().await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        issued.push(created.body["id"].as_str().unwrap().to_owned());
+    }
+    app.run_jobs().await;
+
+    let mailbox = format!("/v1/distributedid/wallets/{}/credentials", paired.wallet_id);
+    let first = app.get(&format!("{mailbox}?limit=2")).bearer(&paired.access_token).send().await;
+    assert_eq!((first.status, first.body["size"].as_u64()), (StatusCode::OK, Some(2)), "{}", first.body);
+    let next = url::Url::parse(first.body["_links"]["next"]["href"].as_str().expect("a next page")).unwrap();
+    let rest = app.get(&format!("{}?{}", next.path(), next.query().unwrap())).bearer(&paired.access_token).send().await;
+    assert_eq!(rest.body["size"], 1);
+    assert!(rest.body["_links"].get("next").is_none(), "the last page");
+    let paged: Vec<&Value> =
+        [&first.body, &rest.body].into_iter().flat_map(|b| b["_embedded"]["credentials"].as_array().unwrap()).collect();
+    let credential_ids: Vec<&str> = paged.iter().map(|o| o["credential"]["id"].as_str().unwrap()).collect();
+    assert_eq!(credential_ids, issued, "oldest first, each once");
+
+    // The simulator follows the pages; a bad limit is the PingOne error.
+    assert_eq!(wallet_client::credentials(app, &paired).await.unwrap().len(), 3);
+    let refused = app.get(&format!("{mailbox}?limit=0")).bearer(&paired.access_token).send().await;
+    assert_eq!(refused.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "limit");
 }

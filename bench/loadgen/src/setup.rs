@@ -251,19 +251,19 @@ pub async fn mailbox_size(target: &Target, wallet_file: &Path) -> Result<u64, St
     let (id, token) =
         (wallet["walletId"].as_str().unwrap_or_default(), wallet["accessToken"].as_str().unwrap_or_default());
     let mut conn = Conn::new(target.clone());
-    let answer =
-        conn.send(&Req::get(format!("/v1/distributedid/wallets/{id}/credentials"), Some(bearer(token)))).await?;
-    if !answer.is_success() {
-        return Err(format!("the mailbox answered {}: {}", answer.status, answer.text()));
+    // The mailbox comes a page at a time: follow `_links.next`, the largest pages.
+    let (mut size, mut next) = (0, Some(format!("/v1/distributedid/wallets/{id}/credentials?limit=1000")));
+    while let Some(path) = next {
+        let answer = conn.send(&Req::get(path, Some(bearer(token)))).await?;
+        if !answer.is_success() {
+            return Err(format!("the mailbox answered {}: {}", answer.status, answer.text()));
+        }
+        let page: Value = serde_json::from_slice(&answer.body).map_err(|e| format!("the mailbox answer: {e}"))?;
+        size += page["size"].as_u64().ok_or("the mailbox answer has no size")?;
+        next = match page["_links"]["next"]["href"].as_str() {
+            Some(href) => Some(href.find("/v1/").map(|at| href[at..].to_owned()).ok_or("a next link with no path")?),
+            None => None,
+        };
     }
-    // The body ends with `"size": N}`; the JWTs before it hold no quotes.
-    let body = &answer.body[..];
-    let at = body.windows(7).rposition(|w| w == b"\"size\":").ok_or("the mailbox answer has no size")?;
-    let digits: String = body[at + 7..]
-        .iter()
-        .map(|&b| b as char)
-        .skip_while(|c| c.is_whitespace())
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().map_err(|e| format!("mailbox size: {e}"))
+    Ok(size)
 }

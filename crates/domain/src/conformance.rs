@@ -20,7 +20,7 @@ use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, D
 use crate::notification::{
     DeliveryMethod, Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName,
 };
-use crate::page::PageRequest;
+use crate::page::{Page, PageRequest};
 use crate::signing_key::SigningKey;
 use crate::store::Outbox;
 use crate::time::{Timestamp, new_id, now};
@@ -62,6 +62,7 @@ macro_rules! conformance_tests {
             issuer_profile_is_made_once_per_environment,
             credential_types_keep_fields_in_order_and_hide_when_deleted,
             credentials_are_delivered_once_acted_on_and_revoked,
+            mailbox_pages_the_delivered_copies_not_yet_acted_on,
             updated_credentials_wait_for_their_newest_delivery,
             wallets_disabled_or_deleted_revoke_their_copies,
             deleting_a_type_deletes_pending_and_revokes_issued_credentials,
@@ -1094,6 +1095,34 @@ pub async fn credentials_are_delivered_once_acted_on_and_revoked<S: Store>(store
         store.user_credential(ada.environment_id, new_id(), credential.id).await,
         Err(StoreError::NotFound)
     ));
+}
+
+pub async fn mailbox_pages_the_delivered_copies_not_yet_acted_on<S: Store>(store: &S) {
+    let (ada, app) = user_with_app(store).await;
+    let (wallet, other_wallet) = (active_wallet(store, &ada, &app).await, active_wallet(store, &ada, &app).await);
+    let mut copies = Vec::new();
+    for target in [&wallet, &wallet, &wallet, &other_wallet] {
+        let credential = credential_of(&ada, new_id());
+        let (copy, delivery) = copy_in(&credential, target);
+        store.create_user_credential(&credential, std::slice::from_ref(&copy), &outbox_with(&delivery)).await.unwrap();
+        copies.push((copy, delivery));
+    }
+    // The second copy is never delivered; the fourth waits in another wallet.
+    for (copy, delivery) in [&copies[0], &copies[2], &copies[3]] {
+        assert!(store.deliver_credential(copy.id, delivery.id, b"jwt", now(), &Outbox::default()).await.unwrap());
+    }
+    let ids = |page: &Page<ProvisionedCredential>| page.items.iter().map(|c| c.id).collect::<Vec<_>>();
+    let first = store.mailbox(wallet.id, PageRequest::first(1)).await.unwrap();
+    assert_eq!((ids(&first), first.has_more), (vec![copies[0].0.id], true));
+    assert_eq!(first.items[0].sealed_payload.as_deref(), Some(&b"jwt"[..]));
+    let next = PageRequest { limit: 1, after: Some(copies[0].0.id) };
+    let second = store.mailbox(wallet.id, next).await.unwrap();
+    assert_eq!((ids(&second), second.has_more), (vec![copies[2].0.id], false));
+
+    store.record_wallet_action(copies[0].0.id, WalletAction::Accepted, now()).await.unwrap();
+    let left = store.mailbox(wallet.id, PageRequest::first(10)).await.unwrap();
+    assert_eq!((ids(&left), left.has_more), (vec![copies[2].0.id], false));
+    assert_eq!(ids(&store.mailbox(other_wallet.id, PageRequest::first(10)).await.unwrap()), vec![copies[3].0.id]);
 }
 
 pub async fn updated_credentials_wait_for_their_newest_delivery<S: Store>(store: &S) {

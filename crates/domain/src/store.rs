@@ -410,6 +410,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         wallet_id: Uuid,
     ) -> impl Future<Output = StoreResult<Vec<ProvisionedCredential>>> + Send;
+    /// The copies waiting in the wallet's mailbox (`CREATED`, delivered, not yet
+    /// acted on), oldest first: a wallet reads them a page at a time.
+    fn mailbox(
+        &self,
+        wallet_id: Uuid,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<ProvisionedCredential>>> + Send;
     /// Oldest first.
     fn wallet_actions(&self, provisioned_id: Uuid)
     -> impl Future<Output = StoreResult<Vec<WalletActionRecord>>> + Send;

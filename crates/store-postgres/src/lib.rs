@@ -2101,6 +2101,26 @@ impl Store for PgStore {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    async fn mailbox(&self, wallet_id: Uuid, page: PageRequest) -> StoreResult<Page<ProvisionedCredential>> {
+        let (after, limit) = (after_key(&page), page.fetch_limit());
+        // `sealed_payload IS NOT NULL` word for word: the partial index `mailboxes`.
+        let rows = sqlx::query_as!(
+            ProvisionedCredentialRow,
+            "SELECT id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload, delivered_at, delivery_error,
+                    delivery_job_id, expires_at, created_at, updated_at
+             FROM provisioned_credentials
+             WHERE wallet_id = $1 AND sealed_payload IS NOT NULL AND status = 'CREATED' AND id > $2
+             ORDER BY id LIMIT $3",
+            wallet_id,
+            after,
+            limit,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Page::from_overfetch(rows, page).try_map(TryInto::try_into)
+    }
+
     async fn wallet_actions(&self, provisioned_id: Uuid) -> StoreResult<Vec<WalletActionRecord>> {
         let rows = sqlx::query!(
             "SELECT action, occurred_at FROM wallet_actions WHERE provisioned_id = $1 ORDER BY occurred_at",

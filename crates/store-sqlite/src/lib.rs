@@ -2091,6 +2091,26 @@ impl Store for SqliteStore {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    async fn mailbox(&self, wallet_id: Uuid, page: PageRequest) -> StoreResult<Page<ProvisionedCredential>> {
+        let (wallet_id, after, limit) = (wallet_id.hyphenated(), after_key(&page), page.fetch_limit());
+        // `sealed_payload IS NOT NULL` word for word: the partial index `mailboxes`.
+        let rows = sqlx::query_as!(
+            ProvisionedCredentialRow,
+            "SELECT id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload, delivered_at, delivery_error,
+                    delivery_job_id, expires_at, created_at, updated_at
+             FROM provisioned_credentials
+             WHERE wallet_id = ?1 AND sealed_payload IS NOT NULL AND status = 'CREATED' AND id > ?2
+             ORDER BY id LIMIT ?3",
+            wallet_id,
+            after,
+            limit,
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        Page::from_overfetch(rows, page).try_map(TryInto::try_into)
+    }
+
     async fn wallet_actions(&self, provisioned_id: Uuid) -> StoreResult<Vec<WalletActionRecord>> {
         let provisioned_id = provisioned_id.hyphenated();
         let rows = sqlx::query!(
