@@ -190,7 +190,7 @@ async fn list(
     Path(environment_id): Path<Uuid>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Json<wire::Collection<ApplicationView>>> {
     let request = query.page()?;
     let page = state.credd.applications(&caller, environment_id, request).await?;
     Ok(Json(wire::collection(

@@ -535,7 +535,7 @@ async fn list(
     Path(environment_id): Path<Uuid>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Json<wire::Collection<Value>>> {
     let request = query.page()?;
     let page = state.credd.credential_types(&caller, environment_id, request).await?;
     Ok(Json(wire::collection(&state.links, &uri, "items", page, request, |t| t.id, |t| type_view(&state, &t, false))))

@@ -449,7 +449,7 @@ async fn list(
     Path((environment_id, user_id)): Path<(Uuid, Uuid)>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Json<wire::Collection<Value>>> {
     let request = query.page()?;
     let mut device_filter = DeviceFilter::default();
     if let Some(text) = &query.filter {
@@ -471,8 +471,10 @@ async fn list(
     let now = domain::time::now();
     let mut body =
         wire::collection(&state.links, &uri, "devices", page, request, |d| d.id, |d| view(&state.links, &d, now));
-    body["_links"]["devices.reorder"] =
-        state.links.link(&format!("/v1/environments/{environment_id}/users/{user_id}/devices"));
+    body.links.insert(
+        "devices.reorder".into(),
+        state.links.link(&format!("/v1/environments/{environment_id}/users/{user_id}/devices")),
+    );
     Ok(Json(body))
 }
 

@@ -136,7 +136,7 @@ async fn list(
     Caller(caller): Caller,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Json<wire::Collection<EnvironmentView>>> {
     let request = query.page()?;
     let page = state.credd.environments(&caller, request).await?;
     Ok(Json(wire::collection(&state.links, &uri, "environments", page, request, |e| e.id, |e| view(&state.links, e))))

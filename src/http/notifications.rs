@@ -361,7 +361,7 @@ async fn list_notifications(
     Path(environment_id): Path<Uuid>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Json<wire::Collection<NotificationView>>> {
     let request = query.page()?;
     let mut notification_filter = NotificationFilter::default();
     if let Some(text) = &query.filter {

@@ -292,7 +292,7 @@ async fn list(
     Path((environment_id, user_id)): Path<(Uuid, Uuid)>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Json<wire::Collection<Value>>> {
     let request = query.page()?;
     let page = state.credd.user_credentials(&caller, environment_id, user_id, request).await?;
     Ok(Json(wire::collection(&state.links, &uri, "items", page, request, |c| c.id, |c| view(&state, &c))))
@@ -399,7 +399,7 @@ async fn mailbox(
     Query(query): Query<ListQuery>,
     uri: Uri,
     headers: HeaderMap,
-) -> Result<Json<Value>> {
+) -> Result<Json<wire::Collection<Value>>> {
     let request = query.page()?;
     let entries = state.credd.mailbox(wallet_id, wallet_token(&headers)?, request).await?;
     Ok(Json(wire::collection(

@@ -232,7 +232,7 @@ async fn list(
     Path(environment_id): Path<Uuid>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Json<wire::Collection<UserView>>> {
     let request = query.page()?;
     let mut user_filter = UserFilter::default();
     if let Some(text) = &query.filter {

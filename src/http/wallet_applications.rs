@@ -139,7 +139,7 @@ async fn list(
     Path(environment_id): Path<Uuid>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Json<wire::Collection<WalletApplicationView>>> {
     let request = query.page()?;
     let page = state.credd.wallet_applications(&caller, environment_id, request).await?;
     Ok(Json(wire::collection(

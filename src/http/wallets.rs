@@ -331,7 +331,7 @@ async fn list(
     Path((environment_id, user_id)): Path<(Uuid, Uuid)>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Json<wire::Collection<WalletView>>> {
     let request = query.page()?;
     let page = state.credd.wallets(&caller, environment_id, user_id, request).await?;
     Ok(Json(wire::collection(
