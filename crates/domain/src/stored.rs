@@ -232,6 +232,63 @@ impl<Id: Into<Uuid>> TryFrom<DigitalWalletRecord<Id>> for DigitalWallet {
     }
 }
 
+/// One row of a wallet read with its pairing attempts in one query: the wallet joined
+/// (LEFT JOIN) with one attempt, or with none when it has none.
+pub struct WalletAttemptRecord<Id> {
+    pub id: Id,
+    pub environment_id: Id,
+    pub user_id: Id,
+    pub wallet_application_id: Id,
+    pub application_instance_id: Option<String>,
+    pub status: String,
+    pub public_key: Option<String>,
+    pub device_data: Option<String>,
+    pub token_hash: Option<Vec<u8>>,
+    pub notification: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub attempt_id: Option<Id>,
+    pub attempt_session_id: Option<Id>,
+    pub attempt_success: Option<bool>,
+    pub attempted_at: Option<Timestamp>,
+}
+
+/// The wallet of the joined rows (all carry it) and its attempts in row order; no row:
+/// no such wallet.
+pub fn wallet_with_attempts<Id: Into<Uuid> + Copy>(
+    rows: Vec<WalletAttemptRecord<Id>>,
+) -> StoreResult<(DigitalWallet, Vec<PairingAttempt>)> {
+    let attempts = rows
+        .iter()
+        .filter_map(|r| {
+            Some(PairingAttempt {
+                id: r.attempt_id?.into(),
+                session_id: r.attempt_session_id?.into(),
+                wallet_id: r.id.into(),
+                success: r.attempt_success?,
+                attempted_at: r.attempted_at?,
+            })
+        })
+        .collect();
+    let r = rows.into_iter().next().ok_or(StoreError::NotFound)?;
+    let wallet = DigitalWalletRecord {
+        id: r.id,
+        environment_id: r.environment_id,
+        user_id: r.user_id,
+        wallet_application_id: r.wallet_application_id,
+        application_instance_id: r.application_instance_id,
+        status: r.status,
+        public_key: r.public_key,
+        device_data: r.device_data,
+        token_hash: r.token_hash,
+        notification: r.notification,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+    .try_into()?;
+    Ok((wallet, attempts))
+}
+
 pub struct PairingSessionRecord<Id> {
     pub id: Id,
     pub environment_id: Id,
@@ -263,26 +320,6 @@ impl<Id: Into<Uuid>> TryFrom<PairingSessionRecord<Id>> for PairingSession {
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
-    }
-}
-
-pub struct PairingAttemptRecord<Id> {
-    pub id: Id,
-    pub session_id: Id,
-    pub wallet_id: Id,
-    pub success: bool,
-    pub attempted_at: Timestamp,
-}
-
-impl<Id: Into<Uuid>> From<PairingAttemptRecord<Id>> for PairingAttempt {
-    fn from(row: PairingAttemptRecord<Id>) -> Self {
-        Self {
-            id: row.id.into(),
-            session_id: row.session_id.into(),
-            wallet_id: row.wallet_id.into(),
-            success: row.success,
-            attempted_at: row.attempted_at,
-        }
     }
 }
 

@@ -51,6 +51,7 @@ type CredentialTypeRow = CredentialTypeRecord<Uuid>;
 type CredentialFieldRow = CredentialFieldRecord<Uuid>;
 type UserCredentialRow = domain::stored::UserCredentialRecord<Uuid>;
 type ProvisionedCredentialRow = domain::stored::ProvisionedCredentialRecord<Uuid>;
+type WalletAttemptRow = domain::stored::WalletAttemptRecord<Uuid>;
 
 /// The Postgres migrations, for `credd migrate` and `credd serve --migrate`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -1147,7 +1148,8 @@ impl Store for PgStore {
     async fn wallet_with_attempts(&self, id: Uuid) -> StoreResult<(DigitalWallet, Vec<PairingAttempt>)> {
         // One row per attempt (one row with no attempt when there is none), the
         // wallet repeated on each: one round trip instead of two.
-        let rows = sqlx::query!(
+        let rows = sqlx::query_as!(
+            WalletAttemptRow,
             r#"SELECT w.id, w.environment_id, w.user_id, w.wallet_application_id, w.application_instance_id, w.status,
                       w.public_key, w.device_data, w.token_hash, w.notification, w.created_at, w.updated_at,
                       a.id AS "attempt_id?", a.session_id AS "attempt_session_id?", a.success AS "attempt_success?",
@@ -1160,35 +1162,7 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        let attempts = rows
-            .iter()
-            .filter_map(|r| {
-                Some(PairingAttempt {
-                    id: r.attempt_id?,
-                    session_id: r.attempt_session_id?,
-                    wallet_id: r.id,
-                    success: r.attempt_success?,
-                    attempted_at: r.attempted_at?,
-                })
-            })
-            .collect();
-        let r = rows.into_iter().next().ok_or(StoreError::NotFound)?;
-        let wallet = DigitalWalletRow {
-            id: r.id,
-            environment_id: r.environment_id,
-            user_id: r.user_id,
-            wallet_application_id: r.wallet_application_id,
-            application_instance_id: r.application_instance_id,
-            status: r.status,
-            public_key: r.public_key,
-            device_data: r.device_data,
-            token_hash: r.token_hash,
-            notification: r.notification,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-        .try_into()?;
-        Ok((wallet, attempts))
+        domain::stored::wallet_with_attempts(rows)
     }
 
     async fn record_pairing_failure(&self, attempt: &PairingAttempt) -> StoreResult<()> {

@@ -37,9 +37,9 @@ use uuid::Uuid;
 use group_commit::GroupCommit;
 use rows::{
     ApplicationRow, CredentialFieldRow, CredentialTypeRow, DevicePolicyRow, DeviceRow, DigitalWalletRow,
-    EnvironmentRow, IssuerProfileRow, JobRow, MethodPolicyRow, MfaSettingsRow, NotificationRow, PairingAttemptRow,
-    PairingSessionRow, ProvisionedCredentialRow, SigningKeyRow, TemplateContentRow, UserCredentialRow, UserRow,
-    WalletApplicationRow,
+    EnvironmentRow, IssuerProfileRow, JobRow, MethodPolicyRow, MfaSettingsRow, NotificationRow, PairingSessionRow,
+    ProvisionedCredentialRow, SigningKeyRow, TemplateContentRow, UserCredentialRow, UserRow, WalletApplicationRow,
+    WalletAttemptRow,
 };
 
 /// The SQLite migrations, embedded in the binary so a single-file install needs no CLI.
@@ -1130,19 +1130,24 @@ impl Store for SqliteStore {
     }
 
     async fn wallet_with_attempts(&self, id: Uuid) -> StoreResult<(DigitalWallet, Vec<PairingAttempt>)> {
-        // In-process reads cost no round trip: the wallet, then its attempts.
-        let wallet = self.wallet_by_id(id).await?;
-        let wallet_id = id.hyphenated();
+        // One query, as on Postgres: each statement is a hand-off to a connection's
+        // thread and back, which costs more than the read itself.
+        let id = id.hyphenated();
         let rows = sqlx::query_as!(
-            PairingAttemptRow,
-            "SELECT id, session_id, wallet_id, success, attempted_at FROM pairing_attempts
-             WHERE wallet_id = ?1 ORDER BY attempted_at, id",
-            wallet_id
+            WalletAttemptRow,
+            r#"SELECT w.id, w.environment_id, w.user_id, w.wallet_application_id, w.application_instance_id, w.status,
+                      w.public_key, w.device_data, w.token_hash, w.notification, w.created_at, w.updated_at,
+                      a.id AS "attempt_id?", a.session_id AS "attempt_session_id?", a.success AS "attempt_success?",
+                      a.attempted_at AS "attempted_at?"
+               FROM digital_wallets w LEFT JOIN pairing_attempts a ON a.wallet_id = w.id
+               WHERE w.id = ?1
+               ORDER BY a.attempted_at, a.id"#,
+            id
         )
         .fetch_all(&self.reader)
         .await
         .map_err(backend)?;
-        Ok((wallet, rows.into_iter().map(Into::into).collect()))
+        domain::stored::wallet_with_attempts(rows)
     }
 
     async fn record_pairing_failure(&self, attempt: &PairingAttempt) -> StoreResult<()> {
