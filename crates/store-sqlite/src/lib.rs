@@ -1528,10 +1528,14 @@ impl Store for SqliteStore {
             device.user_id.hyphenated(),
             device.policy_id.hyphenated(),
         );
-        let held = sqlx::query!(r#"SELECT COUNT(*) AS "count!: i64" FROM devices WHERE user_id = ?1"#, user_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let held = sqlx::query!(
+            r#"SELECT COUNT(*) AS "count!: i64" FROM devices WHERE environment_id = ?1 AND user_id = ?2"#,
+            environment_id,
+            user_id
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
         if held.count >= max_devices {
             return Ok(DeviceSlot::LimitReached);
         }
@@ -1540,7 +1544,7 @@ impl Store for SqliteStore {
             "INSERT INTO devices (id, environment_id, user_id, type, status, phone, email, nickname, policy_id, sealed_secret,
                                   otp_hash, otp_expires_at, failed_attempts, locked_until, position, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                     (SELECT COALESCE(MAX(position), 0) + 1 FROM devices WHERE user_id = ?3), ?15, ?16)
+                     (SELECT COALESCE(MAX(position), 0) + 1 FROM devices WHERE environment_id = ?2 AND user_id = ?3), ?15, ?16)
              RETURNING position",
             id,
             environment_id,
