@@ -22,7 +22,7 @@ use domain::environment::Environment;
 use domain::job::{ClaimedJob, Job, JobQueue, JobStatus, NewJob, SettledJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
-use domain::page::{Page, PageRequest};
+use domain::page::{MAX_LIMIT, Page, PageRequest};
 use domain::signing_key::SigningKey;
 use domain::store::{Outbox, PoolUsage, StoreResult};
 use domain::stored::{assemble_credential_type, assemble_policy, policy_methods};
@@ -61,7 +61,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("secure_delete", "ON");
+            .pragma("secure_delete", "ON")
+            // Room for a whole page (and the row that tells whether another follows):
+            // with sqlx's default of 50, a connection's thread blocked on every row of a
+            // longer page until the handler took one, two thread wake-ups per row.
+            .row_buffer_size(MAX_LIMIT as usize + 1);
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
         Ok(Self { reader, writer: GroupCommit::new(writer) })
