@@ -4,6 +4,10 @@ use clap::Parser;
 use credd::config::{Cli, Command, LogFormat};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc rather than glibc's malloc (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -6,9 +6,10 @@
 //!   text, a timestamp), answering `201 {"id"}`;
 //! - `GET /read/{id}`: one primary-key read of such a row.
 //!
-//! SQLite is opened exactly as credd's `SqliteStore::connect` opens it, so the ratios
-//! compare like with like; Postgres gets a pool of 16, credd's default. It must never
-//! grow anything credd does not do per request: it is the floor, not a competitor.
+//! SQLite is opened exactly as credd's `SqliteStore::connect` opens it, and memory comes
+//! from credd's allocator (mimalloc), so the ratios compare like with like; Postgres gets
+//! a pool of 16, credd's default. It must never grow anything credd does not do per
+//! request: it is the floor, not a competitor.
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -68,7 +69,8 @@ impl Db {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                .pragma("secure_delete", "ON");
+                .pragma("secure_delete", "ON")
+                .row_buffer_size(1001); // credd's: its largest page and one
             let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
             sqlx::query(SQLITE_TABLE).execute(&writer).await?;
             let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
@@ -175,6 +177,9 @@ async fn shutdown_signal() {
         _ = terminate.recv() => {}
     }
 }
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
