@@ -3,6 +3,13 @@
 //! Deployment applies the migrations with `sqlx migrate run --source
 //! migrations/postgres`; job claims use `FOR UPDATE SKIP LOCKED` so instances never
 //! hand out the same job.
+//!
+//! The keyset lists of one user's or one wallet's rows state their cursor as a row
+//! comparison on their index's whole key (`(environment_id, user_id, id) > ($1, $2, $3)`)
+//! beside the equalities. Written as `id > $3`, Postgres planned the first page as a
+//! walk of the primary key filtered on the user, which reads every older row of every
+//! other user first (the bench's list of a user's wallets skipped 10,002 rows: 1.9 ms
+//! instead of 0.15 ms); the row comparison only the user's index can serve.
 
 use domain::application::Application;
 use domain::configuration::Configuration;
@@ -1065,7 +1072,9 @@ impl Store for PgStore {
             DigitalWalletRow,
             "SELECT id, environment_id, user_id, wallet_application_id, application_instance_id, status, public_key,
                     device_data, token_hash, notification, created_at, updated_at
-             FROM digital_wallets WHERE environment_id = $1 AND user_id = $2 AND id > $3 ORDER BY id LIMIT $4",
+             FROM digital_wallets
+             WHERE environment_id = $1 AND user_id = $2 AND (environment_id, user_id, id) > ($1, $2, $3)
+             ORDER BY id LIMIT $4",
             environment_id,
             user_id,
             after,
@@ -2024,7 +2033,9 @@ impl Store for PgStore {
             UserCredentialRow,
             "SELECT id, environment_id, user_id, credential_type_id, type_version, title, status, expires_at, notification,
                     created_at, updated_at
-             FROM user_credentials WHERE environment_id = $1 AND user_id = $2 AND id > $3 ORDER BY id LIMIT $4",
+             FROM user_credentials
+             WHERE environment_id = $1 AND user_id = $2 AND (environment_id, user_id, id) > ($1, $2, $3)
+             ORDER BY id LIMIT $4",
             environment_id,
             user_id,
             after,
@@ -2087,7 +2098,7 @@ impl Store for PgStore {
             "SELECT id, environment_id, user_id, credential_id, wallet_id, status, sealed_payload, delivered_at, delivery_error,
                     delivery_job_id, expires_at, created_at, updated_at
              FROM provisioned_credentials
-             WHERE wallet_id = $1 AND sealed_payload IS NOT NULL AND status = 'CREATED' AND id > $2
+             WHERE wallet_id = $1 AND sealed_payload IS NOT NULL AND status = 'CREATED' AND (wallet_id, id) > ($1, $2)
              ORDER BY id LIMIT $3",
             wallet_id,
             after,
