@@ -71,12 +71,14 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("secure_delete", "ON")
                 .row_buffer_size(1001); // credd's: its largest page and one
-            let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+            // credd's pools skip sqlx's ping before each acquire (busy Postgres ones too).
+            let pool = |connections| SqlitePoolOptions::new().max_connections(connections).test_before_acquire(false);
+            let writer = pool(1).connect_with(options.clone()).await?;
             sqlx::query(SQLITE_TABLE).execute(&writer).await?;
-            let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+            let reader = pool(8).connect_with(options.read_only(true)).await?;
             Ok(Self::Sqlite { writer, reader })
         } else {
-            let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+            let pool = PgPoolOptions::new().max_connections(16).test_before_acquire(false).connect(url).await?;
             sqlx::query(POSTGRES_TABLE).execute(&pool).await?;
             Ok(Self::Postgres(pool))
         }

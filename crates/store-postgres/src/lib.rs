@@ -11,6 +11,8 @@
 //! other user first (the bench's list of a user's wallets skipped 10,002 rows: 1.9 ms
 //! instead of 0.15 ms); the row comparison only the user's index can serve.
 
+use std::time::Duration;
+
 use domain::application::Application;
 use domain::configuration::Configuration;
 use domain::credential::{
@@ -36,7 +38,7 @@ use domain::user::{User, UserFilter};
 use domain::wallet::{DigitalWallet, PairingAttempt, PairingSession, PairingStatus, WalletApplication, WalletStatus};
 use domain::{Store, StoreError};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgConnection, PgExecutor, PgPool, migrate::Migrator};
+use sqlx::{Connection, PgConnection, PgExecutor, PgPool, migrate::Migrator};
 use uuid::Uuid;
 
 type EnvironmentRow = EnvironmentRecord<Uuid>;
@@ -76,7 +78,7 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, sqlx::Error> {
-        let pool = PgPoolOptions::new().max_connections(max_connections).connect(url).await?;
+        let pool = pool_options(max_connections).connect(url).await?;
         Ok(Self::new(pool))
     }
 
@@ -84,7 +86,7 @@ impl PgStore {
         let options = pool.connect_options().as_ref().clone().options([("synchronous_commit", "off")]);
         // Bookkeeping statements never wait on disk, so a few connections serve them.
         let connections = (pool.options().get_max_connections() / 4).max(2);
-        let bookkeeping = PgPoolOptions::new().max_connections(connections).connect_lazy_with(options);
+        let bookkeeping = pool_options(connections).connect_lazy_with(options);
         Self { pool, bookkeeping }
     }
 
@@ -115,6 +117,26 @@ impl PgStore {
         };
         [usage("main", &self.pool), usage("bookkeeping", &self.bookkeeping)]
     }
+}
+
+/// A connection that sat idle this long is pinged before use: the server may have
+/// closed it meanwhile (a restart, `idle_session_timeout`).
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// sqlx pings every connection before handing it out as well as when it comes back,
+/// three round trips per pooled statement; the return ping already checks a busy
+/// connection, so only one that has been idle is pinged again.
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new().max_connections(max_connections).test_before_acquire(false).before_acquire(
+        |connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        },
+    )
 }
 
 fn backend(error: sqlx::Error) -> StoreError {

@@ -66,8 +66,11 @@ impl SqliteStore {
             // with sqlx's default of 50, a connection's thread blocked on every row of a
             // longer page until the handler took one, two thread wake-ups per row.
             .row_buffer_size(MAX_LIMIT as usize + 1);
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        // No ping before each acquire: a connection to a local file cannot go stale, and
+        // sqlx's ping is one more round trip to the connection's thread per statement.
+        let pool = |connections| SqlitePoolOptions::new().max_connections(connections).test_before_acquire(false);
+        let writer = pool(1).connect_with(options.clone()).await?;
+        let reader = pool(8).connect_with(options.read_only(true)).await?;
         Ok(Self { reader, writer: GroupCommit::new(writer) })
     }
 
