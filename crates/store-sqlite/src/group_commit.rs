@@ -9,6 +9,12 @@
 //! `commit` returns `Ok`) only once the commit holding it is durable, so no
 //! acknowledged request is ever lost; a write that fails, or whose caller goes away
 //! half-way, is rolled back to its savepoint and takes nothing else with it.
+//!
+//! A caller can go away at any `.await` (a client that disconnects drops its request).
+//! So every statement that opens or closes the transaction or a savepoint runs in a
+//! task of its own, which finishes whatever happens to the caller, and [`State`]
+//! records what SQLite did only once SQLite has done it: the flags never disagree with
+//! the connection.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Weak};
@@ -17,7 +23,7 @@ use domain::StoreError;
 use domain::store::StoreResult;
 use sqlx::sqlite::{SqliteArguments, SqliteQueryResult};
 use sqlx::{Connection, Executor, Sqlite, SqliteConnection, SqlitePool};
-use tokio::sync::{Mutex, MutexGuard, Notify, oneshot};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
 
 use crate::backend;
 
@@ -37,7 +43,7 @@ pub(crate) struct WriterUsage {
 struct Inner {
     /// Where the writer connection comes from (and what migrations run on).
     pool: SqlitePool,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
     /// Wakes the committer after a write joined the open transaction.
     wake: Arc<Notify>,
 }
@@ -48,11 +54,28 @@ struct State {
     conn: Option<SqliteConnection>,
     /// A shared transaction is open.
     open: bool,
+    /// A write's savepoint is open. While a [`Write`] holds the lock it is that write's;
+    /// once the lock is free again it belongs to a write whose caller went away, and
+    /// is undone before anything else runs.
+    savepoint: bool,
     /// Writes in the open transaction, each waiting to hear how its commit went.
     waiting: Vec<oneshot::Sender<StoreResult<()>>>,
-    /// A write was dropped inside its savepoint; it is undone before anything else runs.
-    abandoned: bool,
     closed: bool,
+}
+
+/// Runs `step` with the lock in a task of its own, so that it runs to its end even if
+/// the caller is dropped half-way; the caller gets the lock back with the outcome.
+async fn to_the_end<T, F>(
+    state: OwnedMutexGuard<State>,
+    step: impl FnOnce(OwnedMutexGuard<State>) -> F,
+) -> StoreResult<T>
+where
+    F: Future<Output = StoreResult<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::spawn(step(state))
+        .await
+        .unwrap_or_else(|error| Err(StoreError::corrupt(format!("a transaction step did not finish: {error}"))))
 }
 
 impl GroupCommit {
@@ -60,7 +83,7 @@ impl GroupCommit {
     /// starts the committer task, which ends when the last clone is dropped.
     pub(crate) fn new(pool: SqlitePool) -> Self {
         let wake = Arc::new(Notify::new());
-        let inner = Arc::new(Inner { pool, state: Mutex::default(), wake: wake.clone() });
+        let inner = Arc::new(Inner { pool, state: Arc::default(), wake: wake.clone() });
         tokio::spawn(commit_when_woken(Arc::downgrade(&inner), wake));
         Self { inner }
     }
@@ -71,24 +94,15 @@ impl GroupCommit {
 
     /// Starts a write: waits for the connection, then opens a savepoint for it in the
     /// shared transaction. Finish it with [`Write::commit`]; dropping it undoes it.
-    pub(crate) async fn begin(&self) -> StoreResult<Write<'_>> {
-        let mut state = self.inner.state.lock().await;
-        state.settle_abandoned().await;
-        if state.closed {
-            return Err(StoreError::corrupt("the store is closed"));
-        }
-        if state.conn.is_none() {
-            let conn = self.inner.pool.acquire().await.map_err(backend)?.detach();
-            state.conn = Some(conn);
-        }
-        if !state.open {
-            // IMMEDIATE takes the file's write lock now (waiting out `busy_timeout`), so
-            // another process on the same file cannot make this transaction fail later.
-            state.conn().execute("BEGIN IMMEDIATE").await.map_err(backend)?;
-            state.open = true;
-        }
-        state.conn().execute("SAVEPOINT write").await.map_err(backend)?;
-        Ok(Write { state, wake: &self.inner.wake, released: false })
+    pub(crate) async fn begin(&self) -> StoreResult<Write> {
+        let state = Arc::clone(&self.inner.state).lock_owned().await;
+        let pool = self.inner.pool.clone();
+        let state = to_the_end(state, |mut state| async move {
+            state.open_savepoint(&pool).await?;
+            Ok(state)
+        })
+        .await?;
+        Ok(Write { state, wake: Arc::clone(&self.inner.wake) })
     }
 
     /// One statement as a write of its own.
@@ -149,13 +163,35 @@ impl State {
         self.conn.as_mut().expect("the writer connection is opened before any write")
     }
 
+    /// Undoes an abandoned write, opens the shared transaction if none is open, and
+    /// a savepoint for the next write in it.
+    async fn open_savepoint(&mut self, pool: &SqlitePool) -> StoreResult<()> {
+        self.settle_abandoned().await;
+        if self.closed {
+            return Err(StoreError::corrupt("the store is closed"));
+        }
+        if self.conn.is_none() {
+            self.conn = Some(pool.acquire().await.map_err(backend)?.detach());
+        }
+        if !self.open {
+            // IMMEDIATE takes the file's write lock now (waiting out `busy_timeout`), so
+            // another process on the same file cannot make this transaction fail later.
+            self.conn().execute("BEGIN IMMEDIATE").await.map_err(backend)?;
+            self.open = true;
+        }
+        self.conn().execute("SAVEPOINT write").await.map_err(backend)?;
+        self.savepoint = true;
+        Ok(())
+    }
+
     /// Rolls back the savepoint of a write whose caller went away. If that fails, the
     /// shared transaction cannot be trusted and every write in it fails.
     async fn settle_abandoned(&mut self) {
-        if !std::mem::take(&mut self.abandoned) {
+        if !self.savepoint {
             return;
         }
         let undone = self.conn().execute("ROLLBACK TO write; RELEASE write").await;
+        self.savepoint = false;
         if let Err(error) = undone {
             tracing::error!(%error, "could not undo an abandoned write; failing the writes that share its transaction");
             let _ = self.conn().execute("ROLLBACK").await;
@@ -188,35 +224,31 @@ impl State {
 }
 
 /// One write in progress: the writer connection, inside this write's savepoint.
-pub(crate) struct Write<'a> {
-    state: MutexGuard<'a, State>,
-    wake: &'a Notify,
-    released: bool,
+/// Dropping it leaves the savepoint open, and the next user of the connection undoes it.
+pub(crate) struct Write {
+    state: OwnedMutexGuard<State>,
+    wake: Arc<Notify>,
 }
 
-impl Write<'_> {
+impl Write {
     /// Keeps the write and waits until the commit that holds it is durable.
-    pub(crate) async fn commit(mut self) -> StoreResult<()> {
-        self.state.conn().execute("RELEASE write").await.map_err(backend)?;
-        self.released = true;
+    pub(crate) async fn commit(self) -> StoreResult<()> {
+        let Self { state, wake } = self;
         let (answer, answered) = oneshot::channel();
-        self.state.waiting.push(answer);
-        let wake = self.wake;
-        drop(self);
-        wake.notify_one();
+        to_the_end(state, |mut state| async move {
+            state.conn().execute("RELEASE write").await.map_err(backend)?;
+            state.savepoint = false;
+            state.waiting.push(answer);
+            drop(state);
+            wake.notify_one();
+            Ok(())
+        })
+        .await?;
         answered.await.unwrap_or_else(|_| Err(StoreError::corrupt("the writer stopped before committing")))
     }
 }
 
-impl Drop for Write<'_> {
-    fn drop(&mut self) {
-        if !self.released {
-            self.state.abandoned = true;
-        }
-    }
-}
-
-impl Deref for Write<'_> {
+impl Deref for Write {
     type Target = SqliteConnection;
 
     fn deref(&self) -> &SqliteConnection {
@@ -224,7 +256,7 @@ impl Deref for Write<'_> {
     }
 }
 
-impl DerefMut for Write<'_> {
+impl DerefMut for Write {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
         self.state.conn()
     }
@@ -291,6 +323,35 @@ mod tests {
         drop(write);
         writer.execute(sqlx::query("INSERT INTO t VALUES ('kept')")).await.unwrap();
         assert_eq!(names(&pool).await, ["kept"]);
+    }
+
+    /// Callers dropped at every possible point of a write (the way a client that
+    /// disconnects drops its request) never leave the writer unable to write.
+    #[sqlx::test(migrations = false)]
+    async fn writes_dropped_at_any_await_leave_the_writer_working(pool: SqlitePool) {
+        let writer = with_table(&pool).await;
+        let mut kept = Vec::new();
+        for i in 0..400_u32 {
+            let name = format!("{i:03}");
+            let write = writer.execute(sqlx::query("INSERT INTO t VALUES (?1)").bind(name.clone()));
+            let give_up_after = async {
+                for _ in 0..(i * 37) % 4000 {
+                    tokio::task::yield_now().await;
+                }
+            };
+            tokio::select! {
+                biased;
+                outcome = write => {
+                    outcome.unwrap();
+                    kept.push(name);
+                }
+                () = give_up_after => {}
+            }
+        }
+        writer.execute(sqlx::query("INSERT INTO t VALUES ('last')")).await.unwrap();
+        let names = names(&pool).await;
+        assert!(kept.iter().all(|name| names.contains(name)), "an acknowledged write was lost");
+        assert!(names.contains(&"last".to_owned()));
     }
 
     #[sqlx::test(migrations = false)]
