@@ -146,7 +146,7 @@ macro_rules! delegate {
 
 impl Store for AppStore {
     delegate! {
-        fn ping(&self) -> StoreResult<()>;
+        fn check_writable(&self) -> StoreResult<()>;
         fn create_environment(&self, environment: &Environment, key: &SigningKey, policy: &DevicePolicy) -> StoreResult<()>;
         fn environment(&self, id: Uuid) -> StoreResult<Environment>;
         fn environments(&self, page: PageRequest) -> StoreResult<Page<Environment>>;

@@ -4,6 +4,7 @@
 //! - services return `Result<T, Error>` and pick the variant that says what went
 //!   wrong for the client (`Invalid`, `NotFound`, `Forbidden`, …);
 //! - storage failures arrive through `From<StoreError>`: `NotFound` stays not found,
+//!   `Unavailable` (the database cannot serve now) becomes a 503 the client may retry;
 //!   anything else becomes `Internal`, which is logged with its cause and shown to
 //!   the client only as "Unexpected server error" with the error's id;
 //! - `http::error` renders every variant as PingOne's body `{id, code, message,
@@ -54,6 +55,9 @@ pub enum Error {
     /// 408: the request took too long.
     #[error("request timeout")]
     Timeout,
+    /// 503 `SERVICE_UNAVAILABLE` with `Retry-After`: the database cannot serve now.
+    #[error("unavailable: {0}")]
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
     /// 500: a failure that is credd's, not the client's.
     #[error("internal error: {0}")]
     Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -87,6 +91,7 @@ impl From<StoreError> for Error {
         match error {
             StoreError::NotFound => Self::NotFound,
             StoreError::Conflict => Self::Internal("unexpected uniqueness conflict".into()),
+            StoreError::Unavailable(cause) => Self::Unavailable(cause),
             StoreError::Backend(cause) => Self::Internal(cause),
         }
     }

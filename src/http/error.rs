@@ -20,7 +20,8 @@ pub(super) struct ErrorBody {
     /// This error's id, also in credd's log when the cause is credd's.
     id: Uuid,
     /// `INVALID_DATA`, `INVALID_REQUEST`, `ACCESS_FAILED`, `NOT_FOUND`, `UNIQUENESS_VIOLATION`,
-    /// `REQUEST_LIMITED`, `METHOD_NOT_ALLOWED`, `REQUEST_FAILED` or `UNEXPECTED_ERROR`.
+    /// `REQUEST_LIMITED`, `METHOD_NOT_ALLOWED`, `REQUEST_FAILED`, `SERVICE_UNAVAILABLE` or
+    /// `UNEXPECTED_ERROR`.
     code: &'static str,
     message: String,
     /// What was wrong, one entry per problem; left out when there is nothing to add.
@@ -68,6 +69,8 @@ impl From<FieldError> for Detail {
 }
 
 const INVALID_DATA: &str = "The request could not be completed. One or more validation errors were in the request.";
+/// What a 503 tells the client to wait: long enough for a pool to reconnect.
+const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 1;
 const NOT_FOUND: &str = "The request could not be completed. The requested resource was not found.";
 
 impl IntoResponse for Error {
@@ -155,6 +158,20 @@ impl IntoResponse for Error {
                 "The request could not be completed in time.".to_owned(),
                 vec![],
             ),
+            Error::Unavailable(cause) => {
+                tracing::warn!(error.id = %id, error.cause = %cause, "storage unavailable");
+                let mut response = render(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorBody::new(
+                        id,
+                        "SERVICE_UNAVAILABLE",
+                        "The service is temporarily unavailable. Try again later.",
+                        vec![],
+                    ),
+                );
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECONDS));
+                return response;
+            }
             Error::Internal(cause) => {
                 tracing::error!(error.id = %id, error.cause = %cause, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "UNEXPECTED_ERROR", "Unexpected server error.".to_owned(), vec![])

@@ -1,5 +1,6 @@
 //! Probes for orchestrators and load balancers: `/healthz` answers while the process
-//! runs; `/readyz` only while it can serve (database reachable, schema current).
+//! runs; `/readyz` only while it can serve (database reachable and taking writes,
+//! schema current).
 //! Neither needs a token, and neither says more than up or not and why.
 
 use axum::extract::State;
@@ -38,7 +39,7 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "UP" }))
 }
 
-/// Readiness: the database is reachable and its schema current.
+/// Readiness: the database is reachable, takes a write, and its schema is current.
 #[utoipa::path(get, path = "/readyz", operation_id = "readReadiness", security(()),
     responses(
         (status = 200, description = "`READY`.", body = Probe),

@@ -7,10 +7,10 @@ use domain::time::now;
 use super::Credd;
 
 impl Credd {
-    /// Ok when the database answers and has applied every migration this binary
-    /// knows; otherwise why not, fit to show an operator (no secrets in it).
+    /// Ok when the database answers, takes a write, and has applied every migration
+    /// this binary knows; otherwise why not, fit to show an operator (no secrets in it).
     pub async fn readiness(&self) -> Result<(), String> {
-        self.store.ping().await.map_err(|e| format!("the database does not answer: {e}"))?;
+        self.store.check_writable().await.map_err(|e| format!("the database cannot serve: {e}"))?;
         let pending =
             self.store.pending_migrations().await.map_err(|e| format!("cannot read the applied migrations: {e}"))?;
         if pending.is_empty() {

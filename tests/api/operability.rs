@@ -17,6 +17,7 @@ use crate::on_both_backends;
 on_both_backends!(
     probes_answer_without_a_token,
     readiness_fails_while_a_migration_is_missing,
+    a_database_that_takes_no_writes_is_not_ready_and_answers_503,
     json_logs_carry_each_requests_id,
     metrics_count_requests_jobs_and_notifications_by_template,
 );
@@ -49,6 +50,105 @@ async fn readiness_fails_while_a_migration_is_missing(app: &TestApp) {
     assert!(ready.body["reason"].as_str().unwrap().contains(&missing.to_string()), "{}", ready.body);
     // Alive all the same: a restart will not help, a migration will.
     assert_eq!(app.get("/healthz").send().await.status, StatusCode::OK);
+}
+
+/// Makes the test's database refuse credd's writes, as a full disk or a read-only
+/// server would: on SQLite another process holds the write lock (credd's writer waits
+/// out its busy timeout, then gives up); on Postgres the database turns read-only and
+/// its sessions are ended so that new ones see it.
+enum WriteOutage {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgPool),
+}
+
+impl WriteOutage {
+    async fn start(url: &str) -> Self {
+        use sqlx::Connection;
+        if url.starts_with("sqlite") {
+            let mut holder = sqlx::SqliteConnection::connect(url).await.unwrap();
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut holder).await.unwrap();
+            Self::Sqlite(holder)
+        } else {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            Self::set_read_only(&pool, true).await;
+            Self::Postgres(pool)
+        }
+    }
+
+    async fn end(self) {
+        match self {
+            Self::Sqlite(mut holder) => {
+                sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+            }
+            Self::Postgres(pool) => Self::set_read_only(&pool, false).await,
+        }
+    }
+
+    async fn set_read_only(pool: &sqlx::PgPool, read_only: bool) {
+        let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(pool).await.unwrap();
+        let setting =
+            if read_only { "SET default_transaction_read_only = on" } else { "RESET default_transaction_read_only" };
+        // `database` is the test's own, made from a UUID.
+        sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {database} {setting}"))).execute(pool).await.unwrap();
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+async fn a_database_that_takes_no_writes_is_not_ready_and_answers_503(app: &TestApp) {
+    let token = app.admin_token().await;
+    let environment_id = app.create_environment(&token, "Outage").await;
+    let users = format!("/v1/environments/{environment_id}/users");
+
+    let outage = WriteOutage::start(&app.args.database.database_url).await;
+    let ready = app.get("/readyz").send_unchecked().await;
+    assert_eq!((ready.status, ready.body["status"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("NOT_READY")));
+    let refused = app.post(&users).bearer(&token).json(json!({ "username": "ada" })).send_unchecked().await;
+    refused.expect_error(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
+    refused.assert_pingone_error();
+    assert_eq!(refused.headers[header::RETRY_AFTER], "1");
+
+    outage.end().await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.get("/readyz").send_unchecked().await.status != StatusCode::OK {
+        assert!(tokio::time::Instant::now() < deadline, "never ready again");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let created = app.post(&users).bearer(&token).json(json!({ "username": "ada" })).send_unchecked().await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+}
+
+/// When the server ends every session (a restart, a failover), the pool's idle
+/// connections are all dead however recently they were used: one request may find
+/// out, with a 503, and the rest get fresh connections.
+#[tokio::test]
+async fn postgres_sessions_ended_by_the_server_fail_at_most_one_request() {
+    let app = TestApp::start(crate::helpers::Backend::Postgres).await;
+    let token = app.admin_token().await;
+    let environment_id = app.create_environment(&token, "Restarted").await;
+    let path = format!("/v1/environments/{environment_id}");
+    let read = || app.get(&path).bearer(&token).send_unchecked();
+    // Every pooled connection (the tests' pools hold four) used a moment ago.
+    let warm = tokio::join!(read(), read(), read(), read());
+    assert_eq!([warm.0.status, warm.1.status, warm.2.status, warm.3.status], [StatusCode::OK; 4]);
+
+    let admin = sqlx::PgPool::connect(&app.args.database.database_url).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        .execute(&admin)
+        .await
+        .unwrap();
+    let mut failed = Vec::new();
+    for _ in 0..8 {
+        let answer = read().await;
+        if answer.status != StatusCode::OK {
+            failed.push(answer.status);
+        }
+    }
+    assert!(failed.len() <= 1 && failed.iter().all(|s| *s == StatusCode::SERVICE_UNAVAILABLE), "{failed:?}");
+    admin.close().await;
+    app.finish().await;
 }
 
 async fn json_logs_carry_each_requests_id(app: &TestApp) {

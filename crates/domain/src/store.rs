@@ -30,6 +30,10 @@ pub enum StoreError {
     /// A uniqueness rule refused the write; the caller knows which one applies.
     #[error("conflicts with an existing record")]
     Conflict,
+    /// The database cannot serve now: unreachable, restarting, read-only, out of disk
+    /// or locked too long. Trying again later may work.
+    #[error("storage unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The database failed or holds something this version cannot read.
     #[error("storage failure: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -76,8 +80,9 @@ pub struct PoolUsage {
 
 /// Async methods return `Send` futures so handlers can run on any runtime thread.
 pub trait Store: Clone + Send + Sync + 'static {
-    /// Is the database reachable?
-    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Can this instance serve: the database answers reads, and a write through this
+    /// instance's writer commits?
+    fn check_writable(&self) -> impl Future<Output = StoreResult<()>> + Send;
 
     // Environments -------------------------------------------------------------
 

@@ -11,7 +11,9 @@
 //! other user first (the bench's list of a user's wallets skipped 10,002 rows: 1.9 ms
 //! instead of 0.15 ms); the row comparison only the user's index can serve.
 
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use domain::application::Application;
 use domain::configuration::Configuration;
@@ -123,6 +125,28 @@ impl PgStore {
 /// closed it meanwhile (a restart, `idle_session_timeout`).
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
+/// For this long after a connection failed, every connection is pinged before use:
+/// when the server restarts or ends its sessions, the pool's other connections are
+/// most likely dead too, however recently they were used.
+const PING_ALL_AFTER_FAILURE_MILLIS: u64 = 10_000;
+
+/// When a statement last failed for want of a working connection, in
+/// [`monotonic_millis`]; shared by the process's pools, which all talk to the same
+/// server in practice (and a needless ping costs one round trip).
+static CONNECTION_FAILED_AT: AtomicU64 = AtomicU64::new(0);
+
+/// Milliseconds since the process first asked, never 0 (which means never).
+fn monotonic_millis() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let elapsed = START.get_or_init(Instant::now).elapsed();
+    u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+fn connections_recently_failed() -> bool {
+    let failed_at = CONNECTION_FAILED_AT.load(Ordering::Relaxed);
+    failed_at != 0 && monotonic_millis().saturating_sub(failed_at) < PING_ALL_AFTER_FAILURE_MILLIS
+}
+
 /// sqlx pings every connection before handing it out as well as when it comes back,
 /// three round trips per pooled statement; the return ping already checks a busy
 /// connection, so only one that has been idle is pinged again.
@@ -130,7 +154,7 @@ fn pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new().max_connections(max_connections).test_before_acquire(false).before_acquire(
         |connection, meta| {
             Box::pin(async move {
-                if meta.idle_for >= PING_AFTER_IDLE {
+                if meta.idle_for >= PING_AFTER_IDLE || connections_recently_failed() {
                     connection.ping().await?;
                 }
                 Ok(true)
@@ -144,7 +168,25 @@ fn backend(error: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
         // The parent row (an environment, say) is not there.
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        _ if unavailable(&error) => {
+            CONNECTION_FAILED_AT.store(monotonic_millis(), Ordering::Relaxed);
+            StoreError::Unavailable(Box::new(error))
+        }
         _ => StoreError::backend(error),
+    }
+}
+
+/// Failures of the server or the connection rather than of the statement: SQLSTATE
+/// classes 08 (connection), 53 (out of disk, memory or connections) and 57P
+/// (shutting down, starting up), 25006 (a read-only server, e.g. a standby), and a
+/// connection or pool that is gone.
+fn unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "25006"
+        }),
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        _ => false,
     }
 }
 
@@ -603,8 +645,15 @@ async fn revoke_copies(conn: &mut PgConnection, copies: Copies, at: Timestamp) -
 }
 
 impl Store for PgStore {
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query!("SELECT version() AS version").fetch_one(&self.pool).await.map(drop).map_err(backend)
+    async fn check_writable(&self) -> StoreResult<()> {
+        sqlx::query!(
+            "INSERT INTO readiness_probe (id, written_at) VALUES (1, now())
+             ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at"
+        )
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(backend)
     }
 
     async fn create_environment(

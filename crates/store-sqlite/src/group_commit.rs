@@ -25,7 +25,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteQueryResult};
 use sqlx::{Connection, Executor, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
 
-use crate::backend;
+use crate::{backend, unavailable};
 
 /// The writer connection and the transaction its writes share. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -195,7 +195,7 @@ impl State {
         if let Err(error) = undone {
             tracing::error!(%error, "could not undo an abandoned write; failing the writes that share its transaction");
             let _ = self.conn().execute("ROLLBACK").await;
-            self.answer(Err(error.to_string()));
+            self.answer(Err(error));
         }
     }
 
@@ -210,13 +210,18 @@ impl State {
             // A failed COMMIT can leave the transaction open; nothing of it is kept.
             let _ = self.conn().execute("ROLLBACK").await;
         }
-        self.answer(committed.map(drop).map_err(|error| error.to_string()));
+        self.answer(committed.map(drop));
     }
 
-    fn answer(&mut self, outcome: Result<(), String>) {
+    fn answer(&mut self, outcome: Result<(), sqlx::Error>) {
         self.open = false;
+        let failure = outcome.err().map(|error| (unavailable(&error), format!("commit failed: {error}")));
         for waiting in self.waiting.drain(..) {
-            let answer = outcome.clone().map_err(|error| StoreError::corrupt(format!("commit failed: {error}")));
+            let answer = match &failure {
+                None => Ok(()),
+                Some((true, why)) => Err(StoreError::Unavailable(why.clone().into())),
+                Some((false, why)) => Err(StoreError::corrupt(why.clone())),
+            };
             // A caller that went away no longer needs its answer.
             let _ = waiting.send(answer);
         }

@@ -116,7 +116,22 @@ fn backend(error: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
         // The parent row (an environment, say) is not there.
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        _ if unavailable(&error) => StoreError::Unavailable(Box::new(error)),
         _ => StoreError::backend(error),
+    }
+}
+
+/// Failures of the file, the disk or the lock rather than of the statement: SQLite's
+/// BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL and CANTOPEN (the primary result code is
+/// the low byte of the extended one), and a connection that is gone.
+fn unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14)),
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        _ => false,
     }
 }
 
@@ -534,8 +549,15 @@ async fn revoke_copies(conn: &mut SqliteConnection, copies: Copies, at: Timestam
 }
 
 impl Store for SqliteStore {
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query!("SELECT sqlite_version() AS version").fetch_one(&self.reader).await.map(drop).map_err(backend)
+    async fn check_writable(&self) -> StoreResult<()> {
+        sqlx::query!("SELECT sqlite_version() AS version").fetch_one(&self.reader).await.map_err(backend)?;
+        self.writer
+            .execute(sqlx::query!(
+                "INSERT INTO readiness_probe (id, written_at) VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+                 ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at"
+            ))
+            .await
+            .map(drop)
     }
 
     async fn create_environment(
