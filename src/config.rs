@@ -175,6 +175,12 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CREDD_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     pub body_limit_bytes: usize,
+
+    /// Seconds a client may take to send a request's headers, and an idle keep-alive
+    /// connection may wait for its next request, before the connection is closed.
+    #[arg(long, env = "CREDD_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_seconds: u64,
 }
 
 /// A notification channel.

@@ -2,11 +2,21 @@
 //! the HTTP server and the worker until SIGINT or SIGTERM.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::extract::ConnectInfo;
+use axum::http::Request;
 use chrono::TimeDelta;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
 
 use crate::app_store::AppStore;
 use crate::auth::Tokens;
@@ -99,9 +109,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), BoxError> {
     let (app, bootstrap, origin) = App::build(store.clone(), &args).await?;
     announce(&bootstrap, &origin);
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listener =
+        TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     tracing::info!(listen = %args.listen, public_url = %args.public_base(), "credd is serving");
 
     let stop = CancellationToken::new();
@@ -116,17 +125,62 @@ pub async fn serve(args: ServeArgs) -> Result<(), BoxError> {
 
     let router = http::router(app.state, args.body_limit_bytes);
     let shutdown = stop.clone();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            shutdown.cancel();
-        })
-        .await?;
+    let header_read_timeout = Duration::from_secs(args.header_read_timeout_seconds);
+    serve_connections(listener, router, header_read_timeout, async move {
+        shutdown_signal().await;
+        shutdown.cancel();
+    })
+    .await;
     tasks.close();
     tasks.wait().await;
     store.close().await;
     tracing::info!("credd stopped");
     Ok(())
+}
+
+/// Serves HTTP/1.1 and HTTP/2 on every accepted connection until `shutdown`, then
+/// lets the requests in progress finish. Unlike `axum::serve` it closes a connection
+/// whose request headers do not arrive within `header_read_timeout` (and an idle
+/// keep-alive one), so slow clients cannot hold connections open without end, and it
+/// gives each request its peer's address as [`ConnectInfo`].
+async fn serve_connections(
+    listener: TcpListener,
+    router: axum::Router,
+    header_read_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut connections = auto::Builder::new(TokioExecutor::new());
+    connections.http1().timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, say: wait instead of spinning.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = router.clone().map_request(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        });
+        let connection =
+            connections.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection.into_owned());
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 /// Tells the operator how to get in. The secret is shown only when it was just

@@ -2,6 +2,7 @@
 
 mod applications;
 mod auth;
+mod connections;
 mod console;
 mod credential_lifecycle;
 mod credential_types;
