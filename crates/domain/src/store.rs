@@ -74,6 +74,22 @@ pub struct PoolUsage {
     pub max: u32,
 }
 
+/// How much a store holds, for metrics: the tables that grow with use, and the
+/// database's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageUsage {
+    /// Rows of `jobs`, `notifications` and `pairing_sessions`: counted on SQLite,
+    /// Postgres' running estimate (`pg_stat_user_tables.n_live_tup`).
+    pub jobs: i64,
+    pub notifications: i64,
+    pub pairing_sessions: i64,
+    /// The database file (SQLite) or database (Postgres), in bytes.
+    pub database_bytes: i64,
+    /// SQLite's free pages, in bytes: space the file holds for reuse but gives back
+    /// only by vacuuming. Postgres keeps no such count.
+    pub free_bytes: Option<i64>,
+}
+
 /// Async methods return `Send` futures so handlers can run on any runtime thread.
 pub trait Store: Clone + Send + Sync + 'static {
     /// Is the database reachable?
@@ -477,4 +493,6 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn job(&self, id: Uuid) -> impl Future<Output = StoreResult<Job>> + Send;
     /// How many unfinished jobs are due, running and scheduled at `now`.
     fn job_queue(&self, now: Timestamp) -> impl Future<Output = StoreResult<JobQueue>> + Send;
+    /// The sizes metrics show, read cheaply enough for every scrape.
+    fn storage_usage(&self) -> impl Future<Output = StoreResult<StorageUsage>> + Send;
 }

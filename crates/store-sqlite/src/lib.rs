@@ -24,7 +24,7 @@ use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, 
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{MAX_LIMIT, Page, PageRequest};
 use domain::signing_key::SigningKey;
-use domain::store::{Outbox, PoolUsage, StoreResult};
+use domain::store::{Outbox, PoolUsage, StorageUsage, StoreResult};
 use domain::stored::{assemble_credential_type, assemble_policy, policy_methods};
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
@@ -2353,6 +2353,28 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         Ok(JobQueue { due: row.due, running: row.running, scheduled: row.scheduled, oldest_due: row.oldest_due })
+    }
+
+    async fn storage_usage(&self) -> StoreResult<StorageUsage> {
+        // Each count reads the table's smallest index; the pragmas read the file header.
+        let row = sqlx::query!(
+            r#"SELECT (SELECT count(*) FROM jobs) AS "jobs!: i64",
+                      (SELECT count(*) FROM notifications) AS "notifications!: i64",
+                      (SELECT count(*) FROM pairing_sessions) AS "pairing_sessions!: i64",
+                      page_count * page_size AS "database_bytes!: i64",
+                      freelist_count * page_size AS "free_bytes!: i64"
+               FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()"#
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(StorageUsage {
+            jobs: row.jobs,
+            notifications: row.notifications,
+            pairing_sessions: row.pairing_sessions,
+            database_bytes: row.database_bytes,
+            free_bytes: Some(row.free_bytes),
+        })
     }
 }
 
