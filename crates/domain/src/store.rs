@@ -14,7 +14,7 @@ use crate::credential::{
     CredentialType, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction, WalletActionRecord,
 };
 use crate::environment::Environment;
-use crate::job::{ClaimedJob, Job, JobQueue, NewJob, SettledJob};
+use crate::job::{ClaimedJob, Job, JobQueue, NewJob, PruneBefore, Pruned, SettledJob};
 use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
 use crate::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use crate::page::{Page, PageRequest};
@@ -493,6 +493,14 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn job(&self, id: Uuid) -> impl Future<Output = StoreResult<Job>> + Send;
     /// How many unfinished jobs are due, running and scheduled at `now`.
     fn job_queue(&self, now: Timestamp) -> impl Future<Output = StoreResult<JobQueue>> + Send;
+    /// Deletes what has been kept long enough, the oldest first and at most `batch`
+    /// rows of each kind, each kind in a statement of its own so no prune holds the
+    /// database long: finished jobs (`done`, `dead`; never a queued or running one),
+    /// settled notifications, and expired pairing sessions that had no pairing attempt
+    /// (an attempt shows in its wallet's reads). Instances pruning at once each delete
+    /// different rows. SQLite then gives a bounded number of free pages back to the
+    /// file system.
+    fn prune(&self, before: &PruneBefore, batch: u32) -> impl Future<Output = StoreResult<Pruned>> + Send;
     /// The sizes metrics show, read cheaply enough for every scrape.
     fn storage_usage(&self) -> impl Future<Output = StoreResult<StorageUsage>> + Send;
 }
