@@ -12,12 +12,12 @@ use domain::credential::{
     CredentialType, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction, WalletActionRecord,
 };
 use domain::environment::Environment;
-use domain::job::{ClaimedJob, Job, JobQueue, NewJob, SettledJob};
+use domain::job::{ClaimedJob, Job, JobQueue, NewJob, PruneBefore, Pruned, SettledJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
-use domain::store::{Outbox, PoolUsage, StoreResult};
+use domain::store::{Outbox, PoolUsage, StorageUsage, StoreResult};
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
 use domain::wallet::{DigitalWallet, PairingAttempt, PairingSession, WalletApplication};
@@ -231,5 +231,7 @@ impl Store for AppStore {
         fn finish_jobs(&self, settled: &[SettledJob], now: Timestamp) -> StoreResult<()>;
         fn job(&self, id: Uuid) -> StoreResult<Job>;
         fn job_queue(&self, now: Timestamp) -> StoreResult<JobQueue>;
+        fn prune(&self, before: &PruneBefore, batch: u32) -> StoreResult<Pruned>;
+        fn storage_usage(&self) -> StoreResult<StorageUsage>;
     }
 }

@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use domain::job::Retention;
 use url::Url;
 use uuid::Uuid;
 
@@ -141,6 +143,26 @@ pub struct ServeArgs {
     #[arg(long, env = "CREDD_JOB_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
     pub job_lease_seconds: u32,
 
+    /// How long a finished job is kept, in seconds, counted from when it finished;
+    /// 0 keeps them forever.
+    #[arg(long, env = "CREDD_JOB_RETENTION_SECONDS", default_value_t = 86_400)]
+    pub job_retention_seconds: u32,
+
+    /// How long a sent notification stays readable in the outbox (the notifications
+    /// API), in seconds; 0 keeps them forever.
+    #[arg(long, env = "CREDD_NOTIFICATION_RETENTION_SECONDS", default_value_t = 7 * 86_400)]
+    pub notification_retention_seconds: u32,
+
+    /// How long a job that gave up (dead) and a notification that could not be
+    /// delivered are kept, for an operator to look into, in seconds; 0 keeps them forever.
+    #[arg(long, env = "CREDD_FAILURE_RETENTION_SECONDS", default_value_t = 30 * 86_400)]
+    pub failure_retention_seconds: u32,
+
+    /// How long a pairing session that expired without a pairing attempt is kept after
+    /// its expiry, in seconds; then its link answers 404 instead of 400. 0 keeps them forever.
+    #[arg(long, env = "CREDD_PAIRING_RETENTION_SECONDS", default_value_t = 7 * 86_400)]
+    pub pairing_retention_seconds: u32,
+
     /// Background jobs (deliveries, notifications) run at once by this instance. A job
     /// mostly waits for its write to commit, so many cheap loops keep the writer busy:
     /// on SQLite, credentials arriving at 1,500/s for 30 s were all delivered 8.5 s after
@@ -192,6 +214,17 @@ pub enum Delivery {
 }
 
 impl ServeArgs {
+    /// What the worker prunes, and after how long.
+    pub fn retention(&self) -> Retention {
+        let age = |seconds: u32| (seconds > 0).then(|| TimeDelta::seconds(seconds.into()));
+        Retention {
+            done_jobs: age(self.job_retention_seconds),
+            sent_notifications: age(self.notification_retention_seconds),
+            failures: age(self.failure_retention_seconds),
+            expired_pairing_sessions: age(self.pairing_retention_seconds),
+        }
+    }
+
     /// The public base URL without a trailing slash.
     pub fn public_base(&self) -> String {
         match &self.public_url {

@@ -1,6 +1,7 @@
 //! Prometheus metrics: counters and histograms that requests, jobs and notifications
-//! update as they happen, and gauges read at scrape time (the job queue, the database
-//! pools), rendered in the OpenMetrics text format.
+//! update as they happen, and gauges read at scrape time (the job queue, the sizes of
+//! the tables that grow and of the database, the database pools), rendered in the
+//! OpenMetrics text format.
 //!
 //! Each app owns its registry (no global recorder), so the apps one test process
 //! starts keep their own counts. Labels carry route templates, job kinds, delivery
@@ -9,7 +10,7 @@
 use std::time::Duration;
 
 use domain::job::{JobOutcome, JobQueue};
-use domain::store::PoolUsage;
+use domain::store::{PoolUsage, StorageUsage};
 use domain::time::Timestamp;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
@@ -67,6 +68,11 @@ struct NotificationLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct QueueLabels {
     state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TableLabels {
+    table: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -167,9 +173,15 @@ impl Metrics {
     }
 
     /// The exposition: what was counted so far, then the gauges read for this scrape.
-    /// Without `queue` (the database did not answer) the queue gauges are left out
-    /// rather than shown stale.
-    pub fn render(&self, queue: Option<&JobQueue>, pools: &[PoolUsage], now: Timestamp) -> String {
+    /// Without `queue` or `storage` (the database did not answer) their gauges are
+    /// left out rather than shown stale.
+    pub fn render(
+        &self,
+        queue: Option<&JobQueue>,
+        storage: Option<&StorageUsage>,
+        pools: &[PoolUsage],
+        now: Timestamp,
+    ) -> String {
         let mut scraped = Registry::with_prefix(PREFIX);
         if let Some(queue) = queue {
             let depth = Family::<QueueLabels, Gauge>::default();
@@ -190,6 +202,9 @@ impl Metrics {
                 Unit::Seconds,
                 age,
             );
+        }
+        if let Some(storage) = storage {
+            register_storage(&mut scraped, storage);
         }
         type Reading = fn(&PoolUsage) -> u32;
         let pool_gauges: [(&str, &str, Reading); 3] = [
@@ -213,5 +228,36 @@ impl Metrics {
             .and_then(|()| encode_registry(&mut text, &scraped))
             .and_then(|()| encode_eof(&mut text));
         text
+    }
+}
+
+/// The sizes retention keeps in check: rows of the tables that grow with use, and the
+/// database with (on SQLite) the free space it has not given back yet.
+fn register_storage(registry: &mut Registry, storage: &StorageUsage) {
+    let rows = Family::<TableLabels, Gauge>::default();
+    for (table, count) in [
+        ("jobs", storage.jobs),
+        ("notifications", storage.notifications),
+        ("pairing_sessions", storage.pairing_sessions),
+    ] {
+        rows.get_or_create(&TableLabels { table }).set(count);
+    }
+    registry.register(
+        "table_rows",
+        "Rows of the tables that grow with use and that retention prunes (an estimate on Postgres)",
+        rows,
+    );
+    let size = Gauge::<i64>::default();
+    size.set(storage.database_bytes);
+    registry.register_with_unit("database_size", "Size of the database", Unit::Bytes, size);
+    if let Some(free_bytes) = storage.free_bytes {
+        let free = Gauge::<i64>::default();
+        free.set(free_bytes);
+        registry.register_with_unit(
+            "database_free",
+            "Free pages in the SQLite file, not yet given back to the file system",
+            Unit::Bytes,
+            free,
+        );
     }
 }

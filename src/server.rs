@@ -120,6 +120,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), BoxError> {
         Worker::new(store.clone(), jobs, Arc::clone(&app.wake_worker), Arc::clone(&app.state.credd.metrics))
             .concurrency(args.worker_concurrency)
             .lease(TimeDelta::seconds(args.job_lease_seconds.into()))
+            .retention(args.retention())
             .run(stop.clone()),
     );
 

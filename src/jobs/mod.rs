@@ -1,5 +1,7 @@
-//! Background work: the worker loop and the job kinds it runs.
+//! Background work: the worker loop, the job kinds it runs, and the pruning of
+//! finished work (retention).
 
+mod retention;
 pub mod worker;
 
 use std::future::Future;

@@ -2,15 +2,16 @@
 //! runs each in its own task (a panic fails that attempt, not the worker), and
 //! records the outcomes that are ready together. Under load one claim and one
 //! settling write serve many jobs, instead of two writes per job. When nothing is
-//! due it sleeps until woken or the poll interval passes. Stops when its
-//! cancellation token fires, after the jobs in hand.
+//! due it sleeps until woken or the poll interval passes. Beside it, when given a
+//! [`Retention`], it prunes what has been kept long enough (see `retention`). Stops
+//! when its cancellation token fires, after the jobs in hand.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use domain::Store;
-use domain::job::{ClaimedJob, JobOutcome, SettledJob};
+use domain::job::{ClaimedJob, JobOutcome, Retention, SettledJob};
 use domain::time::now;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
@@ -18,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::JobHandler;
+use super::{JobHandler, retention};
 use crate::metrics::Metrics;
 
 /// The most outcomes one settling write records.
@@ -32,6 +33,8 @@ pub struct Worker<S, H> {
     lease: TimeDelta,
     concurrency: usize,
     metrics: Arc<Metrics>,
+    retention: Option<Retention>,
+    prune_every: Duration,
 }
 
 impl<S: Store, H: JobHandler> Worker<S, H> {
@@ -45,7 +48,22 @@ impl<S: Store, H: JobHandler> Worker<S, H> {
             lease: TimeDelta::seconds(60),
             concurrency: 1,
             metrics,
+            retention: None,
+            prune_every: retention::EVERY,
         }
+    }
+
+    /// Prunes what `retention` no longer keeps, at start and then every minute (or
+    /// `prune_every`). Without it nothing is pruned.
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.retention = Some(retention);
+        self
+    }
+
+    /// How often to prune once a prune has left nothing old enough behind.
+    pub fn prune_every(mut self, interval: Duration) -> Self {
+        self.prune_every = interval;
+        self
     }
 
     /// How many jobs run at once: deliveries spend most of their time signing and
@@ -75,6 +93,9 @@ impl<S: Store, H: JobHandler> Worker<S, H> {
             async move { worker.record(settled_rx).await }
         });
         let running = TaskTracker::new();
+        if let Some(retention) = worker.retention {
+            running.spawn(retention::run(worker.store.clone(), retention, worker.prune_every, stop.clone()));
+        }
         while let Some(free) = free_slots(&slots, &stop).await {
             match worker.claim(free.len()).await {
                 Ok(jobs) => {

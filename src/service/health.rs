@@ -20,8 +20,9 @@ impl Credd {
         }
     }
 
-    /// The metrics exposition, with the job queue and the pools read now. A database
-    /// that does not answer leaves the queue gauges out (and says why in the log).
+    /// The metrics exposition, with the job queue, the storage sizes and the pools
+    /// read now. A database that does not answer leaves the queue and storage gauges
+    /// out (and says why in the log).
     pub async fn metrics_exposition(&self) -> String {
         let at = now();
         let queue = match self.store.job_queue(at).await {
@@ -31,6 +32,13 @@ impl Credd {
                 None
             }
         };
-        self.metrics.render(queue.as_ref(), &self.store.pool_usage(), at)
+        let storage = match self.store.storage_usage().await {
+            Ok(storage) => Some(storage),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the storage sizes for /metrics failed");
+                None
+            }
+        };
+        self.metrics.render(queue.as_ref(), storage.as_ref(), &self.store.pool_usage(), at)
     }
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     a_database_that_takes_no_writes_is_not_ready_and_answers_503,
     json_logs_carry_each_requests_id,
     metrics_count_requests_jobs_and_notifications_by_template,
+    metrics_show_the_table_rows_and_database_size_retention_bounds,
 );
 
 async fn probes_answer_without_a_token(app: &TestApp) {
@@ -321,4 +322,30 @@ async fn metrics_count_requests_jobs_and_notifications_by_template(app: &TestApp
     assert_eq!(value_of(&samples, queue, &[("state", "due")]), Some(0.0));
     assert_eq!(value_of(&samples, queue, &[("state", "scheduled")]), Some(1.0));
     assert_eq!(value_of(&samples, "credd_job_queue_oldest_due_age_seconds", &[]), Some(0.0));
+}
+
+async fn metrics_show_the_table_rows_and_database_size_retention_bounds(app: &TestApp) {
+    let token = app.admin_token().await;
+    let env = app.create_environment(&token, "Sizes").await;
+    let user = app.create_user(&token, &env, json!({ "username": "ada", "email": "ada@example.com" })).await;
+    let wallet_application = app.create_wallet_application(&token, &env).await;
+    let body =
+        json!({ "digitalWalletApplication": { "id": wallet_application }, "notification": { "methods": ["EMAIL"] } });
+    app.create_wallet(&token, &env, user["id"].as_str().unwrap(), body).await;
+
+    let (_, samples) = scrape(app).await;
+    let rows = |table| value_of(&samples, "credd_table_rows", &[("table", table)]);
+    assert!(value_of(&samples, "credd_database_size_bytes", &[]).is_some_and(|bytes| bytes > 0.0));
+    let free = value_of(&samples, "credd_database_free_bytes", &[]);
+    if app.args.database.database_url.starts_with("sqlite") {
+        // Counted: the pairing email and its send job, the session and its expiry job.
+        assert_eq!((rows("jobs"), rows("notifications"), rows("pairing_sessions")), (Some(2.0), Some(1.0), Some(1.0)));
+        assert!(free.is_some_and(|bytes| bytes >= 0.0));
+    } else {
+        // Postgres' running estimates, which may lag behind the writes.
+        for table in ["jobs", "notifications", "pairing_sessions"] {
+            assert!(rows(table).is_some_and(|count| count >= 0.0), "{table}");
+        }
+        assert_eq!(free, None, "Postgres keeps no free-page count");
+    }
 }

@@ -15,7 +15,7 @@ use crate::credential::{
     IssuerProfile, ManagementMode, ProvisionStatus, ProvisionedCredential, UserCredential, WalletAction,
 };
 use crate::environment::{Environment, EnvironmentFields, EnvironmentName, EnvironmentType, Region};
-use crate::job::{ClaimedJob, JobOutcome, JobQueue, JobStatus, NewJob, SettledJob};
+use crate::job::{ClaimedJob, JobOutcome, JobQueue, JobStatus, NewJob, PruneBefore, Pruned, SettledJob};
 use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use crate::notification::{
     DeliveryMethod, Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName,
@@ -69,6 +69,8 @@ macro_rules! conformance_tests {
             finished_jobs_keep_no_payload,
             reset_empties_the_environment_back_to_its_configuration,
             configuration_is_replaced_whole_and_only_without_users,
+            prune_deletes_finished_jobs_a_batch_at_a_time_and_never_unfinished_ones,
+            prune_deletes_settled_notifications_and_expired_sessions_nobody_tried,
         );
     };
     (@each $pool:ty, $ctor:expr, $m:literal; $($name:ident),* $(,)?) => {$(
@@ -1417,4 +1419,172 @@ pub async fn configuration_is_replaced_whole_and_only_without_users<S: Store>(st
     assert!(!store.replace_configuration(&full_configuration(other.id)).await.unwrap());
     assert_eq!(store.device_policies(other.id).await.unwrap(), before);
     assert!(matches!(store.replace_configuration(&full_configuration(new_id())).await, Err(StoreError::NotFound)));
+}
+
+pub async fn prune_deletes_finished_jobs_a_batch_at_a_time_and_never_unfinished_ones<S: Store>(store: &S) {
+    let at = now();
+    let (long_ago, lately) = (at - TimeDelta::hours(2), at - TimeDelta::minutes(1));
+    // Seven finished jobs: five done long ago, one done lately, one dead long ago.
+    let finished: Vec<NewJob> =
+        (0..7).map(|_| NewJob { run_at: long_ago - TimeDelta::hours(1), ..job("finished", 1) }).collect();
+    for j in &finished {
+        store.enqueue_job(j).await.unwrap();
+    }
+    let claimed = store.claim_jobs(long_ago - TimeDelta::hours(1), long_ago, 10).await.unwrap();
+    assert_eq!(claimed.len(), 7);
+    let (done_long_ago, rest) = claimed.split_at(5);
+    for job in done_long_ago {
+        finish_one(store, job, JobOutcome::Done, long_ago).await;
+    }
+    finish_one(store, &rest[0], JobOutcome::Done, lately).await;
+    finish_one(store, &rest[1], JobOutcome::Dead { error: "gave up".into() }, long_ago).await;
+
+    // Unfinished jobs, each older than any cutoff below: one running under a lease,
+    // one whose lease ran out long ago (due again), one due long ago and never
+    // claimed, one scheduled for later.
+    let running = NewJob { run_at: long_ago, ..job("running", 3) };
+    store.enqueue_job(&running).await.unwrap();
+    assert_eq!(claim_one(store, at, at + TimeDelta::hours(1)).await.unwrap().id, running.id);
+    let lease_ran_out = NewJob { run_at: long_ago, ..job("lease_ran_out", 3) };
+    store.enqueue_job(&lease_ran_out).await.unwrap();
+    let lapsed = claim_one(store, long_ago, long_ago + TimeDelta::minutes(1)).await.unwrap();
+    assert_eq!(lapsed.id, lease_ran_out.id);
+    let due = NewJob { run_at: long_ago, ..job("due", 3) };
+    let later = NewJob { run_at: at + TimeDelta::hours(1), ..job("later", 3) };
+    for j in [&due, &later] {
+        store.enqueue_job(j).await.unwrap();
+    }
+
+    // Done an hour ago or earlier, two at a time: the batch bounds each prune.
+    let done_before = PruneBefore { done_jobs: Some(at - TimeDelta::hours(1)), ..PruneBefore::default() };
+    let mut batches = Vec::new();
+    loop {
+        let pruned = store.prune(&done_before, 2).await.unwrap();
+        batches.push(pruned.done_jobs);
+        assert_eq!(pruned, Pruned { done_jobs: pruned.done_jobs, ..Pruned::default() });
+        if !pruned.filled(2) {
+            break;
+        }
+    }
+    assert_eq!(batches, [2, 2, 1]);
+    for j in &finished[..5] {
+        assert!(matches!(store.job(j.id).await, Err(StoreError::NotFound)));
+    }
+    assert_eq!(store.job(finished[5].id).await.unwrap().status, JobStatus::Done, "done lately");
+    assert_eq!(store.job(finished[6].id).await.unwrap().status, JobStatus::Dead, "dead jobs have their own age");
+
+    // Cutoffs past every row: the finished jobs go, the unfinished ones all stay.
+    let tomorrow = at + TimeDelta::days(1);
+    let all_finished = PruneBefore { done_jobs: Some(tomorrow), dead_jobs: Some(tomorrow), ..PruneBefore::default() };
+    let pruned = store.prune(&all_finished, 10).await.unwrap();
+    assert_eq!(pruned, Pruned { done_jobs: 1, dead_jobs: 1, ..Pruned::default() });
+    for (j, status) in [
+        (&running, JobStatus::Running),
+        (&lease_ran_out, JobStatus::Running),
+        (&due, JobStatus::Queued),
+        (&later, JobStatus::Queued),
+    ] {
+        assert_eq!(store.job(j.id).await.unwrap().status, status, "{}", j.kind);
+    }
+    assert_eq!(store.prune(&all_finished, 10).await.unwrap(), Pruned::default());
+    // The lapsed job is still claimed again, and settles.
+    let again = claim_one(store, at, at + TimeDelta::minutes(1)).await.unwrap();
+    assert_eq!(again.id, lease_ran_out.id);
+    finish_one(store, &again, JobOutcome::Done, at).await;
+    assert_eq!(store.job(lease_ran_out.id).await.unwrap().status, JobStatus::Done);
+}
+
+pub async fn prune_deletes_settled_notifications_and_expired_sessions_nobody_tried<S: Store>(store: &S) {
+    let (ada, app) = user_with_app(store).await;
+    let at = now();
+    let (long_ago, lately) = (at - TimeDelta::hours(2), at - TimeDelta::minutes(1));
+    let cutoff = at - TimeDelta::hours(1);
+
+    // Notifications enter the store through a write's outbox; each wallet brings one.
+    let wallet = |created_at, expires_at| {
+        let (wallet, session) = wallet_with_session(&ada, &app, expires_at);
+        let message =
+            Notification { created_at, ..notification(&ada, TemplateName::DigitalWalletPairing, "ada@example.com") };
+        (wallet, session, message)
+    };
+    // Sent long ago, failed long ago, sent lately, and one still queued since long ago.
+    let sent_long_ago = wallet(long_ago, long_ago);
+    let failed_long_ago = wallet(long_ago, long_ago);
+    let sent_lately = wallet(lately, at + TimeDelta::hours(1));
+    let queued = wallet(long_ago, at + TimeDelta::hours(1));
+    for (wallet, session, message) in [&sent_long_ago, &failed_long_ago, &sent_lately, &queued] {
+        let outbox = Outbox { notifications: vec![message.clone()], jobs: vec![] };
+        store.create_wallet(wallet, session, &outbox).await.unwrap();
+    }
+    store.settle_notification(sent_long_ago.2.id, NotificationStatus::Sent, None, long_ago).await.unwrap();
+    store
+        .settle_notification(failed_long_ago.2.id, NotificationStatus::Failed, Some("refused"), long_ago)
+        .await
+        .unwrap();
+    store.settle_notification(sent_lately.2.id, NotificationStatus::Sent, None, lately).await.unwrap();
+
+    // Sessions: the first expired long ago untried; the second expired long ago after a
+    // failed attempt, which its wallet's reads show; the third expired lately; the
+    // fourth was completed; the last is still pending.
+    let untried = &sent_long_ago;
+    store.expire_pairing_session(untried.1.id, long_ago).await.unwrap();
+    let tried = &failed_long_ago;
+    let failure = PairingAttempt {
+        id: new_id(),
+        session_id: tried.1.id,
+        wallet_id: tried.0.id,
+        success: false,
+        attempted_at: long_ago - TimeDelta::minutes(1),
+    };
+    store.record_pairing_failure(&failure).await.unwrap();
+    store.expire_pairing_session(tried.1.id, long_ago).await.unwrap();
+    let (expired_lately, session) = wallet_with_session(&ada, &app, lately);
+    store.create_wallet(&expired_lately, &session, &Outbox::default()).await.unwrap();
+    store.expire_pairing_session(session.id, lately).await.unwrap();
+    let (mut completed, completed_session) = wallet_with_session(&ada, &app, at + TimeDelta::hours(1));
+    store.create_wallet(&completed, &completed_session, &Outbox::default()).await.unwrap();
+    completed.status = WalletStatus::Active;
+    let success = PairingAttempt {
+        id: new_id(),
+        session_id: completed_session.id,
+        wallet_id: completed.id,
+        success: true,
+        attempted_at: long_ago,
+    };
+    store.complete_pairing(&completed, &success, &Outbox::default()).await.unwrap();
+    let pending = &queued;
+
+    let before = PruneBefore {
+        sent_notifications: Some(cutoff),
+        expired_pairing_sessions: Some(cutoff),
+        ..PruneBefore::default()
+    };
+    let pruned = store.prune(&before, 10).await.unwrap();
+    assert_eq!(pruned, Pruned { sent_notifications: 1, expired_pairing_sessions: 1, ..Pruned::default() });
+    assert!(matches!(store.notification(sent_long_ago.2.id).await, Err(StoreError::NotFound)));
+    for (kept, status) in [
+        (&failed_long_ago.2, NotificationStatus::Failed),
+        (&sent_lately.2, NotificationStatus::Sent),
+        (&queued.2, NotificationStatus::Queued),
+    ] {
+        assert_eq!(store.notification(kept.id).await.unwrap().status, status);
+    }
+    assert!(matches!(store.pairing_session(untried.1.request_id).await, Err(StoreError::NotFound)));
+    // The wallet stays, as its reads showed it: expired, with no attempts.
+    assert_eq!(store.wallet_with_attempts(untried.0.id).await.unwrap().0.status, WalletStatus::Expired);
+    assert_eq!(store.wallet_with_attempts(tried.0.id).await.unwrap().1, vec![failure]);
+    assert_eq!(store.wallet_with_attempts(completed.id).await.unwrap().1, vec![success]);
+    for (request_id, status) in [
+        (tried.1.request_id, PairingStatus::Expired),
+        (session.request_id, PairingStatus::Expired),
+        (completed_session.request_id, PairingStatus::Completed),
+        (pending.1.request_id, PairingStatus::Initial),
+    ] {
+        assert_eq!(store.pairing_session(request_id).await.unwrap().status, status);
+    }
+
+    // Failures have their own age.
+    let failures = PruneBefore { failed_notifications: Some(cutoff), ..PruneBefore::default() };
+    assert_eq!(store.prune(&failures, 10).await.unwrap(), Pruned { failed_notifications: 1, ..Pruned::default() });
+    assert!(matches!(store.notification(failed_long_ago.2.id).await, Err(StoreError::NotFound)));
 }

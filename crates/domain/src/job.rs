@@ -56,6 +56,77 @@ pub struct JobQueue {
     pub oldest_due: Option<Timestamp>,
 }
 
+/// How long finished work is kept before the worker prunes it; `None` keeps that
+/// kind forever. A failure is kept longer than a success by default, for an operator
+/// to look into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Jobs that succeeded (`done`), counted from when they finished.
+    pub done_jobs: Option<TimeDelta>,
+    /// Notifications handed to their sender (`SENT`): the outbox a test suite reads.
+    pub sent_notifications: Option<TimeDelta>,
+    /// Jobs that gave up (`dead`) and notifications that could not be delivered (`FAILED`).
+    pub failures: Option<TimeDelta>,
+    /// Pairing sessions that expired with no pairing attempt, counted from their expiry.
+    pub expired_pairing_sessions: Option<TimeDelta>,
+}
+
+impl Retention {
+    /// What a prune at `now` may delete: each kind last changed before its cutoff.
+    pub fn before(&self, now: Timestamp) -> PruneBefore {
+        let cutoff = |age: Option<TimeDelta>| age.map(|age| now - age);
+        PruneBefore {
+            done_jobs: cutoff(self.done_jobs),
+            dead_jobs: cutoff(self.failures),
+            sent_notifications: cutoff(self.sent_notifications),
+            failed_notifications: cutoff(self.failures),
+            expired_pairing_sessions: cutoff(self.expired_pairing_sessions),
+        }
+    }
+}
+
+/// The cutoffs of one prune, for [`crate::Store::prune`]: a row of each kind last
+/// changed before its cutoff goes; `None` spares that kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneBefore {
+    pub done_jobs: Option<Timestamp>,
+    pub dead_jobs: Option<Timestamp>,
+    pub sent_notifications: Option<Timestamp>,
+    pub failed_notifications: Option<Timestamp>,
+    pub expired_pairing_sessions: Option<Timestamp>,
+}
+
+/// How many rows of each kind one prune deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub done_jobs: u64,
+    pub dead_jobs: u64,
+    pub sent_notifications: u64,
+    pub failed_notifications: u64,
+    pub expired_pairing_sessions: u64,
+}
+
+impl Pruned {
+    fn counts(&self) -> [u64; 5] {
+        [
+            self.done_jobs,
+            self.dead_jobs,
+            self.sent_notifications,
+            self.failed_notifications,
+            self.expired_pairing_sessions,
+        ]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts().iter().sum()
+    }
+
+    /// Whether a kind filled its batch, so more of it may be waiting.
+    pub fn filled(&self, batch: u32) -> bool {
+        self.counts().contains(&u64::from(batch))
+    }
+}
+
 /// A job handed to one worker. `attempt` identifies this claim: a worker whose lease
 /// ran out cannot settle a later claim of the same job.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use crate::credential::{
     CredentialType, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction, WalletActionRecord,
 };
 use crate::environment::Environment;
-use crate::job::{ClaimedJob, Job, JobQueue, NewJob, SettledJob};
+use crate::job::{ClaimedJob, Job, JobQueue, NewJob, PruneBefore, Pruned, SettledJob};
 use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
 use crate::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use crate::page::{Page, PageRequest};
@@ -76,6 +76,22 @@ pub struct PoolUsage {
     pub size: u32,
     pub idle: u32,
     pub max: u32,
+}
+
+/// How much a store holds, for metrics: the tables that grow with use, and the
+/// database's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageUsage {
+    /// Rows of `jobs`, `notifications` and `pairing_sessions`: counted on SQLite,
+    /// Postgres' running estimate (`pg_stat_user_tables.n_live_tup`).
+    pub jobs: i64,
+    pub notifications: i64,
+    pub pairing_sessions: i64,
+    /// The database file (SQLite) or database (Postgres), in bytes.
+    pub database_bytes: i64,
+    /// SQLite's free pages, in bytes: space the file holds for reuse but gives back
+    /// only by vacuuming. Postgres keeps no such count.
+    pub free_bytes: Option<i64>,
 }
 
 /// Async methods return `Send` futures so handlers can run on any runtime thread.
@@ -482,4 +498,14 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn job(&self, id: Uuid) -> impl Future<Output = StoreResult<Job>> + Send;
     /// How many unfinished jobs are due, running and scheduled at `now`.
     fn job_queue(&self, now: Timestamp) -> impl Future<Output = StoreResult<JobQueue>> + Send;
+    /// Deletes what has been kept long enough, the oldest first and at most `batch`
+    /// rows of each kind, each kind in a statement of its own so no prune holds the
+    /// database long: finished jobs (`done`, `dead`; never a queued or running one),
+    /// settled notifications, and expired pairing sessions that had no pairing attempt
+    /// (an attempt shows in its wallet's reads). Instances pruning at once each delete
+    /// different rows. SQLite then gives a bounded number of free pages back to the
+    /// file system.
+    fn prune(&self, before: &PruneBefore, batch: u32) -> impl Future<Output = StoreResult<Pruned>> + Send;
+    /// The sizes metrics show, read cheaply enough for every scrape.
+    fn storage_usage(&self) -> impl Future<Output = StoreResult<StorageUsage>> + Send;
 }

@@ -22,12 +22,12 @@ use domain::credential::{
     WalletAction, WalletActionRecord,
 };
 use domain::environment::Environment;
-use domain::job::{ClaimedJob, Job, JobQueue, NewJob, SettledJob};
+use domain::job::{ClaimedJob, Job, JobQueue, NewJob, PruneBefore, Pruned, SettledJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
-use domain::store::{Outbox, PoolUsage, StoreResult};
+use domain::store::{Outbox, PoolUsage, StorageUsage, StoreResult};
 use domain::stored::{
     ApplicationRecord, CredentialFieldRecord, CredentialTypeRecord, DevicePolicyRecord, DeviceRecord,
     DigitalWalletRecord, EnvironmentRecord, IssuerProfileRecord, JobRecord, MethodPolicyRecord, MfaSettingsRecord,
@@ -2402,6 +2402,107 @@ impl Store for PgStore {
         .await
         .map_err(backend)?;
         Ok(JobQueue { due: row.due, running: row.running, scheduled: row.scheduled, oldest_due: row.oldest_due })
+    }
+
+    async fn prune(&self, before: &PruneBefore, batch: u32) -> StoreResult<Pruned> {
+        // Each kind is a statement and a short transaction of its own. SKIP LOCKED:
+        // instances pruning at once each take other rows instead of queueing behind the
+        // same ones. On the bookkeeping pool: a prune lost in a crash is done again.
+        let batch = i64::from(batch);
+        let mut pruned = Pruned::default();
+        if let Some(cutoff) = before.done_jobs {
+            pruned.done_jobs = sqlx::query!(
+                "DELETE FROM jobs WHERE id IN
+                   (SELECT id FROM jobs WHERE status = 'done' AND updated_at < $1 ORDER BY updated_at LIMIT $2
+                    FOR UPDATE SKIP LOCKED)",
+                cutoff,
+                batch,
+            )
+            .execute(&self.bookkeeping)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        }
+        if let Some(cutoff) = before.dead_jobs {
+            pruned.dead_jobs = sqlx::query!(
+                "DELETE FROM jobs WHERE id IN
+                   (SELECT id FROM jobs WHERE status = 'dead' AND updated_at < $1 ORDER BY updated_at LIMIT $2
+                    FOR UPDATE SKIP LOCKED)",
+                cutoff,
+                batch,
+            )
+            .execute(&self.bookkeeping)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        }
+        if let Some(cutoff) = before.sent_notifications {
+            pruned.sent_notifications = sqlx::query!(
+                "DELETE FROM notifications WHERE id IN
+                   (SELECT id FROM notifications WHERE status = 'SENT' AND created_at < $1 ORDER BY created_at LIMIT $2
+                    FOR UPDATE SKIP LOCKED)",
+                cutoff,
+                batch,
+            )
+            .execute(&self.bookkeeping)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        }
+        if let Some(cutoff) = before.failed_notifications {
+            pruned.failed_notifications = sqlx::query!(
+                "DELETE FROM notifications WHERE id IN
+                   (SELECT id FROM notifications WHERE status = 'FAILED' AND created_at < $1 ORDER BY created_at LIMIT $2
+                    FOR UPDATE SKIP LOCKED)",
+                cutoff,
+                batch,
+            )
+            .execute(&self.bookkeeping)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        }
+        if let Some(cutoff) = before.expired_pairing_sessions {
+            pruned.expired_pairing_sessions = sqlx::query!(
+                "DELETE FROM pairing_sessions WHERE id IN
+                   (SELECT s.id FROM pairing_sessions s
+                    WHERE s.status = 'EXPIRED' AND s.updated_at < $1
+                      AND NOT EXISTS (SELECT 1 FROM pairing_attempts a WHERE a.session_id = s.id)
+                    ORDER BY s.updated_at LIMIT $2
+                    FOR UPDATE SKIP LOCKED)",
+                cutoff,
+                batch,
+            )
+            .execute(&self.bookkeeping)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        }
+        Ok(pruned)
+    }
+
+    async fn storage_usage(&self) -> StoreResult<StorageUsage> {
+        // The statistics' running row estimates: no table is read. The database's size
+        // is a sum over its files.
+        let row = sqlx::query!(
+            r#"SELECT coalesce(sum(n_live_tup) FILTER (WHERE relname = 'jobs'), 0)::int8 AS "jobs!",
+                      coalesce(sum(n_live_tup) FILTER (WHERE relname = 'notifications'), 0)::int8 AS "notifications!",
+                      coalesce(sum(n_live_tup) FILTER (WHERE relname = 'pairing_sessions'), 0)::int8
+                          AS "pairing_sessions!",
+                      pg_database_size(current_database()) AS "database_bytes!"
+               FROM pg_stat_user_tables
+               WHERE schemaname = current_schema() AND relname IN ('jobs', 'notifications', 'pairing_sessions')"#
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(StorageUsage {
+            jobs: row.jobs,
+            notifications: row.notifications,
+            pairing_sessions: row.pairing_sessions,
+            database_bytes: row.database_bytes,
+            free_bytes: None,
+        })
     }
 }
 

@@ -19,18 +19,18 @@ use domain::credential::{
     WalletAction, WalletActionRecord,
 };
 use domain::environment::Environment;
-use domain::job::{ClaimedJob, Job, JobQueue, JobStatus, NewJob, SettledJob};
+use domain::job::{ClaimedJob, Job, JobQueue, JobStatus, NewJob, PruneBefore, Pruned, SettledJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{MAX_LIMIT, Page, PageRequest};
 use domain::signing_key::SigningKey;
-use domain::store::{Outbox, PoolUsage, StoreResult};
+use domain::store::{Outbox, PoolUsage, StorageUsage, StoreResult};
 use domain::stored::{assemble_credential_type, assemble_policy, policy_methods};
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
 use domain::wallet::{DigitalWallet, PairingAttempt, PairingSession, PairingStatus, WalletApplication, WalletStatus};
 use domain::{Store, StoreError};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool, migrate::Migrator};
 use uuid::Uuid;
 
@@ -44,6 +44,14 @@ use rows::{
 
 /// The SQLite migrations, embedded in the binary so a single-file install needs no CLI.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// `PRAGMA auto_vacuum`'s answer for a database that gives free pages back on request.
+const AUTO_VACUUM_INCREMENTAL: i64 = 2;
+
+/// Gives back at most 1,024 free pages (4 MiB of 4 KiB pages), once per prune: more
+/// than a batch of each kind frees, so the free list drains as the prune goes, while
+/// each step holds the writer only briefly.
+const VACUUM_STEP: &str = "PRAGMA incremental_vacuum(1024)";
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
@@ -69,9 +77,31 @@ impl SqliteStore {
         // No ping before each acquire: a connection to a local file cannot go stale, and
         // sqlx's ping is one more round trip to the connection's thread per statement.
         let pool = |connections| SqlitePoolOptions::new().max_connections(connections).test_before_acquire(false);
-        let writer = pool(1).connect_with(options.clone()).await?;
+        // INCREMENTAL: pruned rows' pages can be given back to the file system (see
+        // `prune`). It takes effect only on a database created by this connection (it is
+        // set before the first table) or after a VACUUM; a read-only connection may not
+        // set it at all.
+        let writer = pool(1).connect_with(options.clone().auto_vacuum(SqliteAutoVacuum::Incremental)).await?;
         let reader = pool(8).connect_with(options.read_only(true)).await?;
-        Ok(Self { reader, writer: GroupCommit::new(writer) })
+        let store = Self { reader, writer: GroupCommit::new(writer) };
+        store.warn_unless_incremental().await?;
+        Ok(store)
+    }
+
+    /// A database made before credd set `auto_vacuum` keeps the pages it frees (and
+    /// reuses them) but never shrinks; one VACUUM converts it.
+    async fn warn_unless_incremental(&self) -> Result<(), sqlx::Error> {
+        let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum").fetch_one(self.writer.pool()).await?;
+        if mode != AUTO_VACUUM_INCREMENTAL {
+            let file: String = sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_one(self.writer.pool())
+                .await?;
+            tracing::warn!(
+                "the SQLite database reuses the space pruning frees but does not give it back to the file system; \
+                 to convert it once, stop credd and run: sqlite3 {file} 'PRAGMA auto_vacuum = INCREMENTAL; VACUUM'"
+            );
+        }
+        Ok(())
     }
 
     /// A store over an existing pool (tests): reads and writes share it. Call it
@@ -2376,9 +2406,193 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         Ok(JobQueue { due: row.due, running: row.running, scheduled: row.scheduled, oldest_due: row.oldest_due })
     }
+
+    async fn prune(&self, before: &PruneBefore, batch: u32) -> StoreResult<Pruned> {
+        // One write per kind, so other writes take the writer between them. SQLite has one
+        // writer, so no two prunes pick the same rows. The inner SELECTs read `rowid` from
+        // the partial indexes, whose conditions they repeat word for word.
+        let mut pruned = Pruned::default();
+        if let Some(cutoff) = before.done_jobs {
+            pruned.done_jobs = self
+                .writer
+                .execute(sqlx::query!(
+                    "DELETE FROM jobs WHERE rowid IN
+                       (SELECT rowid FROM jobs WHERE status = 'done' AND updated_at < ?1 ORDER BY updated_at LIMIT ?2)",
+                    cutoff,
+                    batch,
+                ))
+                .await?
+                .rows_affected();
+        }
+        if let Some(cutoff) = before.dead_jobs {
+            pruned.dead_jobs = self
+                .writer
+                .execute(sqlx::query!(
+                    "DELETE FROM jobs WHERE rowid IN
+                       (SELECT rowid FROM jobs WHERE status = 'dead' AND updated_at < ?1 ORDER BY updated_at LIMIT ?2)",
+                    cutoff,
+                    batch,
+                ))
+                .await?
+                .rows_affected();
+        }
+        if let Some(cutoff) = before.sent_notifications {
+            pruned.sent_notifications = self
+                .writer
+                .execute(sqlx::query!(
+                    "DELETE FROM notifications WHERE rowid IN
+                       (SELECT rowid FROM notifications WHERE status = 'SENT' AND created_at < ?1
+                        ORDER BY created_at LIMIT ?2)",
+                    cutoff,
+                    batch,
+                ))
+                .await?
+                .rows_affected();
+        }
+        if let Some(cutoff) = before.failed_notifications {
+            pruned.failed_notifications = self
+                .writer
+                .execute(sqlx::query!(
+                    "DELETE FROM notifications WHERE rowid IN
+                       (SELECT rowid FROM notifications WHERE status = 'FAILED' AND created_at < ?1
+                        ORDER BY created_at LIMIT ?2)",
+                    cutoff,
+                    batch,
+                ))
+                .await?
+                .rows_affected();
+        }
+        if let Some(cutoff) = before.expired_pairing_sessions {
+            pruned.expired_pairing_sessions = self
+                .writer
+                .execute(sqlx::query!(
+                    "DELETE FROM pairing_sessions WHERE rowid IN
+                       (SELECT s.rowid FROM pairing_sessions s
+                        WHERE s.status = 'EXPIRED' AND s.updated_at < ?1
+                          AND NOT EXISTS (SELECT 1 FROM pairing_attempts a WHERE a.session_id = s.id)
+                        ORDER BY s.updated_at LIMIT ?2)",
+                    cutoff,
+                    batch,
+                ))
+                .await?
+                .rows_affected();
+        }
+        // The freed pages (and those of wiped payloads) go back to the file system, a
+        // bounded step per prune. A database without incremental auto-vacuum ignores it.
+        self.writer.execute(sqlx::query(VACUUM_STEP)).await?;
+        Ok(pruned)
+    }
+
+    async fn storage_usage(&self) -> StoreResult<StorageUsage> {
+        // Each count reads the table's smallest index; the pragmas read the file header.
+        let row = sqlx::query!(
+            r#"SELECT (SELECT count(*) FROM jobs) AS "jobs!: i64",
+                      (SELECT count(*) FROM notifications) AS "notifications!: i64",
+                      (SELECT count(*) FROM pairing_sessions) AS "pairing_sessions!: i64",
+                      page_count * page_size AS "database_bytes!: i64",
+                      freelist_count * page_size AS "free_bytes!: i64"
+               FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()"#
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(StorageUsage {
+            jobs: row.jobs,
+            notifications: row.notifications,
+            pairing_sessions: row.pairing_sessions,
+            database_bytes: row.database_bytes,
+            free_bytes: Some(row.free_bytes),
+        })
+    }
 }
 
 #[cfg(test)]
 mod conformance {
     domain::conformance_tests!(sqlx::SqlitePool, crate::SqliteStore::new, migrations = "../../migrations/sqlite");
+}
+
+#[cfg(test)]
+mod space {
+    use chrono::TimeDelta;
+    use domain::time::{new_id, now};
+    use tokio::task::JoinSet;
+
+    use super::*;
+
+    /// The file behind a test pool, closed so a store can open it as credd does.
+    async fn file_of(pool: SqlitePool) -> String {
+        let file = sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        file
+    }
+
+    async fn auto_vacuum(store: &SqliteStore) -> i64 {
+        sqlx::query_scalar("PRAGMA auto_vacuum").fetch_one(&store.reader).await.unwrap()
+    }
+
+    /// `count` dead jobs (which keep their payload) of 3,000 bytes each, finished at `at`.
+    async fn dead_jobs(store: &SqliteStore, count: u32, at: Timestamp) {
+        let mut writes = JoinSet::new();
+        for _ in 0..count {
+            let (store, job) = (
+                store.clone(),
+                NewJob { id: new_id(), kind: "bulky".into(), payload: vec![7; 3000], run_at: at, max_attempts: 1 },
+            );
+            writes.spawn(async move { store.enqueue_job(&job).await });
+        }
+        while let Some(write) = writes.join_next().await {
+            write.unwrap().unwrap();
+        }
+        let claimed = store.claim_jobs(at, at + TimeDelta::minutes(1), count).await.unwrap();
+        let settled: Vec<SettledJob> = claimed
+            .into_iter()
+            .map(|job| SettledJob { job, outcome: domain::job::JobOutcome::Dead { error: "gave up".into() } })
+            .collect();
+        store.finish_jobs(&settled, at).await.unwrap();
+    }
+
+    /// Prunes every dead job finished before `before`, a batch at a time.
+    async fn prune_dead_jobs(store: &SqliteStore, before: Timestamp) {
+        let before = PruneBefore { dead_jobs: Some(before), ..PruneBefore::default() };
+        while store.prune(&before, 500).await.unwrap().filled(500) {}
+    }
+
+    #[sqlx::test(migrations = false)]
+    async fn a_new_database_gives_pruned_pages_back(pool: SqlitePool) {
+        let store = SqliteStore::connect(&format!("sqlite://{}", file_of(pool).await)).await.unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(auto_vacuum(&store).await, AUTO_VACUUM_INCREMENTAL);
+
+        let at = now();
+        dead_jobs(&store, 1000, at).await;
+        let full = store.storage_usage().await.unwrap();
+        assert_eq!(full.jobs, 1000);
+        prune_dead_jobs(&store, at + TimeDelta::seconds(1)).await;
+        let pruned = store.storage_usage().await.unwrap();
+        assert_eq!(pruned.jobs, 0);
+        assert_eq!(pruned.free_bytes, Some(0), "every freed page was given back");
+        assert!(
+            full.database_bytes - pruned.database_bytes > 3_000_000,
+            "the file shrank by the payloads: {full:?} → {pruned:?}"
+        );
+        store.close().await;
+    }
+
+    #[sqlx::test(migrations = "../../migrations/sqlite")]
+    async fn an_older_database_still_opens_and_prunes(pool: SqlitePool) {
+        // Made without incremental auto-vacuum: credd leaves it so (converting it takes
+        // a VACUUM of the whole file) and the space pruning frees is reused instead.
+        let store = SqliteStore::connect(&format!("sqlite://{}", file_of(pool).await)).await.unwrap();
+        assert_eq!(auto_vacuum(&store).await, 0);
+        let at = now();
+        dead_jobs(&store, 10, at).await;
+        prune_dead_jobs(&store, at + TimeDelta::seconds(1)).await;
+        let usage = store.storage_usage().await.unwrap();
+        assert_eq!(usage.jobs, 0);
+        assert!(usage.free_bytes.unwrap() > 0, "kept for reuse: {usage:?}");
+        store.close().await;
+    }
 }
