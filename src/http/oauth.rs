@@ -75,8 +75,8 @@ fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<Option<Cl
             Ok(decoded.and_then(|pair| {
                 let (id, secret) = pair.split_once(':')?;
                 Some(ClientCredentials {
-                    client_id: id.to_owned(),
-                    client_secret: secret.to_owned(),
+                    client_id: form_decoded(id)?,
+                    client_secret: form_decoded(secret)?,
                     method: TokenEndpointAuthMethod::ClientSecretBasic,
                 })
             }))
@@ -88,6 +88,14 @@ fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<Option<Cl
         })),
         (None, None) => Ok(None),
     }
+}
+
+/// RFC 6749 §2.3.1: Basic's id and secret are form-urlencoded before base64, as
+/// clients such as oauth4webapi send them (`-` as `%2D`); unencoded ones, which hold
+/// neither `%` nor `+`, read the same. `None` unless the result is UTF-8.
+fn form_decoded(value: &str) -> Option<String> {
+    let spaced = value.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(Into::into)
 }
 
 /// Get an access token: a worker's by client credentials, or by token exchange a

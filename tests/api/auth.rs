@@ -15,6 +15,7 @@ on_both_backends!(
     worker_gets_a_token_with_basic_or_post_as_configured,
     bad_client_credentials_are_invalid_client,
     repeated_bad_secrets_lock_the_client_for_a_while,
+    form_encoded_basic_credentials_are_accepted,
     missing_malformed_expired_and_foreign_tokens_are_unauthorized,
     a_worker_manages_only_its_own_environment,
     self_service_token_acts_only_on_its_user,
@@ -108,6 +109,41 @@ async fn repeated_bad_secrets_lock_the_client_for_a_while(app: &TestApp) {
     app.worker_token(&env, &id, &secret).await;
     assert_eq!(attempt("wrong").await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(attempt(&secret).await.status, StatusCode::OK);
+}
+
+/// What oauth4webapi (and so openid-client) sends: RFC 6749 §2.3.1's form-urlencoding
+/// of id and secret before base64, which turns every `-` and `_` into `%2D` and `%5F`:
+/// a client id (a UUID) always changes.
+async fn form_encoded_basic_credentials_are_accepted(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Form-encoded").await;
+    let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
+    let like_oauth4webapi = |value: &str| {
+        value
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("%{:02X}", c as u32) })
+            .collect::<String>()
+    };
+    let every_byte = |value: &str| value.bytes().map(|b| format!("%{b:02x}")).collect::<String>();
+    for (id, secret) in [
+        (like_oauth4webapi(&id), like_oauth4webapi(&secret)),
+        (every_byte(&id), every_byte(&secret)),
+        (id.clone(), secret.clone()),
+    ] {
+        let response = app
+            .post(&format!("/{env}/as/token"))
+            .basic(&id, &secret)
+            .form("grant_type=client_credentials")
+            .send()
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{id}: {}", response.body);
+    }
+    // Decoded, a wrong secret is still wrong, and undecodable bytes are no secret.
+    for wrong in [format!("{secret}%2D"), format!("{secret}+"), "%FF".to_owned()] {
+        let response =
+            app.post(&format!("/{env}/as/token")).basic(&id, &wrong).form("grant_type=client_credentials").send().await;
+        assert_eq!(response.body["error"], "invalid_client");
+    }
 }
 
 async fn missing_malformed_expired_and_foreign_tokens_are_unauthorized(app: &TestApp) {
