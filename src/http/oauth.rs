@@ -1,11 +1,13 @@
 //! The authorization server of each environment: `POST /{envId}/as/token` and
 //! `GET /{envId}/as/jwks`, as PingOne serves them on its auth host.
 
-use axum::Router;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use domain::application::TokenEndpointAuthMethod;
@@ -113,6 +115,7 @@ fn form_decoded(value: &str) -> Option<String> {
 async fn token(
     State(state): State<AppState>,
     Path(environment_id): Path<Uuid>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Result<impl IntoResponse> {
@@ -123,7 +126,10 @@ async fn token(
         subject_token: form.subject_token,
         subject_token_type: form.subject_token_type,
     };
-    let granted = state.credd.grant_token(environment_id, client, request).await?;
+    // Served without connect info (the in-process router in tests), every caller is
+    // one unknown source.
+    let peer = peer.map(|Extension(ConnectInfo(address))| address.ip());
+    let granted = state.credd.grant_token(environment_id, client, request, peer).await?;
     let body = TokenResponse {
         access_token: granted.token.access_token,
         token_type: "Bearer",

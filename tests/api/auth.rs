@@ -15,6 +15,7 @@ on_both_backends!(
     worker_gets_a_token_with_basic_or_post_as_configured,
     bad_client_credentials_are_invalid_client,
     repeated_bad_secrets_lock_the_client_for_a_while,
+    a_strangers_bad_secrets_lock_out_only_the_stranger,
     form_encoded_basic_credentials_are_accepted,
     missing_malformed_expired_and_foreign_tokens_are_unauthorized,
     a_worker_manages_only_its_own_environment,
@@ -109,6 +110,28 @@ async fn repeated_bad_secrets_lock_the_client_for_a_while(app: &TestApp) {
     app.worker_token(&env, &id, &secret).await;
     assert_eq!(attempt("wrong").await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(attempt(&secret).await.status, StatusCode::OK);
+}
+
+async fn a_strangers_bad_secrets_lock_out_only_the_stranger(app: &TestApp) {
+    let token_url = format!("/{}/as/token", app.admin.environment_id);
+    let client_id = app.admin.client_id.to_string();
+    let (stranger, administrator) = ("192.0.2.7:40000", "198.51.100.20:50000");
+    let attempt = |peer: &'static str, secret: &str| {
+        app.post(&token_url).peer(peer).basic(&client_id, secret).form("grant_type=client_credentials").send()
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt(stranger, "wrong").await.status, StatusCode::UNAUTHORIZED);
+    }
+    attempt(stranger, "wrong").await.expect_error(StatusCode::TOO_MANY_REQUESTS, "REQUEST_LIMITED");
+    // The administrator, elsewhere, is never refused, however long the stranger goes on.
+    for _ in 0..3 {
+        let response = attempt(administrator, &app.admin.client_secret).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    }
+    // …and the stranger's lock outlives the administrator's successes.
+    let locked = attempt(stranger, "wrong").await;
+    assert_eq!(locked.expect_error(StatusCode::TOO_MANY_REQUESTS, "REQUEST_LIMITED")["code"], "LIMIT_EXCEEDED");
+    assert_eq!(locked.body["error"], "slow_down");
 }
 
 /// What oauth4webapi (and so openid-client) sends: RFC 6749 §2.3.1's form-urlencoding

@@ -316,6 +316,13 @@ impl TestRequest<'_> {
         self
     }
 
+    /// Sent from `peer` (`ip:port`), as the binary's connect info tells it (in process only).
+    pub fn peer(mut self, peer: &str) -> Self {
+        let peer: std::net::SocketAddr = peer.parse().unwrap();
+        self.builder = self.builder.extension(axum::extract::ConnectInfo(peer));
+        self
+    }
+
     pub fn bearer(self, token: &str) -> Self {
         self.header("authorization", &format!("Bearer {token}"))
     }
