@@ -84,7 +84,7 @@ impl Credd {
 
         match request.grant_type.as_deref() {
             Some(CLIENT_CREDENTIALS) => {
-                let token = self.tokens.issue(environment_id, application.id, application.id, None).await?;
+                let token = self.tokens.issue(&application, application.id, None).await?;
                 Ok(GrantedToken { token, issued_token_type: None })
             }
             Some(TOKEN_EXCHANGE) => {
@@ -106,7 +106,7 @@ impl Credd {
                     }
                     Err(e) => return Err(e.into()),
                 }
-                let token = self.tokens.issue(environment_id, application.id, user_id, Some(scope)).await?;
+                let token = self.tokens.issue(&application, user_id, Some(scope)).await?;
                 Ok(GrantedToken { token, issued_token_type: Some(ACCESS_TOKEN_TYPE) })
             }
             Some(_) => {

@@ -22,6 +22,10 @@ on_both_backends!(
     self_service_token_acts_only_on_its_user,
     token_exchange_refuses_bad_requests,
     rotated_secret_replaces_the_old_one,
+    rotating_a_secret_ends_the_tokens_it_obtained,
+    disabling_or_deleting_a_worker_ends_its_tokens,
+    deleting_a_user_ends_their_tokens,
+    another_instance_ends_tokens_within_the_recheck_bound,
     client_secrets_are_stored_as_keyed_hashes,
     jwks_publishes_the_environment_key,
 );
@@ -203,8 +207,11 @@ async fn missing_malformed_expired_and_foreign_tokens_are_unauthorized(app: &Tes
         0,
         app.admin.environment_id,
     );
-    let expired =
-        expiring.issue(app.admin.environment_id, app.admin.client_id, app.admin.client_id, None).await.unwrap();
+    let administrator = {
+        use domain::Store;
+        app.state.credd.store.application(app.admin.environment_id, app.admin.client_id).await.unwrap()
+    };
+    let expired = expiring.issue(&administrator, app.admin.client_id, None).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let response = app.get(environments).bearer(&expired.access_token).send().await;
     response.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
@@ -353,6 +360,117 @@ async fn rotated_secret_replaces_the_old_one(app: &TestApp) {
     // The secret is never shown again.
     let read = app.get(&format!("/v1/environments/{env}/applications/{id}")).bearer(&admin).send().await;
     assert!(read.body.get("secret").is_none(), "{}", read.body);
+}
+
+/// A worker's token, and a self-service token it obtained for a new user; both work.
+async fn worker_and_user_tokens(app: &TestApp, env: &str, id: &str, secret: &str) -> (String, String, String) {
+    let worker = app.worker_token(env, id, secret).await;
+    let user =
+        app.create_user(&worker, env, json!({ "username": format!("u{}", uuid::Uuid::now_v7().simple()) })).await;
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    let response = exchange(app, env, id, secret, &user_id, "p1:read:user").await;
+    let user_token = response.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(users_status(app, env, &user_id, &worker).await, StatusCode::OK);
+    assert_eq!(users_status(app, env, &user_id, &user_token).await, StatusCode::OK);
+    (worker, user_id, user_token)
+}
+
+/// What reading the user answers to `token`.
+async fn users_status(app: &TestApp, env: &str, user_id: &str, token: &str) -> StatusCode {
+    app.get(&format!("/v1/environments/{env}/users/{user_id}")).bearer(token).send().await.status
+}
+
+async fn rotating_a_secret_ends_the_tokens_it_obtained(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Rotation ends tokens").await;
+    let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
+    let (worker, user_id, user_token) = worker_and_user_tokens(app, &env, &id, &secret).await;
+
+    let response = app.post(&format!("/v1/environments/{env}/applications/{id}/secret")).bearer(&admin).send().await;
+    let new_secret = response.body["secret"].as_str().unwrap().to_owned();
+    for token in [&worker, &user_token] {
+        let response = app.get(&format!("/v1/environments/{env}/users/{user_id}")).bearer(token).send().await;
+        assert_eq!(response.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED")["code"], "INVALID_TOKEN");
+    }
+    let fresh = app.worker_token(&env, &id, &new_secret).await;
+    assert_eq!(users_status(app, &env, &user_id, &fresh).await, StatusCode::OK);
+}
+
+async fn disabling_or_deleting_a_worker_ends_its_tokens(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Workers end").await;
+    let (disabled, secret) = app.create_worker(&admin, &env, json!({ "name": "disabled", "type": "WORKER" })).await;
+    let (worker, user_id, user_token) = worker_and_user_tokens(app, &env, &disabled, &secret).await;
+    let response = app
+        .put(&format!("/v1/environments/{env}/applications/{disabled}"))
+        .bearer(&admin)
+        .json(json!({ "name": "disabled", "type": "WORKER", "enabled": false }))
+        .send()
+        .await;
+    assert_eq!(response.body["enabled"], false, "{}", response.body);
+    for token in [&worker, &user_token] {
+        assert_eq!(users_status(app, &env, &user_id, token).await, StatusCode::UNAUTHORIZED);
+    }
+
+    let (deleted, secret) = app.create_worker(&admin, &env, json!({ "name": "deleted", "type": "WORKER" })).await;
+    let (worker, user_id, user_token) = worker_and_user_tokens(app, &env, &deleted, &secret).await;
+    let path = format!("/v1/environments/{env}/applications/{deleted}");
+    assert_eq!(app.delete(&path).bearer(&admin).send().await.status, StatusCode::NO_CONTENT);
+    for token in [&worker, &user_token] {
+        assert_eq!(users_status(app, &env, &user_id, token).await, StatusCode::UNAUTHORIZED);
+    }
+}
+
+async fn deleting_a_user_ends_their_tokens(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Users end").await;
+    let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
+    let (worker, user_id, user_token) = worker_and_user_tokens(app, &env, &id, &secret).await;
+    let path = format!("/v1/environments/{env}/users/{user_id}");
+    assert_eq!(app.delete(&path).bearer(&worker).send().await.status, StatusCode::NO_CONTENT);
+    let response = app.get(&format!("/v1/environments/{env}/users/{user_id}/devices")).bearer(&user_token).send().await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{}", response.body);
+    // The worker that obtained it is untouched.
+    assert_eq!(users_status(app, &env, &user_id, &worker).await, StatusCode::NOT_FOUND);
+}
+
+/// Instance B trusted a token; A rotates its worker's secret, then deletes its
+/// environment. B refuses the token once it checks the credential again.
+async fn another_instance_ends_tokens_within_the_recheck_bound(a: &TestApp) {
+    let b = a.another_instance().await;
+    let admin = a.admin_token().await;
+    let env = a.create_environment(&admin, "Two instances").await;
+    let (rotated, secret) = a.create_worker(&admin, &env, json!({ "name": "rotated", "type": "WORKER" })).await;
+    let (rotated_token, user_id, user_token) = worker_and_user_tokens(a, &env, &rotated, &secret).await;
+    let (kept, secret) = a.create_worker(&admin, &env, json!({ "name": "kept", "type": "WORKER" })).await;
+    let kept_token = a.worker_token(&env, &kept, &secret).await;
+    for token in [&rotated_token, &user_token, &kept_token] {
+        assert_eq!(users_status(&b, &env, &user_id, token).await, StatusCode::OK, "B trusts the token");
+    }
+
+    a.post(&format!("/v1/environments/{env}/applications/{rotated}/secret")).bearer(&admin).send().await;
+    for token in [&rotated_token, &user_token] {
+        refused_by_and_by(&b, &env, &user_id, token).await;
+    }
+    assert_eq!(users_status(&b, &env, &user_id, &kept_token).await, StatusCode::OK, "other workers go on");
+
+    a.delete(&format!("/v1/environments/{env}")).bearer(&admin).send().await;
+    // Trusted, B would answer 404: the environment is gone.
+    refused_by_and_by(&b, &env, &user_id, &kept_token).await;
+    b.finish().await;
+}
+
+/// Polls until `app` answers the token with 401, within the recheck bound and a margin.
+async fn refused_by_and_by(app: &TestApp, env: &str, user_id: &str, token: &str) {
+    let deadline = std::time::Instant::now() + credd::auth::RECHECK_AFTER + std::time::Duration::from_secs(20);
+    loop {
+        let status = users_status(app, env, user_id, token).await;
+        if status == StatusCode::UNAUTHORIZED {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "still answered {status} long after the recheck bound");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 async fn client_secrets_are_stored_as_keyed_hashes(app: &TestApp) {

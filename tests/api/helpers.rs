@@ -139,6 +139,12 @@ impl TestApp {
         }
     }
 
+    /// A second instance on the same database and data folder, as behind a load
+    /// balancer; `finish` it before this one.
+    pub async fn another_instance(&self) -> TestApp {
+        Self::open(&self.args.database.database_url, Arc::clone(&self.data_dir), None, self.extra.clone()).await
+    }
+
     /// Closes this instance and opens another on the same database and data folder.
     pub async fn restart(self) -> Self {
         self.state.credd.store.close().await;
