@@ -1,13 +1,18 @@
 //! Access tokens: EdDSA-signed JWTs, one signing key per environment, published at
 //! `/{envId}/as/jwks`. A verified token becomes a [`Principal`]; services decide what
-//! a principal may do.
+//! a principal may do. A token lives only as long as the credential it was issued
+//! from: its worker (still there, enabled, with the same secret), and for a user
+//! token its user.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::Store;
+use domain::application::Application;
 use domain::signing_key::SigningKey;
 use domain::time::{new_id, now};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
@@ -100,8 +105,36 @@ struct Claims {
     /// The environment the token belongs to (PingOne's `env` claim).
     env: Uuid,
     client_id: Uuid,
+    /// The worker's secret when the token was issued (see [`secret_fingerprint`]):
+    /// once the secret is rotated, the token no longer matches.
+    secret_fingerprint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
+}
+
+/// Names one client secret without revealing anything of it: a digest of its keyed
+/// hash, which changes whenever the secret does.
+fn secret_fingerprint(secret_hash: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(&Sha256::digest(secret_hash)[..16])
+}
+
+/// What a token stands on, read again from the store at least every [`RECHECK_AFTER`].
+#[derive(Debug)]
+struct Credential {
+    environment_id: Uuid,
+    client_id: Uuid,
+    secret_fingerprint: String,
+    /// A user token's user.
+    user_id: Option<Uuid>,
+}
+
+/// A token verified here, and when.
+struct Verified {
+    principal: Principal,
+    credential: Credential,
+    /// The token's `exp` (seconds).
+    expires: i64,
+    checked: Instant,
 }
 
 pub struct IssuedToken {
@@ -110,14 +143,23 @@ pub struct IssuedToken {
     pub scope: Option<String>,
 }
 
-/// Verified tokens remembered at most; past it the expired ones go, or all of them.
+/// Verified tokens remembered at most; past it the stale ones go, or all of them.
 const VERIFIED_LIMIT: usize = 10_000;
+
+/// How long a token's verification is trusted without reading its credential again.
+/// A rotation, disable or deletion made through another instance on the same
+/// database ends the token here within this bound; one made through this instance
+/// ends it at once.
+pub const RECHECK_AFTER: Duration = Duration::from_secs(5);
+
+const INVALID_TOKEN: Error = Error::Unauthorized("The access token is invalid or has expired.");
 
 /// Issues and verifies access tokens. An environment's signing key never changes
 /// once created, so the keys are cached (by environment to sign, by `kid` to
-/// verify), and so is each token's verification until it expires: a request then
-/// costs no signature check and no database read. Deleting an environment forgets
-/// all three.
+/// verify), and so is each token's verification for [`RECHECK_AFTER`]: a request
+/// then costs no signature check and no database read. Deleting an environment
+/// forgets all three; rotating, replacing or deleting a worker and deleting a user
+/// forget the verifications of their tokens.
 pub struct Tokens {
     store: AppStore,
     master_key: Arc<MasterKey>,
@@ -126,8 +168,10 @@ pub struct Tokens {
     administrator_environment: Uuid,
     decoding_keys: RwLock<HashMap<Uuid, (Uuid, Arc<DecodingKey>)>>,
     encoding_keys: RwLock<HashMap<Uuid, (Uuid, Arc<EncodingKey>)>>,
-    /// SHA-256 of a token → who it is and when it expires (seconds).
-    verified: RwLock<HashMap<[u8; 32], (Principal, i64)>>,
+    /// SHA-256 of a token → its verification.
+    verified: RwLock<HashMap<[u8; 32], Verified>>,
+    /// Counts the `forget_*` calls, so a verification that raced one is not cached.
+    forgotten: AtomicU64,
 }
 
 impl Tokens {
@@ -147,6 +191,7 @@ impl Tokens {
             decoding_keys: RwLock::default(),
             encoding_keys: RwLock::default(),
             verified: RwLock::default(),
+            forgotten: AtomicU64::new(0),
         }
     }
 
@@ -183,14 +228,10 @@ impl Tokens {
         format!("{}/{environment_id}/as", self.public_base)
     }
 
-    /// Signs a token for `subject` (the worker's client id, or a user id).
-    pub async fn issue(
-        &self,
-        environment_id: Uuid,
-        client_id: Uuid,
-        subject: Uuid,
-        scope: Option<String>,
-    ) -> Result<IssuedToken> {
+    /// Signs a token that the worker `client` obtained for `subject` (its own id, or a
+    /// user id).
+    pub async fn issue(&self, client: &Application, subject: Uuid, scope: Option<String>) -> Result<IssuedToken> {
+        let environment_id = client.environment_id;
         let (kid, key) = self.encoding_key(environment_id).await?;
         let issued_at = now().timestamp();
         let claims = Claims {
@@ -201,7 +242,8 @@ impl Tokens {
             exp: issued_at + i64::from(self.lifetime_seconds),
             jti: new_id().to_string(),
             env: environment_id,
-            client_id,
+            client_id: client.id,
+            secret_fingerprint: secret_fingerprint(&client.secret_hash),
             scope: scope.clone(),
         };
         let mut header = Header::new(Algorithm::EdDSA);
@@ -226,56 +268,101 @@ impl Tokens {
         Ok(entry)
     }
 
-    /// Checks signature, expiry, audience and issuer; any failure is a 401.
+    /// Checks signature, expiry, audience, issuer and the credential the token was
+    /// issued from; any failure is a 401.
     pub async fn verify(&self, token: &str) -> Result<Principal> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some((principal, expires)) = self.verified.read().expect("token cache lock").get(&digest)
-            && now().timestamp() < *expires
+        if let Some(verified) = self.verified.read().expect("token cache lock").get(&digest)
+            && verified.checked.elapsed() < RECHECK_AFTER
+            && now().timestamp() < verified.expires
         {
-            return Ok(principal.clone());
+            return Ok(verified.principal.clone());
         }
-        let (principal, expires) = self.verify_signed(token).await?;
+        let forgotten = self.forgotten.load(Ordering::Acquire);
+        let checked = Instant::now();
+        let (principal, credential, expires) = self.verify_signed(token).await?;
+        if !self.credential_stands(&credential).await? {
+            self.verified.write().expect("token cache lock").remove(&digest);
+            return Err(INVALID_TOKEN);
+        }
         let mut verified = self.verified.write().expect("token cache lock");
+        // A rotation or deletion here since the store was read may have made this
+        // answer stale: use it once, but do not keep it.
+        if self.forgotten.load(Ordering::Acquire) != forgotten {
+            return Ok(principal);
+        }
         if verified.len() >= VERIFIED_LIMIT {
             let at = now().timestamp();
-            verified.retain(|_, (_, expires)| at < *expires);
+            verified.retain(|_, v| v.checked.elapsed() < RECHECK_AFTER && at < v.expires);
             if verified.len() >= VERIFIED_LIMIT {
                 verified.clear();
             }
         }
-        verified.insert(digest, (principal.clone(), expires));
+        verified.insert(digest, Verified { principal: principal.clone(), credential, expires, checked });
         Ok(principal)
     }
 
-    /// The full check, and the token's expiry.
-    async fn verify_signed(&self, token: &str) -> Result<(Principal, i64)> {
-        const INVALID: Error = Error::Unauthorized("The access token is invalid or has expired.");
-        let header = jsonwebtoken::decode_header(token).map_err(|_| INVALID)?;
-        let kid = header.kid.as_deref().and_then(|k| Uuid::parse_str(k).ok()).ok_or(INVALID)?;
-        let (environment_id, key) = self.decoding_key(kid).await?.ok_or(INVALID)?;
+    /// Does the token's worker still exist, enabled and with the secret it had, and
+    /// its user too? (A deleted environment takes its workers with it.)
+    async fn credential_stands(&self, credential: &Credential) -> Result<bool> {
+        let application = match self.store.application(credential.environment_id, credential.client_id).await {
+            Ok(application) => application,
+            Err(domain::StoreError::NotFound) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        if !application.enabled || secret_fingerprint(&application.secret_hash) != credential.secret_fingerprint {
+            return Ok(false);
+        }
+        if let Some(user_id) = credential.user_id {
+            match self.store.user(credential.environment_id, user_id).await {
+                Ok(_) => {}
+                Err(domain::StoreError::NotFound) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(true)
+    }
+
+    /// The token's own checks; its principal, credential and expiry.
+    async fn verify_signed(&self, token: &str) -> Result<(Principal, Credential, i64)> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| INVALID_TOKEN)?;
+        let kid = header.kid.as_deref().and_then(|k| Uuid::parse_str(k).ok()).ok_or(INVALID_TOKEN)?;
+        let (environment_id, key) = self.decoding_key(kid).await?.ok_or(INVALID_TOKEN)?;
 
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_audience(&[&self.public_base]);
         validation.set_issuer(&[self.issuer(environment_id)]);
         validation.leeway = 0;
-        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|_| INVALID)?.claims;
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|_| INVALID_TOKEN)?.claims;
         if claims.env != environment_id {
-            return Err(INVALID);
+            return Err(INVALID_TOKEN);
         }
-        let subject = Uuid::parse_str(&claims.sub).map_err(|_| INVALID)?;
-        let principal = match claims.scope {
-            Some(scope) if subject != claims.client_id => Principal::User {
-                environment_id,
-                user_id: subject,
-                scopes: scope.split_whitespace().map(str::to_owned).collect(),
-            },
-            _ => Principal::Worker {
-                environment_id,
-                application_id: claims.client_id,
-                administrator: environment_id == self.administrator_environment,
-            },
+        let subject = Uuid::parse_str(&claims.sub).map_err(|_| INVALID_TOKEN)?;
+        let (principal, user_id) = match claims.scope {
+            Some(scope) if subject != claims.client_id => (
+                Principal::User {
+                    environment_id,
+                    user_id: subject,
+                    scopes: scope.split_whitespace().map(str::to_owned).collect(),
+                },
+                Some(subject),
+            ),
+            _ => (
+                Principal::Worker {
+                    environment_id,
+                    application_id: claims.client_id,
+                    administrator: environment_id == self.administrator_environment,
+                },
+                None,
+            ),
         };
-        Ok((principal, claims.exp))
+        let credential = Credential {
+            environment_id,
+            client_id: claims.client_id,
+            secret_fingerprint: claims.secret_fingerprint,
+            user_id,
+        };
+        Ok((principal, credential, claims.exp))
     }
 
     async fn decoding_key(&self, kid: Uuid) -> Result<Option<(Uuid, Arc<DecodingKey>)>> {
@@ -299,10 +386,23 @@ impl Tokens {
     pub fn forget_environment(&self, environment_id: Uuid) {
         self.decoding_keys.write().expect("key cache lock").retain(|_, (env, _)| *env != environment_id);
         self.encoding_keys.write().expect("key cache lock").remove(&environment_id);
-        self.verified.write().expect("token cache lock").retain(|_, (principal, _)| {
-            let (Principal::Worker { environment_id: own, .. } | Principal::User { environment_id: own, .. }) =
-                principal;
-            *own != environment_id
-        });
+        self.forget_verified(|credential| credential.environment_id == environment_id);
+    }
+
+    /// After a worker's secret was rotated or the worker replaced or deleted: its
+    /// tokens, and the user tokens it obtained, are checked again at their next use.
+    pub fn forget_application(&self, environment_id: Uuid, application_id: Uuid) {
+        self.forget_verified(|c| c.environment_id == environment_id && c.client_id == application_id);
+    }
+
+    /// After a user was deleted: their tokens are checked again at their next use.
+    pub fn forget_user(&self, environment_id: Uuid, user_id: Uuid) {
+        self.forget_verified(|c| c.environment_id == environment_id && c.user_id == Some(user_id));
+    }
+
+    fn forget_verified(&self, matches: impl Fn(&Credential) -> bool) {
+        let mut verified = self.verified.write().expect("token cache lock");
+        self.forgotten.fetch_add(1, Ordering::AcqRel);
+        verified.retain(|_, v| !matches(&v.credential));
     }
 }

@@ -1,11 +1,13 @@
 //! The authorization server of each environment: `POST /{envId}/as/token` and
 //! `GET /{envId}/as/jwks`, as PingOne serves them on its auth host.
 
-use axum::Router;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use domain::application::TokenEndpointAuthMethod;
@@ -75,8 +77,8 @@ fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<Option<Cl
             Ok(decoded.and_then(|pair| {
                 let (id, secret) = pair.split_once(':')?;
                 Some(ClientCredentials {
-                    client_id: id.to_owned(),
-                    client_secret: secret.to_owned(),
+                    client_id: form_decoded(id)?,
+                    client_secret: form_decoded(secret)?,
                     method: TokenEndpointAuthMethod::ClientSecretBasic,
                 })
             }))
@@ -88,6 +90,14 @@ fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<Option<Cl
         })),
         (None, None) => Ok(None),
     }
+}
+
+/// RFC 6749 §2.3.1: Basic's id and secret are form-urlencoded before base64, as
+/// clients such as oauth4webapi send them (`-` as `%2D`); unencoded ones, which hold
+/// neither `%` nor `+`, read the same. `None` unless the result is UTF-8.
+fn form_decoded(value: &str) -> Option<String> {
+    let spaced = value.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(Into::into)
 }
 
 /// Get an access token: a worker's by client credentials, or by token exchange a
@@ -105,6 +115,7 @@ fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<Option<Cl
 async fn token(
     State(state): State<AppState>,
     Path(environment_id): Path<Uuid>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Result<impl IntoResponse> {
@@ -115,7 +126,10 @@ async fn token(
         subject_token: form.subject_token,
         subject_token_type: form.subject_token_type,
     };
-    let granted = state.credd.grant_token(environment_id, client, request).await?;
+    // Served without connect info (the in-process router in tests), every caller is
+    // one unknown source.
+    let peer = peer.map(|Extension(ConnectInfo(address))| address.ip());
+    let granted = state.credd.grant_token(environment_id, client, request, peer).await?;
     let body = TokenResponse {
         access_token: granted.token.access_token,
         token_type: "Bearer",

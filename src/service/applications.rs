@@ -61,10 +61,13 @@ impl Credd {
         let mut application = self.store.application(environment_id, id).await?;
         application.replace(fields, now());
         self.store.update_application(&application).await?;
+        // Disabled, its tokens stop here at once (the others see it on their next check).
+        self.tokens.forget_application(environment_id, id);
         Ok(application)
     }
 
-    /// Replaces the client secret; the old one stops working at once.
+    /// Replaces the client secret; the old one, and the tokens it obtained, stop
+    /// working at once.
     pub async fn rotate_application_secret(
         &self,
         principal: &Principal,
@@ -77,11 +80,14 @@ impl Credd {
         application.secret_hash = self.master_key.hash_secret(CLIENT_SECRET, &secret);
         application.updated_at = now();
         self.store.update_application(&application).await?;
+        self.tokens.forget_application(environment_id, id);
         Ok(secret)
     }
 
     pub async fn delete_application(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<()> {
         principal.require_manage(environment_id)?;
-        Ok(self.store.delete_application(environment_id, id).await?)
+        self.store.delete_application(environment_id, id).await?;
+        self.tokens.forget_application(environment_id, id);
+        Ok(())
     }
 }

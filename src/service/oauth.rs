@@ -1,14 +1,17 @@
 //! The token endpoint's grants: `client_credentials` for worker applications, and
 //! RFC 8693 token exchange by which a worker obtains a self-service token for one
 //! of its environment's users (how staging suites act as an end user).
-//! Repeated failed client authentications lock the client for a while (`throttle`).
+//! Repeated failed client authentications from one source lock that source out of
+//! the client for a while (`throttle`).
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use domain::Store;
 use domain::application::TokenEndpointAuthMethod;
 use uuid::Uuid;
 
+use super::throttle::Source;
 use super::{CLIENT_SECRET, Credd};
 use crate::auth::{IssuedToken, SELF_MANAGEMENT_SCOPES};
 use crate::error::{Error, Result};
@@ -53,12 +56,13 @@ impl Credd {
         environment_id: Uuid,
         client: Option<ClientCredentials>,
         request: TokenRequest,
+        peer: Option<IpAddr>,
     ) -> Result<GrantedToken> {
         let client = client.ok_or_else(invalid_client)?;
         let client_id = Uuid::parse_str(&client.client_id).map_err(|_| invalid_client())?;
-        // A locked client is refused before its secret is looked at, so guessing on
-        // gains nothing, even with the right secret.
-        let throttled = (environment_id, client_id);
+        // A locked source is refused before its secret is looked at, so guessing on
+        // gains nothing, even with the right secret; other sources go on as before.
+        let throttled = (Source::of(peer), environment_id, client_id);
         self.client_throttle.check(throttled, Instant::now()).map_err(|wait| Error::Throttled {
             retry_after_seconds: wait.as_millis().div_ceil(1000).max(1).try_into().unwrap_or(u64::MAX),
         })?;
@@ -80,7 +84,7 @@ impl Credd {
 
         match request.grant_type.as_deref() {
             Some(CLIENT_CREDENTIALS) => {
-                let token = self.tokens.issue(environment_id, application.id, application.id, None).await?;
+                let token = self.tokens.issue(&application, application.id, None).await?;
                 Ok(GrantedToken { token, issued_token_type: None })
             }
             Some(TOKEN_EXCHANGE) => {
@@ -102,7 +106,7 @@ impl Credd {
                     }
                     Err(e) => return Err(e.into()),
                 }
-                let token = self.tokens.issue(environment_id, application.id, user_id, Some(scope)).await?;
+                let token = self.tokens.issue(&application, user_id, Some(scope)).await?;
                 Ok(GrantedToken { token, issued_token_type: Some(ACCESS_TOKEN_TYPE) })
             }
             Some(_) => {

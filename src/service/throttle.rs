@@ -1,14 +1,17 @@
-//! Slows down secret guessing at the token endpoint. Per (environment, client id),
-//! after [`FREE_FAILURES`] consecutive failed client authentications the client is
-//! refused for a lock of [`FIRST_LOCK`] that doubles with every further failure, up to
-//! [`MAX_LOCK`]; a success forgets the client, and so does a quiet spell of
-//! [`FORGET_AFTER`].
+//! Slows down secret guessing at the token endpoint. Per source and client (the
+//! peer's address, the environment and the client id), after [`FREE_FAILURES`]
+//! consecutive failed client authentications that source is refused for that client
+//! for a lock of [`FIRST_LOCK`] that doubles with every further failure, up to
+//! [`MAX_LOCK`]; a success forgets the pair, and so does a quiet spell of
+//! [`FORGET_AFTER`]. Keyed by source, a stranger's wrong guesses lock out only the
+//! stranger, never the client's other sources.
 //!
 //! It lives in memory, per instance (several instances on one database each keep
-//! their own count), and never holds more than [`MAX_TRACKED`] clients. It never
+//! their own count), and never holds more than [`MAX_TRACKED`] pairs. It never
 //! decides anything about a secret: the caller checks it and reports the outcome.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -21,11 +24,26 @@ pub const FIRST_LOCK: Duration = Duration::from_secs(1);
 pub const MAX_LOCK: Duration = Duration::from_secs(60);
 /// A client whose last failure is older than this starts from zero again.
 pub const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
-/// The most clients tracked at once; past it, forgotten ones go first, then the stalest.
+/// The most pairs tracked at once; past it, forgotten ones go first, then the stalest.
 pub const MAX_TRACKED: usize = 10_000;
 
-/// An environment's client id.
-pub type ClientKey = (Uuid, Uuid);
+/// Where failures come from: an IPv4 address, an IPv6 address's /64 (what one host
+/// is usually given, so its other addresses count as the same source), or `None`
+/// for a caller whose address is unknown (the in-process router in tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Source(Option<IpAddr>);
+
+impl Source {
+    pub fn of(peer: Option<IpAddr>) -> Self {
+        Self(peer.map(|ip| match ip.to_canonical() {
+            IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
+            v4 => v4,
+        }))
+    }
+}
+
+/// A source, and the environment's client id it authenticates as.
+pub type ClientKey = (Source, Uuid, Uuid);
 
 #[derive(Debug, Clone, Copy)]
 struct Failures {
@@ -105,7 +123,35 @@ mod tests {
     use super::*;
 
     fn client(n: u128) -> ClientKey {
-        (Uuid::from_u128(1), Uuid::from_u128(n))
+        (Source::of(None), Uuid::from_u128(1), Uuid::from_u128(n))
+    }
+
+    fn from_source(peer: &str, n: u128) -> ClientKey {
+        (Source::of(Some(peer.parse().unwrap())), Uuid::from_u128(1), Uuid::from_u128(n))
+    }
+
+    #[test]
+    fn a_source_locks_only_itself() {
+        let throttle = ClientThrottle::default();
+        let now = Instant::now();
+        for _ in 0..FREE_FAILURES {
+            throttle.failed(from_source("192.0.2.1", 1), now);
+        }
+        assert!(throttle.check(from_source("192.0.2.1", 1), now).is_err(), "the guessing source is locked");
+        assert_eq!(throttle.check(from_source("192.0.2.2", 1), now), Ok(()), "another address is not");
+        assert_eq!(throttle.check(client(1), now), Ok(()), "nor the unknown source");
+    }
+
+    #[test]
+    fn an_ipv6_source_is_its_64() {
+        let throttle = ClientThrottle::default();
+        let now = Instant::now();
+        for host in 1..=FREE_FAILURES {
+            throttle.failed(from_source(&format!("2001:db8:1:2::{host}"), 1), now);
+        }
+        assert!(throttle.check(from_source("2001:db8:1:2:ffff::1", 1), now).is_err(), "the same /64");
+        assert_eq!(throttle.check(from_source("2001:db8:1:3::1", 1), now), Ok(()), "another /64");
+        assert_eq!(Source::of(Some("::ffff:192.0.2.1".parse().unwrap())), from_source("192.0.2.1", 1).0, "mapped v4");
     }
 
     #[test]

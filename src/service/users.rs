@@ -56,6 +56,8 @@ impl Credd {
 
     pub async fn delete_user(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<()> {
         principal.require_manage(environment_id)?;
-        Ok(self.store.delete_user(environment_id, id).await?)
+        self.store.delete_user(environment_id, id).await?;
+        self.tokens.forget_user(environment_id, id);
+        Ok(())
     }
 }

@@ -15,11 +15,17 @@ on_both_backends!(
     worker_gets_a_token_with_basic_or_post_as_configured,
     bad_client_credentials_are_invalid_client,
     repeated_bad_secrets_lock_the_client_for_a_while,
+    a_strangers_bad_secrets_lock_out_only_the_stranger,
+    form_encoded_basic_credentials_are_accepted,
     missing_malformed_expired_and_foreign_tokens_are_unauthorized,
     a_worker_manages_only_its_own_environment,
     self_service_token_acts_only_on_its_user,
     token_exchange_refuses_bad_requests,
     rotated_secret_replaces_the_old_one,
+    rotating_a_secret_ends_the_tokens_it_obtained,
+    disabling_or_deleting_a_worker_ends_its_tokens,
+    deleting_a_user_ends_their_tokens,
+    another_instance_ends_tokens_within_the_recheck_bound,
     client_secrets_are_stored_as_keyed_hashes,
     jwks_publishes_the_environment_key,
 );
@@ -110,6 +116,63 @@ async fn repeated_bad_secrets_lock_the_client_for_a_while(app: &TestApp) {
     assert_eq!(attempt(&secret).await.status, StatusCode::OK);
 }
 
+async fn a_strangers_bad_secrets_lock_out_only_the_stranger(app: &TestApp) {
+    let token_url = format!("/{}/as/token", app.admin.environment_id);
+    let client_id = app.admin.client_id.to_string();
+    let (stranger, administrator) = ("192.0.2.7:40000", "198.51.100.20:50000");
+    let attempt = |peer: &'static str, secret: &str| {
+        app.post(&token_url).peer(peer).basic(&client_id, secret).form("grant_type=client_credentials").send()
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt(stranger, "wrong").await.status, StatusCode::UNAUTHORIZED);
+    }
+    attempt(stranger, "wrong").await.expect_error(StatusCode::TOO_MANY_REQUESTS, "REQUEST_LIMITED");
+    // The administrator, elsewhere, is never refused, however long the stranger goes on.
+    for _ in 0..3 {
+        let response = attempt(administrator, &app.admin.client_secret).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    }
+    // …and the stranger's lock outlives the administrator's successes.
+    let locked = attempt(stranger, "wrong").await;
+    assert_eq!(locked.expect_error(StatusCode::TOO_MANY_REQUESTS, "REQUEST_LIMITED")["code"], "LIMIT_EXCEEDED");
+    assert_eq!(locked.body["error"], "slow_down");
+}
+
+/// What oauth4webapi (and so openid-client) sends: RFC 6749 §2.3.1's form-urlencoding
+/// of id and secret before base64, which turns every `-` and `_` into `%2D` and `%5F`:
+/// a client id (a UUID) always changes.
+async fn form_encoded_basic_credentials_are_accepted(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Form-encoded").await;
+    let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
+    let like_oauth4webapi = |value: &str| {
+        value
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("%{:02X}", c as u32) })
+            .collect::<String>()
+    };
+    let every_byte = |value: &str| value.bytes().map(|b| format!("%{b:02x}")).collect::<String>();
+    for (id, secret) in [
+        (like_oauth4webapi(&id), like_oauth4webapi(&secret)),
+        (every_byte(&id), every_byte(&secret)),
+        (id.clone(), secret.clone()),
+    ] {
+        let response = app
+            .post(&format!("/{env}/as/token"))
+            .basic(&id, &secret)
+            .form("grant_type=client_credentials")
+            .send()
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{id}: {}", response.body);
+    }
+    // Decoded, a wrong secret is still wrong, and undecodable bytes are no secret.
+    for wrong in [format!("{secret}%2D"), format!("{secret}+"), "%FF".to_owned()] {
+        let response =
+            app.post(&format!("/{env}/as/token")).basic(&id, &wrong).form("grant_type=client_credentials").send().await;
+        assert_eq!(response.body["error"], "invalid_client");
+    }
+}
+
 async fn missing_malformed_expired_and_foreign_tokens_are_unauthorized(app: &TestApp) {
     let environments = "/v1/environments";
     app.get(environments).send().await.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
@@ -144,8 +207,11 @@ async fn missing_malformed_expired_and_foreign_tokens_are_unauthorized(app: &Tes
         0,
         app.admin.environment_id,
     );
-    let expired =
-        expiring.issue(app.admin.environment_id, app.admin.client_id, app.admin.client_id, None).await.unwrap();
+    let administrator = {
+        use domain::Store;
+        app.state.credd.store.application(app.admin.environment_id, app.admin.client_id).await.unwrap()
+    };
+    let expired = expiring.issue(&administrator, app.admin.client_id, None).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let response = app.get(environments).bearer(&expired.access_token).send().await;
     response.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
@@ -294,6 +360,117 @@ async fn rotated_secret_replaces_the_old_one(app: &TestApp) {
     // The secret is never shown again.
     let read = app.get(&format!("/v1/environments/{env}/applications/{id}")).bearer(&admin).send().await;
     assert!(read.body.get("secret").is_none(), "{}", read.body);
+}
+
+/// A worker's token, and a self-service token it obtained for a new user; both work.
+async fn worker_and_user_tokens(app: &TestApp, env: &str, id: &str, secret: &str) -> (String, String, String) {
+    let worker = app.worker_token(env, id, secret).await;
+    let user =
+        app.create_user(&worker, env, json!({ "username": format!("u{}", uuid::Uuid::now_v7().simple()) })).await;
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    let response = exchange(app, env, id, secret, &user_id, "p1:read:user").await;
+    let user_token = response.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(users_status(app, env, &user_id, &worker).await, StatusCode::OK);
+    assert_eq!(users_status(app, env, &user_id, &user_token).await, StatusCode::OK);
+    (worker, user_id, user_token)
+}
+
+/// What reading the user answers to `token`.
+async fn users_status(app: &TestApp, env: &str, user_id: &str, token: &str) -> StatusCode {
+    app.get(&format!("/v1/environments/{env}/users/{user_id}")).bearer(token).send().await.status
+}
+
+async fn rotating_a_secret_ends_the_tokens_it_obtained(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Rotation ends tokens").await;
+    let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
+    let (worker, user_id, user_token) = worker_and_user_tokens(app, &env, &id, &secret).await;
+
+    let response = app.post(&format!("/v1/environments/{env}/applications/{id}/secret")).bearer(&admin).send().await;
+    let new_secret = response.body["secret"].as_str().unwrap().to_owned();
+    for token in [&worker, &user_token] {
+        let response = app.get(&format!("/v1/environments/{env}/users/{user_id}")).bearer(token).send().await;
+        assert_eq!(response.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED")["code"], "INVALID_TOKEN");
+    }
+    let fresh = app.worker_token(&env, &id, &new_secret).await;
+    assert_eq!(users_status(app, &env, &user_id, &fresh).await, StatusCode::OK);
+}
+
+async fn disabling_or_deleting_a_worker_ends_its_tokens(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Workers end").await;
+    let (disabled, secret) = app.create_worker(&admin, &env, json!({ "name": "disabled", "type": "WORKER" })).await;
+    let (worker, user_id, user_token) = worker_and_user_tokens(app, &env, &disabled, &secret).await;
+    let response = app
+        .put(&format!("/v1/environments/{env}/applications/{disabled}"))
+        .bearer(&admin)
+        .json(json!({ "name": "disabled", "type": "WORKER", "enabled": false }))
+        .send()
+        .await;
+    assert_eq!(response.body["enabled"], false, "{}", response.body);
+    for token in [&worker, &user_token] {
+        assert_eq!(users_status(app, &env, &user_id, token).await, StatusCode::UNAUTHORIZED);
+    }
+
+    let (deleted, secret) = app.create_worker(&admin, &env, json!({ "name": "deleted", "type": "WORKER" })).await;
+    let (worker, user_id, user_token) = worker_and_user_tokens(app, &env, &deleted, &secret).await;
+    let path = format!("/v1/environments/{env}/applications/{deleted}");
+    assert_eq!(app.delete(&path).bearer(&admin).send().await.status, StatusCode::NO_CONTENT);
+    for token in [&worker, &user_token] {
+        assert_eq!(users_status(app, &env, &user_id, token).await, StatusCode::UNAUTHORIZED);
+    }
+}
+
+async fn deleting_a_user_ends_their_tokens(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Users end").await;
+    let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
+    let (worker, user_id, user_token) = worker_and_user_tokens(app, &env, &id, &secret).await;
+    let path = format!("/v1/environments/{env}/users/{user_id}");
+    assert_eq!(app.delete(&path).bearer(&worker).send().await.status, StatusCode::NO_CONTENT);
+    let response = app.get(&format!("/v1/environments/{env}/users/{user_id}/devices")).bearer(&user_token).send().await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{}", response.body);
+    // The worker that obtained it is untouched.
+    assert_eq!(users_status(app, &env, &user_id, &worker).await, StatusCode::NOT_FOUND);
+}
+
+/// Instance B trusted a token; A rotates its worker's secret, then deletes its
+/// environment. B refuses the token once it checks the credential again.
+async fn another_instance_ends_tokens_within_the_recheck_bound(a: &TestApp) {
+    let b = a.another_instance().await;
+    let admin = a.admin_token().await;
+    let env = a.create_environment(&admin, "Two instances").await;
+    let (rotated, secret) = a.create_worker(&admin, &env, json!({ "name": "rotated", "type": "WORKER" })).await;
+    let (rotated_token, user_id, user_token) = worker_and_user_tokens(a, &env, &rotated, &secret).await;
+    let (kept, secret) = a.create_worker(&admin, &env, json!({ "name": "kept", "type": "WORKER" })).await;
+    let kept_token = a.worker_token(&env, &kept, &secret).await;
+    for token in [&rotated_token, &user_token, &kept_token] {
+        assert_eq!(users_status(&b, &env, &user_id, token).await, StatusCode::OK, "B trusts the token");
+    }
+
+    a.post(&format!("/v1/environments/{env}/applications/{rotated}/secret")).bearer(&admin).send().await;
+    for token in [&rotated_token, &user_token] {
+        refused_by_and_by(&b, &env, &user_id, token).await;
+    }
+    assert_eq!(users_status(&b, &env, &user_id, &kept_token).await, StatusCode::OK, "other workers go on");
+
+    a.delete(&format!("/v1/environments/{env}")).bearer(&admin).send().await;
+    // Trusted, B would answer 404: the environment is gone.
+    refused_by_and_by(&b, &env, &user_id, &kept_token).await;
+    b.finish().await;
+}
+
+/// Polls until `app` answers the token with 401, within the recheck bound and a margin.
+async fn refused_by_and_by(app: &TestApp, env: &str, user_id: &str, token: &str) {
+    let deadline = std::time::Instant::now() + credd::auth::RECHECK_AFTER + std::time::Duration::from_secs(20);
+    loop {
+        let status = users_status(app, env, user_id, token).await;
+        if status == StatusCode::UNAUTHORIZED {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "still answered {status} long after the recheck bound");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 async fn client_secrets_are_stored_as_keyed_hashes(app: &TestApp) {

@@ -139,6 +139,12 @@ impl TestApp {
         }
     }
 
+    /// A second instance on the same database and data folder, as behind a load
+    /// balancer; `finish` it before this one.
+    pub async fn another_instance(&self) -> TestApp {
+        Self::open(&self.args.database.database_url, Arc::clone(&self.data_dir), None, self.extra.clone()).await
+    }
+
     /// Closes this instance and opens another on the same database and data folder.
     pub async fn restart(self) -> Self {
         self.state.credd.store.close().await;
@@ -313,6 +319,13 @@ pub struct TestRequest<'a> {
 impl TestRequest<'_> {
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.builder = self.builder.header(name, value);
+        self
+    }
+
+    /// Sent from `peer` (`ip:port`), as the binary's connect info tells it (in process only).
+    pub fn peer(mut self, peer: &str) -> Self {
+        let peer: std::net::SocketAddr = peer.parse().unwrap();
+        self.builder = self.builder.extension(axum::extract::ConnectInfo(peer));
         self
     }
 
