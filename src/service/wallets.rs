@@ -8,7 +8,7 @@ use domain::job::NewJob;
 use domain::notification::TemplateName;
 use domain::page::{Page, PageRequest};
 use domain::store::Outbox;
-use domain::time::{new_id, now};
+use domain::time::{Timestamp, new_id, now};
 use domain::validation::FieldError;
 use domain::wallet::{
     DigitalWallet, MAX_PAIRING_FAILURES, PairingAttempt, PairingRefusal, PairingSession, PairingStatus,
@@ -346,21 +346,16 @@ impl Credd {
         Ok((session, application))
     }
 
-    /// Pairs the wallet when the proof holds. A wrong challenge or signature counts
-    /// as a failed attempt; the session locks after `MAX_PAIRING_FAILURES`. Attempts
-    /// on one session are judged one at a time (`attempts`).
+    /// Pairs the wallet when the proof holds and the wallet may still be paired. A
+    /// wrong challenge or signature counts as a failed attempt; the session locks after
+    /// `MAX_PAIRING_FAILURES`. Attempts on one session are judged one at a time
+    /// (`attempts`).
     pub async fn pair(&self, request_id: Uuid, proof: PairingProof) -> Result<PairedWallet> {
         let _one_attempt_at_a_time = self.attempt_locks.lock(request_id).await;
         let session = self.store.pairing_session(request_id).await?;
+        let wallet = self.store.wallet_by_id(session.wallet_id).await?;
         let at = now();
-        if let Err(refusal) = session.usable(at) {
-            let message = match refusal {
-                PairingRefusal::Completed => "The pairing session has already been completed.",
-                PairingRefusal::Expired => "The pairing session has expired.",
-                PairingRefusal::Locked => "The pairing session is locked after too many failed attempts.",
-            };
-            return Err(Error::bad_request("requestId", message));
-        }
+        self.check_pairable(&wallet, &session, at).await?;
         let attempt = PairingAttempt {
             id: new_id(),
             session_id: session.id,
@@ -375,7 +370,7 @@ impl Credd {
             return Err(Error::invalid(FieldError::new(failure.target, failure.kind, message)));
         }
 
-        let mut wallet = self.store.wallet_by_id(session.wallet_id).await?;
+        let mut wallet = wallet;
         let access_token = random_secret();
         wallet.status = WalletStatus::Active;
         wallet.application_instance_id = Some(proof.application_instance_id);
@@ -391,10 +386,26 @@ impl Credd {
                 Ok(PairedWallet { wallet, access_token })
             }
             Err(domain::StoreError::Conflict) => {
-                Err(Error::bad_request("requestId", "The pairing session has already been completed."))
+                // The wallet or its session changed since the check above: say how.
+                let wallet = self.store.wallet_by_id(session.wallet_id).await?;
+                let session = self.store.pairing_session_of_wallet(wallet.id).await?;
+                self.check_pairable(&wallet, &session, now()).await?;
+                Err(refused(PairingRefusal::Completed))
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// 400 unless the wallet is `PAIRING_REQUIRED`, its application exists and the
+    /// session is usable. The store checks the wallet again as it completes the pairing.
+    async fn check_pairable(&self, wallet: &DigitalWallet, session: &PairingSession, at: Timestamp) -> Result<()> {
+        let application_exists =
+            match self.store.wallet_application(wallet.environment_id, wallet.wallet_application_id).await {
+                Ok(_) => true,
+                Err(domain::StoreError::NotFound) => false,
+                Err(e) => return Err(e.into()),
+            };
+        wallet.pairable(application_exists).and_then(|()| session.usable(at)).map_err(refused)
     }
 
     /// The wallet whose access token this is; 401 otherwise.
@@ -408,6 +419,20 @@ impl Credd {
         let hash = wallet.token_hash.as_deref().ok_or(INVALID)?;
         if self.master_key.verify_secret(WALLET_TOKEN, token, hash) { Ok(wallet) } else { Err(INVALID) }
     }
+}
+
+/// Why a pairing is refused, as a 400 on the link's `requestId`.
+fn refused(refusal: PairingRefusal) -> Error {
+    let message = match refusal {
+        PairingRefusal::Completed => "The pairing session has already been completed.",
+        PairingRefusal::Expired => "The pairing session has expired.",
+        PairingRefusal::Locked => "The pairing session is locked after too many failed attempts.",
+        PairingRefusal::WalletDisabled => "The digital wallet is disabled: it can no longer be paired.",
+        PairingRefusal::ApplicationDeleted => {
+            "The digital wallet's application was deleted: the wallet can no longer be paired."
+        }
+    };
+    Error::bad_request("requestId", message)
 }
 
 /// Checks the challenge (in constant time) and the JWS over it by the offered key.

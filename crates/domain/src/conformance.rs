@@ -52,6 +52,7 @@ macro_rules! conformance_tests {
             wallet_is_created_with_its_session_and_outbox,
             pairing_fails_counts_and_completes_once,
             pairing_session_expires_only_when_due_and_pending,
+            pairing_completes_only_a_pending_wallet_of_an_existing_application,
             wallet_application_delete_disables_its_wallets_and_user_delete_removes_them,
             template_contents_are_unique_per_method_locale_and_variant,
             notifications_list_newest_first_filtered_and_settle,
@@ -657,6 +658,49 @@ pub async fn pairing_session_expires_only_when_due_and_pending<S: Store>(store: 
     assert!(!store.expire_pairing_session(session.id, expires_at).await.unwrap(), "once");
 }
 
+pub async fn pairing_completes_only_a_pending_wallet_of_an_existing_application<S: Store>(store: &S) {
+    let (ada, app) = user_with_app(store).await;
+    let expires_at = now() + TimeDelta::hours(1);
+    let (mut disabled, disabled_session) = wallet_with_session(&ada, &app, expires_at);
+    disabled.status = WalletStatus::Disabled;
+    let orphan_app = WalletApplication { id: new_id(), ..app.clone() };
+    let (orphan, orphan_session) = wallet_with_session(&ada, &orphan_app, expires_at);
+    for (wallet, session) in [(&disabled, &disabled_session), (&orphan, &orphan_session)] {
+        store.create_wallet(wallet, session, &Outbox::default()).await.unwrap();
+        let paired = DigitalWallet {
+            status: WalletStatus::Active,
+            application_instance_id: Some("instance".into()),
+            public_key: Some("{\"kty\":\"OKP\"}".into()),
+            token_hash: Some(vec![5; 32]),
+            ..wallet.clone()
+        };
+        let attempt = PairingAttempt {
+            id: new_id(),
+            session_id: session.id,
+            wallet_id: wallet.id,
+            success: true,
+            attempted_at: now(),
+        };
+        let outbox = Outbox { notifications: vec![], jobs: vec![job("provision_pending", 10)] };
+        let refused = store.complete_pairing(&paired, &attempt, &outbox).await;
+        assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
+        // Nothing changed: the wallet, its session, its attempts, the outbox.
+        assert_eq!(store.wallet_with_attempts(wallet.id).await.unwrap(), (wallet.clone(), vec![]));
+        assert_eq!(store.pairing_session(session.request_id).await.unwrap(), *session);
+        assert!(matches!(store.job(outbox.jobs[0].id).await, Err(StoreError::NotFound)));
+    }
+
+    // Disabling a pending wallet ends its session; other changes leave it pending.
+    let (mut pending, session) = wallet_with_session(&ada, &app, expires_at);
+    store.create_wallet(&pending, &session, &Outbox::default()).await.unwrap();
+    pending.application_instance_id = Some("instance".into());
+    store.update_wallet(&pending, &Outbox::default()).await.unwrap();
+    assert_eq!(store.pairing_session(session.request_id).await.unwrap().status, PairingStatus::Initial);
+    pending.status = WalletStatus::Disabled;
+    store.update_wallet(&pending, &Outbox::default()).await.unwrap();
+    assert_eq!(store.pairing_session(session.request_id).await.unwrap().status, PairingStatus::Expired);
+}
+
 pub async fn wallet_application_delete_disables_its_wallets_and_user_delete_removes_them<S: Store>(store: &S) {
     let (ada, app) = user_with_app(store).await;
     let (wallet, session) = wallet_with_session(&ada, &app, now() + TimeDelta::hours(1));
@@ -673,6 +717,7 @@ pub async fn wallet_application_delete_disables_its_wallets_and_user_delete_remo
     store.delete_wallet_application(app.environment_id, app.id, now()).await.unwrap();
     assert!(matches!(store.wallet_application(app.environment_id, app.id).await, Err(StoreError::NotFound)));
     assert_eq!(store.wallet_by_id(wallet.id).await.unwrap().status, WalletStatus::Disabled);
+    assert_eq!(store.pairing_session(session.request_id).await.unwrap().status, PairingStatus::Expired);
 
     store.delete_user(ada.environment_id, ada.id).await.unwrap();
     assert!(matches!(store.wallet_by_id(wallet.id).await, Err(StoreError::NotFound)));

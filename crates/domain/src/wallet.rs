@@ -126,6 +126,18 @@ impl DigitalWallet {
         self.updated_at = now;
         Ok(())
     }
+
+    /// Whether the wallet may still be paired: only while `PAIRING_REQUIRED` and its
+    /// application exists, whatever its session says.
+    pub fn pairable(&self, application_exists: bool) -> Result<(), PairingRefusal> {
+        match self.status {
+            _ if !application_exists => Err(PairingRefusal::ApplicationDeleted),
+            WalletStatus::PairingRequired => Ok(()),
+            WalletStatus::Active => Err(PairingRefusal::Completed),
+            WalletStatus::Disabled => Err(PairingRefusal::WalletDisabled),
+            WalletStatus::Expired => Err(PairingRefusal::Expired),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +163,9 @@ pub enum PairingRefusal {
     Completed,
     Expired,
     Locked,
+    /// An administrator disabled the wallet (or deleted its application).
+    WalletDisabled,
+    ApplicationDeleted,
 }
 
 impl PairingSession {
@@ -214,6 +229,21 @@ mod tests {
         assert_eq!(err.target, "applicationInstance.id");
         w.administer(Some(WalletStatus::Disabled), Some("instance-1".into()), now()).unwrap();
         assert_eq!(w.status, WalletStatus::Disabled);
+    }
+
+    #[test]
+    fn only_a_pending_wallet_of_an_existing_application_pairs() {
+        let mut w = wallet();
+        assert_eq!(w.pairable(true), Ok(()));
+        assert_eq!(w.pairable(false), Err(PairingRefusal::ApplicationDeleted));
+        for (status, refusal) in [
+            (WalletStatus::Disabled, PairingRefusal::WalletDisabled),
+            (WalletStatus::Active, PairingRefusal::Completed),
+            (WalletStatus::Expired, PairingRefusal::Expired),
+        ] {
+            w.status = status;
+            assert_eq!(w.pairable(true), Err(refusal));
+        }
     }
 
     #[test]

@@ -1007,6 +1007,22 @@ impl Store for PgStore {
                 .await
                 .map_err(backend)?;
         one_row(result)?;
+        // Their links stop working at once. Sessions before wallets: the order pairing
+        // takes their locks in, so the two never deadlock.
+        let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
+        sqlx::query!(
+            "UPDATE pairing_sessions SET status = $4, updated_at = $5
+             WHERE environment_id = $1 AND status = $3
+               AND wallet_id IN (SELECT id FROM digital_wallets WHERE environment_id = $1 AND wallet_application_id = $2)",
+            environment_id,
+            id,
+            initial,
+            expired,
+            now,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         let disabled_wallets = sqlx::query_scalar!(
             "UPDATE digital_wallets SET status = $3, updated_at = $4 WHERE environment_id = $1 AND wallet_application_id = $2
              RETURNING id",
@@ -1110,6 +1126,23 @@ impl Store for PgStore {
 
     async fn update_wallet(&self, wallet: &DigitalWallet, outbox: &Outbox) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        if wallet.status == WalletStatus::Disabled {
+            // A disabled wallet's link stops working at once. The session before the
+            // wallet: the order pairing takes their locks in, so the two never deadlock.
+            let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
+            sqlx::query!(
+                "UPDATE pairing_sessions SET status = $4, updated_at = $5
+                 WHERE environment_id = $1 AND wallet_id = $2 AND status = $3",
+                wallet.environment_id,
+                wallet.id,
+                initial,
+                expired,
+                wallet.updated_at,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
         let result = sqlx::query!(
             "UPDATE digital_wallets SET application_instance_id = $3, status = $4, updated_at = $5
              WHERE environment_id = $1 AND id = $2",
@@ -1218,14 +1251,26 @@ impl Store for PgStore {
         outbox: &Outbox,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let (session_id, initial, completed) =
-            (attempt.session_id, PairingStatus::Initial.as_str(), PairingStatus::Completed.as_str());
+        let (session_id, initial, completed, pending) = (
+            attempt.session_id,
+            PairingStatus::Initial.as_str(),
+            PairingStatus::Completed.as_str(),
+            WalletStatus::PairingRequired.as_str(),
+        );
+        // The wallet's own state is part of the condition: a wallet disabled (or whose
+        // application was deleted) after the caller read it is never paired.
         let won = sqlx::query!(
-            "UPDATE pairing_sessions SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
+            "UPDATE pairing_sessions SET status = $3, updated_at = $4
+             WHERE id = $1 AND status = $2
+               AND EXISTS (SELECT 1 FROM digital_wallets w
+                           JOIN wallet_applications a
+                             ON a.id = w.wallet_application_id AND a.environment_id = w.environment_id
+                           WHERE w.id = pairing_sessions.wallet_id AND w.status = $5)",
             session_id,
             initial,
             completed,
             attempt.attempted_at,
+            pending,
         )
         .execute(&mut *tx)
         .await
@@ -1233,11 +1278,13 @@ impl Store for PgStore {
         if won.rows_affected() == 0 {
             return Err(StoreError::Conflict);
         }
+        // Checked again as the row is locked: a disable that committed since the
+        // statement above read the wallet shows here, and the whole pairing rolls back.
         let (id, status) = (wallet.id, wallet.status.as_str());
-        sqlx::query!(
+        let paired = sqlx::query!(
             "UPDATE digital_wallets SET application_instance_id = $2, status = $3, public_key = $4, device_data = $5,
                                         token_hash = $6, updated_at = $7
-             WHERE id = $1",
+             WHERE id = $1 AND status = $8",
             id,
             wallet.application_instance_id,
             status,
@@ -1245,10 +1292,14 @@ impl Store for PgStore {
             wallet.device_data,
             wallet.token_hash,
             wallet.updated_at,
+            pending,
         )
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        if paired.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
         insert_attempt(&mut tx, attempt).await?;
         write_outbox(&mut tx, outbox).await?;
         tx.commit().await.map_err(backend)
