@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::Store;
 use domain::job::NewJob;
 use domain::notification::TemplateName;
@@ -31,6 +33,8 @@ use crate::error::{Error, Result};
 pub const EXPIRE_PAIRING_SESSION: &str = "expire_pairing_session";
 /// Purpose of the keyed hash of wallet access tokens.
 pub const WALLET_TOKEN: &str = "wallet-token";
+/// Purpose of the keyed hash of pairing link ids, by which a link finds its session.
+pub const PAIRING_LINK: &str = "pairing-link";
 
 /// A created wallet, with what its creation sent.
 pub struct CreatedWallet {
@@ -135,9 +139,16 @@ impl Credd {
 
     // Wallets -----------------------------------------------------------------------
 
-    /// `{publicUrl}/v1/distributedid/requests/{requestId}`.
+    /// `{publicUrl}/v1/distributedid/requests/{requestId}`, the id derived from the
+    /// session's (see [`crate::crypto::MasterKey::pairing_link_id`]).
     pub fn qr_url(&self, session: &PairingSession) -> String {
-        format!("{}/v1/distributedid/requests/{}", self.settings.public_base, session.request_id)
+        let link_id = self.master_key.pairing_link_id(session.id);
+        format!("{}/v1/distributedid/requests/{link_id}", self.settings.public_base)
+    }
+
+    /// What the store keeps of a link id, to find its session: a keyed hash.
+    pub fn pairing_link_hash(&self, link_id: Uuid) -> String {
+        URL_SAFE_NO_PAD.encode(self.master_key.hash_secret(PAIRING_LINK, &link_id.hyphenated().to_string()))
     }
 
     /// The wallet app's `appOpenUrl` with `u=<url-encoded qrUrl>`.
@@ -170,13 +181,13 @@ impl Credd {
         };
 
         let at = now();
-        let wallet_id = new_id();
+        let (wallet_id, session_id) = (new_id(), new_id());
         let session = PairingSession {
-            id: new_id(),
+            id: session_id,
             environment_id,
             user_id,
             wallet_id,
-            request_id: new_id(),
+            link_hash: self.pairing_link_hash(self.master_key.pairing_link_id(session_id)),
             challenge: new_challenge(random_bytes()),
             status: PairingStatus::Initial,
             failed_attempts: 0,
@@ -340,7 +351,7 @@ impl Credd {
 
     /// A pairing request as the wallet app sees it.
     pub async fn pairing_request(&self, request_id: Uuid) -> Result<(PairingSession, Option<WalletApplication>)> {
-        let session = self.store.pairing_session(request_id).await?;
+        let session = self.store.pairing_session(&self.pairing_link_hash(request_id)).await?;
         let wallet = self.store.wallet_by_id(session.wallet_id).await?;
         let application = self.store.wallet_application(wallet.environment_id, wallet.wallet_application_id).await.ok();
         Ok((session, application))
@@ -352,7 +363,7 @@ impl Credd {
     /// (`attempts`).
     pub async fn pair(&self, request_id: Uuid, proof: PairingProof) -> Result<PairedWallet> {
         let _one_attempt_at_a_time = self.attempt_locks.lock(request_id).await;
-        let session = self.store.pairing_session(request_id).await?;
+        let session = self.store.pairing_session(&self.pairing_link_hash(request_id)).await?;
         let wallet = self.store.wallet_by_id(session.wallet_id).await?;
         let at = now();
         self.check_pairable(&wallet, &session, at).await?;

@@ -1,19 +1,24 @@
 //! Pairing links: a disabled wallet (or one whose application was deleted) is never
-//! paired, not even by a request racing the disable.
+//! paired, not even by a request racing the disable; a link's id is unpredictable and
+//! never rests in the database.
 
 use axum::http::StatusCode;
+use credd::crypto::MasterKey;
 use credd::wallet_client;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::helpers::TestApp;
 use crate::on_both_backends;
-use crate::user_credentials::{self, Setup, credentials_path};
+use crate::user_credentials::{self, Setup, contains, credentials_path, database_contents};
 use crate::wallets::attempt;
 
 on_both_backends!(
     a_disabled_wallet_is_not_paired_and_receives_nothing,
     a_wallet_whose_application_was_deleted_is_not_paired,
     a_disable_racing_a_pairing_always_ends_disabled,
+    a_pending_link_id_rests_nowhere_in_the_database,
+    link_ids_are_random_and_need_the_master_key,
 );
 
 fn wallet_path(s: &Setup, wallet: &Value) -> String {
@@ -117,3 +122,62 @@ async fn a_disable_racing_a_pairing_always_ends_disabled(app: &TestApp) {
     }
     println!("{paired} of 30 pairings landed before their disable");
 }
+
+/// A pending wallet's link id is in no form in the stored bytes (SQLite's file and
+/// WAL; every Postgres row as text, and every BYTEA value as raw bytes), while the
+/// ids around it are; and the link still pairs.
+async fn a_pending_link_id_rests_nowhere_in_the_database(app: &TestApp) {
+    let s = user_credentials::setup(app).await;
+    let wallet_app = app.create_wallet_application(&s.token, &s.env).await;
+    let wallet = app
+        .create_wallet(&s.token, &s.env, &s.user_id, json!({ "digitalWalletApplication": { "id": wallet_app } }))
+        .await;
+    let qr_url = wallet["pairingSession"]["qrUrl"].as_str().unwrap();
+    let link_id: Uuid = qr_url.rsplit('/').next().unwrap().parse().unwrap();
+
+    let stored = database_contents(app).await;
+    let session_id = wallet["pairingSession"]["id"].as_str().unwrap();
+    assert!(contains(&stored, session_id) && contains(&stored, wallet["id"].as_str().unwrap()), "the search sees ids");
+    for form in [link_id.hyphenated().to_string(), link_id.simple().to_string(), link_id.to_string().to_uppercase()] {
+        assert!(!contains(&stored, &form), "the link id rests in the database as {form}");
+    }
+    assert!(!stored.windows(16).any(|w| w == link_id.as_bytes()), "the link id rests as raw bytes");
+
+    let paired = wallet_client::pair(app, qr_url, "phone").await.unwrap();
+    assert_eq!(paired.wallet_id, wallet["id"].as_str().unwrap());
+}
+
+/// Two wallets made back to back: their link ids are version 4 UUIDs that share
+/// nothing but those bits, are not their session ids, and follow from the session id
+/// only with the master key.
+async fn link_ids_are_random_and_need_the_master_key(app: &TestApp) {
+    let s = user_credentials::setup(app).await;
+    let wallet_app = app.create_wallet_application(&s.token, &s.env).await;
+    let body = json!({ "digitalWalletApplication": { "id": wallet_app } });
+    let (first, second) = tokio::join!(
+        app.create_wallet(&s.token, &s.env, &s.user_id, body.clone()),
+        app.create_wallet(&s.token, &s.env, &s.user_id, body.clone())
+    );
+    let ids = |wallet: &Value| {
+        let session: Uuid = wallet["pairingSession"]["id"].as_str().unwrap().parse().unwrap();
+        let link: Uuid =
+            wallet["pairingSession"]["qrUrl"].as_str().unwrap().rsplit('/').next().unwrap().parse().unwrap();
+        (session, link)
+    };
+    let ((first_session, first_link), (second_session, second_link)) = (ids(&first), ids(&second));
+    for link in [first_link, second_link] {
+        assert_eq!((link.get_version_num(), link.get_variant()), (4, uuid::Variant::RFC4122), "{link}");
+    }
+    // Apart from the version and variant bits, the two ids have no prefix in common.
+    let (a, b) = (first_link.as_u128() & !VERSION_AND_VARIANT, second_link.as_u128() & !VERSION_AND_VARIANT);
+    assert!((a ^ b).leading_zeros() < 32, "{first_link} and {second_link} share a prefix");
+    assert_ne!(first_session, first_link);
+
+    let key = &app.state.credd.master_key;
+    assert_eq!(key.pairing_link_id(first_session), first_link);
+    assert_eq!(key.pairing_link_id(second_session), second_link);
+    let another_key = MasterKey::from_bytes(&[42; 32]);
+    assert_ne!(another_key.pairing_link_id(first_session), first_link, "the link needs credd's own key");
+}
+
+const VERSION_AND_VARIANT: u128 = (0xf << 76) | (0x3 << 62);

@@ -204,7 +204,8 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The wallet's newest pairing session.
     fn pairing_session_of_wallet(&self, wallet_id: Uuid) -> impl Future<Output = StoreResult<PairingSession>> + Send;
-    fn pairing_session(&self, request_id: Uuid) -> impl Future<Output = StoreResult<PairingSession>> + Send;
+    /// The session whose link hashes to `link_hash`.
+    fn pairing_session(&self, link_hash: &str) -> impl Future<Output = StoreResult<PairingSession>> + Send;
     /// The wallet with its pairing attempts, oldest first: what a wallet read shows,
     /// in one round trip where the backend allows.
     fn wallet_with_attempts(

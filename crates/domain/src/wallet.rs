@@ -146,8 +146,10 @@ pub struct PairingSession {
     pub environment_id: Uuid,
     pub user_id: Uuid,
     pub wallet_id: Uuid,
-    /// The id in `qrUrl` (`…/distributedid/requests/{requestId}`).
-    pub request_id: Uuid,
+    /// A keyed hash of the link id in `qrUrl` (`…/distributedid/requests/{requestId}`),
+    /// which is derived from the session id and the master key: a copy of the database
+    /// does not hold the link.
+    pub link_hash: String,
     /// What the wallet must sign to prove it holds the link.
     pub challenge: String,
     pub status: PairingStatus,
@@ -254,7 +256,7 @@ mod tests {
             environment_id: new_id(),
             user_id: new_id(),
             wallet_id: new_id(),
-            request_id: new_id(),
+            link_hash: "hash".into(),
             challenge: new_challenge([7; 16]),
             status: PairingStatus::Initial,
             failed_attempts: 0,

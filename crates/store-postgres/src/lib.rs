@@ -1054,7 +1054,7 @@ impl Store for PgStore {
                                               status, public_key, device_data, token_hash, notification, created_at,
                                               updated_at)
                  VALUES ($20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31))
-             INSERT INTO pairing_sessions (id, environment_id, user_id, wallet_id, request_id, challenge, status,
+             INSERT INTO pairing_sessions (id, environment_id, user_id, wallet_id, link_hash, challenge, status,
                                            failed_attempts, expires_at, created_at, updated_at)
              VALUES ($32, $21, $22, $20, $33, $34, $35, $36, $37, $38, $39)",
             wallet.id,
@@ -1070,7 +1070,7 @@ impl Store for PgStore {
             wallet.created_at,
             wallet.updated_at,
             session.id,
-            session.request_id,
+            session.link_hash,
             session.challenge,
             session.status.as_str(),
             session.failed_attempts,
@@ -1182,7 +1182,7 @@ impl Store for PgStore {
     async fn pairing_session_of_wallet(&self, wallet_id: Uuid) -> StoreResult<PairingSession> {
         sqlx::query_as!(
             PairingSessionRow,
-            "SELECT id, environment_id, user_id, wallet_id, request_id, challenge, status, failed_attempts, expires_at,
+            "SELECT id, environment_id, user_id, wallet_id, link_hash, challenge, status, failed_attempts, expires_at,
                     created_at, updated_at
              FROM pairing_sessions WHERE wallet_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
             wallet_id
@@ -1194,13 +1194,13 @@ impl Store for PgStore {
         .try_into()
     }
 
-    async fn pairing_session(&self, request_id: Uuid) -> StoreResult<PairingSession> {
+    async fn pairing_session(&self, link_hash: &str) -> StoreResult<PairingSession> {
         sqlx::query_as!(
             PairingSessionRow,
-            "SELECT id, environment_id, user_id, wallet_id, request_id, challenge, status, failed_attempts, expires_at,
+            "SELECT id, environment_id, user_id, wallet_id, link_hash, challenge, status, failed_attempts, expires_at,
                     created_at, updated_at
-             FROM pairing_sessions WHERE request_id = $1",
-            request_id
+             FROM pairing_sessions WHERE link_hash = $1",
+            link_hash
         )
         .fetch_optional(&self.pool)
         .await

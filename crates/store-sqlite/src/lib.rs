@@ -1013,17 +1013,16 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        let (session_id, request_id, session_status) =
-            (session.id.hyphenated(), session.request_id.hyphenated(), session.status.as_str());
+        let (session_id, session_status) = (session.id.hyphenated(), session.status.as_str());
         sqlx::query!(
-            "INSERT INTO pairing_sessions (id, environment_id, user_id, wallet_id, request_id, challenge, status,
+            "INSERT INTO pairing_sessions (id, environment_id, user_id, wallet_id, link_hash, challenge, status,
                                            failed_attempts, expires_at, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             session_id,
             environment_id,
             user_id,
             id,
-            request_id,
+            session.link_hash,
             session.challenge,
             session_status,
             session.failed_attempts,
@@ -1139,7 +1138,7 @@ impl Store for SqliteStore {
         let wallet_id = wallet_id.hyphenated();
         sqlx::query_as!(
             PairingSessionRow,
-            "SELECT id, environment_id, user_id, wallet_id, request_id, challenge, status, failed_attempts, expires_at,
+            "SELECT id, environment_id, user_id, wallet_id, link_hash, challenge, status, failed_attempts, expires_at,
                     created_at, updated_at
              FROM pairing_sessions WHERE wallet_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1",
             wallet_id
@@ -1151,14 +1150,13 @@ impl Store for SqliteStore {
         .try_into()
     }
 
-    async fn pairing_session(&self, request_id: Uuid) -> StoreResult<PairingSession> {
-        let request_id = request_id.hyphenated();
+    async fn pairing_session(&self, link_hash: &str) -> StoreResult<PairingSession> {
         sqlx::query_as!(
             PairingSessionRow,
-            "SELECT id, environment_id, user_id, wallet_id, request_id, challenge, status, failed_attempts, expires_at,
+            "SELECT id, environment_id, user_id, wallet_id, link_hash, challenge, status, failed_attempts, expires_at,
                     created_at, updated_at
-             FROM pairing_sessions WHERE request_id = ?1",
-            request_id
+             FROM pairing_sessions WHERE link_hash = ?1",
+            link_hash
         )
         .fetch_optional(&self.reader)
         .await
