@@ -126,7 +126,7 @@ fn create_sqlite_folder(url: &str) -> Result<(), OpenError> {
     }
     match Path::new(path).parent() {
         Some(folder) if !folder.as_os_str().is_empty() => {
-            std::fs::create_dir_all(folder).map_err(|e| OpenError::Folder(folder.display().to_string(), e))
+            crate::crypto::create_private_folder(folder).map_err(|e| OpenError::Folder(folder.display().to_string(), e))
         }
         _ => Ok(()),
     }

@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 use base64::Engine;
@@ -163,11 +163,17 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// Creates the folder and any missing parents with mode 0700 (only the owner may list
+/// or enter them); folders that exist are left as they are.
+pub fn create_private_folder(path: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+}
+
 /// Writes a file only its owner can read, refusing to overwrite one.
 pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     let io = |e| KeyError::Io(path.display().to_string(), e);
     if let Some(folder) = path.parent() {
-        std::fs::create_dir_all(folder).map_err(io)?;
+        create_private_folder(folder).map_err(io)?;
     }
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
     file.write_all(contents).map_err(io)?;

@@ -1,8 +1,11 @@
 //! Pairing links: a disabled wallet (or one whose application was deleted) is never
 //! paired, not even by a request racing the disable; a link's id is unpredictable and
-//! never rests in the database.
+//! never rests in the database; the SQLite file is private to credd's user.
+
+use std::os::unix::fs::PermissionsExt;
 
 use axum::http::StatusCode;
+use credd::app_store::AppStore;
 use credd::crypto::MasterKey;
 use credd::wallet_client;
 use serde_json::{Value, json};
@@ -181,3 +184,35 @@ async fn link_ids_are_random_and_need_the_master_key(app: &TestApp) {
 }
 
 const VERSION_AND_VARIANT: u128 = (0xf << 76) | (0x3 << 62);
+
+/// A database credd creates, with its folder, is readable by credd's user only, its
+/// WAL and shared-memory files too; an existing one is made so at start.
+#[tokio::test]
+async fn the_sqlite_database_and_its_folder_are_private() {
+    let root = tempfile::tempdir().unwrap();
+    let folder = root.path().join("data");
+    let file = folder.join("credd.db");
+    let url = format!("sqlite://{}", file.display());
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let companions = [format!("{}-wal", file.display()), format!("{}-shm", file.display())];
+
+    let store = AppStore::open(&url, 1, true).await.unwrap();
+    assert_eq!(mode(&folder), 0o700);
+    assert_eq!(mode(&file), 0o600);
+    for companion in &companions {
+        assert_eq!(mode(companion.as_ref()), 0o600, "{companion}");
+    }
+    store.close().await;
+
+    for path in [file.display().to_string()].iter().chain(&companions) {
+        if std::path::Path::new(path).exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    let store = AppStore::open(&url, 1, true).await.unwrap();
+    assert_eq!(mode(&file), 0o600, "an existing database is made private");
+    for companion in companions.iter().filter(|c| std::path::Path::new(c.as_str()).exists()) {
+        assert_eq!(mode(companion.as_ref()), 0o600, "{companion}");
+    }
+    store.close().await;
+}

@@ -9,6 +9,8 @@
 mod group_commit;
 mod rows;
 
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -53,8 +55,13 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url`, e.g. `sqlite://./credd-data/credd.db`.
+    /// The file is readable by its owner only (mode 0600), an existing one made so.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        if !url.contains(":memory:") && !url.contains("mode=memory") {
+            make_private(options.get_filename())?;
+        }
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a transaction acknowledged to a client survives power loss too.
@@ -109,6 +116,27 @@ impl SqliteStore {
         };
         [reader, PoolUsage { backend: "sqlite", pool: "writer", size: writer.open, idle: writer.idle, max: 1 }]
     }
+}
+
+/// Creates the database file with mode 0600 (SQLite gives its `-wal` and `-shm` files
+/// the main file's mode), or sets an existing one and its companions to 0600.
+fn make_private(path: &Path) -> std::io::Result<()> {
+    let private = || std::fs::Permissions::from_mode(0o600);
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::set_permissions(path, private())?;
+    for suffix in ["-wal", "-shm"] {
+        let mut companion = path.as_os_str().to_owned();
+        companion.push(suffix);
+        match std::fs::set_permissions(&companion, private()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn backend(error: sqlx::Error) -> StoreError {
