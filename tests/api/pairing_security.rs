@@ -1,8 +1,11 @@
 //! Pairing links: a disabled wallet (or one whose application was deleted) is never
 //! paired, not even by a request racing the disable; a link's id is unpredictable and
-//! never rests in the database; the SQLite file is private to credd's user.
+//! never rests in the database, not even one made before the upgrade that hashed
+//! them; the SQLite file is private to credd's user.
 
+use std::borrow::Cow;
 use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use credd::app_store::AppStore;
@@ -15,6 +18,9 @@ use crate::helpers::TestApp;
 use crate::on_both_backends;
 use crate::user_credentials::{self, Setup, contains, credentials_path, database_contents};
 use crate::wallets::attempt;
+use domain::Store;
+use domain::wallet::{PairingStatus, WalletStatus};
+use sqlx::migrate::Migrator;
 
 on_both_backends!(
     a_disabled_wallet_is_not_paired_and_receives_nothing,
@@ -215,4 +221,136 @@ async fn the_sqlite_database_and_its_folder_are_private() {
         assert_eq!(mode(companion.as_ref()), 0o600, "{companion}");
     }
     store.close().await;
+}
+
+/// The last migration of the release that stored link ids as they are.
+const LAST_WITH_PLAIN_LINK_IDS: i64 = 20261123070000;
+
+fn migrations_until_plain_link_ids(all: &Migrator) -> Migrator {
+    let migrations = all.iter().filter(|m| m.version <= LAST_WITH_PLAIN_LINK_IDS).cloned().collect();
+    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+}
+
+/// Rows as that release wrote them: a wallet waiting to pair and one paired, with
+/// their sessions and link ids. `{t}` is a timestamp literal of the backend.
+fn plain_link_rows(ids: &OldIds, t: &str) -> Vec<String> {
+    let OldIds { env, user, pending, paired, pending_session, paired_session, pending_link, paired_link } = ids;
+    let wallet = |id: &Uuid, status: &str| {
+        format!(
+            "INSERT INTO digital_wallets (id, environment_id, user_id, wallet_application_id, status, created_at, updated_at)
+             VALUES ('{id}', '{env}', '{user}', '{}', '{status}', {t}, {t})",
+            Uuid::new_v4()
+        )
+    };
+    let session = |id: &Uuid, wallet: &Uuid, link: &Uuid, status: &str| {
+        format!(
+            "INSERT INTO pairing_sessions (id, environment_id, user_id, wallet_id, request_id, challenge, status,
+                                           failed_attempts, expires_at, created_at, updated_at)
+             VALUES ('{id}', '{env}', '{user}', '{wallet}', '{link}', 'abc123', '{status}', 0, {t}, {t}, {t})"
+        )
+    };
+    vec![
+        format!(
+            "INSERT INTO environments (id, name, type, region, created_at, updated_at)
+             VALUES ('{env}', 'Before', 'SANDBOX', 'NA', {t}, {t})"
+        ),
+        format!(
+            "INSERT INTO users (id, environment_id, username, created_at, updated_at) VALUES ('{user}', '{env}', 'ada', {t}, {t})"
+        ),
+        wallet(pending, "PAIRING_REQUIRED"),
+        wallet(paired, "ACTIVE"),
+        session(pending_session, pending, pending_link, "INITIAL"),
+        session(paired_session, paired, paired_link, "COMPLETED"),
+    ]
+}
+
+struct OldIds {
+    env: Uuid,
+    user: Uuid,
+    pending: Uuid,
+    paired: Uuid,
+    pending_session: Uuid,
+    paired_session: Uuid,
+    pending_link: Uuid,
+    paired_link: Uuid,
+}
+
+impl OldIds {
+    fn new() -> Self {
+        let id = Uuid::now_v7;
+        Self {
+            env: id(),
+            user: id(),
+            pending: id(),
+            paired: id(),
+            pending_session: id(),
+            paired_session: id(),
+            pending_link: id(),
+            paired_link: id(),
+        }
+    }
+}
+
+/// After the upgrade the session that was pending has ended with its wallet
+/// (`EXPIRED`), the paired one is as it was, and neither old link id is stored.
+async fn old_links_are_gone(app: &TestApp, ids: &OldIds) {
+    let store = &app.state.credd.store;
+    assert_eq!(store.wallet_by_id(ids.pending).await.unwrap().status, WalletStatus::Expired);
+    assert_eq!(store.wallet_by_id(ids.paired).await.unwrap().status, WalletStatus::Active);
+    for (wallet, session, status) in [
+        (ids.pending, ids.pending_session, PairingStatus::Expired),
+        (ids.paired, ids.paired_session, PairingStatus::Completed),
+    ] {
+        let stored = store.pairing_session_of_wallet(wallet).await.unwrap();
+        assert_eq!((stored.id, stored.status), (session, status));
+    }
+    let request = app.get(&format!("/v1/distributedid/requests/{}", ids.pending_link)).send().await;
+    request.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let stored = database_contents(app).await;
+    assert!(contains(&stored, &ids.pending_session.to_string()), "the search sees the sessions");
+    for link in [ids.pending_link, ids.paired_link] {
+        assert!(!contains(&stored, &link.to_string()), "an old link id rests in the database");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_links_made_before_the_upgrade_end_and_leave_no_id() {
+    let data_dir = Arc::new(tempfile::tempdir().unwrap());
+    let url = format!("sqlite://{}/credd.db", data_dir.path().display());
+    let options = url.parse::<sqlx::sqlite::SqliteConnectOptions>().unwrap().create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    migrations_until_plain_link_ids(&store_sqlite::MIGRATOR).run(&pool).await.unwrap();
+    let ids = OldIds::new();
+    for row in plain_link_rows(&ids, "'2026-12-01T00:00:00+00:00'") {
+        sqlx::query(sqlx::AssertSqlSafe(row)).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let app = TestApp::open(&url, data_dir, None, vec![]).await;
+    old_links_are_gone(&app, &ids).await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn postgres_links_made_before_the_upgrade_end_and_leave_no_id() {
+    let admin_url = std::env::var("DATABASE_URL").expect("DATABASE_URL must point at PostgreSQL");
+    let name = format!("credd_test_{}", Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    // `name` is made here from a UUID, never from input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+    admin.close().await;
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&name);
+    let pool = sqlx::PgPool::connect(url.as_str()).await.unwrap();
+    migrations_until_plain_link_ids(&store_postgres::MIGRATOR).run(&pool).await.unwrap();
+    let ids = OldIds::new();
+    for row in plain_link_rows(&ids, "'2026-12-01T00:00:00Z'") {
+        sqlx::query(sqlx::AssertSqlSafe(row)).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let data_dir = Arc::new(tempfile::tempdir().unwrap());
+    let app = TestApp::open(url.as_str(), data_dir, Some((admin_url, name)), vec![]).await;
+    old_links_are_gone(&app, &ids).await;
+    app.finish().await;
 }

@@ -87,8 +87,13 @@ impl SqliteStore {
         Self { reader: pool.clone(), writer: GroupCommit::new(pool) }
     }
 
+    /// Applies the migrations, then copies the WAL into the file and empties it: a
+    /// migration that rewrites secrets out of rows leaves no page in the file that
+    /// still holds them.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        MIGRATOR.run(self.writer.pool()).await
+        MIGRATOR.run(self.writer.pool()).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(self.writer.pool()).await?;
+        Ok(())
     }
 
     /// The versions of the migrations the database has applied.
