@@ -26,6 +26,7 @@ on_both_backends!(
     a_disabled_wallet_is_not_paired_and_receives_nothing,
     a_wallet_whose_application_was_deleted_is_not_paired,
     a_disable_racing_a_pairing_always_ends_disabled,
+    a_delete_racing_a_pairing_always_ends_deleted,
     a_pending_link_id_rests_nowhere_in_the_database,
     link_ids_are_random_and_need_the_master_key,
 );
@@ -130,6 +131,30 @@ async fn a_disable_racing_a_pairing_always_ends_disabled(app: &TestApp) {
         assert_eq!(attempt(app, url, challenge, round, challenge).await.status, StatusCode::BAD_REQUEST);
     }
     println!("{paired} of 30 pairings landed before their disable");
+}
+
+/// The wallet's deletion and its pairing sent at once, many times, in both orders:
+/// neither fails (on Postgres they lock the wallet and its session in one order) and
+/// the wallet is gone.
+async fn a_delete_racing_a_pairing_always_ends_deleted(app: &TestApp) {
+    let s = user_credentials::setup(app).await;
+    let wallet_app = app.create_wallet_application(&s.token, &s.env).await;
+    for round in 0..100u8 {
+        let wallet = app
+            .create_wallet(&s.token, &s.env, &s.user_id, json!({ "digitalWalletApplication": { "id": wallet_app } }))
+            .await;
+        let (url, challenge) = (
+            wallet["pairingSession"]["qrUrl"].as_str().unwrap(),
+            wallet["pairingSession"]["challenge"].as_str().unwrap(),
+        );
+        let path = wallet_path(&s, &wallet);
+        // `send` fails the test on any 5xx, a deadlock's answer.
+        let delete = app.delete(&path).bearer(&s.token).send();
+        let pair = attempt(app, url, challenge, round, challenge);
+        let deleted = if round % 2 == 0 { tokio::join!(delete, pair).0 } else { tokio::join!(pair, delete).1 };
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+        app.get(&path).bearer(&s.token).send().await.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    }
 }
 
 /// A pending wallet's link id is in no form in the stored bytes (SQLite's file and

@@ -1007,22 +1007,6 @@ impl Store for PgStore {
                 .await
                 .map_err(backend)?;
         one_row(result)?;
-        // Their links stop working at once. Sessions before wallets: the order pairing
-        // takes their locks in, so the two never deadlock.
-        let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
-        sqlx::query!(
-            "UPDATE pairing_sessions SET status = $4, updated_at = $5
-             WHERE environment_id = $1 AND status = $3
-               AND wallet_id IN (SELECT id FROM digital_wallets WHERE environment_id = $1 AND wallet_application_id = $2)",
-            environment_id,
-            id,
-            initial,
-            expired,
-            now,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
         let disabled_wallets = sqlx::query_scalar!(
             "UPDATE digital_wallets SET status = $3, updated_at = $4 WHERE environment_id = $1 AND wallet_application_id = $2
              RETURNING id",
@@ -1032,6 +1016,18 @@ impl Store for PgStore {
             now,
         )
         .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        // Their links stop working at once.
+        let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
+        sqlx::query!(
+            "UPDATE pairing_sessions SET status = $3, updated_at = $4 WHERE wallet_id = ANY($1) AND status = $2",
+            &disabled_wallets,
+            initial,
+            expired,
+            now,
+        )
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
         for wallet_id in disabled_wallets {
@@ -1126,23 +1122,6 @@ impl Store for PgStore {
 
     async fn update_wallet(&self, wallet: &DigitalWallet, outbox: &Outbox) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        if wallet.status == WalletStatus::Disabled {
-            // A disabled wallet's link stops working at once. The session before the
-            // wallet: the order pairing takes their locks in, so the two never deadlock.
-            let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
-            sqlx::query!(
-                "UPDATE pairing_sessions SET status = $4, updated_at = $5
-                 WHERE environment_id = $1 AND wallet_id = $2 AND status = $3",
-                wallet.environment_id,
-                wallet.id,
-                initial,
-                expired,
-                wallet.updated_at,
-            )
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
         let result = sqlx::query!(
             "UPDATE digital_wallets SET application_instance_id = $3, status = $4, updated_at = $5
              WHERE environment_id = $1 AND id = $2",
@@ -1157,6 +1136,18 @@ impl Store for PgStore {
         .map_err(backend)?;
         one_row(result)?;
         if wallet.status == WalletStatus::Disabled {
+            // Its link stops working at once.
+            let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
+            sqlx::query!(
+                "UPDATE pairing_sessions SET status = $3, updated_at = $4 WHERE wallet_id = $1 AND status = $2",
+                wallet.id,
+                initial,
+                expired,
+                wallet.updated_at,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
             revoke_copies(&mut tx, Copies::InWallet(wallet.id), wallet.updated_at).await?;
         }
         write_outbox(&mut tx, outbox).await?;
@@ -1257,47 +1248,47 @@ impl Store for PgStore {
             PairingStatus::Completed.as_str(),
             WalletStatus::PairingRequired.as_str(),
         );
-        // The wallet's own state is part of the condition: a wallet disabled (or whose
-        // application was deleted) after the caller read it is never paired.
-        let won = sqlx::query!(
-            "UPDATE pairing_sessions SET status = $3, updated_at = $4
-             WHERE id = $1 AND status = $2
-               AND EXISTS (SELECT 1 FROM digital_wallets w
-                           JOIN wallet_applications a
-                             ON a.id = w.wallet_application_id AND a.environment_id = w.environment_id
-                           WHERE w.id = pairing_sessions.wallet_id AND w.status = $5)",
-            session_id,
-            initial,
-            completed,
-            attempt.attempted_at,
-            pending,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if won.rows_affected() == 0 {
-            return Err(StoreError::Conflict);
-        }
-        // Checked again as the row is locked: a disable that committed since the
-        // statement above read the wallet shows here, and the whole pairing rolls back.
-        let (id, status) = (wallet.id, wallet.status.as_str());
+        // The wallet's own state is the condition: a wallet disabled (or whose
+        // application was deleted) after the caller read it is never paired. Under the
+        // row lock a disable that committed meanwhile shows here. Wallet before session,
+        // the order every other write (and every cascade) locks them in.
         let paired = sqlx::query!(
             "UPDATE digital_wallets SET application_instance_id = $2, status = $3, public_key = $4, device_data = $5,
                                         token_hash = $6, updated_at = $7
-             WHERE id = $1 AND status = $8",
-            id,
+             WHERE id = $1 AND status = $8
+               AND EXISTS (SELECT 1 FROM wallet_applications a
+                           WHERE a.id = digital_wallets.wallet_application_id
+                             AND a.environment_id = digital_wallets.environment_id)
+               AND EXISTS (SELECT 1 FROM pairing_sessions s
+                           WHERE s.id = $9 AND s.wallet_id = digital_wallets.id AND s.status = $10)",
+            wallet.id,
             wallet.application_instance_id,
-            status,
+            wallet.status.as_str(),
             wallet.public_key,
             wallet.device_data,
             wallet.token_hash,
             wallet.updated_at,
             pending,
+            session_id,
+            initial,
         )
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         if paired.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        let won = sqlx::query!(
+            "UPDATE pairing_sessions SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
+            session_id,
+            initial,
+            completed,
+            attempt.attempted_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if won.rows_affected() == 0 {
             return Err(StoreError::Conflict);
         }
         insert_attempt(&mut tx, attempt).await?;
@@ -1307,33 +1298,34 @@ impl Store for PgStore {
 
     async fn expire_pairing_session(&self, session_id: Uuid, now: Timestamp) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let (id, initial, expired) = (session_id, PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
-        let wallet = sqlx::query!(
-            r#"UPDATE pairing_sessions SET status = $3, updated_at = $4
-               WHERE id = $1 AND status = $2 AND expires_at <= $4
-               RETURNING wallet_id AS wallet_id"#,
-            id,
-            initial,
-            expired,
-            now,
-        )
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let Some(wallet) = wallet else { return Ok(false) };
+        let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
         let (pending, wallet_expired) = (WalletStatus::PairingRequired.as_str(), WalletStatus::Expired.as_str());
+        // Wallet before session, the order pairing locks them in.
         sqlx::query!(
-            "UPDATE digital_wallets SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
-            wallet.wallet_id,
+            "UPDATE digital_wallets SET status = $5, updated_at = $3
+             WHERE status = $4
+               AND id = (SELECT wallet_id FROM pairing_sessions WHERE id = $1 AND status = $2 AND expires_at <= $3)",
+            session_id,
+            initial,
+            now,
             pending,
             wallet_expired,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let ended = sqlx::query!(
+            "UPDATE pairing_sessions SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2 AND expires_at <= $4",
+            session_id,
+            initial,
+            expired,
             now,
         )
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
-        Ok(true)
+        Ok(ended.rows_affected() == 1)
     }
 
     async fn create_template_content(&self, content: &TemplateContent) -> StoreResult<()> {

@@ -1114,22 +1114,6 @@ impl Store for SqliteStore {
         let (environment_id, id, status) =
             (wallet.environment_id.hyphenated(), wallet.id.hyphenated(), wallet.status.as_str());
         let mut tx = self.writer.begin().await?;
-        if wallet.status == WalletStatus::Disabled {
-            // A disabled wallet's link stops working at once.
-            let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
-            sqlx::query!(
-                "UPDATE pairing_sessions SET status = ?4, updated_at = ?5
-                 WHERE environment_id = ?1 AND wallet_id = ?2 AND status = ?3",
-                environment_id,
-                id,
-                initial,
-                expired,
-                wallet.updated_at,
-            )
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
         let result = sqlx::query!(
             "UPDATE digital_wallets SET application_instance_id = ?3, status = ?4, updated_at = ?5
              WHERE environment_id = ?1 AND id = ?2",
@@ -1144,6 +1128,18 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         one_row(result)?;
         if wallet.status == WalletStatus::Disabled {
+            // Its link stops working at once.
+            let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
+            sqlx::query!(
+                "UPDATE pairing_sessions SET status = ?3, updated_at = ?4 WHERE wallet_id = ?1 AND status = ?2",
+                id,
+                initial,
+                expired,
+                wallet.updated_at,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
             revoke_copies(&mut tx, Copies::InWallet(wallet.id), wallet.updated_at).await?;
         }
         write_outbox(&mut tx, outbox).await?;
@@ -1247,32 +1243,18 @@ impl Store for SqliteStore {
             PairingStatus::Completed.as_str(),
             WalletStatus::PairingRequired.as_str(),
         );
-        // The wallet's own state is part of the condition: a wallet disabled (or whose
+        // The wallet's own state is the condition: a wallet disabled (or whose
         // application was deleted) after the caller read it is never paired.
-        let won = sqlx::query!(
-            "UPDATE pairing_sessions SET status = ?3, updated_at = ?4
-             WHERE id = ?1 AND status = ?2
-               AND EXISTS (SELECT 1 FROM digital_wallets w
-                           JOIN wallet_applications a
-                             ON a.id = w.wallet_application_id AND a.environment_id = w.environment_id
-                           WHERE w.id = pairing_sessions.wallet_id AND w.status = ?5)",
-            session_id,
-            initial,
-            completed,
-            attempt.attempted_at,
-            pending,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if won.rows_affected() == 0 {
-            return Err(StoreError::Conflict);
-        }
         let (id, status) = (wallet.id.hyphenated(), wallet.status.as_str());
         let paired = sqlx::query!(
             "UPDATE digital_wallets SET application_instance_id = ?2, status = ?3, public_key = ?4, device_data = ?5,
                                         token_hash = ?6, updated_at = ?7
-             WHERE id = ?1 AND status = ?8",
+             WHERE id = ?1 AND status = ?8
+               AND EXISTS (SELECT 1 FROM wallet_applications a
+                           WHERE a.id = digital_wallets.wallet_application_id
+                             AND a.environment_id = digital_wallets.environment_id)
+               AND EXISTS (SELECT 1 FROM pairing_sessions s
+                           WHERE s.id = ?9 AND s.wallet_id = digital_wallets.id AND s.status = ?10)",
             id,
             wallet.application_instance_id,
             status,
@@ -1281,12 +1263,27 @@ impl Store for SqliteStore {
             wallet.token_hash,
             wallet.updated_at,
             pending,
+            session_id,
+            initial,
         )
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         if paired.rows_affected() == 0 {
-            // Dropping the write undoes the session's completion.
+            return Err(StoreError::Conflict);
+        }
+        let won = sqlx::query!(
+            "UPDATE pairing_sessions SET status = ?3, updated_at = ?4 WHERE id = ?1 AND status = ?2",
+            session_id,
+            initial,
+            completed,
+            attempt.attempted_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if won.rows_affected() == 0 {
+            // Dropping the write undoes the wallet's pairing.
             return Err(StoreError::Conflict);
         }
         insert_attempt(&mut tx, attempt).await?;
