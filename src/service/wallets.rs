@@ -147,7 +147,7 @@ impl Credd {
     }
 
     /// What the store keeps of a link id, to find its session: a keyed hash.
-    pub fn pairing_link_hash(&self, link_id: Uuid) -> String {
+    fn pairing_link_hash(&self, link_id: Uuid) -> String {
         URL_SAFE_NO_PAD.encode(self.master_key.hash_secret(PAIRING_LINK, &link_id.hyphenated().to_string()))
     }
 
@@ -364,7 +364,7 @@ impl Credd {
     pub async fn pair(&self, request_id: Uuid, proof: PairingProof) -> Result<PairedWallet> {
         let _one_attempt_at_a_time = self.attempt_locks.lock(request_id).await;
         let session = self.store.pairing_session(&self.pairing_link_hash(request_id)).await?;
-        let wallet = self.store.wallet_by_id(session.wallet_id).await?;
+        let mut wallet = self.store.wallet_by_id(session.wallet_id).await?;
         let at = now();
         self.check_pairable(&wallet, &session, at).await?;
         let attempt = PairingAttempt {
@@ -381,7 +381,6 @@ impl Credd {
             return Err(Error::invalid(FieldError::new(failure.target, failure.kind, message)));
         }
 
-        let mut wallet = wallet;
         let access_token = random_secret();
         wallet.status = WalletStatus::Active;
         wallet.application_instance_id = Some(proof.application_instance_id);
