@@ -126,7 +126,7 @@ fn create_sqlite_folder(url: &str) -> Result<(), OpenError> {
     }
     match Path::new(path).parent() {
         Some(folder) if !folder.as_os_str().is_empty() => {
-            std::fs::create_dir_all(folder).map_err(|e| OpenError::Folder(folder.display().to_string(), e))
+            crate::crypto::create_private_folder(folder).map_err(|e| OpenError::Folder(folder.display().to_string(), e))
         }
         _ => Ok(()),
     }
@@ -177,7 +177,7 @@ impl Store for AppStore {
         fn update_wallet(&self, wallet: &DigitalWallet, outbox: &Outbox) -> StoreResult<()>;
         fn delete_wallet(&self, environment_id: Uuid, user_id: Uuid, id: Uuid, at: Timestamp) -> StoreResult<()>;
         fn pairing_session_of_wallet(&self, wallet_id: Uuid) -> StoreResult<PairingSession>;
-        fn pairing_session(&self, request_id: Uuid) -> StoreResult<PairingSession>;
+        fn pairing_session(&self, link_hash: &str) -> StoreResult<PairingSession>;
         fn wallet_with_attempts(&self, id: Uuid) -> StoreResult<(DigitalWallet, Vec<PairingAttempt>)>;
         fn record_pairing_failure(&self, attempt: &PairingAttempt) -> StoreResult<()>;
         fn complete_pairing(&self, wallet: &DigitalWallet, attempt: &PairingAttempt, outbox: &Outbox) -> StoreResult<()>;

@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 use base64::Engine;
@@ -17,17 +17,19 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+use uuid::Uuid;
 
 const NONCE_LEN: usize = 24;
 const MASTER_KEY_FILE: &str = "master.key";
 
-/// The service's master key. Two keys are derived from it: one for sealing
-/// (XChaCha20-Poly1305) and one for hashing secrets (HMAC-SHA256). A keyed hash
-/// means a copy of the database alone cannot be used to test guesses of a six-digit
-/// OTP or a secret.
+/// The service's master key. Three keys are derived from it: one for sealing
+/// (XChaCha20-Poly1305), one for hashing secrets (HMAC-SHA256) and one for deriving
+/// pairing link ids (HMAC-SHA256). A keyed hash means a copy of the database alone
+/// cannot be used to test guesses of a six-digit OTP or a secret.
 pub struct MasterKey {
     aead: XChaCha20Poly1305,
     hash_key: [u8; 32],
+    link_key: [u8; 32],
 }
 
 impl fmt::Debug for MasterKey {
@@ -53,6 +55,7 @@ impl MasterKey {
         Self {
             aead: XChaCha20Poly1305::new(&derive(bytes, b"credd seal v1").into()),
             hash_key: derive(bytes, b"credd hash v1"),
+            link_key: derive(bytes, b"credd pairing link v1"),
         }
     }
 
@@ -116,6 +119,18 @@ impl MasterKey {
     pub fn verify_secret(&self, purpose: &str, secret: &str, expected_hash: &[u8]) -> bool {
         self.hash_secret(purpose, secret).ct_eq(expected_hash).into()
     }
+
+    /// The id in a pairing session's link: 122 bits of HMAC-SHA256 of the session id,
+    /// laid out as a version 4 UUID. Recomputed from the session id whenever the link
+    /// is shown, so the database holds only a keyed hash of it, and unpredictable
+    /// without the master key however the session id was made.
+    pub fn pairing_link_id(&self, session_id: Uuid) -> Uuid {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.link_key).expect("HMAC takes any key length");
+        mac.update(session_id.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let bytes: [u8; 16] = digest[..16].try_into().expect("HMAC-SHA256 gives 32 bytes");
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
+    }
 }
 
 fn derive(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
@@ -148,11 +163,17 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// Creates the folder and any missing parents with mode 0700 (only the owner may list
+/// or enter them); folders that exist are left as they are.
+pub fn create_private_folder(path: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+}
+
 /// Writes a file only its owner can read, refusing to overwrite one.
 pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     let io = |e| KeyError::Io(path.display().to_string(), e);
     if let Some(folder) = path.parent() {
-        std::fs::create_dir_all(folder).map_err(io)?;
+        create_private_folder(folder).map_err(io)?;
     }
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
     file.write_all(contents).map_err(io)?;
@@ -181,6 +202,18 @@ mod tests {
         assert!(!key.verify_secret("client", "s3cre7", &hash));
         assert!(!key.verify_secret("otp", "s3cret", &hash));
         assert!(!MasterKey::from_bytes(&[8; 32]).verify_secret("client", "s3cret", &hash));
+    }
+
+    #[test]
+    fn pairing_link_ids_are_random_looking_and_need_the_key() {
+        let (key, other) = (MasterKey::from_bytes(&[7; 32]), MasterKey::from_bytes(&[8; 32]));
+        let session = Uuid::now_v7();
+        let link = key.pairing_link_id(session);
+        assert_eq!(link, key.pairing_link_id(session), "recomputed, not stored");
+        assert_eq!(link.get_version(), Some(uuid::Version::Random));
+        assert_eq!(link.get_variant(), uuid::Variant::RFC4122);
+        assert_ne!(link, other.pairing_link_id(session));
+        assert_ne!(link, key.pairing_link_id(Uuid::now_v7()));
     }
 
     #[test]

@@ -167,6 +167,7 @@ async fn serve_connections(
             },
             () = &mut shutdown => break,
         };
+        tracing::trace!(%peer, "connection accepted");
         let service = router.clone().map_request(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
             request

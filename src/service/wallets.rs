@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::Store;
 use domain::job::NewJob;
 use domain::notification::TemplateName;
 use domain::page::{Page, PageRequest};
 use domain::store::Outbox;
-use domain::time::{new_id, now};
+use domain::time::{Timestamp, new_id, now};
 use domain::validation::FieldError;
 use domain::wallet::{
     DigitalWallet, MAX_PAIRING_FAILURES, PairingAttempt, PairingRefusal, PairingSession, PairingStatus,
@@ -31,6 +33,8 @@ use crate::error::{Error, Result};
 pub const EXPIRE_PAIRING_SESSION: &str = "expire_pairing_session";
 /// Purpose of the keyed hash of wallet access tokens.
 pub const WALLET_TOKEN: &str = "wallet-token";
+/// Purpose of the keyed hash of pairing link ids, by which a link finds its session.
+pub const PAIRING_LINK: &str = "pairing-link";
 
 /// A created wallet, with what its creation sent.
 pub struct CreatedWallet {
@@ -135,9 +139,16 @@ impl Credd {
 
     // Wallets -----------------------------------------------------------------------
 
-    /// `{publicUrl}/v1/distributedid/requests/{requestId}`.
+    /// `{publicUrl}/v1/distributedid/requests/{requestId}`, the id derived from the
+    /// session's (see [`crate::crypto::MasterKey::pairing_link_id`]).
     pub fn qr_url(&self, session: &PairingSession) -> String {
-        format!("{}/v1/distributedid/requests/{}", self.settings.public_base, session.request_id)
+        let link_id = self.master_key.pairing_link_id(session.id);
+        format!("{}/v1/distributedid/requests/{link_id}", self.settings.public_base)
+    }
+
+    /// What the store keeps of a link id, to find its session: a keyed hash.
+    fn pairing_link_hash(&self, link_id: Uuid) -> String {
+        URL_SAFE_NO_PAD.encode(self.master_key.hash_secret(PAIRING_LINK, &link_id.hyphenated().to_string()))
     }
 
     /// The wallet app's `appOpenUrl` with `u=<url-encoded qrUrl>`.
@@ -170,13 +181,13 @@ impl Credd {
         };
 
         let at = now();
-        let wallet_id = new_id();
+        let (wallet_id, session_id) = (new_id(), new_id());
         let session = PairingSession {
-            id: new_id(),
+            id: session_id,
             environment_id,
             user_id,
             wallet_id,
-            request_id: new_id(),
+            link_hash: self.pairing_link_hash(self.master_key.pairing_link_id(session_id)),
             challenge: new_challenge(random_bytes()),
             status: PairingStatus::Initial,
             failed_attempts: 0,
@@ -340,27 +351,22 @@ impl Credd {
 
     /// A pairing request as the wallet app sees it.
     pub async fn pairing_request(&self, request_id: Uuid) -> Result<(PairingSession, Option<WalletApplication>)> {
-        let session = self.store.pairing_session(request_id).await?;
+        let session = self.store.pairing_session(&self.pairing_link_hash(request_id)).await?;
         let wallet = self.store.wallet_by_id(session.wallet_id).await?;
         let application = self.store.wallet_application(wallet.environment_id, wallet.wallet_application_id).await.ok();
         Ok((session, application))
     }
 
-    /// Pairs the wallet when the proof holds. A wrong challenge or signature counts
-    /// as a failed attempt; the session locks after `MAX_PAIRING_FAILURES`. Attempts
-    /// on one session are judged one at a time (`attempts`).
+    /// Pairs the wallet when the proof holds and the wallet may still be paired. A
+    /// wrong challenge or signature counts as a failed attempt; the session locks after
+    /// `MAX_PAIRING_FAILURES`. Attempts on one session are judged one at a time
+    /// (`attempts`).
     pub async fn pair(&self, request_id: Uuid, proof: PairingProof) -> Result<PairedWallet> {
         let _one_attempt_at_a_time = self.attempt_locks.lock(request_id).await;
-        let session = self.store.pairing_session(request_id).await?;
+        let session = self.store.pairing_session(&self.pairing_link_hash(request_id)).await?;
+        let mut wallet = self.store.wallet_by_id(session.wallet_id).await?;
         let at = now();
-        if let Err(refusal) = session.usable(at) {
-            let message = match refusal {
-                PairingRefusal::Completed => "The pairing session has already been completed.",
-                PairingRefusal::Expired => "The pairing session has expired.",
-                PairingRefusal::Locked => "The pairing session is locked after too many failed attempts.",
-            };
-            return Err(Error::bad_request("requestId", message));
-        }
+        self.check_pairable(&wallet, &session, at).await?;
         let attempt = PairingAttempt {
             id: new_id(),
             session_id: session.id,
@@ -375,7 +381,6 @@ impl Credd {
             return Err(Error::invalid(FieldError::new(failure.target, failure.kind, message)));
         }
 
-        let mut wallet = self.store.wallet_by_id(session.wallet_id).await?;
         let access_token = random_secret();
         wallet.status = WalletStatus::Active;
         wallet.application_instance_id = Some(proof.application_instance_id);
@@ -391,10 +396,26 @@ impl Credd {
                 Ok(PairedWallet { wallet, access_token })
             }
             Err(domain::StoreError::Conflict) => {
-                Err(Error::bad_request("requestId", "The pairing session has already been completed."))
+                // The wallet or its session changed since the check above: say how.
+                let wallet = self.store.wallet_by_id(session.wallet_id).await?;
+                let session = self.store.pairing_session_of_wallet(wallet.id).await?;
+                self.check_pairable(&wallet, &session, now()).await?;
+                Err(refused(PairingRefusal::Completed))
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// 400 unless the wallet is `PAIRING_REQUIRED`, its application exists and the
+    /// session is usable. The store checks the wallet again as it completes the pairing.
+    async fn check_pairable(&self, wallet: &DigitalWallet, session: &PairingSession, at: Timestamp) -> Result<()> {
+        let application_exists =
+            match self.store.wallet_application(wallet.environment_id, wallet.wallet_application_id).await {
+                Ok(_) => true,
+                Err(domain::StoreError::NotFound) => false,
+                Err(e) => return Err(e.into()),
+            };
+        wallet.pairable(application_exists).and_then(|()| session.usable(at)).map_err(refused)
     }
 
     /// The wallet whose access token this is; 401 otherwise.
@@ -408,6 +429,20 @@ impl Credd {
         let hash = wallet.token_hash.as_deref().ok_or(INVALID)?;
         if self.master_key.verify_secret(WALLET_TOKEN, token, hash) { Ok(wallet) } else { Err(INVALID) }
     }
+}
+
+/// Why a pairing is refused, as a 400 on the link's `requestId`.
+fn refused(refusal: PairingRefusal) -> Error {
+    let message = match refusal {
+        PairingRefusal::Completed => "The pairing session has already been completed.",
+        PairingRefusal::Expired => "The pairing session has expired.",
+        PairingRefusal::Locked => "The pairing session is locked after too many failed attempts.",
+        PairingRefusal::WalletDisabled => "The digital wallet is disabled: it can no longer be paired.",
+        PairingRefusal::ApplicationDeleted => {
+            "The digital wallet's application was deleted: the wallet can no longer be paired."
+        }
+    };
+    Error::bad_request("requestId", message)
 }
 
 /// Checks the challenge (in constant time) and the JWS over it by the offered key.

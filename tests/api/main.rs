@@ -15,6 +15,7 @@ mod isolation;
 mod notifications;
 mod openapi;
 mod operability;
+mod pairing_security;
 mod restart;
 mod secrets;
 mod test_suite_helpers;

@@ -60,7 +60,8 @@ pub fn credentials_path(s: &Setup) -> String {
 }
 
 /// Every stored byte of the database: the SQLite file and its WAL, or the rows of
-/// every table of the Postgres database as text.
+/// every table of the Postgres database as text and every BYTEA value as it is (as
+/// text it would show only as hex).
 pub async fn database_contents(app: &TestApp) -> Vec<u8> {
     let url = &app.args.database.database_url;
     if let Some(path) = url.strip_prefix("sqlite://") {
@@ -80,6 +81,20 @@ pub async fn database_contents(app: &TestApp) -> Vec<u8> {
         let sql = format!(r#"SELECT COALESCE(string_agg(t::text, ''), '') FROM "{table}" t"#);
         let text: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&pool).await.unwrap();
         bytes.extend(text.into_bytes());
+    }
+    let binary: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns
+         WHERE table_schema = 'public' AND data_type = 'bytea'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(!binary.is_empty(), "the BYTEA columns were found");
+    for (table, column) in binary {
+        // Names come from the catalog, never from input.
+        let sql = format!(r#"SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL"#);
+        let values: Vec<Vec<u8>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.unwrap();
+        values.into_iter().for_each(|value| bytes.extend(value));
     }
     pool.close().await;
     bytes

@@ -137,7 +137,7 @@ async fn new_user_pairs_a_wallet_from_the_email_link(app: &TestApp) {
 }
 
 /// A pairing attempt by hand, with what the wallet app would send.
-async fn attempt(
+pub(crate) async fn attempt(
     app: &TestApp,
     request_url: &str,
     challenge: &str,

@@ -52,6 +52,7 @@ macro_rules! conformance_tests {
             wallet_is_created_with_its_session_and_outbox,
             pairing_fails_counts_and_completes_once,
             pairing_session_expires_only_when_due_and_pending,
+            pairing_completes_only_a_pending_wallet_of_an_existing_application,
             wallet_application_delete_disables_its_wallets_and_user_delete_removes_them,
             template_contents_are_unique_per_method_locale_and_variant,
             notifications_list_newest_first_filtered_and_settle,
@@ -546,7 +547,7 @@ fn wallet_with_session(
         environment_id: user.environment_id,
         user_id: user.id,
         wallet_id: wallet.id,
-        request_id: new_id(),
+        link_hash: format!("hash-of-link-{}", new_id()),
         challenge: "abc123".into(),
         status: PairingStatus::Initial,
         failed_attempts: 0,
@@ -592,7 +593,7 @@ pub async fn wallet_is_created_with_its_session_and_outbox<S: Store>(store: &S) 
     store.create_wallet(&wallet, &session, &outbox).await.unwrap();
 
     assert_eq!(store.wallet_by_id(wallet.id).await.unwrap(), wallet);
-    assert_eq!(store.pairing_session(session.request_id).await.unwrap(), session);
+    assert_eq!(store.pairing_session(&session.link_hash).await.unwrap(), session);
     assert_eq!(store.pairing_session_of_wallet(wallet.id).await.unwrap(), session);
     assert_eq!(store.notification(message.id).await.unwrap(), message);
     assert_eq!(store.job(outbox.jobs[0].id).await.unwrap().status, JobStatus::Queued);
@@ -624,7 +625,7 @@ pub async fn pairing_fails_counts_and_completes_once<S: Store>(store: &S) {
 
     store.record_pairing_failure(&attempt(false)).await.unwrap();
     store.record_pairing_failure(&attempt(false)).await.unwrap();
-    assert_eq!(store.pairing_session(session.request_id).await.unwrap().failed_attempts, 2);
+    assert_eq!(store.pairing_session(&session.link_hash).await.unwrap().failed_attempts, 2);
 
     wallet.status = WalletStatus::Active;
     wallet.application_instance_id = Some("instance".into());
@@ -633,7 +634,7 @@ pub async fn pairing_fails_counts_and_completes_once<S: Store>(store: &S) {
     wallet.token_hash = Some(vec![5; 32]);
     store.complete_pairing(&wallet, &attempt(true), &Outbox::default()).await.unwrap();
     assert_eq!(store.wallet_by_id(wallet.id).await.unwrap(), wallet);
-    assert_eq!(store.pairing_session(session.request_id).await.unwrap().status, PairingStatus::Completed);
+    assert_eq!(store.pairing_session(&session.link_hash).await.unwrap().status, PairingStatus::Completed);
     let (read, attempts) = store.wallet_with_attempts(wallet.id).await.unwrap();
     assert_eq!(read, wallet);
     assert_eq!(attempts.iter().map(|a| a.success).collect::<Vec<_>>(), [false, false, true]);
@@ -654,9 +655,52 @@ pub async fn pairing_session_expires_only_when_due_and_pending<S: Store>(store: 
     store.create_wallet(&wallet, &session, &Outbox::default()).await.unwrap();
     assert!(!store.expire_pairing_session(session.id, now()).await.unwrap(), "not yet due");
     assert!(store.expire_pairing_session(session.id, expires_at).await.unwrap());
-    assert_eq!(store.pairing_session(session.request_id).await.unwrap().status, PairingStatus::Expired);
+    assert_eq!(store.pairing_session(&session.link_hash).await.unwrap().status, PairingStatus::Expired);
     assert_eq!(store.wallet_by_id(wallet.id).await.unwrap().status, WalletStatus::Expired);
     assert!(!store.expire_pairing_session(session.id, expires_at).await.unwrap(), "once");
+}
+
+pub async fn pairing_completes_only_a_pending_wallet_of_an_existing_application<S: Store>(store: &S) {
+    let (ada, app) = user_with_app(store).await;
+    let expires_at = now() + TimeDelta::hours(1);
+    let (mut disabled, disabled_session) = wallet_with_session(&ada, &app, expires_at);
+    disabled.status = WalletStatus::Disabled;
+    let orphan_app = WalletApplication { id: new_id(), ..app.clone() };
+    let (orphan, orphan_session) = wallet_with_session(&ada, &orphan_app, expires_at);
+    for (wallet, session) in [(&disabled, &disabled_session), (&orphan, &orphan_session)] {
+        store.create_wallet(wallet, session, &Outbox::default()).await.unwrap();
+        let paired = DigitalWallet {
+            status: WalletStatus::Active,
+            application_instance_id: Some("instance".into()),
+            public_key: Some("{\"kty\":\"OKP\"}".into()),
+            token_hash: Some(vec![5; 32]),
+            ..wallet.clone()
+        };
+        let attempt = PairingAttempt {
+            id: new_id(),
+            session_id: session.id,
+            wallet_id: wallet.id,
+            success: true,
+            attempted_at: now(),
+        };
+        let outbox = Outbox { notifications: vec![], jobs: vec![job("provision_pending", 10)] };
+        let refused = store.complete_pairing(&paired, &attempt, &outbox).await;
+        assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
+        // Nothing changed: the wallet, its session, its attempts, the outbox.
+        assert_eq!(store.wallet_with_attempts(wallet.id).await.unwrap(), (wallet.clone(), vec![]));
+        assert_eq!(store.pairing_session(&session.link_hash).await.unwrap(), *session);
+        assert!(matches!(store.job(outbox.jobs[0].id).await, Err(StoreError::NotFound)));
+    }
+
+    // Disabling a pending wallet ends its session; other changes leave it pending.
+    let (mut pending, session) = wallet_with_session(&ada, &app, expires_at);
+    store.create_wallet(&pending, &session, &Outbox::default()).await.unwrap();
+    pending.application_instance_id = Some("instance".into());
+    store.update_wallet(&pending, &Outbox::default()).await.unwrap();
+    assert_eq!(store.pairing_session(&session.link_hash).await.unwrap().status, PairingStatus::Initial);
+    pending.status = WalletStatus::Disabled;
+    store.update_wallet(&pending, &Outbox::default()).await.unwrap();
+    assert_eq!(store.pairing_session(&session.link_hash).await.unwrap().status, PairingStatus::Expired);
 }
 
 pub async fn wallet_application_delete_disables_its_wallets_and_user_delete_removes_them<S: Store>(store: &S) {
@@ -675,10 +719,11 @@ pub async fn wallet_application_delete_disables_its_wallets_and_user_delete_remo
     store.delete_wallet_application(app.environment_id, app.id, now()).await.unwrap();
     assert!(matches!(store.wallet_application(app.environment_id, app.id).await, Err(StoreError::NotFound)));
     assert_eq!(store.wallet_by_id(wallet.id).await.unwrap().status, WalletStatus::Disabled);
+    assert_eq!(store.pairing_session(&session.link_hash).await.unwrap().status, PairingStatus::Expired);
 
     store.delete_user(ada.environment_id, ada.id).await.unwrap();
     assert!(matches!(store.wallet_by_id(wallet.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.pairing_session(session.request_id).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.pairing_session(&session.link_hash).await, Err(StoreError::NotFound)));
 }
 
 pub async fn template_contents_are_unique_per_method_locale_and_variant<S: Store>(store: &S) {
@@ -1361,7 +1406,7 @@ pub async fn reset_empties_the_environment_back_to_its_configuration<S: Store>(s
 
     assert!(matches!(store.user(env, ada.id).await, Err(StoreError::NotFound)));
     assert!(matches!(store.wallet_by_id(wallet.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.pairing_session(session.request_id).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.pairing_session(&session.link_hash).await, Err(StoreError::NotFound)));
     assert!(matches!(store.provisioned_credential(copy.id).await, Err(StoreError::NotFound)));
     assert!(matches!(store.device(env, ada.id, device.id).await, Err(StoreError::NotFound)));
     assert!(matches!(store.notification(message.id).await, Err(StoreError::NotFound)));

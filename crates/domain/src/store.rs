@@ -185,7 +185,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         application: &WalletApplication,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Deletes the application and disables its wallets, revoking the credentials
-    /// provisioned to them.
+    /// provisioned to them and ending their pending pairing sessions.
     fn delete_wallet_application(
         &self,
         environment_id: Uuid,
@@ -211,7 +211,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         page: PageRequest,
     ) -> impl Future<Output = StoreResult<Page<DigitalWallet>>> + Send;
     /// Writes the wallet's status and instance, with the outbox. A `DISABLED` wallet
-    /// has the credentials provisioned to it revoked.
+    /// has the credentials provisioned to it revoked and its pending pairing session
+    /// ended (`EXPIRED`).
     fn update_wallet(&self, wallet: &DigitalWallet, outbox: &Outbox) -> impl Future<Output = StoreResult<()>> + Send;
     /// Deletes the wallet and revokes the credentials provisioned to it (the copies
     /// stay, as the credential's history).
@@ -224,7 +225,8 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The wallet's newest pairing session.
     fn pairing_session_of_wallet(&self, wallet_id: Uuid) -> impl Future<Output = StoreResult<PairingSession>> + Send;
-    fn pairing_session(&self, request_id: Uuid) -> impl Future<Output = StoreResult<PairingSession>> + Send;
+    /// The session whose link hashes to `link_hash`.
+    fn pairing_session(&self, link_hash: &str) -> impl Future<Output = StoreResult<PairingSession>> + Send;
     /// The wallet with its pairing attempts, oldest first: what a wallet read shows,
     /// in one round trip where the backend allows.
     fn wallet_with_attempts(
@@ -233,8 +235,10 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<(DigitalWallet, Vec<PairingAttempt>)>> + Send;
     /// Records the failed attempt and counts it on its session.
     fn record_pairing_failure(&self, attempt: &PairingAttempt) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Completes the session (`Conflict` when it is no longer `INITIAL`: another
-    /// request won), stores the paired wallet and the attempt, and the outbox.
+    /// Completes the session, stores the paired wallet and the attempt, and the outbox;
+    /// `Conflict`, changing nothing, unless the session is still `INITIAL` and its wallet
+    /// still `PAIRING_REQUIRED` with its application (another request won, or the wallet
+    /// was disabled or its application deleted meanwhile).
     fn complete_pairing(
         &self,
         wallet: &DigitalWallet,

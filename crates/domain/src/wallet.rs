@@ -126,6 +126,18 @@ impl DigitalWallet {
         self.updated_at = now;
         Ok(())
     }
+
+    /// Whether the wallet may still be paired: only while `PAIRING_REQUIRED` and its
+    /// application exists, whatever its session says.
+    pub fn pairable(&self, application_exists: bool) -> Result<(), PairingRefusal> {
+        match self.status {
+            _ if !application_exists => Err(PairingRefusal::ApplicationDeleted),
+            WalletStatus::PairingRequired => Ok(()),
+            WalletStatus::Active => Err(PairingRefusal::Completed),
+            WalletStatus::Disabled => Err(PairingRefusal::WalletDisabled),
+            WalletStatus::Expired => Err(PairingRefusal::Expired),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,8 +146,10 @@ pub struct PairingSession {
     pub environment_id: Uuid,
     pub user_id: Uuid,
     pub wallet_id: Uuid,
-    /// The id in `qrUrl` (`…/distributedid/requests/{requestId}`).
-    pub request_id: Uuid,
+    /// A keyed hash of the link id in `qrUrl` (`…/distributedid/requests/{requestId}`),
+    /// which is derived from the session id and the master key: a copy of the database
+    /// does not hold the link.
+    pub link_hash: String,
     /// What the wallet must sign to prove it holds the link.
     pub challenge: String,
     pub status: PairingStatus,
@@ -151,6 +165,9 @@ pub enum PairingRefusal {
     Completed,
     Expired,
     Locked,
+    /// An administrator disabled the wallet (or deleted its application).
+    WalletDisabled,
+    ApplicationDeleted,
 }
 
 impl PairingSession {
@@ -217,6 +234,21 @@ mod tests {
     }
 
     #[test]
+    fn only_a_pending_wallet_of_an_existing_application_pairs() {
+        let mut w = wallet();
+        assert_eq!(w.pairable(true), Ok(()));
+        assert_eq!(w.pairable(false), Err(PairingRefusal::ApplicationDeleted));
+        for (status, refusal) in [
+            (WalletStatus::Disabled, PairingRefusal::WalletDisabled),
+            (WalletStatus::Active, PairingRefusal::Completed),
+            (WalletStatus::Expired, PairingRefusal::Expired),
+        ] {
+            w.status = status;
+            assert_eq!(w.pairable(true), Err(refusal));
+        }
+    }
+
+    #[test]
     fn sessions_refuse_when_completed_expired_or_locked() {
         let at = now();
         let mut s = PairingSession {
@@ -224,7 +256,7 @@ mod tests {
             environment_id: new_id(),
             user_id: new_id(),
             wallet_id: new_id(),
-            request_id: new_id(),
+            link_hash: "hash".into(),
             challenge: new_challenge([7; 16]),
             status: PairingStatus::Initial,
             failed_attempts: 0,

@@ -1067,6 +1067,18 @@ impl Store for PgStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
+        // Their links stop working at once.
+        let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
+        sqlx::query!(
+            "UPDATE pairing_sessions SET status = $3, updated_at = $4 WHERE wallet_id = ANY($1) AND status = $2",
+            &disabled_wallets,
+            initial,
+            expired,
+            now,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         for wallet_id in disabled_wallets {
             revoke_copies(&mut tx, Copies::InWallet(wallet_id), now).await?;
         }
@@ -1087,7 +1099,7 @@ impl Store for PgStore {
                                               status, public_key, device_data, token_hash, notification, created_at,
                                               updated_at)
                  VALUES ($20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31))
-             INSERT INTO pairing_sessions (id, environment_id, user_id, wallet_id, request_id, challenge, status,
+             INSERT INTO pairing_sessions (id, environment_id, user_id, wallet_id, link_hash, challenge, status,
                                            failed_attempts, expires_at, created_at, updated_at)
              VALUES ($32, $21, $22, $20, $33, $34, $35, $36, $37, $38, $39)",
             wallet.id,
@@ -1103,7 +1115,7 @@ impl Store for PgStore {
             wallet.created_at,
             wallet.updated_at,
             session.id,
-            session.request_id,
+            session.link_hash,
             session.challenge,
             session.status.as_str(),
             session.failed_attempts,
@@ -1173,6 +1185,18 @@ impl Store for PgStore {
         .map_err(backend)?;
         one_row(result)?;
         if wallet.status == WalletStatus::Disabled {
+            // Its link stops working at once.
+            let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
+            sqlx::query!(
+                "UPDATE pairing_sessions SET status = $3, updated_at = $4 WHERE wallet_id = $1 AND status = $2",
+                wallet.id,
+                initial,
+                expired,
+                wallet.updated_at,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
             revoke_copies(&mut tx, Copies::InWallet(wallet.id), wallet.updated_at).await?;
         }
         write_outbox(&mut tx, outbox).await?;
@@ -1198,7 +1222,7 @@ impl Store for PgStore {
     async fn pairing_session_of_wallet(&self, wallet_id: Uuid) -> StoreResult<PairingSession> {
         sqlx::query_as!(
             PairingSessionRow,
-            "SELECT id, environment_id, user_id, wallet_id, request_id, challenge, status, failed_attempts, expires_at,
+            "SELECT id, environment_id, user_id, wallet_id, link_hash, challenge, status, failed_attempts, expires_at,
                     created_at, updated_at
              FROM pairing_sessions WHERE wallet_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
             wallet_id
@@ -1210,13 +1234,13 @@ impl Store for PgStore {
         .try_into()
     }
 
-    async fn pairing_session(&self, request_id: Uuid) -> StoreResult<PairingSession> {
+    async fn pairing_session(&self, link_hash: &str) -> StoreResult<PairingSession> {
         sqlx::query_as!(
             PairingSessionRow,
-            "SELECT id, environment_id, user_id, wallet_id, request_id, challenge, status, failed_attempts, expires_at,
+            "SELECT id, environment_id, user_id, wallet_id, link_hash, challenge, status, failed_attempts, expires_at,
                     created_at, updated_at
-             FROM pairing_sessions WHERE request_id = $1",
-            request_id
+             FROM pairing_sessions WHERE link_hash = $1",
+            link_hash
         )
         .fetch_optional(&self.pool)
         .await
@@ -1267,8 +1291,42 @@ impl Store for PgStore {
         outbox: &Outbox,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let (session_id, initial, completed) =
-            (attempt.session_id, PairingStatus::Initial.as_str(), PairingStatus::Completed.as_str());
+        let (session_id, initial, completed, pending) = (
+            attempt.session_id,
+            PairingStatus::Initial.as_str(),
+            PairingStatus::Completed.as_str(),
+            WalletStatus::PairingRequired.as_str(),
+        );
+        // The wallet's own state is the condition: a wallet disabled (or whose
+        // application was deleted) after the caller read it is never paired. Under the
+        // row lock a disable that committed meanwhile shows here. Wallet before session,
+        // the order every other write (and every cascade) locks them in.
+        let paired = sqlx::query!(
+            "UPDATE digital_wallets SET application_instance_id = $2, status = $3, public_key = $4, device_data = $5,
+                                        token_hash = $6, updated_at = $7
+             WHERE id = $1 AND status = $8
+               AND EXISTS (SELECT 1 FROM wallet_applications a
+                           WHERE a.id = digital_wallets.wallet_application_id
+                             AND a.environment_id = digital_wallets.environment_id)
+               AND EXISTS (SELECT 1 FROM pairing_sessions s
+                           WHERE s.id = $9 AND s.wallet_id = digital_wallets.id AND s.status = $10)",
+            wallet.id,
+            wallet.application_instance_id,
+            wallet.status.as_str(),
+            wallet.public_key,
+            wallet.device_data,
+            wallet.token_hash,
+            wallet.updated_at,
+            pending,
+            session_id,
+            initial,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if paired.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
         let won = sqlx::query!(
             "UPDATE pairing_sessions SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
             session_id,
@@ -1282,22 +1340,6 @@ impl Store for PgStore {
         if won.rows_affected() == 0 {
             return Err(StoreError::Conflict);
         }
-        let (id, status) = (wallet.id, wallet.status.as_str());
-        sqlx::query!(
-            "UPDATE digital_wallets SET application_instance_id = $2, status = $3, public_key = $4, device_data = $5,
-                                        token_hash = $6, updated_at = $7
-             WHERE id = $1",
-            id,
-            wallet.application_instance_id,
-            status,
-            wallet.public_key,
-            wallet.device_data,
-            wallet.token_hash,
-            wallet.updated_at,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
         insert_attempt(&mut tx, attempt).await?;
         write_outbox(&mut tx, outbox).await?;
         tx.commit().await.map_err(backend)
@@ -1305,33 +1347,34 @@ impl Store for PgStore {
 
     async fn expire_pairing_session(&self, session_id: Uuid, now: Timestamp) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let (id, initial, expired) = (session_id, PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
-        let wallet = sqlx::query!(
-            r#"UPDATE pairing_sessions SET status = $3, updated_at = $4
-               WHERE id = $1 AND status = $2 AND expires_at <= $4
-               RETURNING wallet_id AS wallet_id"#,
-            id,
-            initial,
-            expired,
-            now,
-        )
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let Some(wallet) = wallet else { return Ok(false) };
+        let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
         let (pending, wallet_expired) = (WalletStatus::PairingRequired.as_str(), WalletStatus::Expired.as_str());
+        // Wallet before session, the order pairing locks them in.
         sqlx::query!(
-            "UPDATE digital_wallets SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
-            wallet.wallet_id,
+            "UPDATE digital_wallets SET status = $5, updated_at = $3
+             WHERE status = $4
+               AND id = (SELECT wallet_id FROM pairing_sessions WHERE id = $1 AND status = $2 AND expires_at <= $3)",
+            session_id,
+            initial,
+            now,
             pending,
             wallet_expired,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let ended = sqlx::query!(
+            "UPDATE pairing_sessions SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2 AND expires_at <= $4",
+            session_id,
+            initial,
+            expired,
             now,
         )
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
-        Ok(true)
+        Ok(ended.rows_affected() == 1)
     }
 
     async fn create_template_content(&self, content: &TemplateContent) -> StoreResult<()> {

@@ -9,6 +9,8 @@
 mod group_commit;
 mod rows;
 
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -61,8 +63,13 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url`, e.g. `sqlite://./credd-data/credd.db`.
+    /// The file is readable by its owner only (mode 0600), an existing one made so.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        if !url.contains(":memory:") && !url.contains("mode=memory") {
+            make_private(options.get_filename())?;
+        }
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a transaction acknowledged to a client survives power loss too.
@@ -110,8 +117,13 @@ impl SqliteStore {
         Self { reader: pool.clone(), writer: GroupCommit::new(pool) }
     }
 
+    /// Applies the migrations, then copies the WAL into the file and empties it: a
+    /// migration that rewrites secrets out of rows leaves no page in the file that
+    /// still holds them.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        MIGRATOR.run(self.writer.pool()).await
+        MIGRATOR.run(self.writer.pool()).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(self.writer.pool()).await?;
+        Ok(())
     }
 
     /// The versions of the migrations the database has applied.
@@ -139,6 +151,27 @@ impl SqliteStore {
         };
         [reader, PoolUsage { backend: "sqlite", pool: "writer", size: writer.open, idle: writer.idle, max: 1 }]
     }
+}
+
+/// Creates the database file with mode 0600 (SQLite gives its `-wal` and `-shm` files
+/// the main file's mode), or sets an existing one and its companions to 0600.
+fn make_private(path: &Path) -> std::io::Result<()> {
+    let private = || std::fs::Permissions::from_mode(0o600);
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::set_permissions(path, private())?;
+    for suffix in ["-wal", "-shm"] {
+        let mut companion = path.as_os_str().to_owned();
+        companion.push(suffix);
+        match std::fs::set_permissions(&companion, private()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn backend(error: sqlx::Error) -> StoreError {
@@ -999,6 +1032,21 @@ impl Store for SqliteStore {
                 .await
                 .map_err(backend)?;
         one_row(result)?;
+        // Their links stop working at once.
+        let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
+        sqlx::query!(
+            "UPDATE pairing_sessions SET status = ?4, updated_at = ?5
+             WHERE environment_id = ?1 AND status = ?3
+               AND wallet_id IN (SELECT id FROM digital_wallets WHERE environment_id = ?1 AND wallet_application_id = ?2)",
+            environment_id,
+            id,
+            initial,
+            expired,
+            now,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         let disabled_wallets = sqlx::query_scalar!(
             r#"UPDATE digital_wallets SET status = ?3, updated_at = ?4 WHERE environment_id = ?1 AND wallet_application_id = ?2
                RETURNING id AS "id: uuid::fmt::Hyphenated""#,
@@ -1050,17 +1098,16 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        let (session_id, request_id, session_status) =
-            (session.id.hyphenated(), session.request_id.hyphenated(), session.status.as_str());
+        let (session_id, session_status) = (session.id.hyphenated(), session.status.as_str());
         sqlx::query!(
-            "INSERT INTO pairing_sessions (id, environment_id, user_id, wallet_id, request_id, challenge, status,
+            "INSERT INTO pairing_sessions (id, environment_id, user_id, wallet_id, link_hash, challenge, status,
                                            failed_attempts, expires_at, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             session_id,
             environment_id,
             user_id,
             id,
-            request_id,
+            session.link_hash,
             session.challenge,
             session_status,
             session.failed_attempts,
@@ -1133,6 +1180,18 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         one_row(result)?;
         if wallet.status == WalletStatus::Disabled {
+            // Its link stops working at once.
+            let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
+            sqlx::query!(
+                "UPDATE pairing_sessions SET status = ?3, updated_at = ?4 WHERE wallet_id = ?1 AND status = ?2",
+                id,
+                initial,
+                expired,
+                wallet.updated_at,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
             revoke_copies(&mut tx, Copies::InWallet(wallet.id), wallet.updated_at).await?;
         }
         write_outbox(&mut tx, outbox).await?;
@@ -1160,7 +1219,7 @@ impl Store for SqliteStore {
         let wallet_id = wallet_id.hyphenated();
         sqlx::query_as!(
             PairingSessionRow,
-            "SELECT id, environment_id, user_id, wallet_id, request_id, challenge, status, failed_attempts, expires_at,
+            "SELECT id, environment_id, user_id, wallet_id, link_hash, challenge, status, failed_attempts, expires_at,
                     created_at, updated_at
              FROM pairing_sessions WHERE wallet_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1",
             wallet_id
@@ -1172,14 +1231,13 @@ impl Store for SqliteStore {
         .try_into()
     }
 
-    async fn pairing_session(&self, request_id: Uuid) -> StoreResult<PairingSession> {
-        let request_id = request_id.hyphenated();
+    async fn pairing_session(&self, link_hash: &str) -> StoreResult<PairingSession> {
         sqlx::query_as!(
             PairingSessionRow,
-            "SELECT id, environment_id, user_id, wallet_id, request_id, challenge, status, failed_attempts, expires_at,
+            "SELECT id, environment_id, user_id, wallet_id, link_hash, challenge, status, failed_attempts, expires_at,
                     created_at, updated_at
-             FROM pairing_sessions WHERE request_id = ?1",
-            request_id
+             FROM pairing_sessions WHERE link_hash = ?1",
+            link_hash
         )
         .fetch_optional(&self.reader)
         .await
@@ -1231,8 +1289,41 @@ impl Store for SqliteStore {
         outbox: &Outbox,
     ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
-        let (session_id, initial, completed) =
-            (attempt.session_id.hyphenated(), PairingStatus::Initial.as_str(), PairingStatus::Completed.as_str());
+        let (session_id, initial, completed, pending) = (
+            attempt.session_id.hyphenated(),
+            PairingStatus::Initial.as_str(),
+            PairingStatus::Completed.as_str(),
+            WalletStatus::PairingRequired.as_str(),
+        );
+        // The wallet's own state is the condition: a wallet disabled (or whose
+        // application was deleted) after the caller read it is never paired.
+        let (id, status) = (wallet.id.hyphenated(), wallet.status.as_str());
+        let paired = sqlx::query!(
+            "UPDATE digital_wallets SET application_instance_id = ?2, status = ?3, public_key = ?4, device_data = ?5,
+                                        token_hash = ?6, updated_at = ?7
+             WHERE id = ?1 AND status = ?8
+               AND EXISTS (SELECT 1 FROM wallet_applications a
+                           WHERE a.id = digital_wallets.wallet_application_id
+                             AND a.environment_id = digital_wallets.environment_id)
+               AND EXISTS (SELECT 1 FROM pairing_sessions s
+                           WHERE s.id = ?9 AND s.wallet_id = digital_wallets.id AND s.status = ?10)",
+            id,
+            wallet.application_instance_id,
+            status,
+            wallet.public_key,
+            wallet.device_data,
+            wallet.token_hash,
+            wallet.updated_at,
+            pending,
+            session_id,
+            initial,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if paired.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
         let won = sqlx::query!(
             "UPDATE pairing_sessions SET status = ?3, updated_at = ?4 WHERE id = ?1 AND status = ?2",
             session_id,
@@ -1244,24 +1335,9 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         if won.rows_affected() == 0 {
+            // Dropping the write undoes the wallet's pairing.
             return Err(StoreError::Conflict);
         }
-        let (id, status) = (wallet.id.hyphenated(), wallet.status.as_str());
-        sqlx::query!(
-            "UPDATE digital_wallets SET application_instance_id = ?2, status = ?3, public_key = ?4, device_data = ?5,
-                                        token_hash = ?6, updated_at = ?7
-             WHERE id = ?1",
-            id,
-            wallet.application_instance_id,
-            status,
-            wallet.public_key,
-            wallet.device_data,
-            wallet.token_hash,
-            wallet.updated_at,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
         insert_attempt(&mut tx, attempt).await?;
         write_outbox(&mut tx, outbox).await?;
         tx.commit().await
