@@ -1614,18 +1614,18 @@ pub async fn prune_deletes_settled_notifications_and_expired_sessions_nobody_tri
     ] {
         assert_eq!(store.notification(kept.id).await.unwrap().status, status);
     }
-    assert!(matches!(store.pairing_session(untried.1.request_id).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.pairing_session(&untried.1.link_hash).await, Err(StoreError::NotFound)));
     // The wallet stays, as its reads showed it: expired, with no attempts.
     assert_eq!(store.wallet_with_attempts(untried.0.id).await.unwrap().0.status, WalletStatus::Expired);
     assert_eq!(store.wallet_with_attempts(tried.0.id).await.unwrap().1, vec![failure]);
     assert_eq!(store.wallet_with_attempts(completed.id).await.unwrap().1, vec![success]);
-    for (request_id, status) in [
-        (tried.1.request_id, PairingStatus::Expired),
-        (session.request_id, PairingStatus::Expired),
-        (completed_session.request_id, PairingStatus::Completed),
-        (pending.1.request_id, PairingStatus::Initial),
+    for (link_hash, status) in [
+        (&tried.1.link_hash, PairingStatus::Expired),
+        (&session.link_hash, PairingStatus::Expired),
+        (&completed_session.link_hash, PairingStatus::Completed),
+        (&pending.1.link_hash, PairingStatus::Initial),
     ] {
-        assert_eq!(store.pairing_session(request_id).await.unwrap().status, status);
+        assert_eq!(store.pairing_session(link_hash).await.unwrap().status, status);
     }
 
     // Failures have their own age.
