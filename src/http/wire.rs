@@ -29,6 +29,19 @@ pub fn timestamp<S: Serializer>(t: &Timestamp, serializer: S) -> Result<S::Ok, S
     serializer.serialize_str(&format_timestamp(t))
 }
 
+/// An optional timestamp field of a request body (`#[serde(default, deserialize_with =
+/// "wire::optional_timestamp")]`): RFC 3339, kept to the millisecond, in the years 0001
+/// to 9999 (UTC). Anything else is a 400 naming the field.
+pub fn optional_timestamp<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Timestamp>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(deserializer)? else { return Ok(None) };
+    let parsed = text
+        .parse::<Timestamp>()
+        .map_err(|_| serde::de::Error::custom("expected an RFC 3339 timestamp such as 2023-02-10T14:46:24.669Z"))?;
+    domain::time::storable(parsed)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("the timestamp must fall in the years 0001 to 9999 (UTC)"))
+}
+
 /// `{"id": "…"}`, how PingOne refers to a related resource.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 pub struct Ref {
