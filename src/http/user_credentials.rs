@@ -294,7 +294,7 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<wire::Collection<Value>>> {
-    let request = query.page()?;
+    let request = query.page(&uri)?;
     let page = state.credd.user_credentials(&caller, environment_id, user_id, request).await?;
     Ok(Json(wire::collection(&state.links, &uri, "items", page, request, |c| c.id, |c| view(&state, &c))))
 }
@@ -401,7 +401,7 @@ async fn mailbox(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Json<wire::Collection<Value>>> {
-    let request = query.page()?;
+    let request = query.page(&uri)?;
     let entries = state.credd.mailbox(wallet_id, wallet_token(&headers)?, request).await?;
     Ok(Json(wire::collection(
         &state.links,

@@ -332,7 +332,7 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<wire::Collection<WalletView>>> {
-    let request = query.page()?;
+    let request = query.page(&uri)?;
     let page = state.credd.wallets(&caller, environment_id, user_id, request).await?;
     Ok(Json(wire::collection(
         &state.links,

@@ -13,6 +13,7 @@ on_both_backends!(
     user_attributes_are_validated,
     users_filter_by_username_and_email,
     users_paginate_past_one_page_keeping_the_filter,
+    a_cursor_answers_only_on_its_own_list,
 );
 
 async fn create_read_and_delete_a_user(app: &TestApp) {
@@ -176,4 +177,40 @@ async fn users_paginate_past_one_page_keeping_the_filter(app: &TestApp) {
             .map(|h| h.strip_prefix("https://credd.test").unwrap().to_owned());
     }
     assert_eq!(seen, ["user0", "user1", "user2", "user3", "user4"]);
+}
+
+/// A cursor belongs to the list it came from: followed on another environment's list,
+/// another list, or the same list with another filter, it is refused, not answered
+/// with an empty page.
+async fn a_cursor_answers_only_on_its_own_list(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let (a, b) = (app.create_environment(&admin, "A").await, app.create_environment(&admin, "B").await);
+    let mut ada = None;
+    for env in [&a, &b] {
+        for name in ["ada", "bob", "eve"] {
+            let user = app.create_user(&admin, env, json!({ "username": name, "email": "same@example.com" })).await;
+            ada.get_or_insert(user["id"].as_str().unwrap().to_owned());
+        }
+    }
+    let first = app.get(&format!("/v1/environments/{a}/users?limit=1")).bearer(&admin).send().await.body;
+    let next = first["_links"]["next"]["href"].as_str().unwrap();
+    let cursor = url::Url::parse(next).unwrap().query_pairs().find(|(k, _)| k == "cursor").unwrap().1.into_owned();
+    let followed = app.get(next.strip_prefix("https://credd.test").unwrap()).bearer(&admin).send().await;
+    assert_eq!(followed.body["_embedded"]["users"][0]["username"], "bob", "{}", followed.body);
+
+    let ada = ada.unwrap();
+    let filter = url_encode(r#"email eq "same@example.com""#);
+    for elsewhere in [
+        format!("/v1/environments/{b}/users"),
+        format!("/v1/environments/{a}/users/{ada}/digitalWallets"),
+        format!("/v1/environments/{a}/users?filter={filter}"),
+    ] {
+        let separator = if elsewhere.contains('?') { '&' } else { '?' };
+        let response = app.get(&format!("{elsewhere}{separator}cursor={cursor}")).bearer(&admin).send().await;
+        assert_eq!(
+            response.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST")["target"],
+            "cursor",
+            "{elsewhere}"
+        );
+    }
 }
