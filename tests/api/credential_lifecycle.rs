@@ -12,7 +12,7 @@ use credd::wallet_client::{self, PairedWallet};
 use domain::Store;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, tamper};
 use crate::on_both_backends;
 use crate::user_credentials::{Setup, credentials_path, setup};
 
@@ -269,20 +269,6 @@ async fn deleting_a_type_revokes_issued_and_deletes_pending_credentials(app: &Te
         .send()
         .await;
     assert_eq!(refused.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "credentialType.id");
-}
-
-/// Runs one statement on the app's database, behind credd's back.
-async fn tamper(app: &TestApp, sql: &'static str) {
-    let url = &app.args.database.database_url;
-    if url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        sqlx::query(sql).execute(&pool).await.unwrap();
-        pool.close().await;
-    } else {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::query(sql).execute(&pool).await.unwrap();
-        pool.close().await;
-    }
 }
 
 async fn a_failed_delivery_is_visible_on_the_copy(app: &TestApp) {

@@ -39,6 +39,7 @@ macro_rules! conformance_tests {
             application_round_trips_and_updates,
             users_are_scoped_to_their_environment,
             username_is_unique_per_environment,
+            usernames_are_unique_and_found_whatever_their_case,
             records_of_a_missing_environment_are_not_found,
             users_filter_by_username_and_email,
             users_paginate_past_one_page,
@@ -250,6 +251,28 @@ pub async fn username_is_unique_per_environment<S: Store>(store: &S) {
     store.create_user(&user(a.id, "ada", None)).await.unwrap();
     assert!(matches!(store.create_user(&user(a.id, "ada", None)).await, Err(StoreError::Conflict)));
     store.create_user(&user(b.id, "ada", None)).await.unwrap();
+}
+
+pub async fn usernames_are_unique_and_found_whatever_their_case<S: Store>(store: &S) {
+    let env = create_environment(store, "Case").await;
+    let ada = user(env.id, "Ada", None);
+    store.create_user(&ada).await.unwrap();
+    assert!(matches!(store.create_user(&user(env.id, "ada", None)).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.create_user(&user(env.id, "ADA", None)).await, Err(StoreError::Conflict)));
+    let mut bob = user(env.id, "bob", None);
+    store.create_user(&bob).await.unwrap();
+    bob.apply(UserPatch { username: Some(Username::parse("aDa").unwrap()), ..Default::default() }, now());
+    assert!(matches!(store.update_user(&bob).await, Err(StoreError::Conflict)));
+
+    let named = |username: &str| UserFilter { username: Some(username.into()), email: None };
+    for spelling in ["ada", "ADA", "Ada"] {
+        let found = store.users(env.id, &named(spelling), PageRequest::first(10)).await.unwrap().items;
+        assert_eq!(found, vec![ada.clone()], "{spelling}");
+    }
+    // Only A to Z fold, the same on both backends: other letters are compared as written.
+    store.create_user(&user(env.id, "Émile", None)).await.unwrap();
+    store.create_user(&user(env.id, "émile", None)).await.unwrap();
+    assert_eq!(store.users(env.id, &named("ÉMILE"), PageRequest::first(10)).await.unwrap().items.len(), 1);
 }
 
 pub async fn records_of_a_missing_environment_are_not_found<S: Store>(store: &S) {

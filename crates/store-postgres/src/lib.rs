@@ -890,12 +890,13 @@ impl Store for PgStore {
         let (environment_id, after, limit) = (environment_id, after_key(&page), page.fetch_limit());
         let rows = sqlx::query_as!(
             UserRow,
-            "SELECT id, environment_id, username, email, mobile_phone, primary_phone, locale, preferred_language,
-                    name_given, name_family, name_formatted, created_at, updated_at
-             FROM users
-             WHERE environment_id = $1 AND id > $2
-               AND ($3::text IS NULL OR username = $3) AND ($4::text IS NULL OR email = $4)
-             ORDER BY id LIMIT $5",
+            r#"SELECT id, environment_id, username, email, mobile_phone, primary_phone, locale, preferred_language,
+                      name_given, name_family, name_formatted, created_at, updated_at
+               FROM users
+               WHERE environment_id = $1 AND id > $2
+                 AND ($3::text IS NULL OR lower(username COLLATE "C") = lower($3 COLLATE "C"))
+                 AND ($4::text IS NULL OR email = $4)
+               ORDER BY id LIMIT $5"#,
             environment_id,
             after,
             filter.username,
