@@ -13,7 +13,7 @@ use domain::credential::{
 };
 use domain::environment::Environment;
 use domain::job::{ClaimedJob, Job, JobQueue, NewJob, PruneBefore, Pruned, SettledJob};
-use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
+use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MethodPolicy, MfaSettings, OtpAttempt};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
@@ -200,7 +200,10 @@ impl Store for AppStore {
         fn create_device(&self, device: &Device, max_devices: i64, outbox: &Outbox) -> StoreResult<DeviceSlot>;
         fn device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<Device>;
         fn devices(&self, environment_id: Uuid, user_id: Uuid, filter: &DeviceFilter, page: PageRequest) -> StoreResult<Page<Device>>;
-        fn update_device(&self, device: &Device, outbox: &Outbox) -> StoreResult<()>;
+        fn set_device_nickname(&self, environment_id: Uuid, user_id: Uuid, id: Uuid, nickname: Option<&str>, at: Timestamp) -> StoreResult<Device>;
+        fn issue_device_code(&self, device: &Device, outbox: &Outbox) -> StoreResult<bool>;
+        fn claim_otp_attempt(&self, environment_id: Uuid, user_id: Uuid, id: Uuid, rules: &MethodPolicy, at: Timestamp) -> StoreResult<Option<OtpAttempt>>;
+        fn activate_device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid, otp_hash: Option<&[u8]>, at: Timestamp) -> StoreResult<Option<Device>>;
         fn delete_device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<()>;
         fn reorder_devices(&self, environment_id: Uuid, user_id: Uuid, order: &[Uuid]) -> StoreResult<()>;
         fn ensure_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<IssuerProfile>;

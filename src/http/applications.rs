@@ -191,7 +191,7 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<wire::Collection<ApplicationView>>> {
-    let request = query.page()?;
+    let request = query.page(&uri)?;
     let page = state.credd.applications(&caller, environment_id, request).await?;
     Ok(Json(wire::collection(
         &state.links,

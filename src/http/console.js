@@ -2,7 +2,8 @@
 // credd's staging console. It gets a token at the token endpoint with a worker's
 // client credentials and then only calls credd's public API with it. The token is
 // kept in this tab's sessionStorage, never in a URL. What the API answers is put in
-// the page as text and attributes, never parsed as HTML.
+// the page as text and attributes, never parsed as HTML; its bidirectional controls
+// are shown as markers and each value is isolated, so no name can reorder the page.
 
 const SESSION_KEY = "credd-console";
 const USERS_PER_PAGE = 20;
@@ -12,6 +13,9 @@ const UNSAFE_SCHEMES = new Set(["javascript", "data", "vbscript", "file", "blob"
 const LINK = /\b[a-z][a-z0-9+.-]*:\/\/[^\s<>"']+/gi;
 // One-time codes in messages: 6 to 10 digits on their own.
 const CODE = /\b\d{6,10}\b/g;
+// Bidirectional embeddings, overrides, isolates and marks: in a value, one of these
+// would reorder what follows it (U+202E shows "exe.txt" as "txt.exe").
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
 
 const $ = (id) => document.getElementById(id);
 
@@ -25,15 +29,33 @@ let notificationCursor = null;
 
 // Elements --------------------------------------------------------------------------
 
+/** `text` with each bidirectional control shown as a marker, such as ⟨U+202E⟩. */
+function visible(text) {
+  return String(text).replace(BIDI_CONTROLS, (c) => `⟨U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}⟩`);
+}
+
+/**
+ * An element; each string among `children` is a value shown as it is spelled, isolated
+ * from the text around it (a <bdi>, or within an <option>, which holds text only, the
+ * isolate characters FSI and PDI).
+ */
 function el(tag, attributes, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes || {})) {
     if (value !== undefined && value !== null && value !== false) node.setAttribute(name, value);
   }
   for (const child of children.flat(Infinity)) {
-    if (child !== undefined && child !== null && child !== false && child !== "") node.append(child);
+    if (child === undefined || child === null || child === false || child === "") continue;
+    if (typeof child !== "string") node.append(child);
+    else if (tag === "option") node.append(`\u2068${visible(child)}\u2069`);
+    else node.append(Object.assign(document.createElement("bdi"), { textContent: visible(child) }));
   }
   return node;
+}
+
+/** Text shown as it is spelled, not isolated: a part of a longer value. */
+function textOf(value) {
+  return document.createTextNode(visible(value));
 }
 
 function badge(status) {
@@ -76,10 +98,10 @@ function codes(text) {
   const parts = [];
   let at = 0;
   for (const match of text.matchAll(CODE)) {
-    parts.push(text.slice(at, match.index), el("mark", { class: "code" }, match[0]));
+    parts.push(textOf(text.slice(at, match.index)), el("mark", { class: "code" }, match[0]));
     at = match.index + match[0].length;
   }
-  parts.push(text.slice(at));
+  parts.push(textOf(text.slice(at)));
   return parts;
 }
 
@@ -88,7 +110,7 @@ function shortId(id) {
 }
 
 function showError(id, text) {
-  $(id).textContent = text || "";
+  $(id).textContent = visible(text || "");
   $(id).hidden = !text;
 }
 
@@ -228,7 +250,7 @@ async function openConsole() {
   document.body.dataset.state = "loading";
   environments = await visibleEnvironments();
   const picker = $("environment-picker");
-  picker.replaceChildren(...environments.map((e) => el("option", { value: e.id }, `${e.name} (${e.id.slice(0, 8)}…)`)));
+  picker.replaceChildren(...environments.map((e) => el("option", { value: e.id }, e.name, ` (${e.id.slice(0, 8)}…)`)));
   // The one picked last in this tab, else the newest (lists are in creation order).
   const picked = environments.find((e) => e.id === session.picked) || environments[environments.length - 1];
   picker.value = picked.id;
@@ -259,7 +281,7 @@ async function redraw() {
   const environment = environments.find((e) => e.id === environmentId);
   $("environment-summary").replaceChildren(
     el("strong", null, environment.name), ` ${environment.type || ""} · ${environment.region || ""} · `,
-    el("code", null, environment.id), environment.description ? ` · ${environment.description}` : "");
+    el("code", null, environment.id), environment.description ? [" · ", el("span", null, environment.description)] : "");
   $("users").replaceChildren(el("p", { class: "empty" }, "Loading…"));
   $("notifications").replaceChildren();
   await showing(async (mine) => {
@@ -395,10 +417,10 @@ function notificationItem(notification) {
   return el("article", { class: "item notification", "data-notification-id": notification.id },
     el("div", { class: "line" }, badge(notification.status),
       el("strong", null, notification.template.name),
-      el("span", null, `${notification.deliveryMethod} to ${notification.recipient}`),
+      el("span", null, notification.deliveryMethod, " to ", notification.recipient),
       el("span", { class: "when" }, when(notification.createdAt))),
-    notification.subject ? el("div", { class: "subject" }, notification.subject) : null,
-    el("div", { class: "message" }, message(notification.body)),
+    notification.subject ? el("div", { class: "subject", dir: "auto" }, notification.subject) : null,
+    el("div", { class: "message", dir: "auto" }, message(notification.body)),
     notification.error ? el("p", { class: "error" }, notification.error) : null);
 }
 

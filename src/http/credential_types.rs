@@ -536,7 +536,7 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<wire::Collection<Value>>> {
-    let request = query.page()?;
+    let request = query.page(&uri)?;
     let page = state.credd.credential_types(&caller, environment_id, request).await?;
     Ok(Json(wire::collection(&state.links, &uri, "items", page, request, |t| t.id, |t| type_view(&state, &t, false))))
 }

@@ -450,7 +450,7 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<wire::Collection<Value>>> {
-    let request = query.page()?;
+    let request = query.page(&uri)?;
     let mut device_filter = DeviceFilter::default();
     if let Some(text) = &query.filter {
         for clause in filter::parse(text, &["status", "type"])? {

@@ -137,7 +137,7 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<wire::Collection<EnvironmentView>>> {
-    let request = query.page()?;
+    let request = query.page(&uri)?;
     let page = state.credd.environments(&caller, request).await?;
     Ok(Json(wire::collection(&state.links, &uri, "environments", page, request, |e| e.id, |e| view(&state.links, e))))
 }

@@ -362,7 +362,7 @@ async fn list_notifications(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<wire::Collection<NotificationView>>> {
-    let request = query.page()?;
+    let request = query.page(&uri)?;
     let mut notification_filter = NotificationFilter::default();
     if let Some(text) = &query.filter {
         for clause in filter::parse(text, &["user.id", "template", "recipient"])? {

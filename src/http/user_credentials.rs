@@ -59,9 +59,10 @@ struct CredentialBody {
     /// Claim values by field title. Builds the credential and is then gone: never
     /// answered, logged or stored in plaintext. Needs an `ACTIVE` wallet of the user.
     data: Option<BTreeMap<String, String>>,
-    /// In the past: the credential is `REVOKED` at once.
+    /// In the past: the credential is `REVOKED` at once. Years 0001 to 9999.
     #[schema(value_type = Option<openapi::Timestamp>)]
-    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default, deserialize_with = "wire::optional_timestamp")]
+    expires_at: Option<domain::time::Timestamp>,
     /// Sends `credential_issued` (or `credential_updated`).
     notification: Option<NotificationBody>,
 }
@@ -218,7 +219,7 @@ impl CredentialBody {
         Ok(CredentialRequest {
             credential_type_id: credential_type.id,
             data: self.data,
-            expires_at: self.expires_at.map(domain::time::truncate_to_millis),
+            expires_at: self.expires_at,
             notification,
         })
     }
@@ -293,7 +294,7 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<wire::Collection<Value>>> {
-    let request = query.page()?;
+    let request = query.page(&uri)?;
     let page = state.credd.user_credentials(&caller, environment_id, user_id, request).await?;
     Ok(Json(wire::collection(&state.links, &uri, "items", page, request, |c| c.id, |c| view(&state, &c))))
 }
@@ -400,7 +401,7 @@ async fn mailbox(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Json<wire::Collection<Value>>> {
-    let request = query.page()?;
+    let request = query.page(&uri)?;
     let entries = state.credd.mailbox(wallet_id, wallet_token(&headers)?, request).await?;
     Ok(Json(wire::collection(
         &state.links,

@@ -233,7 +233,7 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<wire::Collection<UserView>>> {
-    let request = query.page()?;
+    let request = query.page(&uri)?;
     let mut user_filter = UserFilter::default();
     if let Some(text) = &query.filter {
         for clause in filter::parse(text, &["username", "email"])? {

@@ -140,7 +140,7 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<wire::Collection<WalletApplicationView>>> {
-    let request = query.page()?;
+    let request = query.page(&uri)?;
     let page = state.credd.wallet_applications(&caller, environment_id, request).await?;
     Ok(Json(wire::collection(
         &state.links,

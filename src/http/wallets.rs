@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use domain::notification::{NotifyMethod, normalize_variant};
+use domain::notification::{NotifyMethod, normalize_variant, template_variables};
 use domain::user::Locale;
 use domain::validation::{Collector, FieldError};
 use domain::wallet::{WalletStatus, application_instance_id};
@@ -60,7 +60,8 @@ struct TemplateBody {
     /// The content's variant; else the locale's default content.
     #[schema(value_type = Option<openapi::Text>)]
     variant: Option<String>,
-    /// Values for `${name}` in the content, besides credd's own.
+    /// Values for `${name}` in the content, besides credd's own: at most 100, names of
+    /// at most 100 characters, values of at most 4,096.
     #[serde(default)]
     variables: BTreeMap<String, Value>,
 }
@@ -90,6 +91,9 @@ impl NotificationBody {
             .into_iter()
             .map(|(k, v)| (k, if let Value::String(s) = v { s } else { v.to_string() }))
             .collect();
+        let variables = errors
+            .take(template_variables(variables).map_err(|e| e.within("notification.template")))
+            .unwrap_or_default();
         NotificationRequest { methods, locale, variant, variables }
     }
 }
@@ -332,7 +336,7 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<wire::Collection<WalletView>>> {
-    let request = query.page()?;
+    let request = query.page(&uri)?;
     let page = state.credd.wallets(&caller, environment_id, user_id, request).await?;
     Ok(Json(wire::collection(
         &state.links,

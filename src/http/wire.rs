@@ -12,6 +12,7 @@ use domain::validation::{FieldError, FieldErrorKind};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -27,6 +28,19 @@ pub fn format_timestamp(t: &Timestamp) -> String {
 
 pub fn timestamp<S: Serializer>(t: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&format_timestamp(t))
+}
+
+/// An optional timestamp field of a request body (`#[serde(default, deserialize_with =
+/// "wire::optional_timestamp")]`): RFC 3339, kept to the millisecond, in the years 0001
+/// to 9999 (UTC). Anything else is a 400 naming the field.
+pub fn optional_timestamp<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Timestamp>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(deserializer)? else { return Ok(None) };
+    let parsed = text
+        .parse::<Timestamp>()
+        .map_err(|_| serde::de::Error::custom("expected an RFC 3339 timestamp such as 2023-02-10T14:46:24.669Z"))?;
+    domain::time::storable(parsed)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("the timestamp must fall in the years 0001 to 9999 (UTC)"))
 }
 
 /// `{"id": "…"}`, how PingOne refers to a related resource.
@@ -75,7 +89,9 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    pub fn page(&self) -> Result<PageRequest> {
+    /// The page asked for on `uri`, the list's own URI: a cursor must come from this
+    /// same list (its path, so its environment and parent, and its `filter`).
+    pub fn page(&self, uri: &Uri) -> Result<PageRequest> {
         let limit = match &self.limit {
             None => DEFAULT_LIMIT,
             Some(text) => match text.parse::<u32>() {
@@ -91,22 +107,35 @@ impl ListQuery {
         };
         let after = match &self.cursor {
             None => None,
-            Some(cursor) => Some(
-                decode_cursor(cursor)
-                    .ok_or_else(|| Error::bad_request("cursor", "The cursor is not one credd issued."))?,
-            ),
+            Some(cursor) => Some(decode_cursor(cursor, &list_of(uri)).ok_or_else(|| {
+                Error::bad_request("cursor", "The cursor is not one credd issued for this list and filter.")
+            })?),
         };
         Ok(PageRequest { limit, after })
     }
 }
 
-fn encode_cursor(after: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(after.as_bytes())
+/// A list's identity in its cursors: a digest of its path and its `filter`, so that a
+/// cursor followed on another list (another environment, user or filter) is refused
+/// instead of answering a page of that list. Not a secret: a cursor grants nothing.
+type ListTag = [u8; 8];
+
+fn list_of(uri: &Uri) -> ListTag {
+    let query: Vec<(String, String)> = uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+    let filter = query.iter().find(|(k, _)| k == "filter").map_or("", |(_, v)| v.as_str());
+    let digest = Sha256::new().chain_update(uri.path()).chain_update([0]).chain_update(filter).finalize();
+    digest[..8].try_into().expect("a SHA-256 digest is longer than a list tag")
 }
 
-fn decode_cursor(cursor: &str) -> Option<Uuid> {
+/// The id after which the next page starts, and the list it belongs to.
+fn encode_cursor(after: Uuid, list: &ListTag) -> String {
+    URL_SAFE_NO_PAD.encode([after.as_bytes().as_slice(), list].concat())
+}
+
+fn decode_cursor(cursor: &str, list: &ListTag) -> Option<Uuid> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    Uuid::from_slice(&bytes).ok()
+    let (after, tag) = bytes.split_at_checked(16)?;
+    (tag == list).then(|| Uuid::from_slice(after).ok()).flatten()
 }
 
 /// A collection response: `_links.self`, `_links.next` when more items exist (the
@@ -147,7 +176,7 @@ pub fn collection<T, R: Serialize>(
         let mut query: Vec<(String, String)> =
             given.into_iter().filter(|(k, _)| k != "cursor" && k != "limit").collect();
         query.push(("limit".into(), request.limit.to_string()));
-        query.push(("cursor".into(), encode_cursor(id_of(last))));
+        query.push(("cursor".into(), encode_cursor(id_of(last), &list_of(uri))));
         let query = serde_urlencoded::to_string(&query).unwrap_or_default();
         link_map.insert("next".into(), json!({ "href": links.href(&format!("{}?{query}", uri.path())) }));
     }
@@ -167,19 +196,28 @@ mod tests {
     }
 
     #[test]
-    fn cursors_round_trip_and_reject_garbage() {
+    fn cursors_round_trip_on_their_own_list_only() {
         let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
-        assert_eq!(decode_cursor("not a cursor"), None);
-        assert_eq!(decode_cursor("AAAA"), None);
+        let uri = |text: &str| text.parse::<Uri>().unwrap();
+        let users = list_of(&uri("/v1/environments/a/users?limit=2&filter=username%20eq%20%22ada%22"));
+        let cursor = encode_cursor(id, &users);
+        let same = uri("/v1/environments/a/users?filter=username+eq+%22ada%22&limit=5");
+        assert_eq!(decode_cursor(&cursor, &list_of(&same)), Some(id), "another limit is the same list");
+        for other in ["/v1/environments/b/users?filter=username%20eq%20%22ada%22", "/v1/environments/a/users"] {
+            assert_eq!(decode_cursor(&cursor, &list_of(&uri(other))), None, "{other}");
+        }
+        assert_eq!(decode_cursor("not a cursor", &users), None);
+        assert_eq!(decode_cursor("AAAA", &users), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode(id.as_bytes()), &users), None);
     }
 
     #[test]
     fn limit_must_be_in_range() {
         let query = |limit: &str| ListQuery { limit: Some(limit.into()), ..Default::default() };
-        assert_eq!(query("5").page().unwrap().limit, 5);
+        let uri = Uri::from_static("/v1/environments");
+        assert_eq!(query("5").page(&uri).unwrap().limit, 5);
         for bad in ["0", "1001", "-1", "ten"] {
-            assert!(query(bad).page().is_err(), "{bad}");
+            assert!(query(bad).page(&uri).is_err(), "{bad}");
         }
     }
 }

@@ -1,6 +1,7 @@
-//! One secret-guessing attempt at a time per record (a device's code, a pairing
-//! session), so that attempts sent at once are counted one by one and cannot all be
-//! judged before the lock that the first few should trigger.
+//! One secret-guessing attempt at a time per record (a pairing session), so that
+//! attempts sent at once are counted one by one and cannot all be judged before the
+//! lock that the first few should trigger. (A device's code needs none: its store
+//! counts each guess in one conditional statement before it is judged.)
 //!
 //! This serializes within one instance only: the stores write the count back as read,
 //! so instances sharing a PostgreSQL database can still each judge a guess before the

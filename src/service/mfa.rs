@@ -11,7 +11,7 @@ use domain::mfa::{
 use domain::notification::{DeliveryMethod, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::store::Outbox;
-use domain::time::{new_id, now};
+use domain::time::{Timestamp, new_id, now};
 use domain::user::User;
 use domain::validation::{FieldError, FieldErrorKind};
 use totp_rs::{Algorithm, Builder, Totp};
@@ -50,6 +50,25 @@ pub struct TotpEnrollment {
 
 fn otp_error(message: impl Into<String>) -> Error {
     Error::invalid(FieldError::new("otp", FieldErrorKind::InvalidOtp, message))
+}
+
+/// Why the store judged no guess for `device`, as it was read at `at`.
+fn refused_guess(device: &Device, at: Timestamp) -> Error {
+    if device.status == DeviceStatus::Active {
+        return Error::bad_request("status", "The device is already active.");
+    }
+    if let Some(until) = device.locked_until.filter(|_| device.locked(at)) {
+        return Error::bad_request(
+            "otp",
+            format!("Too many wrong codes: the device is locked until {}.", until.to_rfc3339()),
+        );
+    }
+    match device.otp_expires_at {
+        Some(expires_at) if device.otp_hash.is_some() && expires_at <= at => {
+            otp_error("The one-time passcode has expired; request a new one.")
+        }
+        _ => otp_error("No activation code is pending; request a new one."),
+    }
 }
 
 /// The TOTP of a secret: SHA-1, 6 digits, 30-second steps, one step of skew.
@@ -272,7 +291,8 @@ impl Credd {
     }
 
     /// Activates the device with a valid code: the pending one-time passcode, or a
-    /// current TOTP code.
+    /// current TOTP code. The store counts each guess before it is judged, so guesses
+    /// sent at once, to any instance, get no more than the policy's count judged.
     pub async fn activate_device(
         &self,
         principal: &Principal,
@@ -286,39 +306,31 @@ impl Credd {
             user_id,
             &["p1:create:device", "p1:update:device"],
         )?;
-        let _one_attempt_at_a_time = self.attempt_locks.lock(id).await;
-        let mut device = self.store.device(environment_id, user_id, id).await?;
-        if device.status == DeviceStatus::Active {
-            return Err(Error::bad_request("status", "The device is already active."));
-        }
-        let at = now();
-        if let Some(until) = device.locked_until.filter(|_| device.locked(at)) {
-            return Err(Error::bad_request(
-                "otp",
-                format!("Too many wrong codes: the device is locked until {}.", until.to_rfc3339()),
-            ));
-        }
+        let device = self.store.device(environment_id, user_id, id).await?;
         let policy = self.store.device_policy(environment_id, device.policy_id).await?;
-        let valid = match (&device.sealed_secret, &device.otp_hash, device.otp_expires_at) {
-            (Some(sealed), _, _) => {
-                let secret = self.master_key.open(sealed, device.id.as_bytes()).map_err(Error::internal)?;
+        let rules = policy.method(device.kind);
+        let at = now();
+        let Some(attempt) = self.store.claim_otp_attempt(environment_id, user_id, id, rules, at).await? else {
+            // Why no guess may be judged, from the device as it now is.
+            let device = self.store.device(environment_id, user_id, id).await?;
+            return Err(refused_guess(&device, at));
+        };
+        let valid = match &attempt.sealed_secret {
+            Some(sealed) => {
+                let secret = self.master_key.open(sealed, id.as_bytes()).map_err(Error::internal)?;
                 let user = self.store.user(environment_id, user_id).await?;
                 totp(secret, &user)?.check_current(code).is_some()
             }
-            (None, Some(_), Some(expires_at)) if expires_at <= at => {
-                return Err(otp_error("The one-time passcode has expired; request a new one."));
-            }
-            (None, Some(hash), _) => self.master_key.verify_secret(OTP, code, hash),
-            (None, None, _) => return Err(otp_error("No activation code is pending; request a new one.")),
+            None => attempt.otp_hash.as_ref().is_some_and(|hash| self.master_key.verify_secret(OTP, code, hash)),
         };
-        if valid {
-            device.activate(at);
-            self.store.update_device(&device, &Outbox::default()).await?;
-            return Ok(device);
+        if !valid {
+            let left = attempt.left(rules);
+            return Err(otp_error(format!("The one-time passcode is not valid. {left} attempt(s) left.")));
         }
-        let left = device.record_failure(policy.method(device.kind), at);
-        self.store.update_device(&device, &Outbox::default()).await?;
-        Err(otp_error(format!("The one-time passcode is not valid. {left} attempt(s) left.")))
+        self.store
+            .activate_device(environment_id, user_id, id, attempt.otp_hash.as_deref(), at)
+            .await?
+            .ok_or_else(|| otp_error("The one-time passcode was replaced by a new one; use the new code."))
     }
 
     /// Sends a new activation code (after an expired or voided one).
@@ -334,14 +346,13 @@ impl Credd {
             user_id,
             &["p1:create:device", "p1:update:device"],
         )?;
-        // A new code resets the count, so it waits for an attempt being judged.
-        let _one_attempt_at_a_time = self.attempt_locks.lock(id).await;
         let mut device = self.store.device(environment_id, user_id, id).await?;
         if device.status == DeviceStatus::Active || device.kind == DeviceType::Totp {
             return Err(Error::bad_request("status", "Only a device waiting for activation gets a code."));
         }
+        let locked = || Error::bad_request("otp", "The device is locked; wait for the cool-down to pass.");
         if device.locked(now()) {
-            return Err(Error::bad_request("otp", "The device is locked; wait for the cool-down to pass."));
+            return Err(locked());
         }
         let (user, policy) = (
             self.store.user(environment_id, user_id).await?,
@@ -350,7 +361,10 @@ impl Credd {
         let mut outbox = Outbox::default();
         self.issue_activation_code(&user, &mut device, &policy, NotificationRequest::default(), &mut outbox).await?;
         device.updated_at = now();
-        self.store.update_device(&device, &outbox).await?;
+        // The store checks again, in the same statement that stores the code.
+        if !self.store.issue_device_code(&device, &outbox).await? {
+            return Err(locked());
+        }
         self.wake_worker.notify_one();
         Ok(device)
     }
@@ -383,10 +397,7 @@ impl Credd {
         nickname: Option<String>,
     ) -> Result<Device> {
         principal.require_self_or_manage(environment_id, user_id, "p1:update:device")?;
-        let mut device = self.store.device(environment_id, user_id, id).await?;
-        (device.nickname, device.updated_at) = (nickname, now());
-        self.store.update_device(&device, &Outbox::default()).await?;
-        Ok(device)
+        Ok(self.store.set_device_nickname(environment_id, user_id, id, nickname.as_deref(), now()).await?)
     }
 
     pub async fn delete_device(

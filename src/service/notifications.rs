@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use domain::Store;
 use domain::job::NewJob;
 use domain::notification::{
-    DeliveryMethod, Notification, NotificationFilter, NotificationStatus, NotifyMethod, TemplateContent, TemplateName,
-    default_content, render, select_content,
+    DeliveryMethod, MAX_MESSAGE_BYTES, Notification, NotificationFilter, NotificationStatus, NotifyMethod,
+    TemplateContent, TemplateName, default_content, render, select_content,
 };
 use domain::page::{Page, PageRequest};
 use domain::store::Outbox;
 use domain::time::{new_id, now};
 use domain::user::User;
+use domain::validation::{FieldError, FieldErrorKind};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -226,7 +227,17 @@ impl Credd {
         }
         all.insert("current-year".into(), chrono::Utc::now().format("%Y").to_string());
         all.extend(variables.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let message = SealedMessage { subject: subject.map(|s| render(&s, &all)), body: render(&body, &all) };
+        let too_large = |_| {
+            let message = format!(
+                "The {} message by {} would be over {MAX_MESSAGE_BYTES} bytes with its variables substituted.",
+                template.as_str(),
+                method.as_str()
+            );
+            Error::invalid(FieldError::new("notification.template", FieldErrorKind::TooLong, message))
+        };
+        let subject = subject.map(|s| render(&s, &all, MAX_MESSAGE_BYTES)).transpose().map_err(too_large)?;
+        let room = MAX_MESSAGE_BYTES - subject.as_ref().map_or(0, String::len);
+        let message = SealedMessage { body: render(&body, &all, room).map_err(too_large)?, subject };
 
         let id = new_id();
         let plaintext = serde_json::to_vec(&message).map_err(Error::internal)?;

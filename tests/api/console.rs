@@ -19,7 +19,11 @@ use crate::helpers::{Server, TestApp};
 use crate::isolation;
 use crate::on_both_backends;
 
-on_both_backends!(a_person_signs_in_and_sees_the_environment, the_console_is_static_and_loads_only_from_credd);
+on_both_backends!(
+    a_person_signs_in_and_sees_the_environment,
+    the_console_is_static_and_loads_only_from_credd,
+    bidirectional_controls_in_a_name_cannot_reorder_the_console,
+);
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -96,6 +100,61 @@ async fn a_person_signs_in_and_sees_the_environment(app: &TestApp) {
         target.display()
     );
 }
+
+/// A username with a right-to-left override (U+202E), which would show
+/// `evil\u{202E}gpj.exe` as "evilexe.jpg": the console shows the control as a marker
+/// and every character in the order it is spelled.
+async fn bidirectional_controls_in_a_name_cannot_reorder_the_console(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Bidi").await;
+    let user = app.create_user(&admin, &env, json!({ "username": "evil\u{202E}gpj.exe" })).await;
+    let (client_id, client_secret) =
+        app.create_worker(&admin, &env, json!({ "name": "console", "type": "WORKER" })).await;
+    let worker = SignIn { environment_id: env, client_id, client_secret };
+    let username = format!("[data-user-id='{}'] .username", user["id"].as_str().unwrap());
+
+    let server = Server::start(app, &[]);
+    let chromedriver = Chromedriver::start();
+    let browser = chromedriver.session().await;
+    let url = format!("{}/console", server.base);
+    let checks = tokio::spawn({
+        let browser = browser.clone();
+        async move {
+            browser.goto(&url).await.expect("the console opens");
+            sign_in(&browser, &worker).await;
+            let shown = text(&browser, &username).await;
+            let lefts = browser.execute(CHARACTER_LEFTS, vec![json!(username)]).await.unwrap();
+            (shown, lefts)
+        }
+    });
+    let outcome = checks.await;
+    browser.close().await.expect("the browser closes");
+    drop(chromedriver);
+    let (shown, lefts) = outcome.unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()));
+
+    assert_eq!(shown, "evil⟨U+202E⟩gpj.exe");
+    let lefts: Vec<f64> = lefts.as_array().unwrap().iter().filter_map(|x| x.as_f64()).collect();
+    assert_eq!(lefts.len(), shown.chars().count(), "every character is drawn");
+    assert!(lefts.windows(2).all(|pair| pair[0] < pair[1]), "drawn left to right as spelled: {lefts:?}");
+}
+
+/// The left edge on screen of each character of the element `arguments[0]` names, in
+/// the order they are spelled (null for one drawn with no width, as a control is).
+const CHARACTER_LEFTS: &str = r#"
+    const root = document.querySelector(arguments[0]);
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    const lefts = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (let i = 0; i < node.length; i++) {
+            const range = document.createRange();
+            range.setStart(node, i);
+            range.setEnd(node, i + 1);
+            const box = range.getBoundingClientRect();
+            lefts.push(box.width > 0 ? box.left : null);
+        }
+    }
+    return lefts;
+"#;
 
 struct Screenshot {
     png: Vec<u8>,

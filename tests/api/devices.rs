@@ -1,9 +1,12 @@
 //! MFA devices, their policies and activation, as the seed document and issue describe.
 
+use std::pin::Pin;
+
 use axum::http::StatusCode;
+use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Server, TestApp, TestResponse, tamper};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -14,6 +17,7 @@ on_both_backends!(
     wrong_codes_lock_the_device_and_expired_codes_are_refused,
     a_locked_device_gets_a_new_code_only_after_its_cool_down,
     concurrent_wrong_codes_lock_at_the_policy_count,
+    nickname_changes_racing_wrong_codes_do_not_reset_the_count,
     totp_device_activates_with_a_current_code,
     devices_list_filter_page_reorder_rename_and_delete,
     max_allowed_devices_is_enforced,
@@ -274,10 +278,8 @@ async fn wrong_codes_lock_the_device_and_expired_codes_are_refused(app: &TestApp
     let created = create(app, &s, &s.token, json!({ "type": "SMS", "phone": "+15125550000", "policy": { "id": s.policy_id }, "status": "ACTIVATION_REQUIRED" })).await;
     let (env, user, id) =
         (s.env.parse().unwrap(), s.user_id.parse().unwrap(), created.body["id"].as_str().unwrap().parse().unwrap());
-    let store = &app.state.credd.store;
-    let mut stored = domain::Store::device(store, env, user, id).await.unwrap();
-    stored.otp_expires_at = Some(domain::time::now() - chrono::TimeDelta::seconds(1));
-    domain::Store::update_device(store, &stored, &Default::default()).await.unwrap();
+    tamper(app, &format!("UPDATE devices SET otp_expires_at = '{PAST}' WHERE id = '{id}'")).await;
+    let stored = domain::Store::device(&app.state.credd.store, env, user, id).await.unwrap();
     let (code, _) = app.sent_code(&s.token, &s.env, "+1.5125550000").await;
     let expired = activate(app, &format!("{}/{id}", devices_path(&s)), &s.token, &code).await;
     let detail = expired.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
@@ -289,6 +291,8 @@ async fn wrong_codes_lock_the_device_and_expired_codes_are_refused(app: &TestApp
 }
 
 const SEND_CODE: &str = "application/vnd.pingidentity.device.sendActivationCode+json";
+/// A time long gone, as both databases read it.
+const PAST: &str = "2020-01-01T00:00:00+00:00";
 
 /// An EMAIL device waiting for its code, under a policy that locks after `count` wrong
 /// codes for five minutes; returns its path and the code sent.
@@ -317,12 +321,8 @@ async fn a_locked_device_gets_a_new_code_only_after_its_cool_down(app: &TestApp)
     assert!(detail["message"].as_str().unwrap().contains("locked"), "{detail}");
 
     // The cool-down passes (moved to the past here): a new code is sent, and it works.
-    let (env, user, id) =
-        (s.env.parse().unwrap(), s.user_id.parse().unwrap(), path.rsplit('/').next().unwrap().parse().unwrap());
-    let store = &app.state.credd.store;
-    let mut stored = domain::Store::device(store, env, user, id).await.unwrap();
-    stored.locked_until = Some(domain::time::now() - chrono::TimeDelta::seconds(1));
-    domain::Store::update_device(store, &stored, &Default::default()).await.unwrap();
+    let id = path.rsplit('/').next().unwrap();
+    tamper(app, &format!("UPDATE devices SET locked_until = '{PAST}' WHERE id = '{id}'")).await;
     let resend = app.post(&path).bearer(&s.token).raw(SEND_CODE, "").send().await;
     assert_eq!(resend.status, StatusCode::OK, "{}", resend.body);
     app.run_jobs().await;
@@ -348,6 +348,45 @@ async fn concurrent_wrong_codes_lock_at_the_policy_count(app: &TestApp) {
     assert!(
         locked.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST")["message"].as_str().unwrap().contains("locked")
     );
+}
+
+/// Nickname changes sent along with wrong codes rewrite nothing of the count: no more
+/// than the policy's count of wrong codes are judged, and then even the right code is
+/// refused. The racing requests go at once to a `credd serve`, which runs them in
+/// parallel on its own pool; a few devices, each raced once, so that a window a single
+/// race may miss is hit.
+async fn nickname_changes_racing_wrong_codes_do_not_reset_the_count(app: &TestApp) {
+    const DEVICES: usize = 4;
+    const EACH: usize = 50;
+    let server = Server::start(app, &[]);
+    let remote = app.over_http(&server.base);
+    for _ in 0..DEVICES {
+        let s = setup(app, json!({ "username": "ada", "email": "ada@example.com" })).await;
+        let (path, code) = strict_email_device(app, &s, 3).await;
+        let wrong = wrong_code(&code);
+        let nickname = format!("{path}/nickname");
+        let mut racing: Vec<Pin<Box<dyn Future<Output = Option<TestResponse>> + '_>>> = Vec::new();
+        for i in 0..EACH {
+            racing.push(Box::pin(async { Some(activate(&remote, &path, &s.token, &wrong).await) }));
+            let body = json!({ "nickname": format!("phone {i}") });
+            let rename = remote.put(&nickname).bearer(&s.token).json(body).send();
+            racing.push(Box::pin(async move {
+                assert_eq!(rename.await.status, StatusCode::OK);
+                None
+            }));
+        }
+        let answers: Vec<TestResponse> = join_all(racing).await.into_iter().flatten().collect();
+        let judged: Vec<&TestResponse> = answers.iter().filter(|a| a.body["code"] == "INVALID_DATA").collect();
+        assert!(judged.len() <= 3, "{} wrong codes were judged: {judged:#?}", judged.len());
+        let right = activate(app, &path, &s.token, &code).await;
+        let refused = right.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+        assert!(refused["message"].as_str().unwrap().contains("locked"), "{}", right.body);
+        let device = app.get(&path).bearer(&s.token).send().await.body;
+        assert_eq!(
+            (device["status"].as_str(), device["lock"]["status"].as_str()),
+            (Some("ACTIVATION_REQUIRED"), Some("LOCKED"))
+        );
+    }
 }
 
 async fn totp_device_activates_with_a_current_code(app: &TestApp) {

@@ -428,6 +428,22 @@ impl TestResponse {
     }
 }
 
+/// Runs one statement on the app's database, behind credd's back (a test's own SQL,
+/// made from ids it holds, never from input).
+pub async fn tamper(app: &TestApp, sql: &str) {
+    let url = &app.args.database.database_url;
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
+
 /// `credd serve` as a process on the test app's database and data folder, with `env`
 /// set, its output (stdout and stderr) going to a file.
 pub struct Server {

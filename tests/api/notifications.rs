@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
@@ -14,6 +14,57 @@ on_both_backends!(
     variant_and_locale_fall_back,
     notifications_filter_and_stay_sealed
 );
+
+mod large_bodies {
+    use super::*;
+    // Room for a 50 KB variable.
+    on_both_backends!(args = ["--body-limit-bytes", "1048576"]; oversized_variables_and_messages_are_refused);
+}
+
+/// A content that repeats a request's variable 2,000 times: a 50 KB variable in it once
+/// rendered a 100 MB message. Variables and rendered messages are bounded, and a
+/// request over a bound gets a 400 naming it, with nothing written.
+async fn oversized_variables_and_messages_are_refused(app: &TestApp) {
+    let token = app.admin_token().await;
+    let env = app.create_environment(&token, "Bounds").await;
+    let contents = format!("/v1/environments/{env}/templates/digital_wallet_pairing/contents");
+    for (variant, body) in [(None, "Hello ${x}".to_owned()), (Some("repeat"), "${x}".repeat(2_000))] {
+        let content =
+            json!({ "deliveryMethod": "Email", "locale": "en", "variant": variant, "subject": "s", "body": body });
+        let created = app.post(&contents).bearer(&token).json(content).send().await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    }
+    let user = app.create_user(&token, &env, json!({ "username": "ada", "email": "ada@example.com" })).await;
+    let wallets = format!("/v1/environments/{env}/users/{}/digitalWallets", user["id"].as_str().unwrap());
+    let app_id = app.create_wallet_application(&token, &env).await;
+    let create = |template: Value| {
+        let body = json!({ "digitalWalletApplication": { "id": app_id }, "notification": { "methods": ["EMAIL"], "template": template } });
+        let (path, token) = (wallets.clone(), token.clone());
+        async move { app.post(&path).bearer(&token).json(body).send().await }
+    };
+
+    let variables = |names: &mut dyn Iterator<Item = String>| names.map(|n| (n, json!("1"))).collect::<Map<_, _>>();
+    let refused = [
+        (json!({ "variant": "repeat", "variables": { "x": "a".repeat(50_000) } }), "notification.template.variables.x"),
+        (json!({ "variant": "repeat", "variables": { "x": "a".repeat(4096) } }), "notification.template"),
+        (json!({ "variables": variables(&mut ["n".repeat(101)].into_iter()) }), "notification.template.variables"),
+        (json!({ "variables": variables(&mut (0..101).map(|i| format!("v{i}"))) }), "notification.template.variables"),
+    ];
+    for (template, target) in refused {
+        let response = create(template).await;
+        assert_eq!(response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], target);
+    }
+    let notifications = format!("/v1/environments/{env}/notifications");
+    assert_eq!(app.get(&wallets).bearer(&token).send().await.body["size"], 0, "no wallet was made");
+    assert_eq!(app.get(&notifications).bearer(&token).send().await.body["size"], 0, "no message was made");
+
+    // Variables within the bounds render as before.
+    let created = create(json!({ "variables": { "x": "a".repeat(4096) } })).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["notification"]["results"][0]["notification"]["id"].as_str().unwrap();
+    let sent = app.get(&format!("{notifications}/{id}")).bearer(&token).send().await.body;
+    assert_eq!(sent["body"], format!("Hello {}", "a".repeat(4096)));
+}
 
 async fn template_contents_are_managed_per_template(app: &TestApp) {
     let token = app.admin_token().await;

@@ -2,8 +2,9 @@
 
 use axum::http::StatusCode;
 use serde_json::json;
+use sqlx::Connection;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, tamper};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -13,6 +14,9 @@ on_both_backends!(
     user_attributes_are_validated,
     users_filter_by_username_and_email,
     users_paginate_past_one_page_keeping_the_filter,
+    usernames_are_one_whatever_their_case,
+    case_duplicates_stop_the_usernames_migration_with_a_message,
+    a_cursor_answers_only_on_its_own_list,
 );
 
 async fn create_read_and_delete_a_user(app: &TestApp) {
@@ -176,4 +180,118 @@ async fn users_paginate_past_one_page_keeping_the_filter(app: &TestApp) {
             .map(|h| h.strip_prefix("https://credd.test").unwrap().to_owned());
     }
     assert_eq!(seen, ["user0", "user1", "user2", "user3", "user4"]);
+}
+
+/// PingOne treats `Ada` and `ada` as one username.
+async fn usernames_are_one_whatever_their_case(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Case").await;
+    let ada = app.create_user(&admin, &env, json!({ "username": "Ada" })).await;
+    let users = format!("/v1/environments/{env}/users");
+    for taken in ["ada", "ADA"] {
+        let response = app.post(&users).bearer(&admin).json(json!({ "username": taken })).send().await;
+        assert_eq!(response.expect_error(StatusCode::CONFLICT, "UNIQUENESS_VIOLATION")["target"], "username");
+    }
+    let bob = app.create_user(&admin, &env, json!({ "username": "bob" })).await;
+    let bob_path = format!("{users}/{}", bob["id"].as_str().unwrap());
+    let response = app.patch(&bob_path).bearer(&admin).json(json!({ "username": "aDA" })).send().await;
+    response.expect_error(StatusCode::CONFLICT, "UNIQUENESS_VIOLATION");
+    // Ada may change the case of her own name.
+    let ada_path = format!("{users}/{}", ada["id"].as_str().unwrap());
+    let renamed = app.patch(&ada_path).bearer(&admin).json(json!({ "username": "ADA" })).send().await;
+    assert_eq!(renamed.body["username"], "ADA", "{}", renamed.body);
+
+    for spelling in ["ada", "Ada", "ADA"] {
+        let filter = url_encode(&format!(r#"username eq "{spelling}""#));
+        let found = app.get(&format!("{users}?filter={filter}")).bearer(&admin).send().await.body;
+        let ids: Vec<&str> =
+            found["_embedded"]["users"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [ada["id"].as_str().unwrap()], "{spelling}");
+    }
+}
+
+/// A database that already holds `Ada` and `ada` in one environment stops the migration
+/// that makes usernames one whatever their case, saying what to do; once one is
+/// renamed, the migration runs.
+async fn case_duplicates_stop_the_usernames_migration_with_a_message(app: &TestApp) {
+    // The database as it was before that migration.
+    tamper(app, "DROP INDEX users_by_username_ignoring_case").await;
+    if app.args.database.database_url.starts_with("postgres") {
+        tamper(
+            app,
+            "ALTER TABLE users ADD CONSTRAINT users_environment_id_username_key UNIQUE (environment_id, username)",
+        )
+        .await;
+    }
+    tamper(app, "DELETE FROM _sqlx_migrations WHERE version = 20261207030000").await;
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Legacy").await;
+    app.create_user(&admin, &env, json!({ "username": "Ada" })).await;
+    let twin = app.create_user(&admin, &env, json!({ "username": "ada" })).await;
+
+    let url = &app.args.database.database_url;
+    let refused = migrate(url).await.unwrap_err().to_string();
+    assert!(
+        refused.contains("usernames that differ only in case") && refused.contains("all but one of each"),
+        "{refused}"
+    );
+    let twin_path = format!("/v1/environments/{env}/users/{}", twin["id"].as_str().unwrap());
+    app.patch(&twin_path).bearer(&admin).json(json!({ "username": "ada.lovelace" })).send().await;
+    migrate(url).await.unwrap();
+    let users = format!("/v1/environments/{env}/users");
+    let taken = app.post(&users).bearer(&admin).json(json!({ "username": "ADA" })).send().await;
+    taken.expect_error(StatusCode::CONFLICT, "UNIQUENESS_VIOLATION");
+}
+
+/// Runs the migrations as `sqlx migrate run` would, on a connection of their own: a
+/// migration that fails leaves PostgreSQL's migration lock with its connection, which
+/// must end.
+async fn migrate(url: &str) -> Result<(), sqlx::migrate::MigrateError> {
+    if url.starts_with("sqlite") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        let result = store_sqlite::MIGRATOR.run(&mut conn).await;
+        conn.close().await.unwrap();
+        result
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        let result = store_postgres::MIGRATOR.run(&mut conn).await;
+        conn.close().await.unwrap();
+        result
+    }
+}
+
+/// A cursor belongs to the list it came from: followed on another environment's list,
+/// another list, or the same list with another filter, it is refused, not answered
+/// with an empty page.
+async fn a_cursor_answers_only_on_its_own_list(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let (a, b) = (app.create_environment(&admin, "A").await, app.create_environment(&admin, "B").await);
+    let mut ada = None;
+    for env in [&a, &b] {
+        for name in ["ada", "bob", "eve"] {
+            let user = app.create_user(&admin, env, json!({ "username": name, "email": "same@example.com" })).await;
+            ada.get_or_insert(user["id"].as_str().unwrap().to_owned());
+        }
+    }
+    let first = app.get(&format!("/v1/environments/{a}/users?limit=1")).bearer(&admin).send().await.body;
+    let next = first["_links"]["next"]["href"].as_str().unwrap();
+    let cursor = url::Url::parse(next).unwrap().query_pairs().find(|(k, _)| k == "cursor").unwrap().1.into_owned();
+    let followed = app.get(next.strip_prefix("https://credd.test").unwrap()).bearer(&admin).send().await;
+    assert_eq!(followed.body["_embedded"]["users"][0]["username"], "bob", "{}", followed.body);
+
+    let ada = ada.unwrap();
+    let filter = url_encode(r#"email eq "same@example.com""#);
+    for elsewhere in [
+        format!("/v1/environments/{b}/users"),
+        format!("/v1/environments/{a}/users/{ada}/digitalWallets"),
+        format!("/v1/environments/{a}/users?filter={filter}"),
+    ] {
+        let separator = if elsewhere.contains('?') { '&' } else { '?' };
+        let response = app.get(&format!("{elsewhere}{separator}cursor={cursor}")).bearer(&admin).send().await;
+        assert_eq!(
+            response.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST")["target"],
+            "cursor",
+            "{elsewhere}"
+        );
+    }
 }

@@ -39,6 +39,7 @@ macro_rules! conformance_tests {
             application_round_trips_and_updates,
             users_are_scoped_to_their_environment,
             username_is_unique_per_environment,
+            usernames_are_unique_and_found_whatever_their_case,
             records_of_a_missing_environment_are_not_found,
             users_filter_by_username_and_email,
             users_paginate_past_one_page,
@@ -59,6 +60,8 @@ macro_rules! conformance_tests {
             one_default_device_policy_and_policies_in_use_stay,
             mfa_settings_are_kept_per_environment,
             devices_respect_the_limit_and_unique_targets,
+            otp_guesses_are_counted_in_one_conditional_statement,
+            expired_codes_are_not_guessed_and_totp_counts_start_over,
             devices_list_in_order_filtered_and_reorder,
             issuer_profile_is_made_once_per_environment,
             credential_types_keep_fields_in_order_and_hide_when_deleted,
@@ -253,6 +256,28 @@ pub async fn username_is_unique_per_environment<S: Store>(store: &S) {
     store.create_user(&user(a.id, "ada", None)).await.unwrap();
     assert!(matches!(store.create_user(&user(a.id, "ada", None)).await, Err(StoreError::Conflict)));
     store.create_user(&user(b.id, "ada", None)).await.unwrap();
+}
+
+pub async fn usernames_are_unique_and_found_whatever_their_case<S: Store>(store: &S) {
+    let env = create_environment(store, "Case").await;
+    let ada = user(env.id, "Ada", None);
+    store.create_user(&ada).await.unwrap();
+    assert!(matches!(store.create_user(&user(env.id, "ada", None)).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.create_user(&user(env.id, "ADA", None)).await, Err(StoreError::Conflict)));
+    let mut bob = user(env.id, "bob", None);
+    store.create_user(&bob).await.unwrap();
+    bob.apply(UserPatch { username: Some(Username::parse("aDa").unwrap()), ..Default::default() }, now());
+    assert!(matches!(store.update_user(&bob).await, Err(StoreError::Conflict)));
+
+    let named = |username: &str| UserFilter { username: Some(username.into()), email: None };
+    for spelling in ["ada", "ADA", "Ada"] {
+        let found = store.users(env.id, &named(spelling), PageRequest::first(10)).await.unwrap().items;
+        assert_eq!(found, vec![ada.clone()], "{spelling}");
+    }
+    // Only A to Z fold, the same on both backends: other letters are compared as written.
+    store.create_user(&user(env.id, "Émile", None)).await.unwrap();
+    store.create_user(&user(env.id, "émile", None)).await.unwrap();
+    assert_eq!(store.users(env.id, &named("ÉMILE"), PageRequest::first(10)).await.unwrap().items.len(), 1);
 }
 
 pub async fn records_of_a_missing_environment_are_not_found<S: Store>(store: &S) {
@@ -899,16 +924,101 @@ pub async fn devices_respect_the_limit_and_unique_targets<S: Store>(store: &S) {
     assert_eq!(store.create_device(&third, 2, &Outbox::default()).await.unwrap(), DeviceSlot::LimitReached);
     assert!(matches!(store.device(ada.environment_id, ada.id, third.id).await, Err(StoreError::NotFound)));
 
-    let mut stored = store.device(ada.environment_id, ada.id, sms.id).await.unwrap();
-    assert_eq!(stored, Device { position: 2, ..sms });
-    stored.status = DeviceStatus::ActivationRequired;
-    stored.nickname = Some("work phone".into());
-    stored.otp_hash = Some(vec![3; 32]);
-    stored.otp_expires_at = Some(now());
-    stored.failed_attempts = 2;
-    stored.locked_until = Some(now());
-    store.update_device(&stored, &Outbox::default()).await.unwrap();
-    assert_eq!(store.device(ada.environment_id, ada.id, sms.id).await.unwrap(), stored);
+    let stored = store.device(ada.environment_id, ada.id, sms.id).await.unwrap();
+    assert_eq!(stored, Device { position: 2, ..sms.clone() });
+    let at = now();
+    let named = store.set_device_nickname(ada.environment_id, ada.id, sms.id, Some("work phone"), at).await.unwrap();
+    assert_eq!(named, Device { nickname: Some("work phone".into()), updated_at: at, ..stored });
+    assert_eq!(store.device(ada.environment_id, ada.id, sms.id).await.unwrap(), named);
+    let cleared = store.set_device_nickname(ada.environment_id, ada.id, sms.id, None, at).await.unwrap();
+    assert_eq!(cleared.nickname, None);
+    assert!(matches!(
+        store.set_device_nickname(ada.environment_id, ada.id, new_id(), None, at).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// A device waiting for a code of `policy`, which judges `count` guesses and then
+/// locks for `cool_down_minutes`.
+async fn waiting_device<S: Store>(store: &S, count: i64, cool_down_minutes: i64) -> (Device, crate::mfa::MethodPolicy) {
+    let (ada, policy) = user_with_policy(store).await;
+    let rules = crate::mfa::MethodPolicy {
+        failure_count: count,
+        cool_down: crate::mfa::Span { duration: cool_down_minutes, unit: crate::mfa::TimeUnit::Minutes },
+        ..policy.sms
+    };
+    let mut sms = device(&ada, policy.id, DeviceType::Sms, "+1.5125551234");
+    sms.status = DeviceStatus::ActivationRequired;
+    store.create_device(&sms, 5, &Outbox::default()).await.unwrap();
+    sms.otp_hash = Some(vec![7; 32]);
+    sms.otp_expires_at = Some(now() + TimeDelta::minutes(10));
+    assert!(store.issue_device_code(&sms, &Outbox::default()).await.unwrap());
+    (sms, rules)
+}
+
+pub async fn otp_guesses_are_counted_in_one_conditional_statement<S: Store>(store: &S) {
+    const GUESSES: usize = 24;
+    let (sms, rules) = waiting_device(store, 3, 5).await;
+    let (env, user, id) = (sms.environment_id, sms.user_id, sms.id);
+    // Guesses and nickname changes at once: exactly the policy's count is let through,
+    // each counted once, and nothing else resets the count.
+    let mut racers = Vec::new();
+    for i in 0..GUESSES {
+        let store = store.clone();
+        racers.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                store.set_device_nickname(env, user, id, Some("phone"), now()).await.unwrap();
+                None
+            } else {
+                store.claim_otp_attempt(env, user, id, &rules, now()).await.unwrap().map(|a| a.attempts)
+            }
+        }));
+    }
+    let mut counted = Vec::new();
+    for racer in racers {
+        counted.extend(racer.await.unwrap());
+    }
+    counted.sort();
+    assert_eq!(counted, [1, 2, 3], "each guess let through is counted once, up to the policy's count");
+    let locked = store.device(env, user, id).await.unwrap();
+    assert!(locked.locked(now()), "the guess that reached the count locked the device");
+    assert_eq!(locked.otp_hash, sms.otp_hash, "the code stays, but no guess is judged against it");
+    assert!(store.claim_otp_attempt(env, user, id, &rules, now() + TimeDelta::minutes(6)).await.unwrap().is_none());
+    // A new code needs the lock to have passed, and starts the count over.
+    let renewed = Device { otp_hash: Some(vec![8; 32]), updated_at: now(), ..sms.clone() };
+    assert!(!store.issue_device_code(&renewed, &Outbox::default()).await.unwrap());
+    let later = now() + TimeDelta::minutes(6);
+    assert!(store.issue_device_code(&Device { updated_at: later, ..renewed }, &Outbox::default()).await.unwrap());
+    let attempt = store.claim_otp_attempt(env, user, id, &rules, later).await.unwrap().unwrap();
+    assert_eq!((attempt.otp_hash, attempt.attempts), (Some(vec![8; 32]), 1));
+
+    // Activation takes only the code the guess was judged against.
+    assert_eq!(store.activate_device(env, user, id, Some(&[7; 32]), later).await.unwrap(), None);
+    let active = store.activate_device(env, user, id, Some(&[8; 32]), later).await.unwrap().unwrap();
+    assert_eq!(
+        (active.status, active.otp_hash, active.failed_attempts, active.locked_until),
+        (DeviceStatus::Active, None, 0, None)
+    );
+    assert!(store.claim_otp_attempt(env, user, id, &rules, later).await.unwrap().is_none(), "active: no guess");
+}
+
+pub async fn expired_codes_are_not_guessed_and_totp_counts_start_over<S: Store>(store: &S) {
+    let (sms, rules) = waiting_device(store, 2, 0).await;
+    let (env, user) = (sms.environment_id, sms.user_id);
+    let after_expiry = now() + TimeDelta::minutes(11);
+    assert!(store.claim_otp_attempt(env, user, sms.id, &rules, after_expiry).await.unwrap().is_none());
+
+    let mut totp = device(&store.user(env, user).await.unwrap(), sms.policy_id, DeviceType::Totp, "");
+    (totp.phone, totp.status, totp.sealed_secret) = (None, DeviceStatus::ActivationRequired, Some(vec![5; 40]));
+    store.create_device(&totp, 5, &Outbox::default()).await.unwrap();
+    let at = now();
+    let guess = |at| store.claim_otp_attempt(env, user, totp.id, &rules, at);
+    let first = guess(at).await.unwrap().unwrap();
+    assert_eq!((first.sealed_secret.as_deref(), first.otp_hash, first.attempts), (Some(&[5; 40][..]), None, 1));
+    assert_eq!(guess(at).await.unwrap().unwrap().attempts, 2);
+    // No cool-down: the lock has passed at once, and the count starts over.
+    assert_eq!(guess(at + TimeDelta::milliseconds(1)).await.unwrap().unwrap().attempts, 1);
+    assert!(store.activate_device(env, user, totp.id, None, at).await.unwrap().is_some());
 }
 
 pub async fn devices_list_in_order_filtered_and_reorder<S: Store>(store: &S) {

@@ -241,6 +241,8 @@ pub struct Device {
     /// The pending activation code, as a keyed hash.
     pub otp_hash: Option<Vec<u8>>,
     pub otp_expires_at: Option<Timestamp>,
+    /// Guesses counted against the pending code (TOTP: since the last lock). Changed
+    /// only by the store's conditional statements, never written back as read.
     pub failed_attempts: i64,
     pub locked_until: Option<Timestamp>,
     /// The device's place in the user's list; reordering rewrites it.
@@ -258,29 +260,23 @@ impl Device {
     pub fn locked(&self, now: Timestamp) -> bool {
         self.locked_until.is_some_and(|until| until > now)
     }
+}
 
-    /// A wrong code: counts it and, at the policy's count, voids the code and locks
-    /// the device for the cool-down. Returns the attempts left before that.
-    pub fn record_failure(&mut self, policy: &MethodPolicy, now: Timestamp) -> i64 {
-        self.failed_attempts += 1;
-        self.updated_at = now;
-        let left = policy.failure_count - self.failed_attempts;
-        if left <= 0 {
-            self.failed_attempts = 0;
-            self.otp_hash = None;
-            self.otp_expires_at = None;
-            self.locked_until = Some(now + policy.cool_down.delta());
-        }
-        left.max(0)
-    }
+/// A guess the store let through, counted: what to judge it against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpAttempt {
+    /// The pending code's keyed hash (`None` for a TOTP device).
+    pub otp_hash: Option<Vec<u8>>,
+    /// TOTP: the sealed shared secret.
+    pub sealed_secret: Option<Vec<u8>>,
+    /// Guesses counted against the code, this one included.
+    pub attempts: i64,
+}
 
-    pub fn activate(&mut self, now: Timestamp) {
-        self.status = DeviceStatus::Active;
-        self.otp_hash = None;
-        self.otp_expires_at = None;
-        self.failed_attempts = 0;
-        self.locked_until = None;
-        self.updated_at = now;
+impl OtpAttempt {
+    /// The guesses left after this one, if it is wrong.
+    pub fn left(&self, rules: &MethodPolicy) -> i64 {
+        (rules.failure_count - self.attempts).max(0)
     }
 }
 
@@ -336,37 +332,7 @@ mod tests {
     }
 
     #[test]
-    fn failures_lock_for_the_cool_down() {
-        let now = crate::time::now();
-        let policy = MethodPolicy {
-            failure_count: 2,
-            cool_down: Span { duration: 5, unit: TimeUnit::Minutes },
-            ..Default::default()
-        };
-        let mut device = Device {
-            id: Uuid::nil(),
-            environment_id: Uuid::nil(),
-            user_id: Uuid::nil(),
-            kind: DeviceType::Sms,
-            status: DeviceStatus::ActivationRequired,
-            phone: Some("+1.5125551234".into()),
-            email: None,
-            nickname: None,
-            policy_id: Uuid::nil(),
-            sealed_secret: None,
-            otp_hash: Some(vec![1]),
-            otp_expires_at: Some(now),
-            failed_attempts: 0,
-            locked_until: None,
-            position: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        assert_eq!(device.record_failure(&policy, now), 1);
-        assert!(!device.locked(now));
-        assert_eq!(device.record_failure(&policy, now), 0);
-        assert!(device.locked(now) && device.otp_hash.is_none());
-        assert!(!device.locked(now + TimeDelta::minutes(5)));
+    fn codes_are_digits_of_the_random_bytes() {
         assert_eq!(numeric_otp(&[0, 11, 255, 9, 3, 4, 99], 6), "015934");
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use crate::time::Timestamp;
-use crate::validation::{FieldError, bounded_text};
+use crate::validation::{FieldError, FieldErrorKind, bounded_text};
 
 crate::text_enum! {
     /// The templates credd sends with.
@@ -160,26 +160,76 @@ pub fn default_content(template: TemplateName, method: DeliveryMethod) -> (Optio
     }
 }
 
-/// Replaces each `${name}` with its value; unknown variables become empty.
-pub fn render(text: &str, variables: &BTreeMap<String, String>) -> String {
-    let mut out = String::with_capacity(text.len());
+/// How many variables a request may add to a message, and how long each name and
+/// value may be: far more than a template needs, little enough to bound a request.
+pub const MAX_VARIABLES: usize = 100;
+pub const MAX_VARIABLE_NAME_CHARS: usize = 100;
+pub const MAX_VARIABLE_VALUE_CHARS: usize = 4096;
+/// The largest message (subject and body, UTF-8) rendered from a template content. A
+/// content holds up to 100,000 characters, and each `${name}` in it may repeat a
+/// value, so rendering stops here rather than build what a request could ask for.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+
+/// The variables a request adds to its messages (`variables`), within the bounds above.
+/// Targets are relative to the request's template block.
+pub fn template_variables(variables: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, FieldError> {
+    if variables.len() > MAX_VARIABLES {
+        return Err(FieldError::new(
+            "variables",
+            FieldErrorKind::LimitExceeded,
+            format!("variables may hold at most {MAX_VARIABLES} entries."),
+        ));
+    }
+    for (name, value) in &variables {
+        if name.chars().count() > MAX_VARIABLE_NAME_CHARS {
+            // The name itself is too long to echo back as a target.
+            return Err(FieldError::new(
+                "variables",
+                FieldErrorKind::TooLong,
+                format!("Variable names must be at most {MAX_VARIABLE_NAME_CHARS} characters."),
+            ));
+        }
+        if value.chars().count() > MAX_VARIABLE_VALUE_CHARS {
+            let target = format!("variables.{name}");
+            let message = format!("{target} must be at most {MAX_VARIABLE_VALUE_CHARS} characters.");
+            return Err(FieldError::new(target, FieldErrorKind::TooLong, message));
+        }
+    }
+    Ok(variables)
+}
+
+/// A message would pass its size limit once its variables are substituted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageTooLarge;
+
+/// Replaces each `${name}` with its value; unknown variables become empty. Stops as
+/// soon as the text would pass `max_bytes`, so an oversized message is never built.
+pub fn render(text: &str, variables: &BTreeMap<String, String>, max_bytes: usize) -> Result<String, MessageTooLarge> {
+    let mut out = String::with_capacity(text.len().min(max_bytes));
+    let mut push = |piece: &str| {
+        if out.len() + piece.len() > max_bytes {
+            return Err(MessageTooLarge);
+        }
+        out.push_str(piece);
+        Ok(())
+    };
     let mut rest = text;
     while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
+        push(&rest[..start])?;
         match rest[start + 2..].find('}') {
             Some(end) => {
                 let name = &rest[start + 2..start + 2 + end];
-                out.push_str(variables.get(name).map(String::as_str).unwrap_or_default());
+                push(variables.get(name).map(String::as_str).unwrap_or_default())?;
                 rest = &rest[start + 2 + end + 1..];
             }
             None => {
-                out.push_str(&rest[start..]);
+                push(&rest[start..])?;
                 rest = "";
             }
         }
     }
-    out.push_str(rest);
-    out
+    push(rest)?;
+    Ok(out)
 }
 
 /// One message in the outbox. Its text is sealed at rest (it carries pairing links
@@ -243,7 +293,28 @@ mod tests {
     #[test]
     fn render_substitutes_known_variables() {
         let vars = BTreeMap::from([("otp".to_owned(), "123456".to_owned())]);
-        assert_eq!(render("Code ${otp}, ${unknown}!", &vars), "Code 123456, !");
-        assert_eq!(render("broken ${otp", &vars), "broken ${otp");
+        assert_eq!(render("Code ${otp}, ${unknown}!", &vars, 100).unwrap(), "Code 123456, !");
+        assert_eq!(render("broken ${otp", &vars, 100).unwrap(), "broken ${otp");
+    }
+
+    #[test]
+    fn render_stops_at_the_limit() {
+        let vars = BTreeMap::from([("x".to_owned(), "x".repeat(MAX_VARIABLE_VALUE_CHARS))]);
+        let template = "${x}".repeat(25_000);
+        assert_eq!(render(&template, &vars, MAX_MESSAGE_BYTES), Err(MessageTooLarge));
+        assert_eq!(render("${x}", &vars, MAX_VARIABLE_VALUE_CHARS).unwrap().len(), MAX_VARIABLE_VALUE_CHARS);
+        assert_eq!(render("a${x}", &vars, MAX_VARIABLE_VALUE_CHARS), Err(MessageTooLarge));
+    }
+
+    #[test]
+    fn variables_are_bounded_in_number_and_length() {
+        let one = |name: &str, value: &str| BTreeMap::from([(name.to_owned(), value.to_owned())]);
+        assert!(template_variables(one("code", "42")).is_ok());
+        let long_value = template_variables(one("code", &"9".repeat(MAX_VARIABLE_VALUE_CHARS + 1))).unwrap_err();
+        assert_eq!((long_value.target.as_str(), long_value.kind), ("variables.code", FieldErrorKind::TooLong));
+        let long_name = template_variables(one(&"n".repeat(MAX_VARIABLE_NAME_CHARS + 1), "1")).unwrap_err();
+        assert_eq!(long_name.target, "variables");
+        let many = (0..=MAX_VARIABLES).map(|i| (i.to_string(), String::new())).collect();
+        assert_eq!(template_variables(many).unwrap_err().kind, FieldErrorKind::LimitExceeded);
     }
 }

@@ -15,7 +15,7 @@ use crate::credential::{
 };
 use crate::environment::Environment;
 use crate::job::{ClaimedJob, Job, JobQueue, NewJob, PruneBefore, Pruned, SettledJob};
-use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MfaSettings};
+use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MethodPolicy, MfaSettings, OtpAttempt};
 use crate::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use crate::page::{Page, PageRequest};
 use crate::signing_key::SigningKey;
@@ -151,9 +151,10 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     // Users --------------------------------------------------------------------
 
-    /// `Conflict` when the username is taken in the environment.
+    /// `Conflict` when the username is taken in the environment, in any case of A to Z.
     fn create_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
     fn user(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<User>> + Send;
+    /// `filter.username` matches whatever the case of A to Z; `filter.email` exactly.
     fn users(
         &self,
         environment_id: Uuid,
@@ -328,8 +329,43 @@ pub trait Store: Clone + Send + Sync + 'static {
         filter: &DeviceFilter,
         page: PageRequest,
     ) -> impl Future<Output = StoreResult<Page<Device>>> + Send;
-    /// Writes the device's mutable state (status, nickname, codes, lock) and the outbox.
-    fn update_device(&self, device: &Device, outbox: &Outbox) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Sets the nickname (`None` clears it) and nothing else; the device as it now is.
+    fn set_device_nickname(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+        nickname: Option<&str>,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<Device>> + Send;
+    /// Stores `device`'s new activation code (`otp_hash`, `otp_expires_at`) with the
+    /// outbox that sends it, and starts its guess count over, if the device still waits
+    /// for activation and is not locked at `device.updated_at`; `false` otherwise.
+    fn issue_device_code(&self, device: &Device, outbox: &Outbox) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Counts one guess at the device's pending code (or TOTP) in one conditional
+    /// statement and answers what to judge it against; `None` when no guess may be
+    /// judged now: the device is active, locked, its code expired or voided, or the
+    /// code already had `rules.failure_count` guesses. The guess that reaches that count
+    /// locks the device for `rules.cool_down` (activation lifts the lock). A TOTP
+    /// device's count starts over once its lock has passed.
+    fn claim_otp_attempt(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+        rules: &MethodPolicy,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<Option<OtpAttempt>>> + Send;
+    /// Activates the device if it still waits with the code a guess was judged
+    /// against (`otp_hash`, `None` for TOTP); the activated device, or `None`.
+    fn activate_device(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+        otp_hash: Option<&[u8]>,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<Option<Device>>> + Send;
     fn delete_device(
         &self,
         environment_id: Uuid,

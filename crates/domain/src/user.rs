@@ -5,7 +5,8 @@ use uuid::Uuid;
 use crate::time::Timestamp;
 use crate::validation::{FieldError, FieldErrorKind, bounded_text};
 
-/// Unique per environment; at most 128 printable characters.
+/// Unique per environment whatever the case of A to Z (`Ada` is `ada`); at most 128
+/// printable characters, kept as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 

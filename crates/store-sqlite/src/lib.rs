@@ -22,7 +22,9 @@ use domain::credential::{
 };
 use domain::environment::Environment;
 use domain::job::{ClaimedJob, Job, JobQueue, JobStatus, NewJob, PruneBefore, Pruned, SettledJob};
-use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
+use domain::mfa::{
+    Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MethodPolicy, MfaSettings, OtpAttempt,
+};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{MAX_LIMIT, Page, PageRequest};
 use domain::signing_key::SigningKey;
@@ -33,7 +35,7 @@ use domain::user::{User, UserFilter};
 use domain::wallet::{DigitalWallet, PairingAttempt, PairingSession, PairingStatus, WalletApplication, WalletStatus};
 use domain::{Store, StoreError};
 use sqlx::sqlite::{SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool, migrate::Migrator};
+use sqlx::{SqliteConnection, SqliteExecutor, SqlitePool, migrate::Migrator};
 use uuid::Uuid;
 
 use group_commit::GroupCommit;
@@ -371,6 +373,29 @@ async fn insert_credential_type(conn: &mut SqliteConnection, credential_type: &C
     .await
     .map_err(backend)?;
     insert_credential_fields(conn, credential_type).await
+}
+
+async fn read_device(
+    executor: impl SqliteExecutor<'_>,
+    environment_id: Uuid,
+    user_id: Uuid,
+    id: Uuid,
+) -> StoreResult<Device> {
+    let (environment_id, user_id, id) = (environment_id.hyphenated(), user_id.hyphenated(), id.hyphenated());
+    sqlx::query_as!(
+        DeviceRow,
+        "SELECT id, environment_id, user_id, type AS kind, status, phone, email, nickname, policy_id, sealed_secret,
+                otp_hash, otp_expires_at, failed_attempts, locked_until, position, created_at, updated_at
+         FROM devices WHERE environment_id = ?1 AND user_id = ?2 AND id = ?3",
+        environment_id,
+        user_id,
+        id
+    )
+    .fetch_optional(executor)
+    .await
+    .map_err(backend)?
+    .ok_or(StoreError::NotFound)?
+    .try_into()
 }
 
 async fn insert_wallet_application(conn: &mut SqliteConnection, application: &WalletApplication) -> StoreResult<()> {
@@ -914,7 +939,7 @@ impl Store for SqliteStore {
                     name_given, name_family, name_formatted, created_at, updated_at
              FROM users
              WHERE environment_id = ?1 AND id > ?2
-               AND (?3 IS NULL OR username = ?3) AND (?4 IS NULL OR email = ?4)
+               AND (?3 IS NULL OR lower(username) = lower(?3)) AND (?4 IS NULL OR email = ?4)
              ORDER BY id LIMIT ?5",
             environment_id,
             after,
@@ -1707,21 +1732,7 @@ impl Store for SqliteStore {
     }
 
     async fn device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<Device> {
-        let (environment_id, user_id, id) = (environment_id.hyphenated(), user_id.hyphenated(), id.hyphenated());
-        sqlx::query_as!(
-            DeviceRow,
-            "SELECT id, environment_id, user_id, type AS kind, status, phone, email, nickname, policy_id, sealed_secret,
-                    otp_hash, otp_expires_at, failed_attempts, locked_until, position, created_at, updated_at
-             FROM devices WHERE environment_id = ?1 AND user_id = ?2 AND id = ?3",
-            environment_id,
-            user_id,
-            id
-        )
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(backend)?
-        .ok_or(StoreError::NotFound)?
-        .try_into()
+        read_device(&self.reader, environment_id, user_id, id).await
     }
 
     async fn devices(
@@ -1756,30 +1767,137 @@ impl Store for SqliteStore {
         Page::from_overfetch(rows, page).try_map(TryInto::try_into)
     }
 
-    async fn update_device(&self, device: &Device, outbox: &Outbox) -> StoreResult<()> {
+    async fn set_device_nickname(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+        nickname: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<Device> {
         let mut tx = self.writer.begin().await?;
-        let (environment_id, id, status) =
-            (device.environment_id.hyphenated(), device.id.hyphenated(), device.status.as_str());
+        let (environment_key, user_key, key) = (environment_id.hyphenated(), user_id.hyphenated(), id.hyphenated());
         let result = sqlx::query!(
-            "UPDATE devices SET status = ?3, nickname = ?4, otp_hash = ?5, otp_expires_at = ?6, failed_attempts = ?7,
-                                locked_until = ?8, updated_at = ?9
-             WHERE environment_id = ?1 AND id = ?2",
-            environment_id,
-            id,
-            status,
-            device.nickname,
-            device.otp_hash,
-            device.otp_expires_at,
-            device.failed_attempts,
-            device.locked_until,
-            device.updated_at,
+            "UPDATE devices SET nickname = ?4, updated_at = ?5 WHERE environment_id = ?1 AND user_id = ?2 AND id = ?3",
+            environment_key,
+            user_key,
+            key,
+            nickname,
+            at,
         )
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         one_row(result)?;
+        let device = read_device(&mut *tx, environment_id, user_id, id).await?;
+        tx.commit().await?;
+        Ok(device)
+    }
+
+    async fn issue_device_code(&self, device: &Device, outbox: &Outbox) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        let (environment_id, user_id, id) =
+            (device.environment_id.hyphenated(), device.user_id.hyphenated(), device.id.hyphenated());
+        let waiting = DeviceStatus::ActivationRequired.as_str();
+        let result = sqlx::query!(
+            "UPDATE devices SET otp_hash = ?4, otp_expires_at = ?5, failed_attempts = 0, updated_at = ?6
+             WHERE environment_id = ?1 AND user_id = ?2 AND id = ?3 AND status = ?7
+               AND (locked_until IS NULL OR locked_until <= ?6)",
+            environment_id,
+            user_id,
+            id,
+            device.otp_hash,
+            device.otp_expires_at,
+            device.updated_at,
+            waiting,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if result.rows_affected() == 0 {
+            return Ok(false);
+        }
         write_outbox(&mut tx, outbox).await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn claim_otp_attempt(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+        rules: &MethodPolicy,
+        at: Timestamp,
+    ) -> StoreResult<Option<OtpAttempt>> {
+        let (environment_id, user_id, id) = (environment_id.hyphenated(), user_id.hyphenated(), id.hyphenated());
+        let (limit, locked_until) = (rules.failure_count, at + rules.cool_down.delta());
+        let waiting = DeviceStatus::ActivationRequired.as_str();
+        let mut tx = self.writer.begin().await?;
+        // The count and the lock change here only: this guess is counted before it is
+        // judged, and writes run one at a time.
+        let row = sqlx::query!(
+            r#"UPDATE devices SET
+                   failed_attempts = CASE WHEN failed_attempts >= ?4 THEN 1 ELSE failed_attempts + 1 END,
+                   locked_until = CASE WHEN (CASE WHEN failed_attempts >= ?4 THEN 1 ELSE failed_attempts + 1 END) >= ?4
+                                       THEN ?5 ELSE locked_until END,
+                   updated_at = ?6
+               WHERE environment_id = ?1 AND user_id = ?2 AND id = ?3 AND status = ?7
+                 AND (locked_until IS NULL OR locked_until <= ?6)
+                 AND ((otp_hash IS NOT NULL AND otp_expires_at > ?6 AND failed_attempts < ?4) OR sealed_secret IS NOT NULL)
+               RETURNING otp_hash AS "otp_hash?: Vec<u8>", sealed_secret AS "sealed_secret?: Vec<u8>",
+                         failed_attempts AS "failed_attempts!: i64""#,
+            environment_id,
+            user_id,
+            id,
+            limit,
+            locked_until,
+            at,
+            waiting,
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await?;
+        Ok(row.map(|r| OtpAttempt {
+            otp_hash: r.otp_hash,
+            sealed_secret: r.sealed_secret,
+            attempts: r.failed_attempts,
+        }))
+    }
+
+    async fn activate_device(
+        &self,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+        otp_hash: Option<&[u8]>,
+        at: Timestamp,
+    ) -> StoreResult<Option<Device>> {
+        let mut tx = self.writer.begin().await?;
+        let (environment_key, user_key, key) = (environment_id.hyphenated(), user_id.hyphenated(), id.hyphenated());
+        let (active, waiting) = (DeviceStatus::Active.as_str(), DeviceStatus::ActivationRequired.as_str());
+        let result = sqlx::query!(
+            "UPDATE devices SET status = ?4, otp_hash = NULL, otp_expires_at = NULL, failed_attempts = 0,
+                                locked_until = NULL, updated_at = ?5
+             WHERE environment_id = ?1 AND user_id = ?2 AND id = ?3 AND status = ?6 AND otp_hash IS ?7",
+            environment_key,
+            user_key,
+            key,
+            active,
+            at,
+            waiting,
+            otp_hash,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if result.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let device = read_device(&mut *tx, environment_id, user_id, id).await?;
+        tx.commit().await?;
+        Ok(Some(device))
     }
 
     async fn delete_device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<()> {
