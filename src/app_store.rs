@@ -160,6 +160,7 @@ impl Store for AppStore {
         fn application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<Application>;
         fn applications(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<Application>>;
         fn update_application(&self, application: &Application) -> StoreResult<()>;
+        fn replace_application_secret(&self, environment_id: Uuid, id: Uuid, secret_hash: &[u8], updated_at: Timestamp) -> StoreResult<()>;
         fn delete_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()>;
         fn create_user(&self, user: &User) -> StoreResult<()>;
         fn user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<User>;

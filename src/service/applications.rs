@@ -75,11 +75,9 @@ impl Credd {
         id: Uuid,
     ) -> Result<String> {
         principal.require_manage(environment_id)?;
-        let mut application = self.store.application(environment_id, id).await?;
         let secret = random_secret();
-        application.secret_hash = self.master_key.hash_secret(CLIENT_SECRET, &secret);
-        application.updated_at = now();
-        self.store.update_application(&application).await?;
+        let secret_hash = self.master_key.hash_secret(CLIENT_SECRET, &secret);
+        self.store.replace_application_secret(environment_id, id, &secret_hash, now()).await?;
         self.tokens.forget_application(environment_id, id);
         Ok(secret)
     }

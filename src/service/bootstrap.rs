@@ -109,11 +109,9 @@ impl Credd {
 
         let secret_hash = self.master_key.hash_secret(CLIENT_SECRET, &credentials.client_secret);
         match self.store.application(environment_id, credentials.client_id).await {
-            Ok(mut application) => {
+            Ok(application) => {
                 if !self.master_key.verify_secret(CLIENT_SECRET, &credentials.client_secret, &application.secret_hash) {
-                    application.secret_hash = secret_hash;
-                    application.updated_at = now();
-                    self.store.update_application(&application).await?;
+                    self.store.replace_application_secret(environment_id, application.id, &secret_hash, now()).await?;
                 }
             }
             Err(StoreError::NotFound) => {

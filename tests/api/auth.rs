@@ -22,6 +22,7 @@ on_both_backends!(
     self_service_token_acts_only_on_its_user,
     token_exchange_refuses_bad_requests,
     rotated_secret_replaces_the_old_one,
+    a_replace_racing_a_rotation_never_brings_the_old_secret_back,
     rotating_a_secret_ends_the_tokens_it_obtained,
     disabling_or_deleting_a_worker_ends_its_tokens,
     deleting_a_user_ends_their_tokens,
@@ -360,6 +361,31 @@ async fn rotated_secret_replaces_the_old_one(app: &TestApp) {
     // The secret is never shown again.
     let read = app.get(&format!("/v1/environments/{env}/applications/{id}")).bearer(&admin).send().await;
     assert!(read.body.get("secret").is_none(), "{}", read.body);
+}
+
+/// A replace reads the application and writes it back; a rotation between the two must
+/// survive, or the old (perhaps leaked) secret would work again.
+async fn a_replace_racing_a_rotation_never_brings_the_old_secret_back(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Rotation race").await;
+    let (id, _) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
+    let application = format!("/v1/environments/{env}/applications/{id}");
+    let body =
+        json!({ "name": "w", "type": "WORKER", "enabled": true, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC" });
+    for round in 0..30 {
+        let replace = app.put(&application).bearer(&admin).json(body.clone()).send();
+        let rotate = app.post(&format!("{application}/secret")).bearer(&admin).send();
+        let (replaced, rotated) = tokio::join!(replace, rotate);
+        assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+        let secret = rotated.body["secret"].as_str().unwrap();
+        let response = app
+            .post(&format!("/{env}/as/token"))
+            .basic(&id, secret)
+            .form("grant_type=client_credentials")
+            .send_unchecked()
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "round {round}: the rotated secret was undone: {}", response.body);
+    }
 }
 
 /// A worker's token, and a self-service token it obtained for a new user; both work.

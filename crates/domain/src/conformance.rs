@@ -223,9 +223,19 @@ pub async fn application_round_trips_and_updates<S: Store>(store: &S) {
         },
         now(),
     );
-    app.secret_hash = vec![7; 32];
+    // A replace writes the fields and never the secret, which has its own statement.
+    let stale_secret = std::mem::replace(&mut app.secret_hash, vec![9; 32]);
     store.update_application(&app).await.unwrap();
+    app.secret_hash = stale_secret;
     assert_eq!(store.application(env.id, app.id).await.unwrap(), app);
+    app.secret_hash = vec![7; 32];
+    app.updated_at = now();
+    store.replace_application_secret(env.id, app.id, &app.secret_hash, app.updated_at).await.unwrap();
+    assert_eq!(store.application(env.id, app.id).await.unwrap(), app);
+    assert!(matches!(
+        store.replace_application_secret(other.id, app.id, &app.secret_hash, app.updated_at).await,
+        Err(StoreError::NotFound)
+    ));
     assert_eq!(store.applications(env.id, PageRequest::first(10)).await.unwrap().items, vec![app.clone()]);
 
     assert!(matches!(store.delete_application(other.id, app.id).await, Err(StoreError::NotFound)));

@@ -865,7 +865,7 @@ impl Store for SqliteStore {
             .writer
             .execute(sqlx::query!(
                 "UPDATE applications SET name = ?3, description = ?4, enabled = ?5, token_endpoint_auth_method = ?6,
-                                     secret_hash = ?7, updated_at = ?8
+                                     updated_at = ?7
              WHERE environment_id = ?1 AND id = ?2",
                 environment_id,
                 id,
@@ -873,8 +873,28 @@ impl Store for SqliteStore {
                 application.description,
                 application.enabled,
                 method,
-                application.secret_hash,
                 application.updated_at,
+            ))
+            .await?;
+        one_row(result)
+    }
+
+    async fn replace_application_secret(
+        &self,
+        environment_id: Uuid,
+        id: Uuid,
+        secret_hash: &[u8],
+        updated_at: Timestamp,
+    ) -> StoreResult<()> {
+        let (environment_id, id) = (environment_id.hyphenated(), id.hyphenated());
+        let result = self
+            .writer
+            .execute(sqlx::query!(
+                "UPDATE applications SET secret_hash = ?3, updated_at = ?4 WHERE environment_id = ?1 AND id = ?2",
+                environment_id,
+                id,
+                secret_hash,
+                updated_at,
             ))
             .await?;
         one_row(result)
