@@ -2583,6 +2583,8 @@ impl Store for PgStore {
         // Each kind is a statement and a short transaction of its own. SKIP LOCKED:
         // instances pruning at once each take other rows instead of queueing behind the
         // same ones. On the bookkeeping pool: a prune lost in a crash is done again.
+        // Each status has a statement of its own, which names it as a literal: a partial
+        // index serves only a query that repeats its condition.
         let batch = i64::from(batch);
         let mut pruned = Pruned::default();
         if let Some(cutoff) = before.done_jobs {
