@@ -35,6 +35,16 @@ fn wallet_path(s: &Setup, wallet: &Value) -> String {
     format!("/v1/environments/{}/users/{}/digitalWallets/{}", s.env, s.user_id, wallet["id"].as_str().unwrap())
 }
 
+/// A new wallet waiting to pair: its path, its link and its challenge.
+async fn pending_wallet(app: &TestApp, s: &Setup, wallet_app: &str) -> (String, String, String) {
+    let wallet = app
+        .create_wallet(&s.token, &s.env, &s.user_id, json!({ "digitalWalletApplication": { "id": wallet_app } }))
+        .await;
+    let session = &wallet["pairingSession"];
+    let text = |field: &str| session[field].as_str().unwrap().to_owned();
+    (wallet_path(s, &wallet), text("qrUrl"), text("challenge"))
+}
+
 fn strip(url: &str) -> &str {
     url.strip_prefix("https://credd.test").unwrap()
 }
@@ -100,14 +110,8 @@ async fn a_disable_racing_a_pairing_always_ends_disabled(app: &TestApp) {
     let wallet_app = app.create_wallet_application(&s.token, &s.env).await;
     let mut paired = 0;
     for round in 0..30u8 {
-        let wallet = app
-            .create_wallet(&s.token, &s.env, &s.user_id, json!({ "digitalWalletApplication": { "id": wallet_app } }))
-            .await;
-        let (url, challenge) = (
-            wallet["pairingSession"]["qrUrl"].as_str().unwrap(),
-            wallet["pairingSession"]["challenge"].as_str().unwrap(),
-        );
-        let path = wallet_path(&s, &wallet);
+        let (path, url, challenge) = pending_wallet(app, &s, &wallet_app).await;
+        let (url, challenge) = (url.as_str(), challenge.as_str());
         let disable = app.put(&path).bearer(&s.token).json(json!({ "status": "DISABLED" })).send();
         let pair = attempt(app, url, challenge, round, challenge);
         let (disabled, pairing) = if round % 2 == 0 {
@@ -140,14 +144,8 @@ async fn a_delete_racing_a_pairing_always_ends_deleted(app: &TestApp) {
     let s = user_credentials::setup(app).await;
     let wallet_app = app.create_wallet_application(&s.token, &s.env).await;
     for round in 0..100u8 {
-        let wallet = app
-            .create_wallet(&s.token, &s.env, &s.user_id, json!({ "digitalWalletApplication": { "id": wallet_app } }))
-            .await;
-        let (url, challenge) = (
-            wallet["pairingSession"]["qrUrl"].as_str().unwrap(),
-            wallet["pairingSession"]["challenge"].as_str().unwrap(),
-        );
-        let path = wallet_path(&s, &wallet);
+        let (path, url, challenge) = pending_wallet(app, &s, &wallet_app).await;
+        let (url, challenge) = (url.as_str(), challenge.as_str());
         // `send` fails the test on any 5xx, a deadlock's answer.
         let delete = app.delete(&path).bearer(&s.token).send();
         let pair = attempt(app, url, challenge, round, challenge);
