@@ -2,15 +2,13 @@
 //! The client secret is shown when the application is created and when it is
 //! rotated (`POST …/secret`), and never again: credd keeps only a keyed hash.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use axum::routing::{get, post};
 use domain::application::{Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod};
 use domain::validation::{Collector, FieldError, bounded_text};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -18,17 +16,15 @@ use super::extract::{Caller, Json, Path, Query};
 use super::openapi;
 use super::wire::{self, Links, ListQuery, Ref};
 use crate::error::Result;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/environments/{environment_id}/applications", get(list).post(create))
-        .route("/v1/environments/{environment_id}/applications/{application_id}", get(read).put(replace).delete(delete))
-        .route("/v1/environments/{environment_id}/applications/{application_id}/secret", post(rotate_secret))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, replace, delete))
+        .routes(routes!(rotate_secret))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(list, create, read, replace, delete, rotate_secret))]
-pub struct Api;
 
 const WORKER: &str = "WORKER";
 const OPENID_CONNECT: &str = "OPENID_CONNECT";
@@ -100,8 +96,7 @@ impl ApplicationBody {
 #[schema(as = Application)]
 struct ApplicationView {
     #[serde(rename = "_links")]
-    #[schema(value_type = openapi::Links)]
-    links: Value,
+    links: wire::LinkSet,
     id: Uuid,
     environment: Ref,
     name: String,
@@ -126,7 +121,7 @@ struct ApplicationView {
     secret: Option<String>,
 }
 
-openapi::collection!(Applications, "applications", ApplicationView);
+wire::collection!(Applications, "applications", ApplicationView);
 
 /// A new client secret, in this response only.
 #[derive(ToSchema)]
@@ -134,7 +129,6 @@ openapi::collection!(Applications, "applications", ApplicationView);
 #[expect(dead_code, reason = "describes the json! of rotate_secret to the OpenAPI document")]
 struct SecretShape {
     #[serde(rename = "_links")]
-    #[schema(value_type = openapi::Links)]
     links: (),
     secret: String,
 }
@@ -146,11 +140,11 @@ fn path(environment_id: Uuid, id: Uuid) -> String {
 fn view(links: &Links, application: Application, secret: Option<String>) -> ApplicationView {
     let path = path(application.environment_id, application.id);
     ApplicationView {
-        links: json!({
-            "self": links.link(&path),
-            "environment": links.link(&links.environment(application.environment_id)),
-            "secret": links.link(&format!("{path}/secret")),
-        }),
+        links: links.set([
+            ("self", &path),
+            ("environment", &links.environment(application.environment_id)),
+            ("secret", &format!("{path}/secret")),
+        ]),
         id: application.id,
         environment: Ref { id: application.environment_id },
         name: application.name,
@@ -190,18 +184,10 @@ async fn list(
     Path(environment_id): Path<Uuid>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<wire::Collection<ApplicationView>>> {
+) -> Result<Json<Applications>> {
     let request = query.page(&uri)?;
     let page = state.credd.applications(&caller, environment_id, request).await?;
-    Ok(Json(wire::collection(
-        &state.links,
-        &uri,
-        "applications",
-        page,
-        request,
-        |a| a.id,
-        |a| view(&state.links, a, None),
-    )))
+    Ok(Json(Applications::page(&state.links, &uri, page, request, |a| a.id, |a| view(&state.links, a, None))))
 }
 
 /// Read an application (without its secret).

@@ -7,16 +7,14 @@
 //! each item with the parser of the route that creates it: the export is readable, and
 //! an import accepts exactly what those routes accept.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use domain::configuration::{CREDENTIAL_TYPES, Configuration, DEVICE_POLICIES, TEMPLATE_CONTENTS, WALLET_APPLICATIONS};
 use domain::notification::TemplateName;
 use domain::validation::FieldError;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -28,16 +26,12 @@ use super::notifications::{ContentBody, content_view};
 use super::wallet_applications::{self, WalletApplicationBody};
 use crate::error::{Error, Result};
 use crate::service::configuration::ConfigurationImport;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/environments/{environment_id}/reset", post(reset))
-        .route("/v1/environments/{environment_id}/configuration", get(export).put(import))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(reset)).routes(routes!(export, import))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(reset, export, import))]
-pub struct Api;
 
 const PROFILE: &str = "credentialIssuerProfile";
 const MFA_SETTINGS: &str = "mfaSettings";

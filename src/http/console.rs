@@ -4,24 +4,16 @@
 //! with that token. These routes need no token because they serve no data; they must
 //! never render anything from the database themselves.
 
-use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use utoipa::OpenApi;
 
 use super::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console", get(page))
-        .route("/console/console.js", get(script))
-        .route("/console/console.css", get(stylesheet))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(page)).routes(routes!(script)).routes(routes!(stylesheet))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(page, script, stylesheet))]
-pub struct Api;
 
 /// Scripts, styles, images and API calls from credd only (the QR codes are shown through
 /// `blob:` URLs the script makes from authenticated responses); no inline script, no

@@ -1,10 +1,8 @@
 //! The issuer: `/v1/environments/{envId}/credentialIssuerProfile`, the DID document
 //! at `/{envId}/did.json`, and `/v1/environments/{envId}/credentialTypes`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::credential::{
@@ -14,7 +12,7 @@ use domain::credential::{
 use domain::validation::{Collector, FieldError, bounded_text};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -22,18 +20,16 @@ use super::extract::{Caller, Json, Path, Query};
 use super::openapi;
 use super::wire::{self, Links, ListQuery};
 use crate::error::Result;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/environments/{environment_id}/credentialIssuerProfile", get(read_profile).put(update_profile))
-        .route("/{environment_id}/did.json", get(did_document))
-        .route("/v1/environments/{environment_id}/credentialTypes", get(list).post(create))
-        .route("/v1/environments/{environment_id}/credentialTypes/{type_id}", get(read).put(replace).delete(delete))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(read_profile, update_profile))
+        .routes(routes!(did_document))
+        .routes(routes!(list, create))
+        .routes(routes!(read, replace, delete))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(read_profile, update_profile, did_document, list, create, read, replace, delete))]
-pub struct Api;
 
 /// Shapes this module renders with `json!`, for the OpenAPI document.
 #[expect(dead_code, reason = "described to utoipa, never built: the views render json!")]
@@ -49,7 +45,6 @@ mod shapes {
     #[serde(rename_all = "camelCase")]
     pub struct CredentialIssuerProfile {
         #[serde(rename = "_links")]
-        #[schema(value_type = openapi::Links)]
         pub links: (),
         pub id: Uuid,
         #[schema(value_type = openapi::Timestamp)]
@@ -106,7 +101,6 @@ mod shapes {
     #[serde(rename_all = "camelCase")]
     pub struct CredentialType {
         #[serde(rename = "_links")]
-        #[schema(value_type = openapi::Links)]
         pub links: (),
         pub id: Uuid,
         #[schema(value_type = openapi::Timestamp)]
@@ -198,7 +192,7 @@ mod shapes {
     }
 }
 
-openapi::collection!(CredentialTypes, "items", shapes::CredentialType);
+wire::untyped_collection_schema!(CredentialTypes, "items", shapes::CredentialType);
 
 pub(super) fn profile_view(links: &Links, did: String, profile: &IssuerProfile) -> Value {
     let mut view = json!({
@@ -538,7 +532,15 @@ async fn list(
 ) -> Result<Json<wire::Collection<Value>>> {
     let request = query.page(&uri)?;
     let page = state.credd.credential_types(&caller, environment_id, request).await?;
-    Ok(Json(wire::collection(&state.links, &uri, "items", page, request, |t| t.id, |t| type_view(&state, &t, false))))
+    Ok(Json(wire::untyped_collection(
+        &state.links,
+        &uri,
+        "items",
+        page,
+        request,
+        |t| t.id,
+        |t| type_view(&state, &t, false),
+    )))
 }
 
 /// Read a credential type.

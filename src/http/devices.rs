@@ -2,12 +2,10 @@
 //! activate chosen by Content-Type on the overloaded POSTs), device authentication
 //! policies, and MFA settings.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
 use domain::mfa::{
     Device, DeviceFilter, DevicePolicy, DeviceStatus, DeviceType, MethodPolicy, MfaSettings, PhoneNumber, Span,
     TimeUnit, max_allowed_devices, nickname, policy_name,
@@ -16,7 +14,7 @@ use domain::user::Email;
 use domain::validation::{Collector, FieldError};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -28,45 +26,22 @@ use super::wallets::NotificationBody;
 use super::wire::{self, Links, ListQuery, Ref};
 use crate::error::{Error, Result};
 use crate::service::mfa::{CreatedDevice, NewDevice};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 const REORDER: &str = "application/vnd.pingidentity.devices.reorder+json";
 const ACTIVATE: &str = "application/vnd.pingidentity.device.activate+json";
 const SEND_ACTIVATION_CODE: &str = "application/vnd.pingidentity.device.sendActivationCode+json";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/environments/{environment_id}/users/{user_id}/devices", get(list).post(create_or_reorder))
-        .route(
-            "/v1/environments/{environment_id}/users/{user_id}/devices/{device_id}",
-            get(read).post(action).put(replace).delete(delete),
-        )
-        .route("/v1/environments/{environment_id}/users/{user_id}/devices/{device_id}/nickname", put(set_nickname))
-        .route("/v1/environments/{environment_id}/deviceAuthenticationPolicies", get(list_policies).post(create_policy))
-        .route(
-            "/v1/environments/{environment_id}/deviceAuthenticationPolicies/{policy_id}",
-            get(read_policy).put(replace_policy).delete(delete_policy),
-        )
-        .route("/v1/environments/{environment_id}/mfaSettings", get(read_settings).put(replace_settings))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create_or_reorder))
+        .routes(routes!(read, action, replace, delete))
+        .routes(routes!(set_nickname))
+        .routes(routes!(list_policies, create_policy))
+        .routes(routes!(read_policy, replace_policy, delete_policy))
+        .routes(routes!(read_settings, replace_settings))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(
-    list,
-    create_or_reorder,
-    read,
-    action,
-    replace,
-    set_nickname,
-    delete,
-    list_policies,
-    create_policy,
-    read_policy,
-    replace_policy,
-    delete_policy,
-    read_settings,
-    replace_settings
-))]
-pub struct Api;
 
 /// Shapes this module renders with `json!`, for the OpenAPI document.
 #[expect(dead_code, reason = "described to utoipa, never built: the views render json!")]
@@ -83,7 +58,6 @@ mod shapes {
     #[serde(rename_all = "camelCase")]
     pub struct Device {
         #[serde(rename = "_links")]
-        #[schema(value_type = openapi::Links)]
         pub links: (),
         pub id: Uuid,
         pub environment: Ref,
@@ -135,7 +109,6 @@ mod shapes {
     #[serde(rename_all = "camelCase")]
     pub struct DeviceAuthenticationPolicy {
         #[serde(rename = "_links")]
-        #[schema(value_type = openapi::Links)]
         pub links: (),
         pub id: Uuid,
         pub environment: Ref,
@@ -194,7 +167,6 @@ mod shapes {
     #[derive(ToSchema)]
     pub struct MfaSettings {
         #[serde(rename = "_links")]
-        #[schema(value_type = openapi::Links)]
         pub links: (),
         pub environment: Ref,
         pub pairing: Pairing,
@@ -211,8 +183,8 @@ mod shapes {
     }
 }
 
-openapi::collection!(Devices, "devices", shapes::Device);
-openapi::collection!(DevicePolicies, "deviceAuthenticationPolicies", shapes::DeviceAuthenticationPolicy);
+wire::untyped_collection_schema!(Devices, "devices", shapes::Device);
+wire::untyped_collection_schema!(DevicePolicies, "deviceAuthenticationPolicies", shapes::DeviceAuthenticationPolicy);
 
 /// The media type of the body, lower-cased, without parameters.
 fn media_type(headers: &HeaderMap) -> String {
@@ -234,7 +206,7 @@ fn view(links: &Links, device: &Device, now: domain::time::Timestamp) -> Value {
         "user": links.link(&format!("/v1/environments/{}/users/{}", device.environment_id, device.user_id)),
     });
     if device.status == DeviceStatus::ActivationRequired {
-        link_map["activate"] = links.link(&path);
+        link_map["activate"] = json!(links.link(&path));
     }
     let mut body = json!({
         "_links": link_map,
@@ -469,13 +441,17 @@ async fn list(
     }
     let page = state.credd.devices(&caller, environment_id, user_id, &device_filter, request).await?;
     let now = domain::time::now();
-    let mut body =
-        wire::collection(&state.links, &uri, "devices", page, request, |d| d.id, |d| view(&state.links, &d, now));
-    body.links.insert(
-        "devices.reorder".into(),
-        state.links.link(&format!("/v1/environments/{environment_id}/users/{user_id}/devices")),
+    let body = wire::untyped_collection(
+        &state.links,
+        &uri,
+        "devices",
+        page,
+        request,
+        |d| d.id,
+        |d| view(&state.links, &d, now),
     );
-    Ok(Json(body))
+    let reorder = state.links.link(&format!("/v1/environments/{environment_id}/users/{user_id}/devices"));
+    Ok(Json(body.with_link("devices.reorder", reorder)))
 }
 
 /// Read a device.

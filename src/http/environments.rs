@@ -1,14 +1,11 @@
 //! `/v1/environments`: administrators create, list, rename and delete environments.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use axum::routing::get;
 use domain::environment::{Environment, EnvironmentFields, EnvironmentName, EnvironmentType, Region};
 use domain::validation::{Collector, FieldError, bounded_text};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -16,16 +13,12 @@ use super::extract::{Caller, Json, Path, Query};
 use super::openapi;
 use super::wire::{self, Links, ListQuery};
 use crate::error::Result;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/environments", get(list).post(create))
-        .route("/v1/environments/{environment_id}", get(read).put(replace).delete(delete))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(read, replace, delete))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(list, create, read, replace, delete))]
-pub struct Api;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -78,8 +71,7 @@ impl EnvironmentBody {
 #[schema(as = Environment)]
 struct EnvironmentView {
     #[serde(rename = "_links")]
-    #[schema(value_type = openapi::Links)]
-    links: Value,
+    links: wire::LinkSet,
     id: Uuid,
     name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,12 +89,12 @@ struct EnvironmentView {
     updated_at: domain::time::Timestamp,
 }
 
-openapi::collection!(Environments, "environments", EnvironmentView);
+wire::collection!(Environments, "environments", EnvironmentView);
 
 fn view(links: &Links, environment: Environment) -> EnvironmentView {
     let path = links.environment(environment.id);
     EnvironmentView {
-        links: serde_json::json!({ "self": links.link(&path), "users": links.link(&format!("{path}/users")) }),
+        links: links.set([("self", &path), ("users", &format!("{path}/users"))]),
         id: environment.id,
         name: environment.name,
         description: environment.description,
@@ -136,10 +128,10 @@ async fn list(
     Caller(caller): Caller,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<wire::Collection<EnvironmentView>>> {
+) -> Result<Json<Environments>> {
     let request = query.page(&uri)?;
     let page = state.credd.environments(&caller, request).await?;
-    Ok(Json(wire::collection(&state.links, &uri, "environments", page, request, |e| e.id, |e| view(&state.links, e))))
+    Ok(Json(Environments::page(&state.links, &uri, page, request, |e| e.id, |e| view(&state.links, e))))
 }
 
 /// Read an environment.

@@ -7,24 +7,19 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use utoipa::OpenApi;
 
 use super::AppState;
 use crate::metrics::{CONTENT_TYPE, Metrics};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/metrics", get(metrics))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(metrics))]
-pub struct Api;
 
 /// The route label of a request no route matched: its raw path could hold anything.
 const UNMATCHED: &str = "unmatched";

@@ -32,6 +32,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::service::Credd;
+use utoipa_axum::router::OpenApiRouter;
 use wire::Links;
 
 /// What every handler gets.
@@ -43,26 +44,36 @@ pub struct AppState {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Every route with its documentation, each resource's operations under its tag. The
+/// router and `/openapi.json` are both split from this one list, so a route cannot be
+/// served without being documented.
+pub fn api() -> OpenApiRouter<AppState> {
+    let resources = [
+        ("Reference", openapi::routes()),
+        ("Environments", environments::routes()),
+        ("Applications", applications::routes()),
+        ("Token endpoint", oauth::routes()),
+        ("Users", users::routes()),
+        ("Digital wallet applications", wallet_applications::routes()),
+        ("Digital wallets", wallets::routes()),
+        ("Wallet pairing", pairing::routes()),
+        ("Notifications", notifications::routes()),
+        ("MFA devices", devices::routes()),
+        ("Credential types", credential_types::routes()),
+        ("User credentials", user_credentials::routes()),
+        ("Operations", health::routes()),
+        ("Operations", metrics::routes()),
+        ("Staging console", console::routes()),
+        ("Test-suite helpers", configuration::routes()),
+    ];
+    resources.into_iter().fold(openapi::base(), |api, (tag, routes)| api.merge(openapi::tagged(tag, routes)))
+}
+
 /// The whole HTTP API.
 pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
     let metrics = std::sync::Arc::clone(&state.credd.metrics);
-    Router::new()
-        .merge(environments::routes())
-        .merge(applications::routes())
-        .merge(users::routes())
-        .merge(oauth::routes())
-        .merge(wallet_applications::routes())
-        .merge(wallets::routes())
-        .merge(pairing::routes())
-        .merge(notifications::routes())
-        .merge(devices::routes())
-        .merge(credential_types::routes())
-        .merge(user_credentials::routes())
-        .merge(health::routes())
-        .merge(metrics::routes())
-        .merge(configuration::routes())
-        .merge(openapi::routes())
-        .merge(console::routes())
+    let (routes, _document) = api().split_for_parts();
+    routes
         .fallback(error::not_found)
         .with_state(state)
         // Outermost first: the error guard sees every response, including those the

@@ -2,17 +2,15 @@
 //! and the sent messages (`/v1/environments/{envId}/notifications`), newest first,
 //! so a test suite can read the pairing link or the code it just caused.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use axum::routing::get;
 use domain::notification::{
     DeliveryMethod, NotificationFilter, TemplateContent, TemplateName, normalize_locale, normalize_variant,
 };
 use domain::validation::{Collector, FieldError, bounded_text};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -23,32 +21,16 @@ use super::openapi;
 use super::wire::{self, Links, ListQuery, Ref};
 use crate::error::{Error, Result};
 use crate::service::notifications::OpenedNotification;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/environments/{environment_id}/templates/{template_name}/contents",
-            get(list_contents).post(create_content),
-        )
-        .route(
-            "/v1/environments/{environment_id}/templates/{template_name}/contents/{content_id}",
-            get(read_content).put(replace_content).delete(delete_content),
-        )
-        .route("/v1/environments/{environment_id}/notifications", get(list_notifications))
-        .route("/v1/environments/{environment_id}/notifications/{notification_id}", get(read_notification))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_contents, create_content))
+        .routes(routes!(read_content, replace_content, delete_content))
+        .routes(routes!(list_notifications))
+        .routes(routes!(read_notification))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(
-    list_contents,
-    create_content,
-    read_content,
-    replace_content,
-    delete_content,
-    list_notifications,
-    read_notification
-))]
-pub struct Api;
 
 fn template(name: &str) -> Result<TemplateName> {
     TemplateName::parse(name).ok_or(Error::NotFound)
@@ -142,7 +124,6 @@ mod shapes {
     #[serde(rename_all = "camelCase")]
     pub struct TemplateContent {
         #[serde(rename = "_links")]
-        #[schema(value_type = openapi::Links)]
         pub links: (),
         pub id: Uuid,
         pub environment: Ref,
@@ -175,7 +156,7 @@ mod shapes {
     }
 }
 
-openapi::collection!(TemplateContents, "contents", shapes::TemplateContent);
+wire::untyped_collection_schema!(TemplateContents, "contents", shapes::TemplateContent);
 
 pub(super) fn content_view(links: &Links, content: TemplateContent) -> Value {
     let path = format!(
@@ -296,8 +277,7 @@ async fn delete_content(
 #[schema(as = Notification)]
 struct NotificationView {
     #[serde(rename = "_links")]
-    #[schema(value_type = openapi::Links)]
-    links: Value,
+    links: wire::LinkSet,
     id: Uuid,
     environment: Ref,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -326,12 +306,12 @@ struct NotificationView {
     sent_at: Option<String>,
 }
 
-openapi::collection!(Notifications, "notifications", NotificationView);
+wire::collection!(Notifications, "notifications", NotificationView);
 
 fn notification_view(links: &Links, opened: OpenedNotification) -> NotificationView {
     let OpenedNotification { notification: n, message } = opened;
     NotificationView {
-        links: json!({ "self": links.link(&format!("/v1/environments/{}/notifications/{}", n.environment_id, n.id)) }),
+        links: links.set([("self", &format!("/v1/environments/{}/notifications/{}", n.environment_id, n.id))]),
         id: n.id,
         environment: Ref { id: n.environment_id },
         user: n.user_id.map(|id| Ref { id }),
@@ -361,7 +341,7 @@ async fn list_notifications(
     Path(environment_id): Path<Uuid>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<wire::Collection<NotificationView>>> {
+) -> Result<Json<Notifications>> {
     let request = query.page(&uri)?;
     let mut notification_filter = NotificationFilter::default();
     if let Some(text) = &query.filter {
@@ -383,15 +363,7 @@ async fn list_notifications(
     }
     let page = state.credd.notifications(&caller, environment_id, &notification_filter, request).await?;
     let links = &state.links;
-    Ok(Json(wire::collection(
-        links,
-        &uri,
-        "notifications",
-        page,
-        request,
-        |n| n.notification.id,
-        |n| notification_view(links, n),
-    )))
+    Ok(Json(Notifications::page(links, &uri, page, request, |n| n.notification.id, |n| notification_view(links, n))))
 }
 
 /// Read a message.

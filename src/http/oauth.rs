@@ -3,17 +3,16 @@
 
 use std::net::SocketAddr;
 
+use axum::Extension;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Extension, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use domain::application::TokenEndpointAuthMethod;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -21,14 +20,12 @@ use super::error::ErrorBody;
 use super::extract::{Form, Json, Path};
 use crate::error::{Error, Result};
 use crate::service::oauth::{ClientCredentials, TokenRequest};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/{environment_id}/as/token", post(token)).route("/{environment_id}/as/jwks", get(jwks))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(token)).routes(routes!(jwks))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(token, jwks))]
-pub struct Api;
 
 /// A token request (`application/x-www-form-urlencoded`).
 #[derive(Deserialize, ToSchema)]

@@ -11,10 +11,8 @@
 
 use std::sync::LazyLock;
 
-use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -23,9 +21,11 @@ use utoipa::{OpenApi, PartialSchema, ToSchema};
 
 use super::AppState;
 use super::error::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(openapi_json)).route("/docs", get(reference_page))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(openapi_json)).routes(routes!(reference_page))
 }
 
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| document().to_json().expect("the document serializes"));
@@ -52,41 +52,31 @@ async fn reference_page() -> impl IntoResponse {
             worker applications and their token endpoint, users, digital wallets and their pairing, credential \
             types and user credentials, MFA devices, notifications. Errors are PingOne's error body."
     ),
-    paths(openapi_json, reference_page),
     components(schemas(ErrorBody)),
     security(("bearer" = [])),
 )]
 struct Reference;
 
-/// The whole document: every module's operations, each under its module's tag unless
-/// its annotation names another, with the shared parameters and error responses.
-pub fn document() -> Document {
-    let mut document = Reference::openapi();
-    let parts = [
-        ("Environments", super::environments::Api::openapi()),
-        ("Applications", super::applications::Api::openapi()),
-        ("Token endpoint", super::oauth::Api::openapi()),
-        ("Users", super::users::Api::openapi()),
-        ("Digital wallet applications", super::wallet_applications::Api::openapi()),
-        ("Digital wallets", super::wallets::Api::openapi()),
-        ("Wallet pairing", super::pairing::Api::openapi()),
-        ("Notifications", super::notifications::Api::openapi()),
-        ("MFA devices", super::devices::Api::openapi()),
-        ("Credential types", super::credential_types::Api::openapi()),
-        ("User credentials", super::user_credentials::Api::openapi()),
-        ("Operations", super::health::Api::openapi()),
-        ("Staging console", super::console::Api::openapi()),
-        ("Operations", super::metrics::Api::openapi()),
-        ("Test-suite helpers", super::configuration::Api::openapi()),
-    ];
-    for (tag, mut part) in parts {
-        for operation in part.paths.paths.values_mut().flat_map(operations) {
-            if operation.tags.as_ref().is_none_or(Vec::is_empty) {
-                operation.tags = Some(vec![tag.to_owned()]);
-            }
+/// What the document says besides the operations: its title and description, and
+/// the bearer token as the default security.
+pub fn base() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(Reference::openapi())
+}
+
+/// `routes` with each operation under `tag`, unless its annotation names another.
+pub fn tagged(tag: &str, mut routes: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    for operation in routes.get_openapi_mut().paths.paths.values_mut().flat_map(operations) {
+        if operation.tags.as_ref().is_none_or(Vec::is_empty) {
+            operation.tags = Some(vec![tag.to_owned()]);
         }
-        document.merge(part);
     }
+    routes
+}
+
+/// The whole document: every route's operation, with the parameters and error
+/// responses operations share.
+pub fn document() -> Document {
+    let mut document = super::api().into_openapi();
     let components = document.components.get_or_insert_with(Default::default);
     components.schemas.insert(TemplateName::name().into(), TemplateName::schema());
     components.security_schemes.extend(security_schemes());
@@ -291,58 +281,6 @@ fn add_path_parameters(operation: &mut Operation, names: &[&str]) {
     if parameters.is_empty() {
         operation.parameters = None;
     }
-}
-
-/// `_links`: named links (`self`, `next`, `environment`, …), absolute URLs built from
-/// credd's public URL.
-pub struct Links;
-
-impl PartialSchema for Links {
-    fn schema() -> RefOr<Schema> {
-        let href = ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::Custom("uri".into())));
-        let link = ObjectBuilder::new().property("href", href).required("href");
-        ObjectBuilder::new().additional_properties(Some(link)).into()
-    }
-}
-
-impl ToSchema for Links {}
-
-/// A list response (`wire::collection`): `_links.self` (and `_links.next` while more
-/// items exist), `_embedded.<name>` and `size`. `collection!(Marker, "name", Item)`
-/// names the schema of one list for the annotations.
-macro_rules! collection {
-    ($marker:ident, $embedded:literal, $item:ty) => {
-        #[doc = concat!("A page of `_embedded.", $embedded, "`.")]
-        pub struct $marker;
-
-        impl utoipa::PartialSchema for $marker {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                $crate::http::openapi::collection_schema($embedded, <$item as utoipa::ToSchema>::name())
-            }
-        }
-
-        impl utoipa::ToSchema for $marker {
-            fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
-                schemas.push((<$item as utoipa::ToSchema>::name().into(), <$item as utoipa::PartialSchema>::schema()));
-                <$item as utoipa::ToSchema>::schemas(schemas);
-                schemas.push(("Links".into(), <$crate::http::openapi::Links as utoipa::PartialSchema>::schema()));
-            }
-        }
-    };
-}
-pub(crate) use collection;
-
-pub fn collection_schema(embedded: &str, item: std::borrow::Cow<'static, str>) -> RefOr<Schema> {
-    let items = utoipa::openapi::schema::ArrayBuilder::new().items(Ref::from_schema_name(item));
-    let integer = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0));
-    ObjectBuilder::new()
-        .property("_links", Ref::from_schema_name("Links"))
-        .required("_links")
-        .property("_embedded", ObjectBuilder::new().property(embedded, items).required(embedded))
-        .required("_embedded")
-        .property("size", integer)
-        .required("size")
-        .into()
 }
 
 /// Schemas of the domain's named values (`text_enum!`), listed from the domain itself.

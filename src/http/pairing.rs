@@ -2,15 +2,13 @@
 //! public): read a pairing request, pair with a signed challenge, and read the
 //! wallet with the access token pairing returned.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::get;
 use domain::validation::{Collector, FieldError};
 use domain::wallet::application_instance_id;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -19,16 +17,12 @@ use super::wallets::shapes::ApplicationInstance;
 use super::{openapi, wire};
 use crate::error::{Error, Result};
 use crate::service::wallets::PairingProof;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/distributedid/requests/{request_id}", get(describe).post(pair))
-        .route("/v1/distributedid/wallets/{wallet_id}", get(wallet))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(describe, pair)).routes(routes!(wallet))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(describe, pair, wallet))]
-pub struct Api;
 
 /// What a wallet app reads at a `qrUrl`, and what pairing answers.
 #[expect(dead_code, reason = "described to utoipa, never built: the handlers render json!")]
@@ -45,7 +39,6 @@ mod shapes {
     #[serde(rename_all = "camelCase")]
     pub struct PairingRequest {
         #[serde(rename = "_links")]
-        #[schema(value_type = openapi::Links)]
         pub links: (),
         pub id: Uuid,
         /// `PAIRING`.
@@ -72,7 +65,6 @@ mod shapes {
     #[serde(rename_all = "camelCase")]
     pub struct Paired {
         #[serde(rename = "_links")]
-        #[schema(value_type = openapi::Links)]
         pub links: (),
         pub digital_wallet: PairedWallet,
         pub access_token: String,
@@ -92,7 +84,6 @@ mod shapes {
     #[serde(rename_all = "camelCase")]
     pub struct WalletOfToken {
         #[serde(rename = "_links")]
-        #[schema(value_type = openapi::Links)]
         pub links: (),
         pub id: Uuid,
         #[schema(value_type = openapi::WalletStatus)]

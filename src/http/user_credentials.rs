@@ -3,16 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::routing::get;
 use domain::credential::UserCredential;
 use domain::validation::{Collector, FieldError};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -22,31 +20,20 @@ use super::wallets::NotificationBody;
 use super::wire::{self, ListQuery, Ref};
 use crate::error::{Error, Result};
 use crate::service::user_credentials::{CredentialRequest, ProvisionedOf, ProvisionedView, wallet_action};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 const REVOKE: &str = "application/vnd.pingidentity.validations.revokeCredential+json";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/environments/{environment_id}/users/{user_id}/credentials", get(list).post(create))
-        .route(
-            "/v1/environments/{environment_id}/users/{user_id}/credentials/{credential_id}",
-            get(read).put(update).post(revoke),
-        )
-        .route(
-            "/v1/environments/{environment_id}/users/{user_id}/credentials/{credential_id}/provisionedCredentials",
-            get(provisioned_of_credential),
-        )
-        .route(
-            "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}/provisionedCredentials",
-            get(provisioned_in_wallet),
-        )
-        .route("/v1/distributedid/wallets/{wallet_id}/credentials", get(mailbox))
-        .route("/v1/distributedid/wallets/{wallet_id}/credentials/{provisioned_id}", axum::routing::post(act))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, revoke))
+        .routes(routes!(provisioned_of_credential))
+        .routes(routes!(provisioned_in_wallet))
+        .routes(routes!(mailbox))
+        .routes(routes!(act))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(list, create, read, update, revoke, provisioned_of_credential, provisioned_in_wallet, mailbox, act))]
-pub struct Api;
 
 /// The body of a create or an update (PUT resends everything).
 #[derive(Deserialize, ToSchema)]
@@ -82,7 +69,6 @@ mod shapes {
     #[serde(rename_all = "camelCase")]
     pub struct UserCredential {
         #[serde(rename = "_links")]
-        #[schema(value_type = openapi::Links)]
         pub links: (),
         pub id: Uuid,
         #[schema(value_type = openapi::Timestamp)]
@@ -171,7 +157,6 @@ mod shapes {
     #[derive(ToSchema)]
     pub struct Mailbox {
         #[serde(rename = "_links")]
-        #[schema(value_type = openapi::Links)]
         pub links: (),
         #[serde(rename = "_embedded")]
         pub embedded: EmbeddedMailbox,
@@ -189,7 +174,6 @@ mod shapes {
     #[serde(rename_all = "camelCase")]
     pub struct MailboxEntry {
         #[serde(rename = "_links")]
-        #[schema(value_type = openapi::Links)]
         pub links: (),
         pub id: Uuid,
         pub credential: Ref,
@@ -207,7 +191,7 @@ mod shapes {
     }
 }
 
-openapi::collection!(UserCredentials, "items", shapes::UserCredential);
+wire::untyped_collection_schema!(UserCredentials, "items", shapes::UserCredential);
 
 impl CredentialBody {
     fn parse(self) -> Result<CredentialRequest> {
@@ -296,7 +280,7 @@ async fn list(
 ) -> Result<Json<wire::Collection<Value>>> {
     let request = query.page(&uri)?;
     let page = state.credd.user_credentials(&caller, environment_id, user_id, request).await?;
-    Ok(Json(wire::collection(&state.links, &uri, "items", page, request, |c| c.id, |c| view(&state, &c))))
+    Ok(Json(wire::untyped_collection(&state.links, &uri, "items", page, request, |c| c.id, |c| view(&state, &c))))
 }
 
 /// Read a credential.
@@ -403,7 +387,7 @@ async fn mailbox(
 ) -> Result<Json<wire::Collection<Value>>> {
     let request = query.page(&uri)?;
     let entries = state.credd.mailbox(wallet_id, wallet_token(&headers)?, request).await?;
-    Ok(Json(wire::collection(
+    Ok(Json(wire::untyped_collection(
         &state.links,
         &uri,
         "credentials",

@@ -1,17 +1,15 @@
 //! `/v1/environments/{envId}/users`: create, list (with `filter` on `username` and
 //! `email` equality), read, PATCH and delete.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use axum::routing::get;
 use domain::user::{
     Change, Email, Locale, PhoneAttribute, PreferredLanguage, User, UserFilter, UserPatch, Username, name_part,
 };
 use domain::validation::{Collector, FieldError};
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Value, json};
-use utoipa::{OpenApi, ToSchema};
+use serde_json::Value;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -21,16 +19,12 @@ use super::filter;
 use super::openapi;
 use super::wire::{self, Links, ListQuery, Ref};
 use crate::error::Result;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/environments/{environment_id}/users", get(list).post(create))
-        .route("/v1/environments/{environment_id}/users/{user_id}", get(read).patch(patch).delete(delete))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(read, patch, delete))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(list, create, read, patch, delete))]
-pub struct Api;
 
 /// Tells an absent attribute (`None`) from an explicit `null` (`Some(None)`).
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
@@ -134,8 +128,7 @@ impl UserBody {
 #[schema(as = User)]
 struct UserView {
     #[serde(rename = "_links")]
-    #[schema(value_type = openapi::Links)]
-    links: Value,
+    links: wire::LinkSet,
     id: Uuid,
     environment: Ref,
     username: String,
@@ -173,7 +166,7 @@ struct NameView {
     formatted: Option<String>,
 }
 
-openapi::collection!(Users, "users", UserView);
+wire::collection!(Users, "users", UserView);
 
 fn view(links: &Links, user: User) -> UserView {
     let path = format!("/v1/environments/{}/users/{}", user.environment_id, user.id);
@@ -185,7 +178,7 @@ fn view(links: &Links, user: User) -> UserView {
         }
     }
     UserView {
-        links: json!({ "self": links.link(&path), "environment": links.link(&links.environment(user.environment_id)) }),
+        links: links.set([("self", &path), ("environment", &links.environment(user.environment_id))]),
         id: user.id,
         environment: Ref { id: user.environment_id },
         username: user.username,
@@ -232,7 +225,7 @@ async fn list(
     Path(environment_id): Path<Uuid>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<wire::Collection<UserView>>> {
+) -> Result<Json<Users>> {
     let request = query.page(&uri)?;
     let mut user_filter = UserFilter::default();
     if let Some(text) = &query.filter {
@@ -242,7 +235,7 @@ async fn list(
         }
     }
     let page = state.credd.users(&caller, environment_id, &user_filter, request).await?;
-    Ok(Json(wire::collection(&state.links, &uri, "users", page, request, |u| u.id, |u| view(&state.links, u))))
+    Ok(Json(Users::page(&state.links, &uri, page, request, |u| u.id, |u| view(&state.links, u))))
 }
 
 /// Read a user (a user's own token with `p1:read:user` may too).

@@ -1,14 +1,11 @@
 //! `/v1/environments/{envId}/digitalWalletApplications`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use axum::routing::get;
 use domain::validation::{Collector, FieldError};
 use domain::wallet::{WalletApplication, app_open_url, wallet_application_name};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -16,17 +13,12 @@ use super::extract::{Caller, Json, Path, Query};
 use super::openapi;
 use super::wire::{self, Links, ListQuery, Ref};
 use crate::error::Result;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/environments/{environment_id}/digitalWalletApplications", get(list).post(create)).route(
-        "/v1/environments/{environment_id}/digitalWalletApplications/{application_id}",
-        get(read).put(replace).delete(delete),
-    )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(read, replace, delete))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(list, create, read, replace, delete))]
-pub struct Api;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -80,8 +72,7 @@ impl WalletApplicationBody {
 #[schema(as = DigitalWalletApplication)]
 pub(super) struct WalletApplicationView {
     #[serde(rename = "_links")]
-    #[schema(value_type = openapi::Links)]
-    links: Value,
+    links: wire::LinkSet,
     id: Uuid,
     #[serde(serialize_with = "wire::timestamp")]
     #[schema(value_type = openapi::Timestamp)]
@@ -97,12 +88,12 @@ pub(super) struct WalletApplicationView {
     uses_pingone_wallet_sdk: bool,
 }
 
-openapi::collection!(WalletApplications, "digitalWalletApplications", WalletApplicationView);
+wire::collection!(WalletApplications, "digitalWalletApplications", WalletApplicationView);
 
 pub(super) fn view(links: &Links, application: WalletApplication) -> WalletApplicationView {
     let path = format!("/v1/environments/{}/digitalWalletApplications/{}", application.environment_id, application.id);
     WalletApplicationView {
-        links: json!({ "self": links.link(&path), "environment": links.link(&links.environment(application.environment_id)) }),
+        links: links.set([("self", &path), ("environment", &links.environment(application.environment_id))]),
         id: application.id,
         created_at: application.created_at,
         updated_at: application.updated_at,
@@ -139,18 +130,10 @@ async fn list(
     Path(environment_id): Path<Uuid>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<wire::Collection<WalletApplicationView>>> {
+) -> Result<Json<WalletApplications>> {
     let request = query.page(&uri)?;
     let page = state.credd.wallet_applications(&caller, environment_id, request).await?;
-    Ok(Json(wire::collection(
-        &state.links,
-        &uri,
-        "digitalWalletApplications",
-        page,
-        request,
-        |a| a.id,
-        |a| view(&state.links, a),
-    )))
+    Ok(Json(WalletApplications::page(&state.links, &uri, page, request, |a| a.id, |a| view(&state.links, a))))
 }
 
 /// Read a wallet application.

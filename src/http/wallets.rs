@@ -2,18 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
 use domain::notification::{NotifyMethod, normalize_variant, template_variables};
 use domain::user::Locale;
 use domain::validation::{Collector, FieldError};
 use domain::wallet::{WalletStatus, application_instance_id};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -24,23 +22,15 @@ use super::wire::{self, ListQuery, Ref};
 use crate::error::{Error, Result};
 use crate::service::notifications::NotificationRequest;
 use crate::service::wallets::WalletDetails;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/environments/{environment_id}/users/{user_id}/digitalWallets", get(list).post(create))
-        .route(
-            "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}",
-            get(read).put(administer).delete(delete),
-        )
-        .route(
-            "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}/pairingQr",
-            get(pairing_qr),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, administer, delete))
+        .routes(routes!(pairing_qr))
 }
-
-#[derive(OpenApi)]
-#[openapi(paths(list, create, read, administer, delete, pairing_qr))]
-pub struct Api;
 
 /// `notification` as requests send it: whom to tell, by which methods, with which content.
 #[derive(Deserialize, ToSchema)]
@@ -138,8 +128,7 @@ fn instance_id(errors: &mut Collector, body: Option<InstanceBody>) -> Option<Str
 #[schema(as = DigitalWallet)]
 struct WalletView {
     #[serde(rename = "_links")]
-    #[schema(value_type = openapi::Links)]
-    links: Value,
+    links: wire::LinkSet,
     id: Uuid,
     #[serde(serialize_with = "wire::timestamp")]
     #[schema(value_type = openapi::Timestamp)]
@@ -171,7 +160,7 @@ struct WalletView {
     notification: Option<Value>,
 }
 
-openapi::collection!(Wallets, "digitalWallets", WalletView);
+wire::collection!(Wallets, "digitalWallets", WalletView);
 
 /// Shapes that this module and others render with `json!`, for the OpenAPI document.
 #[expect(dead_code, reason = "described to utoipa, never built: the views render json!")]
@@ -257,12 +246,12 @@ fn view(state: &AppState, details: WalletDetails) -> WalletView {
     let WalletDetails { wallet, session, attempts, application } = details;
     let path =
         format!("/v1/environments/{}/users/{}/digitalWallets/{}", wallet.environment_id, wallet.user_id, wallet.id);
-    let mut links = json!({ "self": state.links.link(&path) });
+    let mut links = state.links.set([("self", &path)]);
     let pairing_session = session.map(|session| {
         let qr_url = credd.qr_url(&session);
-        links["qrUrl"] = json!({ "href": qr_url });
+        links.insert("qrUrl", wire::Link { href: qr_url.clone() });
         if let Some(application) = &application {
-            links["appOpen"] = json!({ "href": credd.app_open_url(application, &session) });
+            links.insert("appOpen", wire::Link { href: credd.app_open_url(application, &session) });
         }
         json!({
             "id": session.id,
@@ -335,18 +324,10 @@ async fn list(
     Path((environment_id, user_id)): Path<(Uuid, Uuid)>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<wire::Collection<WalletView>>> {
+) -> Result<Json<Wallets>> {
     let request = query.page(&uri)?;
     let page = state.credd.wallets(&caller, environment_id, user_id, request).await?;
-    Ok(Json(wire::collection(
-        &state.links,
-        &uri,
-        "digitalWallets",
-        page,
-        request,
-        |d| d.wallet.id,
-        |d| view(&state, d),
-    )))
+    Ok(Json(Wallets::page(&state.links, &uri, page, request, |d| d.wallet.id, |d| view(&state, d))))
 }
 
 /// Read a wallet, with its pairing attempts.

@@ -11,8 +11,10 @@ use domain::time::Timestamp;
 use domain::validation::{FieldError, FieldErrorKind};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -65,12 +67,72 @@ impl Links {
     }
 
     /// `{"href": "<base><path>"}`.
-    pub fn link(&self, path: &str) -> Value {
-        json!({ "href": self.href(path) })
+    pub fn link(&self, path: &str) -> Link {
+        Link { href: self.href(path) }
+    }
+
+    /// `_links` of the named paths, in this order.
+    pub fn set<const N: usize>(&self, paths: [(&'static str, &str); N]) -> LinkSet {
+        LinkSet(paths.into_iter().map(|(name, path)| (name, self.link(path))).collect())
     }
 
     pub fn environment(&self, environment_id: Uuid) -> String {
         format!("/v1/environments/{environment_id}")
+    }
+}
+
+/// One link of `_links`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Link {
+    #[schema(format = "uri")]
+    pub href: String,
+}
+
+/// `_links`: named links (`self`, `next`, `environment`, …), serialised in the order
+/// they were added.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkSet(Vec<(&'static str, Link)>);
+
+impl LinkSet {
+    /// Adds (or replaces) the link `name`.
+    pub fn insert(&mut self, name: &'static str, link: Link) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, existing)) => *existing = link,
+            None => self.0.push((name, link)),
+        }
+    }
+
+    pub fn with(mut self, name: &'static str, link: Link) -> Self {
+        self.insert(name, link);
+        self
+    }
+}
+
+impl Serialize for LinkSet {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(name, link)| (name, link)))
+    }
+}
+
+impl utoipa::PartialSchema for LinkSet {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::ObjectBuilder;
+        ObjectBuilder::new()
+            .description(Some(
+                "Named links (`self`, `next`, `environment`, …), absolute URLs built from credd's public URL.",
+            ))
+            .additional_properties(Some(utoipa::openapi::Ref::from_schema_name("Link")))
+            .into()
+    }
+}
+
+impl ToSchema for LinkSet {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Links".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        schemas.push(("Link".into(), <Link as utoipa::PartialSchema>::schema()));
     }
 }
 
@@ -141,9 +203,10 @@ fn decode_cursor(cursor: &str, list: &ListTag) -> Option<Uuid> {
 /// A collection response: `_links.self`, `_links.next` when more items exist (the
 /// same request with the cursor after the last item), `_embedded.<name>`, `size`.
 /// Serialized straight from the items, without an intermediate `Value` tree: a page
-/// of a thousand items costs one pass.
+/// of a thousand items costs one pass. Each list names its own type with
+/// [`collection!`](crate::http::wire::collection), which documents it too.
 pub struct Collection<R> {
-    pub links: Map<String, Value>,
+    links: LinkSet,
     name: &'static str,
     items: Vec<R>,
 }
@@ -158,29 +221,138 @@ impl<R: Serialize> Serialize for Collection<R> {
     }
 }
 
-/// The collection of one page, each item rendered by `render`.
-pub fn collection<T, R: Serialize>(
+impl<R> Collection<R> {
+    /// One page of a list, each item rendered by `render`.
+    pub fn page<T>(
+        links: &Links,
+        uri: &Uri,
+        name: &'static str,
+        page: Page<T>,
+        request: PageRequest,
+        id_of: impl Fn(&T) -> Uuid,
+        render: impl Fn(T) -> R,
+    ) -> Self {
+        let mut link_set = LinkSet::default().with("self", links.link(&uri.to_string()));
+        if let (true, Some(last)) = (page.has_more, page.items.last()) {
+            let given: Vec<(String, String)> =
+                uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+            let mut query: Vec<(String, String)> =
+                given.into_iter().filter(|(k, _)| k != "cursor" && k != "limit").collect();
+            query.push(("limit".into(), request.limit.to_string()));
+            query.push(("cursor".into(), encode_cursor(id_of(last), &list_of(uri))));
+            let query = serde_urlencoded::to_string(&query).unwrap_or_default();
+            link_set.insert("next", links.link(&format!("{}?{query}", uri.path())));
+        }
+        Self { links: link_set, name, items: page.items.into_iter().map(render).collect() }
+    }
+
+    /// The list with one more link, such as an action on the whole list.
+    pub fn with_link(mut self, name: &'static str, link: Link) -> Self {
+        self.links.insert(name, link);
+        self
+    }
+
+    /// A list that is never paged: all its items, with `_links.self` to `path`.
+    pub fn all(links: &Links, path: &str, name: &'static str, items: Vec<R>) -> Self {
+        Self { links: LinkSet::default().with("self", links.link(path)), name, items }
+    }
+}
+
+/// A list response type: `collection!(Environments, "environments", EnvironmentView)`
+/// declares `Environments`, serialised as `_links`, `_embedded.environments` and
+/// `size`, and documented as exactly that.
+macro_rules! collection {
+    ($list:ident, $embedded:literal, $item:ty) => {
+        #[doc = concat!("A page of `_embedded.", $embedded, "`.")]
+        #[derive(serde::Serialize)]
+        #[serde(transparent)]
+        struct $list($crate::http::wire::Collection<$item>);
+
+        #[allow(dead_code, reason = "a list is either paged or whole, and uses one of the two")]
+        impl $list {
+            fn page<T>(
+                links: &$crate::http::wire::Links,
+                uri: &axum::http::Uri,
+                page: domain::page::Page<T>,
+                request: domain::page::PageRequest,
+                id_of: impl Fn(&T) -> uuid::Uuid,
+                render: impl Fn(T) -> $item,
+            ) -> Self {
+                Self($crate::http::wire::Collection::page(links, uri, $embedded, page, request, id_of, render))
+            }
+
+            fn all(links: &$crate::http::wire::Links, path: &str, items: Vec<$item>) -> Self {
+                Self($crate::http::wire::Collection::all(links, path, $embedded, items))
+            }
+        }
+
+        impl utoipa::PartialSchema for $list {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::http::wire::collection_schema($embedded, <$item as utoipa::ToSchema>::name())
+            }
+        }
+
+        impl utoipa::ToSchema for $list {
+            fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+                schemas.push((<$item as utoipa::ToSchema>::name().into(), <$item as utoipa::PartialSchema>::schema()));
+                <$item as utoipa::ToSchema>::schemas(schemas);
+                schemas.push(("Links".into(), <$crate::http::wire::LinkSet as utoipa::PartialSchema>::schema()));
+                <$crate::http::wire::LinkSet as utoipa::ToSchema>::schemas(schemas);
+            }
+        }
+    };
+}
+pub(crate) use collection;
+
+/// The schema of a list whose items are still rendered as untyped JSON.
+// TODO(typed views): remove once every list renders a typed item.
+macro_rules! untyped_collection_schema {
+    ($marker:ident, $embedded:literal, $item:ty) => {
+        pub struct $marker;
+
+        impl utoipa::PartialSchema for $marker {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::http::wire::collection_schema($embedded, <$item as utoipa::ToSchema>::name())
+            }
+        }
+
+        impl utoipa::ToSchema for $marker {
+            fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+                schemas.push((<$item as utoipa::ToSchema>::name().into(), <$item as utoipa::PartialSchema>::schema()));
+                <$item as utoipa::ToSchema>::schemas(schemas);
+                schemas.push(("Links".into(), <$crate::http::wire::LinkSet as utoipa::PartialSchema>::schema()));
+                <$crate::http::wire::LinkSet as utoipa::ToSchema>::schemas(schemas);
+            }
+        }
+    };
+}
+pub(crate) use untyped_collection_schema;
+
+/// The collection of one page whose items are rendered as untyped JSON.
+// TODO(typed views): remove once every list renders a typed item.
+pub fn untyped_collection<T>(
     links: &Links,
     uri: &Uri,
     name: &'static str,
     page: Page<T>,
     request: PageRequest,
     id_of: impl Fn(&T) -> Uuid,
-    render: impl Fn(T) -> R,
-) -> Collection<R> {
-    let mut link_map = Map::new();
-    link_map.insert("self".into(), json!({ "href": links.href(&uri.to_string()) }));
-    if let (true, Some(last)) = (page.has_more, page.items.last()) {
-        let given: Vec<(String, String)> =
-            uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
-        let mut query: Vec<(String, String)> =
-            given.into_iter().filter(|(k, _)| k != "cursor" && k != "limit").collect();
-        query.push(("limit".into(), request.limit.to_string()));
-        query.push(("cursor".into(), encode_cursor(id_of(last), &list_of(uri))));
-        let query = serde_urlencoded::to_string(&query).unwrap_or_default();
-        link_map.insert("next".into(), json!({ "href": links.href(&format!("{}?{query}", uri.path())) }));
-    }
-    Collection { links: link_map, name, items: page.items.into_iter().map(render).collect() }
+    render: impl Fn(T) -> Value,
+) -> Collection<Value> {
+    Collection::page(links, uri, name, page, request, id_of, render)
+}
+
+pub fn collection_schema(embedded: &str, item: std::borrow::Cow<'static, str>) -> RefOr<Schema> {
+    let items = ArrayBuilder::new().items(utoipa::openapi::Ref::from_schema_name(item));
+    let integer = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0));
+    ObjectBuilder::new()
+        .property("_links", utoipa::openapi::Ref::from_schema_name("Links"))
+        .required("_links")
+        .property("_embedded", ObjectBuilder::new().property(embedded, items).required(embedded))
+        .required("_embedded")
+        .property("size", integer)
+        .required("size")
+        .into()
 }
 
 #[cfg(test)]

@@ -500,31 +500,22 @@ impl Drop for Server {
     }
 }
 
-/// `(method, route)` of every operation the routers in `src/http` serve.
+/// `(method, route)` of every operation credd serves: the router and the OpenAPI
+/// document are split from one route list, so the document names them all.
 pub fn served_operations() -> Vec<(String, String)> {
+    let document = credd::http::openapi::document();
     let mut served = Vec::new();
-    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http");
-    for entry in std::fs::read_dir(folder).unwrap() {
-        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for call in source.split(".route(").skip(1) {
-            let route = call.trim_start().strip_prefix('"').and_then(|r| r.split('"').next()).unwrap();
-            // The handlers: up to the parenthesis that closes `.route(`.
-            let mut depth = 1;
-            let end = call.find(|c| {
-                depth += match c {
-                    '(' => 1,
-                    ')' => -1,
-                    _ => 0,
-                };
-                depth == 0
-            });
-            let handlers = &call[..end.unwrap()];
-            for method in ["get", "post", "put", "patch", "delete"] {
-                let call = format!("{method}(");
-                let mut calls = handlers.match_indices(&call);
-                if calls.any(|(at, _)| !handlers[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')) {
-                    served.push((method.to_uppercase(), route.to_owned()));
-                }
+    for (route, item) in &document.paths.paths {
+        let methods = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, operation) in methods {
+            if operation.is_some() {
+                served.push((method.to_owned(), route.clone()));
             }
         }
     }
