@@ -4,63 +4,84 @@
 //! - services return `Result<T, Error>` and pick the variant that says what went
 //!   wrong for the client (`Invalid`, `NotFound`, `Forbidden`, …);
 //! - storage failures arrive through `From<StoreError>`: `NotFound` stays not found,
-//!   `Unavailable` (the database cannot serve now) becomes a 503 the client may retry;
+//!   `Unavailable` (the database cannot serve now) says the client may retry;
 //!   anything else becomes `Internal`, which is logged with its cause and shown to
 //!   the client only as "Unexpected server error" with the error's id;
-//! - `http::error` renders every variant as PingOne's body `{id, code, message,
-//!   details[]}` with its status. Nothing else writes error responses.
+//! - the variants say what happened, never how it is sent: `http::error` alone picks
+//!   each one's status and renders PingOne's body `{id, code, message, details[]}`.
+//!   Nothing else writes error responses.
 
 use domain::StoreError;
 use domain::validation::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// 400 `INVALID_DATA`: one or more fields were rejected.
+    /// One or more fields were rejected.
     #[error("invalid data")]
     Invalid(Vec<FieldError>),
-    /// 400 `INVALID_REQUEST`: the request itself is malformed (bad JSON, a bad query
-    /// parameter or path segment). `target` names the part when known.
+    /// The request itself is malformed (bad JSON, a bad query parameter or path
+    /// segment). `target` names the part when known.
     #[error("invalid request: {message}")]
     BadRequest { target: Option<String>, message: String },
-    /// 401 `ACCESS_FAILED`: no valid access token.
+    /// No valid access token.
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),
-    /// 403 `ACCESS_FAILED`: the token is valid but may not do this.
+    /// The token is valid but may not do this.
     #[error("forbidden")]
     Forbidden,
-    /// 404 `NOT_FOUND`.
     #[error("not found")]
     NotFound,
-    /// 409 `UNIQUENESS_VIOLATION`: another record holds the value.
+    /// Another record holds the value.
     #[error("conflict: {0}")]
     Conflict(FieldError),
-    /// An OAuth 2.0 token endpoint error (RFC 6749 §5.2), rendered with both the
-    /// PingOne body and OAuth's `error` / `error_description`.
-    #[error("oauth {error}: {description}")]
-    OAuth { status: u16, error: &'static str, description: String },
-    /// 429 `REQUEST_LIMITED`: the client failed to authenticate too often; it may try
-    /// again after `retry_after_seconds` (the `Retry-After` header). Token endpoint
-    /// only, so it carries OAuth's `error: slow_down` too.
+    /// A token endpoint error (RFC 6749 §5.2), rendered with both the PingOne body
+    /// and OAuth's `error` / `error_description`.
+    #[error("oauth {}: {description}", error.as_str())]
+    OAuth { error: OAuthError, description: String },
+    /// The client failed to authenticate too often; it may try again after
+    /// `retry_after_seconds`. Token endpoint only.
     #[error("throttled for {retry_after_seconds} s")]
     Throttled { retry_after_seconds: u64 },
-    /// 405.
+    /// The resource does not take this method.
     #[error("method not allowed")]
     MethodNotAllowed,
-    /// 413: the body is over the configured limit.
+    /// The body is over the configured limit.
     #[error("payload too large")]
     PayloadTooLarge,
-    /// 415: the Content-Type is not one this operation accepts.
+    /// The Content-Type is not one this operation accepts.
     #[error("unsupported media type")]
     UnsupportedMediaType(String),
-    /// 408: the request took too long.
+    /// The request took too long.
     #[error("request timeout")]
     Timeout,
-    /// 503 `SERVICE_UNAVAILABLE` with `Retry-After`: the database cannot serve now.
+    /// The database cannot serve now; trying again shortly may work.
     #[error("unavailable: {0}")]
     Unavailable(Box<dyn std::error::Error + Send + Sync>),
-    /// 500: a failure that is credd's, not the client's.
+    /// A failure that is credd's, not the client's.
     #[error("internal error: {0}")]
     Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The token endpoint's error codes (RFC 6749 §5.2) that credd answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthError {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnsupportedGrantType,
+    InvalidScope,
+}
+
+impl OAuthError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+        }
+    }
 }
 
 impl Error {

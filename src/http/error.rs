@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::Error;
+use crate::error::{Error, OAuthError};
 
 /// PingOne's error body, which every error response carries.
 #[derive(Serialize, ToSchema)]
@@ -112,11 +112,14 @@ impl IntoResponse for Error {
                 "The request could not be completed. A resource with the specified value already exists.".to_owned(),
                 vec![Detail::from(error)],
             ),
-            Error::OAuth { status, error, description } => {
+            Error::OAuth { error, description } => {
                 let message = format!("The request could not be completed. {description}");
-                oauth = Some((error, description));
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-                let code = if status == StatusCode::UNAUTHORIZED { "ACCESS_FAILED" } else { "INVALID_REQUEST" };
+                oauth = Some((error.as_str(), description));
+                // RFC 6749 §5.2: 400, except a failed client authentication.
+                let (status, code) = match error {
+                    OAuthError::InvalidClient => (StatusCode::UNAUTHORIZED, "ACCESS_FAILED"),
+                    _ => (StatusCode::BAD_REQUEST, "INVALID_REQUEST"),
+                };
                 (status, code, message, vec![])
             }
             Error::Throttled { retry_after_seconds } => {

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::ErrorBody;
 use super::extract::{Form, Json, Path};
-use crate::error::{Error, Result};
+use crate::error::{Error, OAuthError, Result};
 use crate::service::oauth::{ClientCredentials, TokenRequest};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -65,8 +65,7 @@ fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<Option<Cl
     let basic = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Basic "));
     match (basic, &form.client_secret) {
         (Some(_), Some(_)) => Err(Error::OAuth {
-            status: 400,
-            error: "invalid_request",
+            error: OAuthError::InvalidRequest,
             description: "Use one client authentication method, not two.".into(),
         }),
         (Some(encoded), None) => {

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::throttle::Source;
 use super::{CLIENT_SECRET, Credd};
 use crate::auth::{IssuedToken, SELF_MANAGEMENT_SCOPES};
-use crate::error::{Error, Result};
+use crate::error::{Error, OAuthError, Result};
 
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -42,12 +42,12 @@ pub struct GrantedToken {
     pub issued_token_type: Option<&'static str>,
 }
 
-fn oauth(status: u16, error: &'static str, description: impl Into<String>) -> Error {
-    Error::OAuth { status, error, description: description.into() }
+fn oauth(error: OAuthError, description: impl Into<String>) -> Error {
+    Error::OAuth { error, description: description.into() }
 }
 
 fn invalid_client() -> Error {
-    oauth(401, "invalid_client", "Client authentication failed.")
+    oauth(OAuthError::InvalidClient, "Client authentication failed.")
 }
 
 impl Credd {
@@ -90,29 +90,29 @@ impl Credd {
             Some(TOKEN_EXCHANGE) => {
                 if request.subject_token_type.as_deref() != Some(USER_ID_TOKEN_TYPE) {
                     return Err(oauth(
-                        400,
-                        "invalid_request",
+                        OAuthError::InvalidRequest,
                         format!("subject_token_type must be {USER_ID_TOKEN_TYPE}."),
                     ));
                 }
                 let user_id = request.subject_token.as_deref().and_then(|t| Uuid::parse_str(t).ok());
                 let user_id =
-                    user_id.ok_or_else(|| oauth(400, "invalid_request", "subject_token must be a user id."))?;
+                    user_id.ok_or_else(|| oauth(OAuthError::InvalidRequest, "subject_token must be a user id."))?;
                 let scope = self_management_scope(request.scope.as_deref())?;
                 match self.store.user(environment_id, user_id).await {
                     Ok(_) => {}
                     Err(domain::StoreError::NotFound) => {
-                        return Err(oauth(400, "invalid_grant", "No such user in this environment."));
+                        return Err(oauth(OAuthError::InvalidGrant, "No such user in this environment."));
                     }
                     Err(e) => return Err(e.into()),
                 }
                 let token = self.tokens.issue(&application, user_id, Some(scope)).await?;
                 Ok(GrantedToken { token, issued_token_type: Some(ACCESS_TOKEN_TYPE) })
             }
-            Some(_) => {
-                Err(oauth(400, "unsupported_grant_type", "Supported grant types: client_credentials, token exchange."))
-            }
-            None => Err(oauth(400, "invalid_request", "grant_type is required.")),
+            Some(_) => Err(oauth(
+                OAuthError::UnsupportedGrantType,
+                "Supported grant types: client_credentials, token exchange.",
+            )),
+            None => Err(oauth(OAuthError::InvalidRequest, "grant_type is required.")),
         }
     }
 }
@@ -122,13 +122,12 @@ fn self_management_scope(requested: Option<&str>) -> Result<String> {
     let scopes: Vec<&str> = requested.unwrap_or_default().split_whitespace().collect();
     if scopes.is_empty() {
         return Err(oauth(
-            400,
-            "invalid_scope",
+            OAuthError::InvalidScope,
             "scope must name one or more self-management scopes such as p1:create:device.",
         ));
     }
     if let Some(unknown) = scopes.iter().find(|s| !SELF_MANAGEMENT_SCOPES.contains(s)) {
-        return Err(oauth(400, "invalid_scope", format!("{unknown} is not a self-management scope.")));
+        return Err(oauth(OAuthError::InvalidScope, format!("{unknown} is not a self-management scope.")));
     }
     Ok(scopes.join(" "))
 }
