@@ -4,10 +4,9 @@
 //! from: its worker (still there, enabled, with the same secret), and for a user
 //! token its user.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,6 +16,7 @@ use domain::signing_key::SigningKey;
 use domain::time::{new_id, now};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use moka::sync::Cache;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -128,13 +128,14 @@ struct Credential {
     user_id: Option<Uuid>,
 }
 
-/// A token verified here, and when.
+/// A token verified here.
 struct Verified {
     principal: Principal,
-    credential: Credential,
     /// The token's `exp` (seconds).
     expires: i64,
-    checked: Instant,
+    /// [`Tokens::forgotten`] when its credential was read: a verification made
+    /// before a later forget is not trusted.
+    generation: u64,
 }
 
 pub struct IssuedToken {
@@ -143,8 +144,10 @@ pub struct IssuedToken {
     pub scope: Option<String>,
 }
 
-/// Verified tokens remembered at most; past it the stale ones go, or all of them.
-const VERIFIED_LIMIT: usize = 10_000;
+/// Verified tokens remembered at most; past it the least used go first.
+const VERIFIED_LIMIT: u64 = 10_000;
+/// Environments whose keys are remembered at most, to sign and to verify.
+const KEY_LIMIT: u64 = 10_000;
 
 /// How long a token's verification is trusted without reading its credential again.
 /// A rotation, disable or deletion made through another instance on the same
@@ -159,18 +162,21 @@ const INVALID_TOKEN: Error = Error::Unauthorized("The access token is invalid or
 /// verify), and so is each token's verification for [`RECHECK_AFTER`]: a request
 /// then costs no signature check and no database read. Deleting an environment
 /// forgets all three; rotating, replacing or deleting a worker and deleting a user
-/// forget the verifications of their tokens.
+/// forget the verifications. All three caches are bounded (moka, least recently
+/// used out first) and verifications expire after [`RECHECK_AFTER`].
 pub struct Tokens {
     store: AppStore,
     master_key: Arc<MasterKey>,
     public_base: String,
     lifetime_seconds: u32,
     administrator_environment: Uuid,
-    decoding_keys: RwLock<HashMap<Uuid, (Uuid, Arc<DecodingKey>)>>,
-    encoding_keys: RwLock<HashMap<Uuid, (Uuid, Arc<EncodingKey>)>>,
-    /// SHA-256 of a token → its verification.
-    verified: RwLock<HashMap<[u8; 32], Verified>>,
-    /// Counts the `forget_*` calls, so a verification that raced one is not cached.
+    /// `kid` → its environment and key.
+    decoding_keys: Cache<Uuid, (Uuid, Arc<DecodingKey>)>,
+    /// Environment → its key's id and the key.
+    encoding_keys: Cache<Uuid, (Uuid, Arc<EncodingKey>)>,
+    /// SHA-256 of a token → its verification, kept for [`RECHECK_AFTER`].
+    verified: Cache<[u8; 32], Arc<Verified>>,
+    /// Counts the calls that forget verifications, so one that raced a call is not trusted.
     forgotten: AtomicU64,
 }
 
@@ -188,9 +194,9 @@ impl Tokens {
             public_base,
             lifetime_seconds,
             administrator_environment,
-            decoding_keys: RwLock::default(),
-            encoding_keys: RwLock::default(),
-            verified: RwLock::default(),
+            decoding_keys: Cache::builder().max_capacity(KEY_LIMIT).support_invalidation_closures().build(),
+            encoding_keys: Cache::new(KEY_LIMIT),
+            verified: Cache::builder().max_capacity(VERIFIED_LIMIT).time_to_live(RECHECK_AFTER).build(),
             forgotten: AtomicU64::new(0),
         }
     }
@@ -206,22 +212,14 @@ impl Tokens {
         SigningKey { id, environment_id, public_key, sealed_private_key, created_at: now() }
     }
 
-    /// The environment's public keys as a JWK Set.
-    pub async fn jwks(&self, environment_id: Uuid) -> Result<serde_json::Value> {
+    /// The environment's signing keys, which its JWK Set publishes; `NotFound` when
+    /// there is no such environment.
+    pub async fn signing_keys(&self, environment_id: Uuid) -> Result<Vec<SigningKey>> {
         let keys = self.store.signing_keys(environment_id).await?;
         if keys.is_empty() {
             return Err(Error::NotFound);
         }
-        let keys: Vec<_> = keys
-            .iter()
-            .map(|k| {
-                serde_json::json!({
-                    "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
-                    "kid": k.id, "x": URL_SAFE_NO_PAD.encode(&k.public_key),
-                })
-            })
-            .collect();
-        Ok(serde_json::json!({ "keys": keys }))
+        Ok(keys)
     }
 
     pub fn issuer(&self, environment_id: Uuid) -> String {
@@ -254,8 +252,8 @@ impl Tokens {
 
     /// The environment's signing key, opened: its id and the key.
     async fn encoding_key(&self, environment_id: Uuid) -> Result<(Uuid, Arc<EncodingKey>)> {
-        if let Some(cached) = self.encoding_keys.read().expect("key cache lock").get(&environment_id) {
-            return Ok(cached.clone());
+        if let Some(cached) = self.encoding_keys.get(&environment_id) {
+            return Ok(cached);
         }
         let key = self.store.signing_keys(environment_id).await?.into_iter().next().ok_or(Error::NotFound)?;
         let seed = self.master_key.open(&key.sealed_private_key, key.id.as_bytes()).map_err(Error::internal)?;
@@ -264,7 +262,7 @@ impl Tokens {
             .to_pkcs8_der()
             .map_err(|e| Error::Internal(e.to_string().into()))?;
         let entry = (key.id, Arc::new(EncodingKey::from_ed_der(der.as_bytes())));
-        self.encoding_keys.write().expect("key cache lock").insert(environment_id, entry.clone());
+        self.encoding_keys.insert(environment_id, entry.clone());
         Ok(entry)
     }
 
@@ -272,33 +270,21 @@ impl Tokens {
     /// issued from; any failure is a 401.
     pub async fn verify(&self, token: &str) -> Result<Principal> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some(verified) = self.verified.read().expect("token cache lock").get(&digest)
-            && verified.checked.elapsed() < RECHECK_AFTER
+        if let Some(verified) = self.verified.get(&digest)
+            && verified.generation == self.forgotten.load(Ordering::Acquire)
             && now().timestamp() < verified.expires
         {
             return Ok(verified.principal.clone());
         }
-        let forgotten = self.forgotten.load(Ordering::Acquire);
-        let checked = Instant::now();
+        // Read before the store, so a rotation or deletion made here while it is read
+        // leaves this verification untrusted for the next request.
+        let generation = self.forgotten.load(Ordering::Acquire);
         let (principal, credential, expires) = self.verify_signed(token).await?;
         if !self.credential_stands(&credential).await? {
-            self.verified.write().expect("token cache lock").remove(&digest);
+            self.verified.invalidate(&digest);
             return Err(INVALID_TOKEN);
         }
-        let mut verified = self.verified.write().expect("token cache lock");
-        // A rotation or deletion here since the store was read may have made this
-        // answer stale: use it once, but do not keep it.
-        if self.forgotten.load(Ordering::Acquire) != forgotten {
-            return Ok(principal);
-        }
-        if verified.len() >= VERIFIED_LIMIT {
-            let at = now().timestamp();
-            verified.retain(|_, v| v.checked.elapsed() < RECHECK_AFTER && at < v.expires);
-            if verified.len() >= VERIFIED_LIMIT {
-                verified.clear();
-            }
-        }
-        verified.insert(digest, Verified { principal: principal.clone(), credential, expires, checked });
+        self.verified.insert(digest, Arc::new(Verified { principal: principal.clone(), expires, generation }));
         Ok(principal)
     }
 
@@ -366,8 +352,8 @@ impl Tokens {
     }
 
     async fn decoding_key(&self, kid: Uuid) -> Result<Option<(Uuid, Arc<DecodingKey>)>> {
-        if let Some(cached) = self.decoding_keys.read().expect("key cache lock").get(&kid) {
-            return Ok(Some(cached.clone()));
+        if let Some(cached) = self.decoding_keys.get(&kid) {
+            return Ok(Some(cached));
         }
         let key = match self.store.signing_key(kid).await {
             Ok(key) => key,
@@ -378,31 +364,24 @@ impl Tokens {
             DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(&key.public_key)).map_err(Error::internal)?,
         );
         let entry = (key.environment_id, decoding);
-        self.decoding_keys.write().expect("key cache lock").insert(kid, entry.clone());
+        self.decoding_keys.insert(kid, entry.clone());
         Ok(Some(entry))
     }
 
     /// Forgets the keys of a deleted environment, so its tokens stop verifying here at once.
     pub fn forget_environment(&self, environment_id: Uuid) {
-        self.decoding_keys.write().expect("key cache lock").retain(|_, (env, _)| *env != environment_id);
-        self.encoding_keys.write().expect("key cache lock").remove(&environment_id);
-        self.forget_verified(|credential| credential.environment_id == environment_id);
+        self.forget_verified_tokens();
+        self.decoding_keys
+            .invalidate_entries_if(move |_, (env, _)| *env == environment_id)
+            .expect("the key cache supports invalidation closures");
+        self.encoding_keys.invalidate(&environment_id);
     }
 
-    /// After a worker's secret was rotated or the worker replaced or deleted: its
-    /// tokens, and the user tokens it obtained, are checked again at their next use.
-    pub fn forget_application(&self, environment_id: Uuid, application_id: Uuid) {
-        self.forget_verified(|c| c.environment_id == environment_id && c.client_id == application_id);
-    }
-
-    /// After a user was deleted: their tokens are checked again at their next use.
-    pub fn forget_user(&self, environment_id: Uuid, user_id: Uuid) {
-        self.forget_verified(|c| c.environment_id == environment_id && c.user_id == Some(user_id));
-    }
-
-    fn forget_verified(&self, matches: impl Fn(&Credential) -> bool) {
-        let mut verified = self.verified.write().expect("token cache lock");
+    /// After a worker's secret was rotated, a worker replaced or deleted, or a user
+    /// deleted: every token is checked against the store again at its next use, so
+    /// theirs stop working here at once.
+    pub fn forget_verified_tokens(&self) {
         self.forgotten.fetch_add(1, Ordering::AcqRel);
-        verified.retain(|_, v| !matches(&v.credential));
+        self.verified.invalidate_all();
     }
 }

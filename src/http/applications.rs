@@ -7,7 +7,6 @@ use axum::http::{StatusCode, Uri};
 use domain::application::{Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod};
 use domain::validation::{Collector, FieldError, bounded_text};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -124,12 +123,11 @@ struct ApplicationView {
 wire::collection!(Applications, "applications", ApplicationView);
 
 /// A new client secret, in this response only.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = ApplicationSecret)]
-#[expect(dead_code, reason = "describes the json! of rotate_secret to the OpenAPI document")]
-struct SecretShape {
+struct SecretView {
     #[serde(rename = "_links")]
-    links: (),
+    links: wire::LinkSet,
     secret: String,
 }
 
@@ -232,12 +230,12 @@ async fn delete(
 /// Replace the client secret; the old one stops working at once.
 #[utoipa::path(post, path = "/v1/environments/{environment_id}/applications/{application_id}/secret",
     operation_id = "rotateApplicationSecret",
-    responses((status = 200, description = "The new secret.", body = SecretShape)))]
+    responses((status = 200, description = "The new secret.", body = SecretView)))]
 async fn rotate_secret(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((environment_id, id)): Path<(Uuid, Uuid)>,
-) -> Result<Json<Value>> {
+) -> Result<Json<SecretView>> {
     let secret = state.credd.rotate_application_secret(&caller, environment_id, id).await?;
-    Ok(Json(json!({ "_links": { "application": state.links.link(&path(environment_id, id)) }, "secret": secret })))
+    Ok(Json(SecretView { links: state.links.set([("application", &path(environment_id, id))]), secret }))
 }

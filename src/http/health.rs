@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
@@ -19,21 +19,33 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// A probe's answer.
-#[derive(ToSchema)]
-#[expect(dead_code, reason = "describes the json! of the probes to the OpenAPI document")]
+#[derive(Serialize, ToSchema)]
 struct Probe {
-    /// `UP`; `READY` or `NOT_READY`.
-    status: String,
+    status: ProbeStatus,
     /// Why credd is not ready.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum ProbeStatus {
+    Up,
+    Ready,
+    NotReady,
+}
+
+impl Probe {
+    fn new(status: ProbeStatus) -> Json<Self> {
+        Json(Self { status, reason: None })
+    }
+}
+
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", operation_id = "readHealth", security(()),
     responses((status = 200, description = "`UP`.", body = Probe)))]
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "UP" }))
+async fn healthz() -> Json<Probe> {
+    Probe::new(ProbeStatus::Up)
 }
 
 /// Readiness: the database is reachable, takes a write, and its schema is current.
@@ -44,9 +56,10 @@ async fn healthz() -> Json<serde_json::Value> {
     ))]
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.credd.readiness().await {
-        Ok(()) => Json(json!({ "status": "READY" })).into_response(),
+        Ok(()) => Probe::new(ProbeStatus::Ready).into_response(),
         Err(reason) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "NOT_READY", "reason": reason }))).into_response()
+            let probe = Probe { status: ProbeStatus::NotReady, reason: Some(reason) };
+            (StatusCode::SERVICE_UNAVAILABLE, Json(probe)).into_response()
         }
     }
 }

@@ -8,10 +8,10 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::IntoResponse;
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use domain::application::TokenEndpointAuthMethod;
+use domain::signing_key::SigningKey;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -138,31 +138,45 @@ async fn token(
 
 /// The environment's token signing keys, to verify its access tokens.
 #[utoipa::path(get, path = "/{environment_id}/as/jwks", operation_id = "readJwks", security(()),
-    responses((status = 200, description = "A JSON Web Key Set.", body = Jwks)))]
-async fn jwks(State(state): State<AppState>, Path(environment_id): Path<Uuid>) -> Result<Json<Value>> {
-    Ok(Json(state.credd.tokens.jwks(environment_id).await?))
+    responses((status = 200, description = "A JSON Web Key Set.", body = JwkSet)))]
+async fn jwks(State(state): State<AppState>, Path(environment_id): Path<Uuid>) -> Result<Json<JwkSet>> {
+    let keys = state.credd.tokens.signing_keys(environment_id).await?;
+    Ok(Json(JwkSet { keys: keys.iter().map(Jwk::ed25519).collect() }))
 }
 
-/// RFC 7517's key set, as `auth::Tokens::jwks` renders it.
-#[derive(ToSchema)]
-#[expect(dead_code, reason = "describes the json! of Tokens::jwks to the OpenAPI document")]
-struct Jwks {
+/// RFC 7517's key set.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Jwks)]
+struct JwkSet {
     keys: Vec<Jwk>,
 }
 
-/// An Ed25519 public key.
-#[derive(ToSchema)]
-#[expect(dead_code, reason = "describes the json! of Tokens::jwks to the OpenAPI document")]
+/// An Ed25519 public key (RFC 8037).
+#[derive(Serialize, ToSchema)]
 struct Jwk {
     /// `OKP`.
-    kty: String,
+    kty: &'static str,
     /// `Ed25519`.
-    crv: String,
+    crv: &'static str,
     /// `sig`.
     #[serde(rename = "use")]
-    r#use: String,
+    r#use: &'static str,
     /// `EdDSA`.
-    alg: String,
-    kid: String,
+    alg: &'static str,
+    kid: Uuid,
+    /// The public key, base64url without padding.
     x: String,
+}
+
+impl Jwk {
+    fn ed25519(key: &SigningKey) -> Self {
+        Self {
+            kty: "OKP",
+            crv: "Ed25519",
+            r#use: "sig",
+            alg: "EdDSA",
+            kid: key.id,
+            x: URL_SAFE_NO_PAD.encode(&key.public_key),
+        }
+    }
 }

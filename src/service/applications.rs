@@ -62,7 +62,7 @@ impl Credd {
         application.replace(fields, now());
         self.store.update_application(&application).await?;
         // Disabled, its tokens stop here at once (the others see it on their next check).
-        self.tokens.forget_application(environment_id, id);
+        self.tokens.forget_verified_tokens();
         Ok(application)
     }
 
@@ -78,14 +78,14 @@ impl Credd {
         let secret = random_secret();
         let secret_hash = self.master_key.hash_secret(CLIENT_SECRET, &secret);
         self.store.replace_application_secret(environment_id, id, &secret_hash, now()).await?;
-        self.tokens.forget_application(environment_id, id);
+        self.tokens.forget_verified_tokens();
         Ok(secret)
     }
 
     pub async fn delete_application(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<()> {
         principal.require_manage(environment_id)?;
         self.store.delete_application(environment_id, id).await?;
-        self.tokens.forget_application(environment_id, id);
+        self.tokens.forget_verified_tokens();
         Ok(())
     }
 }

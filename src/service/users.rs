@@ -57,7 +57,7 @@ impl Credd {
     pub async fn delete_user(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<()> {
         principal.require_manage(environment_id)?;
         self.store.delete_user(environment_id, id).await?;
-        self.tokens.forget_user(environment_id, id);
+        self.tokens.forget_verified_tokens();
         Ok(())
     }
 }
