@@ -5,6 +5,8 @@
 //! shows none of them.
 
 use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use credd::wallet_client;
 use serde_json::json;
 
@@ -168,6 +170,11 @@ async fn secrets_rest_only_as_keyed_hashes_or_sealed(app: &TestApp) {
     let walk = walk(app).await;
     let stored = database_contents(app).await;
     assert!(contains(&stored, &walk.wallet_id) && contains(&stored, "ada@example.com"), "the search sees plain data");
+    // The environment's public signing key rests as raw bytes (a BYTEA column on
+    // Postgres, which read as text would show only as hex): the search must see them.
+    let jwks = app.get(&format!("/{}/as/jwks", walk.env)).send().await;
+    let public_key = URL_SAFE_NO_PAD.decode(jwks.body["keys"][0]["x"].as_str().unwrap()).unwrap();
+    assert!(stored.windows(public_key.len()).any(|w| w == public_key), "the search sees raw binary columns");
     for secret in walk.secrets.iter().filter(|s| !s.kept) {
         assert!(!contains(&stored, &secret.value), "{} rests in plaintext", secret.what);
     }
