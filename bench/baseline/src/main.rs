@@ -1,4 +1,4 @@
-//! The baseline of issue 6: the raw cost of credd's kind of work on credd's own stack
+//! The benchmark's baseline: the raw cost of credd's kind of work on credd's own stack
 //! (axum 0.8, tokio, sqlx 0.9), with nothing of credd in it. Three routes:
 //!
 //! - `GET /json`: a small JSON object, no storage;

@@ -1,4 +1,4 @@
-//! The bench's tool (issue 6): `run` drives one scenario and appends its measurement
+//! The bench's tool: `run` drives one scenario and appends its measurement
 //! to a results file, `setup` seeds credd through its API, `seed-wallets` bulk-loads
 //! wallets into credd's database, `lookup` reads one number back for `bench/run`, and
 //! `report` turns the results into the table of BENCHMARKS.md. It never prints a secret

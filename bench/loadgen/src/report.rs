@@ -1,5 +1,5 @@
 //! The results table: each credd scenario beside the baseline of the same backend,
-//! measured in the same run, with issue 6's targets marked met or not met per row.
+//! measured in the same run, with the performance targets marked met or not met per row.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -94,7 +94,7 @@ fn find<'a>(records: &'a [Value], backend: &str, server: &str, scenario: &str, s
     })
 }
 
-/// This row's targets from issue 6.
+/// This row's performance targets.
 fn checks(records: &[Value], record: &Value) -> Vec<Check> {
     let (backend, scenario, step) = (text(record, "backend"), text(record, "scenario"), text(record, "step"));
     if record["server"] != "credd" {
@@ -273,7 +273,7 @@ fn summary(records: &[Value]) -> String {
         ("peak RSS under load ≤ 150 MiB", &|_, c| c.starts_with("RSS")),
         ("stretch (SQLite): creates faster than the bare insert", &|_, c| c.starts_with("stretch")),
     ];
-    let mut out = format!("| target (issue 6) | {} |\n|---|{}\n", backends.join(" | "), "---|".repeat(backends.len()));
+    let mut out = format!("| target | {} |\n|---|{}\n", backends.join(" | "), "---|".repeat(backends.len()));
     for (name, selects) in groups {
         let mut cells = Vec::new();
         for backend in &backends {
@@ -338,7 +338,7 @@ pub fn report(results: &Path, out: &Path, subject: &str, settings: &str) -> Resu
     let mut doc = String::from("# Benchmarks\n\n");
     let _ = writeln!(
         doc,
-        "Written by `bench/run` (issue 6) on {date}{}.\n",
+        "Written by `bench/run` on {date}{}.\n",
         if subject.is_empty() { String::new() } else { format!(", {subject}") }
     );
     let _ = writeln!(doc, "- Machine: {}; the load generator runs on the same machine.", machine());
