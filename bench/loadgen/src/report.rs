@@ -246,7 +246,7 @@ fn table(records: &[Value]) -> String {
 /// Whether a row's check (by its name) belongs to a target.
 type Selects = dyn Fn(&Value, &str) -> bool;
 
-/// The targets, one line each, met or not per backend.
+/// The performance targets, one line each, met or not per backend.
 fn summary(records: &[Value]) -> String {
     let backends: Vec<&str> = {
         let mut seen: Vec<&str> = Vec::new();
