@@ -1,4 +1,4 @@
-# credd in a container: `docker build -t credd .` (README, Packaging).
+# credd in a container: `docker build -t credd .` (docs/deployment.md, Packaging).
 # Builds offline from the committed .sqlx query data: no database needed to compile.
 FROM rust:1.94-bookworm AS build
 WORKDIR /src

@@ -25,7 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 const UNMATCHED: &str = "unmatched";
 
 /// Prometheus metrics in the OpenMetrics text format: HTTP requests, background jobs,
-/// the job queue, notifications and the database pools (README, "Metrics").
+/// the job queue, notifications and the database pools (docs/configuration.md, "Metrics").
 #[utoipa::path(get, path = "/metrics", operation_id = "readMetrics", security(()),
     responses((status = 200, description = "The OpenMetrics exposition.",
         content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String)))]

@@ -45,7 +45,7 @@ fn wallet_path(s: &Setup, wallet: &Value) -> String {
     format!("/v1/environments/{}/users/{}/digitalWallets/{}", s.env, s.user_id, wallet["id"].as_str().unwrap())
 }
 
-/// The README walk-through: the seed's request, the seed's answer, the email, the pairing.
+/// The getting-started walk-through: the seed's request, the seed's answer, the email, the pairing.
 async fn new_user_pairs_a_wallet_from_the_email_link(app: &TestApp) {
     let s = setup(app, json!({ "username": "ada", "email": "ada@example.com", "name": { "given": "Ada" } })).await;
     let created = app
