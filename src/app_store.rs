@@ -1,11 +1,10 @@
 //! The store credd runs on, picked at start from the database URL's scheme.
 //!
-//! An enum rather than `dyn Store`: the trait's async methods are not object safe,
+//! An enum rather than `dyn Store`: the traits' async methods are not object safe,
 //! and an enum keeps one router instead of one per backend.
 
 use std::path::Path;
 
-use domain::Store;
 use domain::application::Application;
 use domain::configuration::Configuration;
 use domain::credential::{
@@ -17,7 +16,10 @@ use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MethodPolicy, 
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
 use domain::signing_key::SigningKey;
-use domain::store::{Outbox, PoolUsage, StorageUsage, StoreResult};
+use domain::store::{
+    ApplicationStore, CredentialTypeStore, EnvironmentStore, HealthStore, JobStore, MfaStore, NotificationStore,
+    Outbox, PoolUsage, StorageUsage, StoreResult, UserCredentialStore, UserStore, WalletStore,
+};
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
 use domain::wallet::{DigitalWallet, PairingAttempt, PairingSession, WalletApplication};
@@ -132,21 +134,27 @@ fn create_sqlite_folder(url: &str) -> Result<(), OpenError> {
     }
 }
 
-/// Forwards each listed `Store` method to the backend in use.
+/// Implements each listed trait for `AppStore` by forwarding every method to the
+/// backend in use.
 macro_rules! delegate {
-    ($( fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {$(
-        async fn $name(&self $(, $arg: $ty)*) -> $ret {
-            match self {
-                Self::Sqlite(store) => store.$name($($arg),*).await,
-                Self::Postgres(store) => store.$name($($arg),*).await,
+    ($(impl $store:ident { $( fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )* })*) => {$(
+        impl $store for AppStore {$(
+            async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                match self {
+                    Self::Sqlite(store) => store.$name($($arg),*).await,
+                    Self::Postgres(store) => store.$name($($arg),*).await,
+                }
             }
-        }
+        )*}
     )*};
 }
 
-impl Store for AppStore {
-    delegate! {
+delegate! {
+    impl HealthStore {
         fn check_writable(&self) -> StoreResult<()>;
+        fn storage_usage(&self) -> StoreResult<StorageUsage>;
+    }
+    impl EnvironmentStore {
         fn create_environment(&self, environment: &Environment, key: &SigningKey, policy: &DevicePolicy) -> StoreResult<()>;
         fn environment(&self, id: Uuid) -> StoreResult<Environment>;
         fn environments(&self, page: PageRequest) -> StoreResult<Page<Environment>>;
@@ -156,17 +164,23 @@ impl Store for AppStore {
         fn replace_configuration(&self, configuration: &Configuration) -> StoreResult<bool>;
         fn signing_key(&self, id: Uuid) -> StoreResult<SigningKey>;
         fn signing_keys(&self, environment_id: Uuid) -> StoreResult<Vec<SigningKey>>;
+    }
+    impl ApplicationStore {
         fn create_application(&self, application: &Application) -> StoreResult<()>;
         fn application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<Application>;
         fn applications(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<Application>>;
         fn update_application(&self, application: &Application) -> StoreResult<()>;
         fn replace_application_secret(&self, environment_id: Uuid, id: Uuid, secret_hash: &[u8], updated_at: Timestamp) -> StoreResult<()>;
         fn delete_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()>;
+    }
+    impl UserStore {
         fn create_user(&self, user: &User) -> StoreResult<()>;
         fn user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<User>;
         fn users(&self, environment_id: Uuid, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>>;
         fn update_user(&self, user: &User) -> StoreResult<()>;
         fn delete_user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()>;
+    }
+    impl WalletStore {
         fn create_wallet_application(&self, application: &WalletApplication) -> StoreResult<()>;
         fn wallet_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<WalletApplication>;
         fn wallet_applications(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<WalletApplication>>;
@@ -183,6 +197,8 @@ impl Store for AppStore {
         fn record_pairing_failure(&self, attempt: &PairingAttempt) -> StoreResult<()>;
         fn complete_pairing(&self, wallet: &DigitalWallet, attempt: &PairingAttempt, outbox: &Outbox) -> StoreResult<()>;
         fn expire_pairing_session(&self, session_id: Uuid, now: Timestamp) -> StoreResult<bool>;
+    }
+    impl NotificationStore {
         fn create_template_content(&self, content: &TemplateContent) -> StoreResult<()>;
         fn template_content(&self, environment_id: Uuid, template: TemplateName, id: Uuid) -> StoreResult<TemplateContent>;
         fn template_contents(&self, environment_id: Uuid, template: TemplateName) -> StoreResult<Vec<TemplateContent>>;
@@ -191,6 +207,8 @@ impl Store for AppStore {
         fn notification(&self, id: Uuid) -> StoreResult<Notification>;
         fn notifications(&self, environment_id: Uuid, filter: &NotificationFilter, page: PageRequest) -> StoreResult<Page<Notification>>;
         fn settle_notification(&self, id: Uuid, status: NotificationStatus, error: Option<&str>, at: Timestamp) -> StoreResult<()>;
+    }
+    impl MfaStore {
         fn create_device_policy(&self, policy: &DevicePolicy) -> StoreResult<()>;
         fn device_policy(&self, environment_id: Uuid, id: Uuid) -> StoreResult<DevicePolicy>;
         fn device_policies(&self, environment_id: Uuid) -> StoreResult<Vec<DevicePolicy>>;
@@ -207,6 +225,8 @@ impl Store for AppStore {
         fn activate_device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid, otp_hash: Option<&[u8]>, at: Timestamp) -> StoreResult<Option<Device>>;
         fn delete_device(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<()>;
         fn reorder_devices(&self, environment_id: Uuid, user_id: Uuid, order: &[Uuid]) -> StoreResult<()>;
+    }
+    impl CredentialTypeStore {
         fn ensure_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<IssuerProfile>;
         fn issuer_profile(&self, environment_id: Uuid) -> StoreResult<IssuerProfile>;
         fn update_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<()>;
@@ -215,6 +235,8 @@ impl Store for AppStore {
         fn credential_types(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<CredentialType>>;
         fn update_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()>;
         fn delete_credential_type(&self, environment_id: Uuid, id: Uuid, at: Timestamp, revoke_issued: bool) -> StoreResult<()>;
+    }
+    impl UserCredentialStore {
         fn create_user_credential(&self, credential: &UserCredential, provisioned: &[ProvisionedCredential], outbox: &Outbox) -> StoreResult<()>;
         fn update_user_credential(&self, credential: &UserCredential, provisioned: &[ProvisionedCredential], outbox: &Outbox) -> StoreResult<()>;
         fn add_provisioned_credential(&self, provisioned: &ProvisionedCredential, outbox: &Outbox) -> StoreResult<()>;
@@ -230,12 +252,13 @@ impl Store for AppStore {
         fn record_delivery_error(&self, provisioned_id: Uuid, job_id: Uuid, error: &str, at: Timestamp) -> StoreResult<()>;
         fn purge_mailbox(&self, provisioned_id: Uuid, delivered_before: Timestamp, reason: &str, at: Timestamp) -> StoreResult<bool>;
         fn record_wallet_action(&self, provisioned_id: Uuid, action: WalletAction, at: Timestamp) -> StoreResult<()>;
+    }
+    impl JobStore {
         fn enqueue_job(&self, job: &NewJob) -> StoreResult<()>;
         fn claim_jobs(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<ClaimedJob>>;
         fn finish_jobs(&self, settled: &[SettledJob], now: Timestamp) -> StoreResult<()>;
         fn job(&self, id: Uuid) -> StoreResult<Job>;
         fn job_queue(&self, now: Timestamp) -> StoreResult<JobQueue>;
         fn prune(&self, before: &PruneBefore, batch: u32) -> StoreResult<Pruned>;
-        fn storage_usage(&self) -> StoreResult<StorageUsage>;
     }
 }

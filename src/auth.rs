@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use domain::Store;
 use domain::application::Application;
 use domain::signing_key::SigningKey;
+use domain::store::{ApplicationStore, EnvironmentStore, UserStore};
 use domain::time::{new_id, now};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};

@@ -1,6 +1,6 @@
-use domain::Store;
 use domain::application::{Application, ApplicationFields};
 use domain::page::{Page, PageRequest};
+use domain::store::ApplicationStore;
 use domain::time::{new_id, now};
 use uuid::Uuid;
 

@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use domain::StoreError;
 use domain::application::{Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod};
 use domain::environment::{EnvironmentFields, EnvironmentName, EnvironmentType, Region};
+use domain::store::{ApplicationStore, EnvironmentStore};
 use domain::time::{new_id, now};
-use domain::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

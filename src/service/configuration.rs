@@ -2,16 +2,16 @@
 //! was when created, and export or import its configuration, so a suite starts from a
 //! known state.
 
+use domain::StoreError;
 use domain::configuration::{CREDENTIAL_TYPES, Configuration};
 use domain::credential::{CredentialType, CredentialTypeFields};
 use domain::mfa::{DevicePolicy, MfaSettings};
 use domain::notification::{TemplateContent, TemplateName};
 use domain::page::{MAX_LIMIT, Page, PageRequest};
-use domain::store::StoreResult;
+use domain::store::{CredentialTypeStore, EnvironmentStore, MfaStore, NotificationStore, StoreResult, WalletStore};
 use domain::time::{new_id, now};
 use domain::validation::{FieldError, FieldErrorKind};
 use domain::wallet::WalletApplication;
-use domain::{Store, StoreError};
 use uuid::Uuid;
 
 use super::Credd;

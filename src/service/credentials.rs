@@ -1,10 +1,10 @@
 //! The environment as a credential issuer: its profile and `did:web`, and its
 //! credential types.
 
-use domain::Store;
 use domain::credential::{CredentialType, CredentialTypeFields, IssuerProfile};
 use domain::environment::Environment;
 use domain::page::{Page, PageRequest};
+use domain::store::{CredentialTypeStore, EnvironmentStore};
 use domain::time::{new_id, now};
 use uuid::Uuid;
 

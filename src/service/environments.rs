@@ -1,8 +1,7 @@
-use domain::Store;
 use domain::environment::{Environment, EnvironmentFields, Region};
 use domain::mfa::DevicePolicy;
 use domain::page::{Page, PageRequest};
-use domain::store::StoreResult;
+use domain::store::{EnvironmentStore, StoreResult};
 use domain::time::{new_id, now};
 use uuid::Uuid;
 

@@ -1,7 +1,7 @@
 //! What operators read: whether this instance can serve (`/readyz`), and its
 //! metrics (`/metrics`).
 
-use domain::Store;
+use domain::store::{HealthStore, JobStore};
 use domain::time::now;
 
 use super::Credd;

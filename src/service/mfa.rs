@@ -3,14 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use domain::Store;
 use domain::mfa::{
     DEFAULT_MAX_DEVICES, Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings,
     numeric_otp,
 };
 use domain::notification::{DeliveryMethod, TemplateName};
 use domain::page::{Page, PageRequest};
-use domain::store::Outbox;
+use domain::store::{MfaStore, Outbox, UserStore};
 use domain::time::{Timestamp, new_id, now};
 use domain::user::User;
 use domain::validation::{FieldError, FieldErrorKind};

@@ -4,14 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use domain::Store;
 use domain::job::NewJob;
 use domain::notification::{
     DeliveryMethod, MAX_MESSAGE_BYTES, Notification, NotificationFilter, NotificationStatus, NotifyMethod,
     TemplateContent, TemplateName, default_content, render, select_content,
 };
 use domain::page::{Page, PageRequest};
-use domain::store::Outbox;
+use domain::store::{NotificationStore, Outbox};
 use domain::time::{new_id, now};
 use domain::user::User;
 use domain::validation::{FieldError, FieldErrorKind};

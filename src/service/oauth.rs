@@ -7,8 +7,8 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use domain::Store;
 use domain::application::TokenEndpointAuthMethod;
+use domain::store::{ApplicationStore, UserStore};
 use uuid::Uuid;
 
 use super::throttle::Source;

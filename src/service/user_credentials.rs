@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use domain::Store;
 use domain::credential::{
     CredentialStatus, CredentialType, FieldType, ManagementMode, ProvisionStatus, ProvisionedCredential,
     UserCredential, WalletAction, WalletActionRecord, claims_from_data, default_claims,
@@ -14,7 +13,7 @@ use domain::credential::{
 use domain::job::{ClaimedJob, NewJob};
 use domain::notification::TemplateName;
 use domain::page::{Page, PageRequest};
-use domain::store::Outbox;
+use domain::store::{CredentialTypeStore, Outbox, UserCredentialStore, UserStore, WalletStore};
 use domain::time::{Timestamp, new_id, now};
 use domain::user::User;
 use domain::validation::FieldError;

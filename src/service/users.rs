@@ -1,5 +1,5 @@
-use domain::Store;
 use domain::page::{Page, PageRequest};
+use domain::store::UserStore;
 use domain::time::{new_id, now};
 use domain::user::{User, UserFilter, UserPatch, Username};
 use uuid::Uuid;

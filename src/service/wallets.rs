@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use domain::Store;
 use domain::job::NewJob;
 use domain::notification::TemplateName;
 use domain::page::{Page, PageRequest};
-use domain::store::Outbox;
+use domain::store::{Outbox, UserStore, WalletStore};
 use domain::time::{Timestamp, new_id, now};
 use domain::validation::FieldError;
 use domain::wallet::{

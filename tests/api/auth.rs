@@ -209,7 +209,7 @@ async fn missing_malformed_expired_and_foreign_tokens_are_unauthorized(app: &Tes
         app.admin.environment_id,
     );
     let administrator = {
-        use domain::Store;
+        use domain::store::ApplicationStore;
         app.state.credd.store.application(app.admin.environment_id, app.admin.client_id).await.unwrap()
     };
     let expired = expiring.issue(&administrator, app.admin.client_id, None).await.unwrap();
@@ -500,7 +500,7 @@ async fn refused_by_and_by(app: &TestApp, env: &str, user_id: &str, token: &str)
 }
 
 async fn client_secrets_are_stored_as_keyed_hashes(app: &TestApp) {
-    use domain::Store;
+    use domain::store::ApplicationStore;
     let admin = app.admin_token().await;
     let env = app.create_environment(&admin, "Hashes").await;
     let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;

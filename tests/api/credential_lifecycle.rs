@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{TimeDelta, Utc};
 use credd::jobs::JobHandler;
 use credd::wallet_client::{self, PairedWallet};
-use domain::Store;
+use domain::store::JobStore;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, tamper};

@@ -279,7 +279,7 @@ async fn wrong_codes_lock_the_device_and_expired_codes_are_refused(app: &TestApp
     let (env, user, id) =
         (s.env.parse().unwrap(), s.user_id.parse().unwrap(), created.body["id"].as_str().unwrap().parse().unwrap());
     tamper(app, &format!("UPDATE devices SET otp_expires_at = '{PAST}' WHERE id = '{id}'")).await;
-    let stored = domain::Store::device(&app.state.credd.store, env, user, id).await.unwrap();
+    let stored = domain::store::MfaStore::device(&app.state.credd.store, env, user, id).await.unwrap();
     let (code, _) = app.sent_code(&s.token, &s.env, "+1.5125550000").await;
     let expired = activate(app, &format!("{}/{id}", devices_path(&s)), &s.token, &code).await;
     let detail = expired.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");

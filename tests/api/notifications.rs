@@ -236,7 +236,7 @@ async fn notifications_filter_and_stay_sealed(app: &TestApp) {
 
     // The message text is sealed at rest: the link appears in no stored notification row.
     let stored = app.state.credd.store.clone();
-    let page = domain::Store::notifications(
+    let page = domain::store::NotificationStore::notifications(
         &stored,
         env.parse().unwrap(),
         &Default::default(),

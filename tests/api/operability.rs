@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use axum::http::{StatusCode, header};
 use chrono::TimeDelta;
-use domain::Store;
 use domain::job::NewJob;
+use domain::store::JobStore;
 use domain::time::{new_id, now};
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -18,7 +18,7 @@ use crate::helpers::TestApp;
 use crate::on_both_backends;
 use crate::user_credentials::{self, Setup, contains, credentials_path, database_contents};
 use crate::wallets::attempt;
-use domain::Store;
+use domain::store::WalletStore;
 use domain::wallet::{PairingStatus, WalletStatus};
 use sqlx::migrate::Migrator;
 

@@ -180,7 +180,7 @@ async fn secrets_rest_only_as_keyed_hashes_or_sealed(app: &TestApp) {
     }
     // Kept as keyed hashes: what the store holds verifies the secret.
     use credd::service::{mfa::OTP, wallets::WALLET_TOKEN};
-    use domain::Store;
+    use domain::store::{MfaStore, WalletStore};
     let (store, key) = (&app.state.credd.store, &app.state.credd.master_key);
     let (env, user) = (walk.env.parse().unwrap(), walk.user_id.parse().unwrap());
     let wallet = store.wallet_by_id(walk.wallet_id.parse().unwrap()).await.unwrap();

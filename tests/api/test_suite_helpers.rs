@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use credd::wallet_client;
-use domain::Store;
+use domain::store::JobStore;
 use domain::time::now;
 use serde_json::{Value, json};
 

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use chrono::TimeDelta;
 use credd::jobs::{JobHandler, Jobs, Worker};
 use domain::job::{ClaimedJob, Job, JobStatus, NewJob};
+use domain::store::JobStore;
 use domain::time::{new_id, now};
 use domain::{Store, StoreError};
 use serde_json::json;

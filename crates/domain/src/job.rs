@@ -85,7 +85,7 @@ impl Retention {
     }
 }
 
-/// The cutoffs of one prune, for [`crate::Store::prune`]: a row of each kind last
+/// The cutoffs of one prune, for [`crate::store::JobStore::prune`]: a row of each kind last
 /// changed before its cutoff goes; `None` spares that kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PruneBefore {
@@ -138,7 +138,7 @@ pub struct ClaimedJob {
     pub max_attempts: i64,
 }
 
-/// A claimed job and how it ended, for [`crate::Store::finish_jobs`].
+/// A claimed job and how it ended, for [`crate::store::JobStore::finish_jobs`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettledJob {
     pub job: ClaimedJob,

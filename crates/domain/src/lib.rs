@@ -1,5 +1,5 @@
-//! credd's domain: the things credd manages, the rules they obey, and the `Store`
-//! trait the storage backends implement.
+//! credd's domain: the things credd manages, the rules they obey, and the store
+//! traits the storage backends implement (see [`store`]).
 //!
 //! This crate knows neither HTTP nor SQL. Wire names (camelCase, `_links`) live in the
 //! server's `http` module; SQL lives in the `store-*` crates. Values that reach this

@@ -1,0 +1,25 @@
+//! The environment's users.
+
+use std::future::Future;
+
+use uuid::Uuid;
+
+use super::StoreResult;
+use crate::page::{Page, PageRequest};
+use crate::user::{User, UserFilter};
+
+pub trait UserStore {
+    /// `Conflict` when the username is taken in the environment, in any case of A to Z.
+    fn create_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
+    fn user(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<User>> + Send;
+    /// `filter.username` matches whatever the case of A to Z; `filter.email` exactly.
+    fn users(
+        &self,
+        environment_id: Uuid,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<User>>> + Send;
+    /// `Conflict` when the new username is taken in the environment.
+    fn update_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_user(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<()>> + Send;
+}

@@ -1,0 +1,294 @@
+//! The issuer profile and credential types with their fields, on Postgres.
+
+use domain::StoreError;
+use domain::credential::{CredentialStatus, CredentialType, IssuerProfile};
+use domain::page::{Page, PageRequest};
+use domain::store::{CredentialTypeStore, StoreResult};
+use domain::stored::assemble_credential_type;
+use domain::time::Timestamp;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::rows::{CredentialFieldRow, CredentialTypeRow, IssuerProfileRow};
+use crate::user_credentials::{Copies, revoke_copies};
+use crate::{PgStore, after_key, backend, one_row};
+
+/// Writes the type and its fields; part of whatever transaction `conn` is in.
+pub(crate) async fn insert_credential_type(
+    conn: &mut PgConnection,
+    credential_type: &CredentialType,
+) -> StoreResult<()> {
+    let (id, environment_id, mode) =
+        (credential_type.id, credential_type.environment_id, credential_type.mode.as_str());
+    let m = &credential_type.metadata;
+    sqlx::query!(
+        "INSERT INTO credential_types (id, environment_id, title, description, card_type, issuer_name, management_mode,
+                                       metadata_name, metadata_description, background_image, logo_image, card_color,
+                                       text_color, bg_opacity_percent, columns, revoke_on_delete, version, deleted_at,
+                                       created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+        id,
+        environment_id,
+        credential_type.title,
+        credential_type.description,
+        credential_type.card_type,
+        credential_type.issuer_name,
+        mode,
+        m.name,
+        m.description,
+        m.background_image,
+        m.logo_image,
+        m.card_color,
+        m.text_color,
+        m.bg_opacity_percent,
+        m.columns,
+        credential_type.revoke_on_delete,
+        credential_type.version,
+        credential_type.deleted_at,
+        credential_type.created_at,
+        credential_type.updated_at,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    insert_credential_fields(conn, credential_type).await
+}
+
+async fn insert_credential_fields(conn: &mut PgConnection, credential_type: &CredentialType) -> StoreResult<()> {
+    let type_id = credential_type.id;
+    for (position, field) in credential_type.metadata.fields.iter().enumerate() {
+        let (position, kind) = (position as i64, field.kind.as_str());
+        sqlx::query!(
+            "INSERT INTO credential_type_fields (type_id, position, field_id, type, title, value, attribute, required)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            type_id,
+            position,
+            field.id,
+            kind,
+            field.title,
+            field.value,
+            field.attribute,
+            field.required,
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+impl CredentialTypeStore for PgStore {
+    async fn ensure_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<IssuerProfile> {
+        let (id, environment_id) = (profile.id, profile.environment_id);
+        sqlx::query!(
+            "INSERT INTO issuer_profiles (id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (environment_id) DO NOTHING",
+            id,
+            environment_id,
+            profile.name,
+            profile.site_url,
+            profile.public_key,
+            profile.sealed_private_key,
+            profile.created_at,
+            profile.updated_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        sqlx::query_as!(
+            IssuerProfileRow,
+            "SELECT id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at
+             FROM issuer_profiles WHERE environment_id = $1",
+            environment_id
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map(Into::into)
+        .map_err(backend)
+    }
+
+    async fn issuer_profile(&self, environment_id: Uuid) -> StoreResult<IssuerProfile> {
+        sqlx::query_as!(
+            IssuerProfileRow,
+            "SELECT id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at
+             FROM issuer_profiles WHERE environment_id = $1",
+            environment_id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(Into::into)
+        .ok_or(StoreError::NotFound)
+    }
+
+    async fn update_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<()> {
+        let environment_id = profile.environment_id;
+        let result = sqlx::query!(
+            "UPDATE issuer_profiles SET name = $2, site_url = $3, updated_at = $4 WHERE environment_id = $1",
+            environment_id,
+            profile.name,
+            profile.site_url,
+            profile.updated_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        one_row(result)
+    }
+
+    async fn create_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        insert_credential_type(&mut tx, credential_type).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn credential_type(&self, environment_id: Uuid, id: Uuid) -> StoreResult<CredentialType> {
+        let row = sqlx::query_as!(
+            CredentialTypeRow,
+            "SELECT id, environment_id, title, description, card_type, issuer_name, management_mode, metadata_name,
+                    metadata_description, background_image, logo_image, card_color, text_color, bg_opacity_percent, columns,
+                    revoke_on_delete, version, deleted_at, created_at, updated_at
+             FROM credential_types WHERE environment_id = $1 AND id = $2",
+            environment_id,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?;
+        let fields = sqlx::query_as!(
+            CredentialFieldRow,
+            "SELECT type_id, position, field_id, type AS kind, title, value, attribute, required
+             FROM credential_type_fields WHERE type_id = $1 ORDER BY position",
+            id
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        assemble_credential_type(row, fields)
+    }
+
+    async fn credential_types(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<CredentialType>> {
+        let (environment_id, after, limit) = (environment_id, after_key(&page), page.fetch_limit());
+        let rows = sqlx::query_as!(
+            CredentialTypeRow,
+            "SELECT id, environment_id, title, description, card_type, issuer_name, management_mode, metadata_name,
+                    metadata_description, background_image, logo_image, card_color, text_color, bg_opacity_percent, columns,
+                    revoke_on_delete, version, deleted_at, created_at, updated_at
+             FROM credential_types WHERE environment_id = $1 AND deleted_at IS NULL AND id > $2 ORDER BY id LIMIT $3",
+            environment_id,
+            after,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut fields = sqlx::query_as!(
+            CredentialFieldRow,
+            "SELECT f.type_id, f.position, f.field_id, f.type AS kind, f.title, f.value, f.attribute, f.required
+             FROM credential_type_fields f JOIN credential_types t ON t.id = f.type_id
+             WHERE t.environment_id = $1 AND t.deleted_at IS NULL AND t.id > $2
+             ORDER BY f.type_id, f.position",
+            environment_id,
+            after
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Page::from_overfetch(rows, page).try_map(|row| {
+            let (own, rest): (Vec<_>, Vec<_>) = fields.drain(..).partition(|f| f.type_id == row.id);
+            fields = rest;
+            assemble_credential_type(row, own)
+        })
+    }
+
+    async fn update_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (id, environment_id, mode) =
+            (credential_type.id, credential_type.environment_id, credential_type.mode.as_str());
+        let m = &credential_type.metadata;
+        let result = sqlx::query!(
+            "UPDATE credential_types SET description = $3, card_type = $4, issuer_name = $5, management_mode = $6,
+                    metadata_name = $7, metadata_description = $8, background_image = $9, logo_image = $10, card_color = $11,
+                    text_color = $12, bg_opacity_percent = $13, columns = $14, revoke_on_delete = $15, version = $16,
+                    deleted_at = $17, updated_at = $18
+             WHERE environment_id = $1 AND id = $2",
+            environment_id,
+            id,
+            credential_type.description,
+            credential_type.card_type,
+            credential_type.issuer_name,
+            mode,
+            m.name,
+            m.description,
+            m.background_image,
+            m.logo_image,
+            m.card_color,
+            m.text_color,
+            m.bg_opacity_percent,
+            m.columns,
+            credential_type.revoke_on_delete,
+            credential_type.version,
+            credential_type.deleted_at,
+            credential_type.updated_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        one_row(result)?;
+        sqlx::query!("DELETE FROM credential_type_fields WHERE type_id = $1", id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        insert_credential_fields(&mut tx, credential_type).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn delete_credential_type(
+        &self,
+        environment_id: Uuid,
+        id: Uuid,
+        at: Timestamp,
+        revoke_issued: bool,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let result = sqlx::query!(
+            "UPDATE credential_types SET deleted_at = $3, updated_at = $3
+             WHERE environment_id = $1 AND id = $2 AND deleted_at IS NULL",
+            environment_id,
+            id,
+            at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        one_row(result)?;
+        sqlx::query!(
+            "DELETE FROM user_credentials WHERE environment_id = $1 AND credential_type_id = $2 AND status = $3",
+            environment_id,
+            id,
+            CredentialStatus::Pending.as_str(),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if revoke_issued {
+            let revoked_ids = sqlx::query_scalar!(
+                "UPDATE user_credentials SET status = $3, expires_at = LEAST(COALESCE(expires_at, $4), $4), updated_at = $4
+                 WHERE environment_id = $1 AND credential_type_id = $2 AND status <> $3
+                 RETURNING id",
+                environment_id,
+                id,
+                CredentialStatus::Revoked.as_str(),
+                at,
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+            for credential_id in revoked_ids {
+                revoke_copies(&mut tx, Copies::OfCredential(credential_id), at).await?;
+            }
+        }
+        tx.commit().await.map_err(backend)
+    }
+}

@@ -1,0 +1,191 @@
+//! Notification template contents and notifications, on Postgres.
+
+use domain::StoreError;
+use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
+use domain::page::{Page, PageRequest};
+use domain::store::{NotificationStore, StoreResult};
+use domain::time::Timestamp;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::rows::{NotificationRow, TemplateContentRow};
+use crate::{PgStore, backend, one_row};
+
+pub(crate) async fn insert_template_content(
+    executor: impl PgExecutor<'_>,
+    content: &TemplateContent,
+) -> StoreResult<()> {
+    let (id, environment_id) = (content.id, content.environment_id);
+    let (template, method) = (content.template.as_str(), content.delivery_method.as_str());
+    sqlx::query!(
+        "INSERT INTO template_contents (id, environment_id, template, delivery_method, locale, variant, subject, body,
+                                        created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        id,
+        environment_id,
+        template,
+        method,
+        content.locale,
+        content.variant,
+        content.subject,
+        content.body,
+        content.created_at,
+        content.updated_at,
+    )
+    .execute(executor)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
+impl NotificationStore for PgStore {
+    async fn create_template_content(&self, content: &TemplateContent) -> StoreResult<()> {
+        insert_template_content(&self.pool, content).await
+    }
+
+    async fn template_content(
+        &self,
+        environment_id: Uuid,
+        template: TemplateName,
+        id: Uuid,
+    ) -> StoreResult<TemplateContent> {
+        let (environment_id, template, id) = (environment_id, template.as_str(), id);
+        sqlx::query_as!(
+            TemplateContentRow,
+            "SELECT id, environment_id, template, delivery_method, locale, variant, subject, body, created_at, updated_at
+             FROM template_contents WHERE environment_id = $1 AND template = $2 AND id = $3",
+            environment_id,
+            template,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
+    async fn template_contents(
+        &self,
+        environment_id: Uuid,
+        template: TemplateName,
+    ) -> StoreResult<Vec<TemplateContent>> {
+        let (environment_id, template) = (environment_id, template.as_str());
+        let rows = sqlx::query_as!(
+            TemplateContentRow,
+            "SELECT id, environment_id, template, delivery_method, locale, variant, subject, body, created_at, updated_at
+             FROM template_contents WHERE environment_id = $1 AND template = $2 ORDER BY id",
+            environment_id,
+            template
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn update_template_content(&self, content: &TemplateContent) -> StoreResult<()> {
+        let (id, environment_id, template) = (content.id, content.environment_id, content.template.as_str());
+        let method = content.delivery_method.as_str();
+        let result = sqlx::query!(
+            "UPDATE template_contents SET delivery_method = $4, locale = $5, variant = $6, subject = $7, body = $8,
+                                          updated_at = $9
+             WHERE environment_id = $1 AND template = $2 AND id = $3",
+            environment_id,
+            template,
+            id,
+            method,
+            content.locale,
+            content.variant,
+            content.subject,
+            content.body,
+            content.updated_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        one_row(result)
+    }
+
+    async fn delete_template_content(&self, environment_id: Uuid, template: TemplateName, id: Uuid) -> StoreResult<()> {
+        let (environment_id, template, id) = (environment_id, template.as_str(), id);
+        let result = sqlx::query!(
+            "DELETE FROM template_contents WHERE environment_id = $1 AND template = $2 AND id = $3",
+            environment_id,
+            template,
+            id
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        one_row(result)
+    }
+
+    async fn notification(&self, id: Uuid) -> StoreResult<Notification> {
+        sqlx::query_as!(
+            NotificationRow,
+            "SELECT id, environment_id, user_id, template, delivery_method, recipient, locale, variant, sealed_message,
+                    status, error, created_at, sent_at
+             FROM notifications WHERE id = $1",
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
+    async fn notifications(
+        &self,
+        environment_id: Uuid,
+        filter: &NotificationFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Notification>> {
+        let before = page.after;
+        let user_id = filter.user_id;
+        let template = filter.template.map(TemplateName::as_str);
+        let limit = page.fetch_limit();
+        let rows = sqlx::query_as!(
+            NotificationRow,
+            "SELECT id, environment_id, user_id, template, delivery_method, recipient, locale, variant, sealed_message,
+                    status, error, created_at, sent_at
+             FROM notifications
+             WHERE environment_id = $1 AND ($2::uuid IS NULL OR id < $2)
+               AND ($3::uuid IS NULL OR user_id = $3) AND ($4::text IS NULL OR template = $4) AND ($5::text IS NULL OR recipient = $5)
+             ORDER BY id DESC LIMIT $6",
+            environment_id,
+            before,
+            user_id,
+            template,
+            filter.recipient,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Page::from_overfetch(rows, page).try_map(TryInto::try_into)
+    }
+
+    async fn settle_notification(
+        &self,
+        id: Uuid,
+        status: NotificationStatus,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let (id, status) = (id, status.as_str());
+        let sent_at = (status == NotificationStatus::Sent.as_str()).then_some(at);
+        let result = sqlx::query!(
+            "UPDATE notifications SET status = $2, error = $3, sent_at = $4 WHERE id = $1",
+            id,
+            status,
+            error,
+            sent_at,
+        )
+        .execute(&self.bookkeeping)
+        .await
+        .map_err(backend)?;
+        one_row(result)
+    }
+}

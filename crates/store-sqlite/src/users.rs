@@ -1,0 +1,111 @@
+//! Users, on SQLite.
+
+use domain::StoreError;
+use domain::page::{Page, PageRequest};
+use domain::store::{StoreResult, UserStore};
+use domain::user::{User, UserFilter};
+use uuid::Uuid;
+
+use crate::rows::UserRow;
+use crate::{SqliteStore, after_key, backend, one_row};
+
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        let (id, environment_id) = (user.id.hyphenated(), user.environment_id.hyphenated());
+        self.writer
+            .execute(sqlx::query!(
+                "INSERT INTO users (id, environment_id, username, email, mobile_phone, primary_phone, locale,
+                                preferred_language, name_given, name_family, name_formatted, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                id,
+                environment_id,
+                user.username,
+                user.email,
+                user.mobile_phone,
+                user.primary_phone,
+                user.locale,
+                user.preferred_language,
+                user.name_given,
+                user.name_family,
+                user.name_formatted,
+                user.created_at,
+                user.updated_at,
+            ))
+            .await
+            .map(drop)
+    }
+
+    async fn user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<User> {
+        let (environment_id, id) = (environment_id.hyphenated(), id.hyphenated());
+        sqlx::query_as!(
+            UserRow,
+            "SELECT id, environment_id, username, email, mobile_phone, primary_phone, locale, preferred_language,
+                    name_given, name_family, name_formatted, created_at, updated_at
+             FROM users WHERE environment_id = ?1 AND id = ?2",
+            environment_id,
+            id
+        )
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?
+        .map(Into::into)
+        .ok_or(StoreError::NotFound)
+    }
+
+    async fn users(&self, environment_id: Uuid, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>> {
+        let (environment_id, after, limit) = (environment_id.hyphenated(), after_key(&page), page.fetch_limit());
+        let rows = sqlx::query_as!(
+            UserRow,
+            "SELECT id, environment_id, username, email, mobile_phone, primary_phone, locale, preferred_language,
+                    name_given, name_family, name_formatted, created_at, updated_at
+             FROM users
+             WHERE environment_id = ?1 AND id > ?2
+               AND (?3 IS NULL OR lower(username) = lower(?3)) AND (?4 IS NULL OR email = ?4)
+             ORDER BY id LIMIT ?5",
+            environment_id,
+            after,
+            filter.username,
+            filter.email,
+            limit
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(Page::from_overfetch(rows.into_iter().map(Into::into).collect(), page))
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        let (id, environment_id) = (user.id.hyphenated(), user.environment_id.hyphenated());
+        let result = self
+            .writer
+            .execute(sqlx::query!(
+                "UPDATE users SET username = ?3, email = ?4, mobile_phone = ?5, primary_phone = ?6, locale = ?7,
+                              preferred_language = ?8, name_given = ?9, name_family = ?10, name_formatted = ?11,
+                              updated_at = ?12
+             WHERE environment_id = ?1 AND id = ?2",
+                environment_id,
+                id,
+                user.username,
+                user.email,
+                user.mobile_phone,
+                user.primary_phone,
+                user.locale,
+                user.preferred_language,
+                user.name_given,
+                user.name_family,
+                user.name_formatted,
+                user.updated_at,
+            ))
+            .await?;
+        one_row(result)
+    }
+
+    async fn delete_user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let (environment_id, id) = (environment_id.hyphenated(), id.hyphenated());
+        let result = self
+            .writer
+            .execute(sqlx::query!("DELETE FROM users WHERE environment_id = ?1 AND id = ?2", environment_id, id))
+            .await?;
+        one_row(result)
+    }
+}
