@@ -10,8 +10,8 @@
 
 use std::time::Duration;
 
-use domain::Store;
 use domain::job::Retention;
+use domain::store::JobStore;
 use domain::time::now;
 use tokio_util::sync::CancellationToken;
 
@@ -22,7 +22,7 @@ pub const BATCH: u32 = 500;
 pub const EVERY: Duration = Duration::from_secs(60);
 
 /// Prunes now and then every `every` until stopped.
-pub async fn run<S: Store>(store: S, retention: Retention, every: Duration, stop: CancellationToken) {
+pub async fn run<S: JobStore>(store: S, retention: Retention, every: Duration, stop: CancellationToken) {
     loop {
         prune(&store, &retention, &stop).await;
         tokio::select! {
@@ -34,7 +34,7 @@ pub async fn run<S: Store>(store: S, retention: Retention, every: Duration, stop
 
 /// Deletes batches until a batch comes back short (nothing old enough is left) or
 /// the worker stops. A failure is logged and the next round tries again.
-async fn prune<S: Store>(store: &S, retention: &Retention, stop: &CancellationToken) {
+async fn prune<S: JobStore>(store: &S, retention: &Retention, stop: &CancellationToken) {
     let mut deleted = 0;
     while !stop.is_cancelled() {
         match store.prune(&retention.before(now()), BATCH).await {

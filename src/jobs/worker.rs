@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
-use domain::Store;
 use domain::job::{ClaimedJob, JobOutcome, Retention, SettledJob};
+use domain::store::JobStore;
 use domain::time::now;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
@@ -37,7 +37,7 @@ pub struct Worker<S, H> {
     prune_every: Duration,
 }
 
-impl<S: Store, H: JobHandler> Worker<S, H> {
+impl<S: JobStore + Clone + Send + Sync + 'static, H: JobHandler> Worker<S, H> {
     /// `metrics` counts each settled attempt.
     pub fn new(store: S, handler: H, wake: Arc<Notify>, metrics: Arc<Metrics>) -> Self {
         Self {
