@@ -136,7 +136,7 @@ impl DocumentBody {
             })
             .collect();
         let device_policies = enumerated(self.device_authentication_policies, DEVICE_POLICIES)
-            .filter_map(|(place, item)| errors.take(&place, item.body.parse(environment_id, item.id)))
+            .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
             .collect();
         let max_allowed_devices =
             self.mfa_settings.and_then(|s| errors.take(MFA_SETTINGS, s.parse().map_err(|e| vec![e])));

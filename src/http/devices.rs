@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use domain::mfa::{
-    Device, DeviceFilter, DevicePolicy, DeviceStatus, DeviceType, MethodPolicy, MfaSettings, PhoneNumber, Span,
-    TimeUnit, max_allowed_devices, nickname, policy_name,
+    Device, DeviceFilter, DevicePolicy, DevicePolicyFields, DeviceStatus, DeviceType, MethodPolicy, MfaSettings,
+    PhoneNumber, Span, TimeUnit, max_allowed_devices, nickname, policy_name,
 };
 use domain::user::Email;
 use domain::validation::{Collector, FieldError};
@@ -636,7 +636,8 @@ impl MethodBody {
 }
 
 impl PolicyBody {
-    pub(super) fn parse(self, environment_id: Uuid, id: Uuid) -> Result<DevicePolicy, Vec<FieldError>> {
+    /// The policy as the body describes it; its id and times are the service's.
+    pub(super) fn parse(self) -> Result<DevicePolicyFields, Vec<FieldError>> {
         let mut errors = Collector::default();
         let name = errors.take(self.name.as_deref().ok_or_else(|| FieldError::required("name")).and_then(policy_name));
         let mut method = |body: Option<MethodBody>, prefix: &str| body.unwrap_or_default().parse(prefix, &mut errors);
@@ -647,20 +648,8 @@ impl PolicyBody {
             method(self.whats_app, "whatsApp"),
             method(self.totp, "totp"),
         );
-        let at = domain::time::now();
-        let built = name.map(|name| DevicePolicy {
-            id,
-            environment_id,
-            name,
-            default: self.default.unwrap_or(false),
-            sms,
-            voice,
-            email,
-            whatsapp,
-            totp,
-            created_at: at,
-            updated_at: at,
-        });
+        let default = self.default.unwrap_or(false);
+        let built = name.map(|name| DevicePolicyFields { name, default, sms, voice, email, whatsapp, totp });
         errors.finish_with(built)
     }
 }
@@ -711,7 +700,7 @@ async fn create_policy(
     Path(environment_id): Path<Uuid>,
     Json(body): Json<PolicyBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let policy = state.credd.create_device_policy(&caller, body.parse(environment_id, Uuid::nil())?).await?;
+    let policy = state.credd.create_device_policy(&caller, environment_id, body.parse()?).await?;
     Ok((StatusCode::CREATED, Json(policy_view(&state.links, &policy))))
 }
 
@@ -755,7 +744,7 @@ async fn replace_policy(
     Path((environment_id, id)): Path<(Uuid, Uuid)>,
     Json(body): Json<PolicyBody>,
 ) -> Result<Json<Value>> {
-    let policy = state.credd.replace_device_policy(&caller, body.parse(environment_id, id)?).await?;
+    let policy = state.credd.replace_device_policy(&caller, environment_id, id, body.parse()?).await?;
     Ok(Json(policy_view(&state.links, &policy)))
 }
 
