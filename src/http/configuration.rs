@@ -19,9 +19,9 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::credential_types::{ProfileBody, TypeBody, profile_view, type_view};
-use super::devices::{PolicyBody, SettingsBody, policy_view, settings_view};
 use super::error::ErrorBody;
 use super::extract::{Caller, Json, Path};
+use super::mfa::{PolicyBody, SettingsBody, policy_view, settings_view};
 use super::notifications::{ContentBody, content_view};
 use super::wallet_applications::{self, WalletApplicationBody};
 use crate::error::{Error, Result};
@@ -136,7 +136,7 @@ impl DocumentBody {
             })
             .collect();
         let device_policies = enumerated(self.device_authentication_policies, DEVICE_POLICIES)
-            .filter_map(|(place, item)| errors.take(&place, item.body.parse(environment_id, item.id)))
+            .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
             .collect();
         let max_allowed_devices =
             self.mfa_settings.and_then(|s| errors.take(MFA_SETTINGS, s.parse().map_err(|e| vec![e])));
@@ -195,7 +195,7 @@ fn document(state: &AppState, configuration: Configuration) -> Value {
     let template_contents: Vec<Value> =
         configuration.template_contents.into_iter().map(|c| exported(content_view(links, c), &[])).collect();
     let device_policies: Vec<Value> =
-        configuration.device_policies.iter().map(|p| exported(policy_view(links, p), &[])).collect();
+        configuration.device_policies.iter().map(|p| exported(json!(policy_view(links, p)), &[])).collect();
     let mut document = json!({
         PROFILE: exported(profile_view(links, did, &configuration.issuer_profile), &["id", "did"]),
         CREDENTIAL_TYPES: credential_types,
@@ -204,7 +204,7 @@ fn document(state: &AppState, configuration: Configuration) -> Value {
         DEVICE_POLICIES: device_policies,
     });
     if let Some(settings) = &configuration.mfa_settings {
-        document[MFA_SETTINGS] = exported(settings_view(links, settings), &[]);
+        document[MFA_SETTINGS] = exported(json!(settings_view(links, settings)), &[]);
     }
     document
 }

@@ -4,13 +4,13 @@ mod applications;
 mod configuration;
 mod console;
 mod credential_types;
-mod devices;
 mod environments;
 pub mod error;
 pub mod extract;
 mod filter;
 mod health;
 mod metrics;
+mod mfa;
 mod notifications;
 mod oauth;
 pub mod openapi;
@@ -58,7 +58,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         ("Digital wallets", wallets::routes()),
         ("Wallet pairing", pairing::routes()),
         ("Notifications", notifications::routes()),
-        ("MFA devices", devices::routes()),
+        ("MFA devices", mfa::devices::routes()),
+        ("Device authentication policies", mfa::policies::routes()),
+        ("MFA settings", mfa::settings::routes()),
         ("Credential types", credential_types::routes()),
         ("User credentials", user_credentials::routes()),
         ("Operations", health::routes()),

@@ -268,7 +268,7 @@ macro_rules! collection {
         #[serde(transparent)]
         struct $list($crate::http::wire::Collection<$item>);
 
-        #[allow(dead_code, reason = "a list is either paged or whole, and uses one of the two")]
+        #[allow(dead_code, reason = "a list is either paged or whole, and not every list has more links")]
         impl $list {
             fn page<T>(
                 links: &$crate::http::wire::Links,
@@ -283,6 +283,11 @@ macro_rules! collection {
 
             fn all(links: &$crate::http::wire::Links, path: &str, items: Vec<$item>) -> Self {
                 Self($crate::http::wire::Collection::all(links, path, $embedded, items))
+            }
+
+            /// The list with one more link, such as an action on the whole list.
+            fn with_link(self, name: &'static str, link: $crate::http::wire::Link) -> Self {
+                Self(self.0.with_link(name, link))
             }
         }
 

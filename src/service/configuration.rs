@@ -5,7 +5,7 @@
 use domain::StoreError;
 use domain::configuration::{CREDENTIAL_TYPES, Configuration};
 use domain::credential::{CredentialType, CredentialTypeFields};
-use domain::mfa::{DevicePolicy, MfaSettings};
+use domain::mfa::{DevicePolicy, DevicePolicyFields, MfaSettings};
 use domain::notification::{TemplateContent, TemplateName};
 use domain::page::{MAX_LIMIT, Page, PageRequest};
 use domain::store::{CredentialTypeStore, EnvironmentStore, MfaStore, NotificationStore, StoreResult, WalletStore};
@@ -28,7 +28,7 @@ pub struct ConfigurationImport {
     pub wallet_applications: Vec<WalletApplication>,
     pub template_contents: Vec<TemplateContent>,
     /// Left empty: the default policy a new environment gets.
-    pub device_policies: Vec<DevicePolicy>,
+    pub device_policies: Vec<(Uuid, DevicePolicyFields)>,
     /// Left out: the default.
     pub max_allowed_devices: Option<i64>,
 }
@@ -99,8 +99,11 @@ impl Credd {
                 CredentialType::new(id_or_new(id), environment_id, fields, at)
             })
             .collect();
-        let mut device_policies: Vec<DevicePolicy> =
-            import.device_policies.into_iter().map(|p| DevicePolicy { id: id_or_new(p.id), ..p }).collect();
+        let mut device_policies: Vec<DevicePolicy> = import
+            .device_policies
+            .into_iter()
+            .map(|(id, fields)| DevicePolicy::new(id_or_new(id), environment_id, fields, at))
+            .collect();
         if device_policies.is_empty() {
             device_policies.push(DevicePolicy::initial(environment_id, new_id(), at));
         }

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use domain::mfa::{
-    DEFAULT_MAX_DEVICES, Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings,
-    numeric_otp,
+    DEFAULT_MAX_DEVICES, Device, DeviceFilter, DevicePolicy, DevicePolicyFields, DeviceSlot, DeviceStatus, DeviceType,
+    MfaSettings, numeric_otp,
 };
 use domain::notification::{DeliveryMethod, TemplateName};
 use domain::page::{Page, PageRequest};
@@ -87,10 +87,14 @@ fn totp(secret: Vec<u8>, user: &User) -> Result<Totp> {
 impl Credd {
     // Policies and settings ------------------------------------------------------------
 
-    pub async fn create_device_policy(&self, principal: &Principal, mut policy: DevicePolicy) -> Result<DevicePolicy> {
-        principal.require_manage(policy.environment_id)?;
-        let at = now();
-        (policy.id, policy.created_at, policy.updated_at) = (new_id(), at, at);
+    pub async fn create_device_policy(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        fields: DevicePolicyFields,
+    ) -> Result<DevicePolicy> {
+        principal.require_manage(environment_id)?;
+        let policy = DevicePolicy::new(new_id(), environment_id, fields, now());
         self.store.create_device_policy(&policy).await?;
         Ok(policy)
     }
@@ -106,13 +110,20 @@ impl Credd {
     }
 
     /// Full replace. The default policy stays default until another one is made default.
-    pub async fn replace_device_policy(&self, principal: &Principal, mut policy: DevicePolicy) -> Result<DevicePolicy> {
-        principal.require_manage(policy.environment_id)?;
-        let existing = self.store.device_policy(policy.environment_id, policy.id).await?;
-        if existing.default && !policy.default {
+    pub async fn replace_device_policy(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        id: Uuid,
+        fields: DevicePolicyFields,
+    ) -> Result<DevicePolicy> {
+        principal.require_manage(environment_id)?;
+        let existing = self.store.device_policy(environment_id, id).await?;
+        if existing.default && !fields.default {
             return Err(Error::invalid(FieldError::invalid("default", "Make another policy the default instead.")));
         }
-        (policy.created_at, policy.updated_at) = (existing.created_at, now());
+        let policy =
+            DevicePolicy { created_at: existing.created_at, ..DevicePolicy::new(id, environment_id, fields, now()) };
         self.store.update_device_policy(&policy).await?;
         Ok(policy)
     }

@@ -155,6 +155,18 @@ impl MethodPolicy {
     }
 }
 
+/// A policy as a client describes it: all of it but its id, environment and times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevicePolicyFields {
+    pub name: String,
+    pub default: bool,
+    pub sms: MethodPolicy,
+    pub voice: MethodPolicy,
+    pub email: MethodPolicy,
+    pub whatsapp: MethodPolicy,
+    pub totp: MethodPolicy,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DevicePolicy {
     pub id: Uuid,
@@ -182,21 +194,25 @@ impl DevicePolicy {
         }
     }
 
+    /// A policy created at `now`.
+    pub fn new(id: Uuid, environment_id: Uuid, fields: DevicePolicyFields, now: Timestamp) -> Self {
+        let DevicePolicyFields { name, default, sms, voice, email, whatsapp, totp } = fields;
+        Self { id, environment_id, name, default, sms, voice, email, whatsapp, totp, created_at: now, updated_at: now }
+    }
+
     /// The default policy every environment starts with.
     pub fn initial(environment_id: Uuid, id: Uuid, now: Timestamp) -> Self {
-        Self {
-            id,
-            environment_id,
+        let rules = MethodPolicy::default();
+        let fields = DevicePolicyFields {
             name: "Default MFA Policy".into(),
             default: true,
-            sms: MethodPolicy::default(),
-            voice: MethodPolicy::default(),
-            email: MethodPolicy::default(),
-            whatsapp: MethodPolicy::default(),
-            totp: MethodPolicy::default(),
-            created_at: now,
-            updated_at: now,
-        }
+            sms: rules,
+            voice: rules,
+            email: rules,
+            whatsapp: rules,
+            totp: rules,
+        };
+        Self::new(id, environment_id, fields, now)
     }
 }
 

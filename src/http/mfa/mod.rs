@@ -1,0 +1,9 @@
+//! MFA: users' devices, the device authentication policies that say how devices are
+//! paired and activated, and the environment's MFA settings. Each has its own routes.
+
+pub(super) mod devices;
+pub(super) mod policies;
+pub(super) mod settings;
+
+pub(super) use policies::{PolicyBody, view as policy_view};
+pub(super) use settings::{SettingsBody, view as settings_view};
