@@ -180,7 +180,7 @@ fn document(state: &AppState, configuration: Configuration) -> Value {
         .iter()
         .map(|t| {
             // The issuer, the URIs and the versions follow from the environment and the id.
-            let mut item = exported(type_view(state, t, true), &["issuer", "uri", "version"]);
+            let mut item = exported(json!(type_view(state, t, true)), &["issuer", "uri", "version"]);
             if let Some(metadata) = item["metadata"].as_object_mut() {
                 metadata.remove("version");
             }
@@ -197,7 +197,7 @@ fn document(state: &AppState, configuration: Configuration) -> Value {
     let device_policies: Vec<Value> =
         configuration.device_policies.iter().map(|p| exported(json!(policy_view(links, p)), &[])).collect();
     let mut document = json!({
-        PROFILE: exported(profile_view(links, did, &configuration.issuer_profile), &["id", "did"]),
+        PROFILE: exported(json!(profile_view(links, did, &configuration.issuer_profile)), &["id", "did"]),
         CREDENTIAL_TYPES: credential_types,
         WALLET_APPLICATIONS: wallet_applications,
         TEMPLATE_CONTENTS: template_contents,

@@ -9,16 +9,16 @@ use domain::credential::{
     CredentialField, CredentialMetadata, CredentialType, CredentialTypeFields, FieldType, IssuerProfile,
     ManagementMode, issuer_name,
 };
+use domain::time::Timestamp;
 use domain::validation::{Collector, FieldError, bounded_text};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{Caller, Json, Path, Query};
 use super::openapi;
-use super::wire::{self, Links, ListQuery};
+use super::wire::{self, LinkSet, Links, ListQuery, Ref};
 use crate::error::Result;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,194 +31,59 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(read, replace, delete))
 }
 
-/// Shapes this module renders with `json!`, for the OpenAPI document.
-#[expect(dead_code, reason = "described to utoipa, never built: the views render json!")]
-mod shapes {
-    use utoipa::ToSchema;
-    use uuid::Uuid;
-
-    use crate::http::openapi;
-    use crate::http::wire::Ref;
-
-    /// The environment's issuer: its name and its `did:web`.
-    #[derive(ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    pub struct CredentialIssuerProfile {
-        #[serde(rename = "_links")]
-        pub links: (),
-        pub id: Uuid,
-        #[schema(value_type = openapi::Timestamp)]
-        pub created_at: String,
-        #[schema(value_type = openapi::Timestamp)]
-        pub updated_at: String,
-        pub environment: Ref,
-        pub name: String,
-        pub did: Did,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub site_url: Option<String>,
-    }
-
-    #[derive(ToSchema)]
-    pub struct Did {
-        /// `WEB`.
-        pub method: String,
-        /// `did:web:…`.
-        pub value: String,
-    }
-
-    /// The W3C DID document of the environment's `did:web`.
-    #[derive(ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    pub struct DidDocument {
-        #[serde(rename = "@context")]
-        pub context: Vec<String>,
-        pub id: String,
-        pub verification_method: Vec<VerificationMethod>,
-        pub assertion_method: Vec<String>,
-    }
-
-    #[derive(ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    pub struct VerificationMethod {
-        pub id: String,
-        /// `JsonWebKey2020`.
-        #[serde(rename = "type")]
-        pub kind: String,
-        pub controller: String,
-        pub public_key_jwk: PublicKeyJwk,
-    }
-
-    /// An Ed25519 public key (`kty` `OKP`, `crv` `Ed25519`).
-    #[derive(ToSchema)]
-    pub struct PublicKeyJwk {
-        pub kty: String,
-        pub crv: String,
-        pub x: String,
-    }
-
-    /// A credential type; lists leave `metadata` out.
-    #[derive(ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    pub struct CredentialType {
-        #[serde(rename = "_links")]
-        pub links: (),
-        pub id: Uuid,
-        #[schema(value_type = openapi::Timestamp)]
-        pub created_at: String,
-        #[schema(value_type = openapi::Timestamp)]
-        pub updated_at: String,
-        pub environment: Ref,
-        /// The environment's `did:web`.
-        pub issuer: Issuer,
-        pub management: Management,
-        pub title: String,
-        pub card_type: String,
-        pub uri: String,
-        pub version: Version,
-        pub on_delete: OnDelete,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub description: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub issuer_name: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub metadata: Option<Metadata>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = Option<openapi::Timestamp>)]
-        pub deleted_at: Option<String>,
-    }
-
-    #[derive(ToSchema)]
-    pub struct Issuer {
-        pub id: String,
-    }
-
-    #[derive(ToSchema)]
-    pub struct Management {
-        #[schema(value_type = openapi::ManagementMode)]
-        pub mode: String,
-    }
-
-    #[derive(ToSchema)]
-    pub struct Version {
-        pub number: i64,
-        pub uri: String,
-    }
-
-    #[derive(ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    pub struct OnDelete {
-        pub revoke_issued_credentials: bool,
-    }
-
-    #[derive(ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    #[schema(as = CredentialTypeMetadata)]
-    pub struct Metadata {
-        pub fields: Vec<Field>,
-        pub version: i64,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub name: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub description: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub background_image: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub logo_image: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub card_color: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub text_color: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub bg_opacity_percent: Option<i64>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub columns: Option<i64>,
-    }
-
-    #[derive(ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    #[schema(as = CredentialField)]
-    pub struct Field {
-        pub id: String,
-        #[serde(rename = "type")]
-        #[schema(value_type = openapi::FieldType)]
-        pub kind: String,
-        pub title: String,
-        pub required: bool,
-        pub is_visible: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub value: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub attribute: Option<String>,
-    }
+/// The environment's issuer: its name and its `did:web`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialIssuerProfile)]
+pub(super) struct ProfileView {
+    #[serde(rename = "_links")]
+    links: LinkSet,
+    id: Uuid,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
+    created_at: Timestamp,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
+    updated_at: Timestamp,
+    environment: Ref,
+    name: String,
+    did: Did,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    site_url: Option<String>,
 }
 
-wire::untyped_collection_schema!(CredentialTypes, "items", shapes::CredentialType);
+#[derive(Serialize, ToSchema)]
+struct Did {
+    /// `WEB`.
+    #[schema(value_type = String)]
+    method: &'static str,
+    /// `did:web:…`.
+    value: String,
+}
 
-pub(super) fn profile_view(links: &Links, did: String, profile: &IssuerProfile) -> Value {
-    let mut view = json!({
-        "_links": { "self": links.link(&format!("/v1/environments/{}/credentialIssuerProfile", profile.environment_id)) },
-        "id": profile.id,
-        "createdAt": wire::format_timestamp(&profile.created_at),
-        "updatedAt": wire::format_timestamp(&profile.updated_at),
-        "environment": { "id": profile.environment_id },
-        "name": profile.name,
-        "did": { "method": "WEB", "value": did },
-    });
-    if let Some(site_url) = &profile.site_url {
-        view["siteUrl"] = site_url.as_str().into();
+pub(super) fn profile_view(links: &Links, did: String, profile: &IssuerProfile) -> ProfileView {
+    let env = profile.environment_id;
+    ProfileView {
+        links: links.set([("self", &format!("/v1/environments/{env}/credentialIssuerProfile"))]),
+        id: profile.id,
+        created_at: profile.created_at,
+        updated_at: profile.updated_at,
+        environment: Ref { id: env },
+        name: profile.name.clone(),
+        did: Did { method: "WEB", value: did },
+        site_url: profile.site_url.clone(),
     }
-    view
 }
 
 /// Read the environment's issuer profile (made when first read).
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/credentialIssuerProfile",
     operation_id = "readCredentialIssuerProfile", tag = "Credential issuer",
-    responses((status = 200, description = "The issuer profile.", body = shapes::CredentialIssuerProfile)))]
+    responses((status = 200, description = "The issuer profile.", body = ProfileView)))]
 async fn read_profile(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(environment_id): Path<Uuid>,
-) -> Result<Json<Value>> {
+) -> Result<Json<ProfileView>> {
     let profile = state.credd.issuer_profile(&caller, environment_id).await?;
     Ok(Json(profile_view(&state.links, state.credd.issuer_did(environment_id), &profile)))
 }
@@ -251,34 +116,74 @@ impl ProfileBody {
 /// Update the issuer profile's `name` and `siteUrl`.
 #[utoipa::path(put, path = "/v1/environments/{environment_id}/credentialIssuerProfile",
     operation_id = "updateCredentialIssuerProfile", tag = "Credential issuer", request_body = ProfileBody,
-    responses((status = 200, description = "The issuer profile.", body = shapes::CredentialIssuerProfile)))]
+    responses((status = 200, description = "The issuer profile.", body = ProfileView)))]
 async fn update_profile(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(environment_id): Path<Uuid>,
     Json(body): Json<ProfileBody>,
-) -> Result<Json<Value>> {
+) -> Result<Json<ProfileView>> {
     let (name, site_url) = body.parse()?;
     let profile = state.credd.update_issuer_profile(&caller, environment_id, name, site_url).await?;
     Ok(Json(profile_view(&state.links, state.credd.issuer_did(environment_id), &profile)))
 }
 
+/// The W3C DID document of the environment's `did:web`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = DidDocument)]
+struct DidDocumentView {
+    #[serde(rename = "@context")]
+    #[schema(value_type = Vec<String>)]
+    context: [&'static str; 2],
+    id: String,
+    verification_method: Vec<VerificationMethod>,
+    assertion_method: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct VerificationMethod {
+    id: String,
+    /// `JsonWebKey2020`.
+    #[serde(rename = "type")]
+    #[schema(value_type = String)]
+    kind: &'static str,
+    controller: String,
+    public_key_jwk: PublicKeyJwk,
+}
+
+/// An Ed25519 public key (`kty` `OKP`, `crv` `Ed25519`).
+#[derive(Serialize, ToSchema)]
+struct PublicKeyJwk {
+    #[schema(value_type = String)]
+    kty: &'static str,
+    #[schema(value_type = String)]
+    crv: &'static str,
+    x: String,
+}
+
 /// The `did:web` document of the environment: its issuer key as a JWK.
 #[utoipa::path(get, path = "/{environment_id}/did.json", operation_id = "readDidDocument", tag = "Credential issuer",
-    security(()), responses((status = 200, description = "The DID document.", body = shapes::DidDocument)))]
-async fn did_document(State(state): State<AppState>, Path(environment_id): Path<Uuid>) -> Result<Json<Value>> {
+    security(()), responses((status = 200, description = "The DID document.", body = DidDocumentView)))]
+async fn did_document(
+    State(state): State<AppState>,
+    Path(environment_id): Path<Uuid>,
+) -> Result<Json<DidDocumentView>> {
     let public_key = state.credd.issuer_public_key(environment_id).await?;
     let did = state.credd.issuer_did(environment_id);
     let key_id = format!("{did}#key-1");
-    Ok(Json(json!({
-        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"],
-        "id": did,
-        "verificationMethod": [{
-            "id": key_id, "type": "JsonWebKey2020", "controller": did,
-            "publicKeyJwk": { "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(public_key) },
+    Ok(Json(DidDocumentView {
+        context: ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"],
+        verification_method: vec![VerificationMethod {
+            id: key_id.clone(),
+            kind: "JsonWebKey2020",
+            controller: did.clone(),
+            public_key_jwk: PublicKeyJwk { kty: "OKP", crv: "Ed25519", x: URL_SAFE_NO_PAD.encode(public_key) },
         }],
-        "assertionMethod": [key_id],
-    })))
+        id: did,
+        assertion_method: vec![key_id],
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -441,80 +346,171 @@ fn optional_text(errors: &mut Collector, target: &str, value: Option<String>, ma
     }
 }
 
-pub(super) fn type_view(state: &AppState, credential_type: &CredentialType, with_metadata: bool) -> Value {
+/// A credential type; lists leave `metadata` (and `deletedAt`) out.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialType)]
+pub(super) struct TypeView {
+    #[serde(rename = "_links")]
+    links: LinkSet,
+    id: Uuid,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
+    created_at: Timestamp,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
+    updated_at: Timestamp,
+    environment: Ref,
+    /// The environment's `did:web`.
+    issuer: Issuer,
+    management: Management,
+    title: String,
+    card_type: String,
+    uri: String,
+    version: Version,
+    on_delete: OnDelete,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<MetadataView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<openapi::Timestamp>)]
+    deleted_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Issuer {
+    id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Management {
+    #[schema(value_type = openapi::ManagementMode)]
+    mode: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Version {
+    number: i64,
+    uri: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct OnDelete {
+    revoke_issued_credentials: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialTypeMetadata)]
+struct MetadataView {
+    fields: Vec<FieldView>,
+    version: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    background_image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logo_image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    card_color: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text_color: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bg_opacity_percent: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    columns: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialField)]
+struct FieldView {
+    id: String,
+    #[serde(rename = "type")]
+    #[schema(value_type = openapi::FieldType)]
+    kind: &'static str,
+    title: String,
+    required: bool,
+    is_visible: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attribute: Option<String>,
+}
+
+wire::collection!(CredentialTypes, "items", TypeView);
+
+fn metadata_view(version: i64, m: &CredentialMetadata) -> MetadataView {
+    MetadataView {
+        fields: m
+            .fields
+            .iter()
+            .map(|f| FieldView {
+                id: f.id.clone(),
+                kind: f.kind.as_str(),
+                title: f.title.clone(),
+                required: f.required,
+                is_visible: false,
+                value: f.value.clone(),
+                attribute: f.attribute.clone(),
+            })
+            .collect(),
+        version,
+        name: m.name.clone(),
+        description: m.description.clone(),
+        background_image: m.background_image.clone(),
+        logo_image: m.logo_image.clone(),
+        card_color: m.card_color.clone(),
+        text_color: m.text_color.clone(),
+        bg_opacity_percent: m.bg_opacity_percent,
+        columns: m.columns,
+    }
+}
+
+pub(super) fn type_view(state: &AppState, credential_type: &CredentialType, with_metadata: bool) -> TypeView {
     let links = &state.links;
     let env = credential_type.environment_id;
-    let path = format!("/v1/environments/{env}/credentialTypes/{}", credential_type.id);
-    let uri = links.href(&format!("/v1/distributedid/credentialTypes/{}", credential_type.id));
-    let mut view = json!({
-        "_links": {
-            "self": links.link(&path),
-            "environment": links.link(&links.environment(env)),
-            "credentialIssuerProfile": links.link(&format!("/v1/environments/{env}/credentialIssuerProfile")),
-        },
-        "id": credential_type.id,
-        "createdAt": wire::format_timestamp(&credential_type.created_at),
-        "updatedAt": wire::format_timestamp(&credential_type.updated_at),
-        "environment": { "id": env },
-        "issuer": { "id": state.credd.issuer_did(env) },
-        "management": { "mode": credential_type.mode.as_str() },
-        "title": credential_type.title,
-        "cardType": credential_type.card_type,
-        "uri": uri,
-        "version": { "number": credential_type.version, "uri": format!("{uri}/v{}", credential_type.version) },
-        "onDelete": { "revokeIssuedCredentials": credential_type.revoke_on_delete },
-    });
-    for (key, value) in [("description", &credential_type.description), ("issuerName", &credential_type.issuer_name)] {
-        if let Some(value) = value {
-            view[key] = value.as_str().into();
-        }
+    let uri = state.credd.credential_type_uri(credential_type);
+    TypeView {
+        links: links.set([
+            ("self", &format!("/v1/environments/{env}/credentialTypes/{}", credential_type.id)),
+            ("environment", &links.environment(env)),
+            ("credentialIssuerProfile", &format!("/v1/environments/{env}/credentialIssuerProfile")),
+        ]),
+        id: credential_type.id,
+        created_at: credential_type.created_at,
+        updated_at: credential_type.updated_at,
+        environment: Ref { id: env },
+        issuer: Issuer { id: state.credd.issuer_did(env) },
+        management: Management { mode: credential_type.mode.as_str() },
+        title: credential_type.title.clone(),
+        card_type: credential_type.card_type.clone(),
+        version: Version { number: credential_type.version, uri: format!("{uri}/v{}", credential_type.version) },
+        uri,
+        on_delete: OnDelete { revoke_issued_credentials: credential_type.revoke_on_delete },
+        description: credential_type.description.clone(),
+        issuer_name: credential_type.issuer_name.clone(),
+        metadata: with_metadata.then(|| metadata_view(credential_type.version, &credential_type.metadata)),
+        deleted_at: credential_type.deleted_at.filter(|_| with_metadata).as_ref().map(wire::format_timestamp),
     }
-    if with_metadata {
-        let m = &credential_type.metadata;
-        let mut metadata = json!({
-            "fields": m.fields.iter().map(|f| {
-                let mut field = json!({ "id": f.id, "type": f.kind.as_str(), "title": f.title, "required": f.required, "isVisible": false });
-                if let Some(value) = &f.value { field["value"] = value.as_str().into(); }
-                if let Some(attribute) = &f.attribute { field["attribute"] = attribute.as_str().into(); }
-                field
-            }).collect::<Vec<_>>(),
-            "version": credential_type.version,
-        });
-        for (key, value) in [
-            ("name", &m.name),
-            ("description", &m.description),
-            ("backgroundImage", &m.background_image),
-            ("logoImage", &m.logo_image),
-            ("cardColor", &m.card_color),
-            ("textColor", &m.text_color),
-        ] {
-            if let Some(value) = value {
-                metadata[key] = value.as_str().into();
-            }
-        }
-        for (key, value) in [("bgOpacityPercent", m.bg_opacity_percent), ("columns", m.columns)] {
-            if let Some(value) = value {
-                metadata[key] = value.into();
-            }
-        }
-        view["metadata"] = metadata;
-        if let Some(deleted_at) = &credential_type.deleted_at {
-            view["deletedAt"] = wire::format_timestamp(deleted_at).into();
-        }
-    }
-    view
 }
 
 /// Create a credential type.
 #[utoipa::path(post, path = "/v1/environments/{environment_id}/credentialTypes", operation_id = "createCredentialType",
     request_body = TypeBody,
-    responses((status = 201, description = "The new credential type.", body = shapes::CredentialType)))]
+    responses((status = 201, description = "The new credential type.", body = TypeView)))]
 async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(environment_id): Path<Uuid>,
     Json(body): Json<TypeBody>,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<TypeView>)> {
     let created = state.credd.create_credential_type(&caller, environment_id, body.parse()?).await?;
     Ok((StatusCode::CREATED, Json(type_view(&state, &created, true))))
 }
@@ -529,29 +525,21 @@ async fn list(
     Path(environment_id): Path<Uuid>,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Result<Json<wire::Collection<Value>>> {
+) -> Result<Json<CredentialTypes>> {
     let request = query.page(&uri)?;
     let page = state.credd.credential_types(&caller, environment_id, request).await?;
-    Ok(Json(wire::untyped_collection(
-        &state.links,
-        &uri,
-        "items",
-        page,
-        request,
-        |t| t.id,
-        |t| type_view(&state, &t, false),
-    )))
+    Ok(Json(CredentialTypes::page(&state.links, &uri, page, request, |t| t.id, |t| type_view(&state, &t, false))))
 }
 
 /// Read a credential type.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/credentialTypes/{type_id}",
     operation_id = "readCredentialType",
-    responses((status = 200, description = "The credential type.", body = shapes::CredentialType)))]
+    responses((status = 200, description = "The credential type.", body = TypeView)))]
 async fn read(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((environment_id, id)): Path<(Uuid, Uuid)>,
-) -> Result<Json<Value>> {
+) -> Result<Json<TypeView>> {
     let credential_type = state.credd.credential_type(&caller, environment_id, id).await?;
     Ok(Json(type_view(&state, &credential_type, true)))
 }
@@ -559,13 +547,13 @@ async fn read(
 /// Replace a credential type; its version goes up.
 #[utoipa::path(put, path = "/v1/environments/{environment_id}/credentialTypes/{type_id}",
     operation_id = "replaceCredentialType", request_body = TypeBody,
-    responses((status = 200, description = "The credential type.", body = shapes::CredentialType)))]
+    responses((status = 200, description = "The credential type.", body = TypeView)))]
 async fn replace(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((environment_id, id)): Path<(Uuid, Uuid)>,
     Json(body): Json<TypeBody>,
-) -> Result<Json<Value>> {
+) -> Result<Json<TypeView>> {
     let credential_type = state.credd.replace_credential_type(&caller, environment_id, id, body.parse()?).await?;
     Ok(Json(type_view(&state, &credential_type, true)))
 }

@@ -76,6 +76,12 @@ impl Credd {
         format!("did:web:{host}{port}{path}:{environment_id}")
     }
 
+    /// `{publicUrl}/v1/distributedid/credentialTypes/{id}`: the credential type's URI,
+    /// which its credentials name as their schema.
+    pub fn credential_type_uri(&self, credential_type: &CredentialType) -> String {
+        format!("{}/v1/distributedid/credentialTypes/{}", self.settings.public_base, credential_type.id)
+    }
+
     /// The issuer profile's public key, for the DID document (no caller: it is public).
     pub async fn issuer_public_key(&self, environment_id: Uuid) -> Result<Vec<u8>> {
         Ok(self.ensure_issuer_profile(environment_id).await?.public_key)

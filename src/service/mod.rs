@@ -8,6 +8,7 @@ pub mod configuration;
 mod credentials;
 mod environments;
 mod health;
+mod jwt_vc;
 pub mod mfa;
 pub mod notifications;
 pub mod oauth;

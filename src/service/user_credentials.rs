@@ -4,11 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::credential::{
-    CredentialStatus, CredentialType, FieldType, ManagementMode, ProvisionStatus, ProvisionedCredential,
-    UserCredential, WalletAction, WalletActionRecord, claims_from_data, default_claims,
+    CredentialStatus, CredentialType, ManagementMode, ProvisionStatus, ProvisionedCredential, UserCredential,
+    WalletAction, WalletActionRecord, claims_from_data, default_claims,
 };
 use domain::job::{ClaimedJob, NewJob};
 use domain::notification::TemplateName;
@@ -18,10 +16,7 @@ use domain::time::{Timestamp, new_id, now};
 use domain::user::User;
 use domain::validation::FieldError;
 use domain::wallet::{DigitalWallet, WalletStatus};
-use ed25519_dalek::pkcs8::EncodePrivateKey;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Credd;
@@ -81,7 +76,7 @@ struct Delivery {
 }
 
 /// A provisioned credential with the wallet's actions on it.
-pub struct ProvisionedView {
+pub struct ProvisionedWithActions {
     pub provisioned: ProvisionedCredential,
     pub actions: Vec<WalletActionRecord>,
 }
@@ -90,34 +85,6 @@ pub struct ProvisionedView {
 pub struct MailboxEntry {
     pub provisioned: ProvisionedCredential,
     pub credential_jwt: String,
-}
-
-/// What the wallet may answer to an offered credential.
-pub fn wallet_action(name: &str) -> Option<WalletAction> {
-    match name {
-        "ACCEPT" => Some(WalletAction::Accepted),
-        "REJECT" => Some(WalletAction::Rejected),
-        "DELETE" => Some(WalletAction::Deleted),
-        _ => None,
-    }
-}
-
-/// The value of a directory attribute of the user, by its PingOne name.
-fn directory_attribute(user: &User, attribute: &str) -> String {
-    let value = match attribute {
-        "id" => Some(user.id.to_string()),
-        "username" => Some(user.username.clone()),
-        "email" => user.email.clone(),
-        "mobilePhone" => user.mobile_phone.clone(),
-        "primaryPhone" => user.primary_phone.clone(),
-        "locale" => user.locale.clone(),
-        "preferredLanguage" => user.preferred_language.clone(),
-        "name.given" => user.name_given.clone(),
-        "name.family" => user.name_family.clone(),
-        "name.formatted" => user.name_formatted.clone(),
-        _ => None,
-    };
-    value.unwrap_or_default()
 }
 
 /// What a create or an update of a user credential asks for.
@@ -457,7 +424,7 @@ impl Credd {
         environment_id: Uuid,
         user_id: Uuid,
         of: ProvisionedOf,
-    ) -> Result<Vec<ProvisionedView>> {
+    ) -> Result<Vec<ProvisionedWithActions>> {
         principal.require_manage(environment_id)?;
         let copies = match of {
             ProvisionedOf::Credential(id) => {
@@ -469,11 +436,14 @@ impl Credd {
                 self.store.provisioned_in_wallet(id).await?
             }
         };
-        let mut views = Vec::with_capacity(copies.len());
+        let mut with_actions = Vec::with_capacity(copies.len());
         for provisioned in copies {
-            views.push(ProvisionedView { actions: self.store.wallet_actions(provisioned.id).await?, provisioned });
+            with_actions.push(ProvisionedWithActions {
+                actions: self.store.wallet_actions(provisioned.id).await?,
+                provisioned,
+            });
         }
-        Ok(views)
+        Ok(with_actions)
     }
 
     /// The worker's half: signs the credential for the wallet's key and puts it in the
@@ -519,67 +489,6 @@ impl Credd {
             .deliver_credential(copy.id, job_id, &sealed, at, &Outbox { notifications: vec![], jobs: vec![purge] })
             .await?;
         Ok(())
-    }
-
-    /// A JWT VC: issuer the environment's `did:web`, subject the wallet's key
-    /// (`did:jwk`, also in `cnf`), claims every field of the type.
-    async fn sign_credential(
-        &self,
-        credential: &UserCredential,
-        credential_type: &CredentialType,
-        user: &User,
-        wallet: &DigitalWallet,
-        copy: &ProvisionedCredential,
-        data_claims: BTreeMap<String, String>,
-    ) -> Result<String> {
-        let profile = self.ensure_issuer_profile(copy.environment_id).await?;
-        let did = self.issuer_did(copy.environment_id);
-        let wallet_key: Value =
-            wallet.public_key.as_deref().and_then(|k| serde_json::from_str(k).ok()).unwrap_or(Value::Null);
-        let subject = format!("did:jwk:{}", URL_SAFE_NO_PAD.encode(wallet_key.to_string()));
-        let issued_at = now();
-        let mut subject_claims = serde_json::Map::new();
-        subject_claims.insert("id".into(), subject.clone().into());
-        for field in &credential_type.metadata.fields {
-            let value = match field.kind {
-                FieldType::AlphanumericText => data_claims.get(&field.title).cloned().unwrap_or_default(),
-                FieldType::IssuedTimestamp => crate::http::wire::format_timestamp(&issued_at),
-                FieldType::DirectoryAttribute => {
-                    directory_attribute(user, field.attribute.as_deref().unwrap_or_default())
-                }
-            };
-            subject_claims.insert(field.title.clone(), value.into());
-        }
-        let mut claims = json!({
-            "iss": did,
-            "sub": subject,
-            "iat": issued_at.timestamp(),
-            "nbf": issued_at.timestamp(),
-            "jti": format!("urn:uuid:{}", copy.id),
-            "cnf": { "jwk": wallet_key },
-            "vc": {
-                "@context": ["https://www.w3.org/2018/credentials/v1"],
-                "type": ["VerifiableCredential", credential_type.title.replace(' ', "")],
-                "credentialSubject": subject_claims,
-                "credentialSchema": { "id": self.credential_type_uri(credential_type), "type": "credd-credential-type" },
-            },
-        });
-        if let Some(expires_at) = credential.expires_at {
-            claims["exp"] = expires_at.timestamp().into();
-        }
-        let seed = self.master_key.open(&profile.sealed_private_key, profile.id.as_bytes()).map_err(Error::internal)?;
-        let seed: [u8; 32] = seed.try_into().map_err(|_| Error::Internal("issuer key has the wrong length".into()))?;
-        let der = ed25519_dalek::SigningKey::from_bytes(&seed)
-            .to_pkcs8_der()
-            .map_err(|e| Error::Internal(e.to_string().into()))?;
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(format!("{did}#key-1"));
-        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(der.as_bytes())).map_err(Error::internal)
-    }
-
-    /// `{publicUrl}/v1/distributedid/credentialTypes/{id}`.
-    pub fn credential_type_uri(&self, credential_type: &CredentialType) -> String {
-        format!("{}/v1/distributedid/credentialTypes/{}", self.settings.public_base, credential_type.id)
     }
 
     /// The wallet's mailbox: delivered credentials it has not acted on.

@@ -16,6 +16,12 @@ pub fn truncate_to_millis(t: Timestamp) -> Timestamp {
     t.with_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000).unwrap_or(t)
 }
 
+/// `2023-02-10T14:46:24.669Z`: how PingOne writes a time, and how credd writes one
+/// wherever it is text (responses, the `Issued Timestamp` claim of a credential).
+pub fn format_timestamp(t: &Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// A time a client sent, at millisecond precision, if it falls in the years 0001 to
 /// 9999 (UTC): both stores keep timestamps in forms that sort as time does only for
 /// four-digit years (SQLite compares them as text), so no other time may reach them.
@@ -32,6 +38,13 @@ pub fn new_id() -> Uuid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_have_milliseconds_and_z() {
+        let at = |text: &str| text.parse::<Timestamp>().unwrap();
+        assert_eq!(format_timestamp(&at("2023-02-10T14:46:24.669+00:00")), "2023-02-10T14:46:24.669Z");
+        assert_eq!(format_timestamp(&at("2023-02-10T14:46:24+00:00")), "2023-02-10T14:46:24.000Z");
+    }
 
     #[test]
     fn only_four_digit_years_are_storable() {
