@@ -123,7 +123,7 @@ impl DocumentBody {
             .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
             .collect();
         let wallet_applications = enumerated(self.digital_wallet_applications, WALLET_APPLICATIONS)
-            .filter_map(|(place, item)| errors.take(&place, item.body.parse(environment_id, item.id)))
+            .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
             .collect();
         let template_contents = enumerated(self.template_contents, TEMPLATE_CONTENTS)
             .filter_map(|(place, item)| {
@@ -131,7 +131,8 @@ impl DocumentBody {
                 let template = name.as_deref().and_then(TemplateName::parse).ok_or_else(|| {
                     vec![FieldError::invalid("template.name", "template.name must be one of credd's templates.")]
                 });
-                let content = template.and_then(|template| item.body.parse(environment_id, template, item.id));
+                let content =
+                    template.and_then(|template| item.body.parse(template).map(|fields| (item.id, template, fields)));
                 errors.take(&place, content)
             })
             .collect();
@@ -193,7 +194,7 @@ fn document(state: &AppState, configuration: Configuration) -> Value {
         .map(|a| exported(json!(wallet_applications::view(links, a)), &[]))
         .collect();
     let template_contents: Vec<Value> =
-        configuration.template_contents.into_iter().map(|c| exported(content_view(links, c), &[])).collect();
+        configuration.template_contents.into_iter().map(|c| exported(json!(content_view(links, c)), &[])).collect();
     let device_policies: Vec<Value> =
         configuration.device_policies.iter().map(|p| exported(policy_view(links, p), &[])).collect();
     let mut document = json!({

@@ -8,7 +8,7 @@ use domain::Store;
 use domain::job::NewJob;
 use domain::notification::{
     DeliveryMethod, MAX_MESSAGE_BYTES, Notification, NotificationFilter, NotificationStatus, NotifyMethod,
-    TemplateContent, TemplateName, default_content, render, select_content,
+    TemplateContent, TemplateContentFields, TemplateName, default_content, render, select_content,
 };
 use domain::page::{Page, PageRequest};
 use domain::store::Outbox;
@@ -344,11 +344,12 @@ impl Credd {
     pub async fn create_template_content(
         &self,
         principal: &Principal,
-        mut content: TemplateContent,
+        environment_id: Uuid,
+        template: TemplateName,
+        fields: TemplateContentFields,
     ) -> Result<TemplateContent> {
-        principal.require_manage(content.environment_id)?;
-        let at = now();
-        (content.id, content.created_at, content.updated_at) = (new_id(), at, at);
+        principal.require_manage(environment_id)?;
+        let content = TemplateContent::new(new_id(), environment_id, template, fields, now());
         self.store.create_template_content(&content).await.map_err(Error::conflict_on("locale", CONTENT_TAKEN))?;
         Ok(content)
     }
@@ -378,11 +379,14 @@ impl Credd {
     pub async fn replace_template_content(
         &self,
         principal: &Principal,
-        mut content: TemplateContent,
+        environment_id: Uuid,
+        template: TemplateName,
+        id: Uuid,
+        fields: TemplateContentFields,
     ) -> Result<TemplateContent> {
-        principal.require_manage(content.environment_id)?;
-        let existing = self.store.template_content(content.environment_id, content.template, content.id).await?;
-        (content.created_at, content.updated_at) = (existing.created_at, now());
+        principal.require_manage(environment_id)?;
+        let mut content = self.store.template_content(environment_id, template, id).await?;
+        content.replace(fields, now());
         self.store.update_template_content(&content).await.map_err(Error::conflict_on("locale", CONTENT_TAKEN))?;
         Ok(content)
     }
