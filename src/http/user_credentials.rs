@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::{Caller, Json, Path, Query, bearer_token, parse_json};
 use super::openapi;
-use super::wallets::NotificationBody;
+use super::wallets::{NotificationBody, NotificationReportView};
 use super::wire::{self, ListQuery, Ref};
 use crate::error::{Error, Result};
 use crate::service::user_credentials::{CredentialRequest, ProvisionedOf, ProvisionedView, wallet_action};
@@ -61,7 +61,7 @@ mod shapes {
     use uuid::Uuid;
 
     use crate::http::openapi;
-    use crate::http::wallets::shapes::NotificationReport;
+    use crate::http::wallets::NotificationReportView as NotificationReport;
     use crate::http::wire::Ref;
 
     /// A user credential (never its `data`).
@@ -232,8 +232,8 @@ fn view(state: &AppState, credential: &UserCredential) -> Value {
     if let Some(expires_at) = &credential.expires_at {
         view["expiresAt"] = wire::format_timestamp(expires_at).into();
     }
-    if let Some(notification) = credential.notification.as_deref().and_then(|n| serde_json::from_str::<Value>(n).ok()) {
-        view["notification"] = notification;
+    if let Some(notification) = NotificationReportView::of_kept(credential.notification.as_deref(), user) {
+        view["notification"] = json!(notification);
     }
     view
 }

@@ -54,14 +54,21 @@ impl NotificationRequest {
     }
 }
 
-/// What became of a request's notification: PingOne's `notification` block, kept
-/// with the resource and answered on every read.
+/// What became of a request's notification (PingOne's `notification` block), kept
+/// with the resource as JSON and answered on every read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotificationReport {
     pub methods: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<ReportTemplate>,
     pub results: Vec<NotificationResult>,
+}
+
+impl NotificationReport {
+    /// The report a resource keeps, unless it is unreadable.
+    pub fn from_kept(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,18 +79,28 @@ pub struct ReportTemplate {
     pub variant: Option<String>,
 }
 
+/// One method's result: sent, with its notification, or not, for want of an address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotificationResult {
     pub method: String,
     pub sent: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notification: Option<ReportRef>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<serde_json::Value>,
+    #[serde(rename = "error", skip_serializing_if = "Option::is_none")]
+    pub missing_address: Option<MissingAddress>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportRef {
+    pub id: Uuid,
+}
+
+/// The user had no address for the method (no email for `EMAIL`, no phone for
+/// `SMS`), so it sent nothing. A report kept with PingOne's error body in its place
+/// reads as this too: the body has the same `id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MissingAddress {
+    /// Names this failure to the client, the same on every read.
     pub id: Uuid,
 }
 
@@ -106,16 +123,6 @@ fn address(user: &User, method: NotifyMethod) -> Option<&str> {
         NotifyMethod::Email => user.email.as_deref(),
         NotifyMethod::Sms => user.mobile_phone.as_deref().or(user.primary_phone.as_deref()),
     }
-}
-
-fn missing_address(user: &User, method: NotifyMethod) -> serde_json::Value {
-    let attribute = if method == NotifyMethod::Email { "email" } else { "phone" };
-    serde_json::json!({
-        "id": Uuid::new_v4(),
-        "code": "INVALID_DATA",
-        "message": "The request could not be completed. One or more validation errors were in the request.",
-        "details": [{ "code": "INVALID_VALUE", "message": format!("Could not find {attribute} attribute for user {}.", user.id) }],
-    })
 }
 
 /// Languages to try, in order: the request's, the user's preferences, the environment's.
@@ -154,7 +161,7 @@ impl Credd {
                     method: method.as_str().into(),
                     sent: false,
                     notification: None,
-                    error: Some(missing_address(user, *method)),
+                    missing_address: Some(MissingAddress { id: Uuid::new_v4() }),
                 },
                 Some(recipient) => {
                     let id = self
@@ -173,7 +180,7 @@ impl Credd {
                         method: method.as_str().into(),
                         sent: true,
                         notification: Some(ReportRef { id }),
-                        error: None,
+                        missing_address: None,
                     }
                 }
             };
