@@ -12,18 +12,20 @@ use axum::http::StatusCode;
 use domain::configuration::{CREDENTIAL_TYPES, Configuration, DEVICE_POLICIES, TEMPLATE_CONTENTS, WALLET_APPLICATIONS};
 use domain::notification::TemplateName;
 use domain::validation::FieldError;
-use serde::Deserialize;
-use serde_json::{Value, json};
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
-use super::credential_types::{ProfileBody, TypeBody, profile_view, type_view};
+use super::credential_types::{ProfileBody, ProfileView, TypeBody, TypeView, profile_view, type_view};
 use super::error::ErrorBody;
 use super::extract::{Caller, Json, Path};
-use super::mfa::{PolicyBody, SettingsBody, policy_view, settings_view};
-use super::notifications::{ContentBody, content_view};
-use super::wallet_applications::{self, WalletApplicationBody};
+use super::mfa::{DevicePolicyView, MfaSettingsView, PolicyBody, SettingsBody, policy_view, settings_view};
+use super::notifications::{ContentBody, TemplateContentView, content_view};
+use super::wallet_applications::{self, WalletApplicationBody, WalletApplicationView};
 use crate::error::{Error, Result};
 use crate::service::configuration::ConfigurationImport;
 use utoipa_axum::router::OpenApiRouter;
@@ -36,34 +38,29 @@ pub fn routes() -> OpenApiRouter<AppState> {
 const PROFILE: &str = "credentialIssuerProfile";
 const MFA_SETTINGS: &str = "mfaSettings";
 
-/// An environment's configuration. Each item is what the route that creates it takes
-/// (`POST …/credentialTypes`, `POST …/digitalWalletApplications`, `POST
+/// An environment's configuration, as an export answers it: each item is what its read
+/// answers, less what credd makes itself. Each item of an import is what the route that
+/// creates it takes (`POST …/credentialTypes`, `POST …/digitalWalletApplications`, `POST
 /// …/templates/{templateName}/contents` with `template.name`, `POST
 /// …/deviceAuthenticationPolicies`, `PUT …/mfaSettings`, `PUT
-/// …/credentialIssuerProfile`), with its `id`. An export also has the fields those
-/// routes read back; an import ignores them.
-#[derive(ToSchema)]
+/// …/credentialIssuerProfile`), with its `id`; an import ignores the fields only reads
+/// have, so an export imports as it is.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = EnvironmentConfiguration)]
-#[expect(dead_code, reason = "described to utoipa, never built: the document renders json!")]
-struct Document {
+struct ConfigurationView {
     /// `name`, `siteUrl`. Left out of an import: named after the environment.
-    #[schema(value_type = Option<Object>)]
-    credential_issuer_profile: (),
-    #[schema(value_type = Option<Vec<Object>>)]
-    credential_types: (),
-    #[schema(value_type = Option<Vec<Object>>)]
-    digital_wallet_applications: (),
+    credential_issuer_profile: ProfileExport,
+    credential_types: Vec<CredentialTypeExport>,
+    digital_wallet_applications: Vec<WalletApplicationExport>,
     /// Each with `template.name`.
-    #[schema(value_type = Option<Vec<Object>>)]
-    template_contents: (),
+    template_contents: Vec<TemplateContentExport>,
     /// Exactly one `default`. Left out of an import: the default policy of a new
     /// environment.
-    #[schema(value_type = Option<Vec<Object>>)]
-    device_authentication_policies: (),
+    device_authentication_policies: Vec<DevicePolicyExport>,
     /// `pairing.maxAllowedDevices`. Left out of an import: the default.
-    #[schema(value_type = Option<Object>)]
-    mfa_settings: (),
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa_settings: Option<MfaSettingsExport>,
 }
 
 /// The document as an import reads it.
@@ -116,14 +113,14 @@ impl Errors {
 }
 
 impl DocumentBody {
-    fn parse(self, environment_id: Uuid) -> Result<ConfigurationImport> {
+    fn parse(self) -> Result<ConfigurationImport> {
         let mut errors = Errors::default();
         let issuer_profile = self.credential_issuer_profile.and_then(|p| errors.take(PROFILE, p.parse()));
         let credential_types = enumerated(self.credential_types, CREDENTIAL_TYPES)
             .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
             .collect();
         let wallet_applications = enumerated(self.digital_wallet_applications, WALLET_APPLICATIONS)
-            .filter_map(|(place, item)| errors.take(&place, item.body.parse(environment_id, item.id)))
+            .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
             .collect();
         let template_contents = enumerated(self.template_contents, TEMPLATE_CONTENTS)
             .filter_map(|(place, item)| {
@@ -131,7 +128,8 @@ impl DocumentBody {
                 let template = name.as_deref().and_then(TemplateName::parse).ok_or_else(|| {
                     vec![FieldError::invalid("template.name", "template.name must be one of credd's templates.")]
                 });
-                let content = template.and_then(|template| item.body.parse(environment_id, template, item.id));
+                let content =
+                    template.and_then(|template| item.body.parse(template).map(|fields| (item.id, template, fields)));
                 errors.take(&place, content)
             })
             .collect();
@@ -159,54 +157,151 @@ fn enumerated<T>(items: Vec<T>, section: &str) -> impl Iterator<Item = (String, 
     items.into_iter().enumerate().map(move |(i, item)| (format!("{section}[{i}]"), item))
 }
 
+/// Export items: `exported!(ProfileExport(ProfileView) without ["id"])` declares an item
+/// that is serialised as the view a read answers, less [`MADE_BY_CREDD`] and the paths
+/// named, and documented as exactly that, so the two cannot drift.
+macro_rules! exported {
+    ($($export:ident($view:ty) without [$($path:literal),*];)*) => {$(
+        struct $export($view);
+
+        impl $export {
+            const LEFT_OUT: &[&str] = &[$($path),*];
+        }
+
+        impl Serialize for $export {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serialize_without(&self.0, Self::LEFT_OUT, serializer)
+            }
+        }
+
+        impl PartialSchema for $export {
+            fn schema() -> RefOr<Schema> {
+                schema_without::<$view>(Self::LEFT_OUT)
+            }
+        }
+
+        impl ToSchema for $export {
+            fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                <$view as ToSchema>::schemas(schemas);
+            }
+        }
+    )*};
+}
+
+exported! {
+    ProfileExport(ProfileView) without ["id", "did"];
+    // The issuer, the URIs and the versions follow from the environment and the id.
+    CredentialTypeExport(TypeView) without ["issuer", "uri", "version", "metadata.version"];
+    WalletApplicationExport(WalletApplicationView) without [];
+    TemplateContentExport(TemplateContentView) without [];
+    DevicePolicyExport(DevicePolicyView) without [];
+    MfaSettingsExport(MfaSettingsView) without [];
+}
+
 /// What credd makes itself, left out of every exported item.
 const MADE_BY_CREDD: [&str; 4] = ["_links", "environment", "createdAt", "updatedAt"];
 
-/// `view` without `MADE_BY_CREDD` and the `also` fields.
-fn exported(mut view: Value, also: &[&str]) -> Value {
-    if let Some(fields) = view.as_object_mut() {
-        for field in MADE_BY_CREDD.iter().chain(also) {
-            fields.remove(*field);
-        }
-    }
-    view
+/// Each path left out of an item: [`MADE_BY_CREDD`] and `also`, split at the dots.
+fn left_out<'a>(also: &'a [&'a str]) -> impl Iterator<Item = Vec<&'a str>> {
+    MADE_BY_CREDD.iter().chain(also).map(|path| path.split('.').collect())
 }
 
-fn document(state: &AppState, configuration: Configuration) -> Value {
+fn serialize_without<V: Serialize, S: serde::Serializer>(
+    view: &V,
+    also: &[&str],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut value = serde_json::to_value(view).map_err(serde::ser::Error::custom)?;
+    for path in left_out(also) {
+        remove_path(&mut value, &path);
+    }
+    value.serialize(serializer)
+}
+
+fn remove_path(value: &mut Value, path: &[&str]) {
+    match path {
+        [] => {}
+        [last] => {
+            if let Some(fields) = value.as_object_mut() {
+                fields.remove(*last);
+            }
+        }
+        [first, rest @ ..] => {
+            if let Some(inner) = value.get_mut(*first) {
+                remove_path(inner, rest);
+            }
+        }
+    }
+}
+
+/// `V`'s schema without the paths left out.
+fn schema_without<V: ToSchema>(also: &[&str]) -> RefOr<Schema> {
+    let mut named = Vec::new();
+    V::schemas(&mut named);
+    let mut schema = V::schema();
+    for path in left_out(also) {
+        remove_property(&mut schema, &path, &named);
+    }
+    schema
+}
+
+/// Takes `path` out of an object schema's properties and required list. On the way,
+/// a property that refers to a named schema (or may be null or refer to one) gets that
+/// schema inline, less the rest of the path.
+fn remove_property(schema: &mut RefOr<Schema>, path: &[&str], named: &[(String, RefOr<Schema>)]) {
+    if let RefOr::Ref(reference) = schema {
+        let name = reference.ref_location.rsplit('/').next().unwrap_or_default();
+        if let Some((_, referred)) = named.iter().find(|(n, _)| n == name) {
+            *schema = referred.clone();
+        }
+    }
+    match (schema, path) {
+        (_, []) => {}
+        (RefOr::T(Schema::OneOf(alternatives)), _) => {
+            for alternative in &mut alternatives.items {
+                remove_property(alternative, path, named);
+            }
+        }
+        (RefOr::T(Schema::Object(object)), [last]) => {
+            object.properties.shift_remove(*last);
+            object.required.retain(|r| r != last);
+        }
+        (RefOr::T(Schema::Object(object)), [first, rest @ ..]) => {
+            if let Some(inner) = object.properties.get_mut(*first) {
+                remove_property(inner, rest, named);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn configuration_view(state: &AppState, configuration: Configuration) -> ConfigurationView {
     let links = &state.links;
     let did = state.credd.issuer_did(configuration.environment_id);
-    let credential_types: Vec<Value> = configuration
-        .credential_types
-        .iter()
-        .map(|t| {
-            // The issuer, the URIs and the versions follow from the environment and the id.
-            let mut item = exported(json!(type_view(state, t, true)), &["issuer", "uri", "version"]);
-            if let Some(metadata) = item["metadata"].as_object_mut() {
-                metadata.remove("version");
-            }
-            item
-        })
-        .collect();
-    let wallet_applications: Vec<Value> = configuration
-        .wallet_applications
-        .into_iter()
-        .map(|a| exported(json!(wallet_applications::view(links, a)), &[]))
-        .collect();
-    let template_contents: Vec<Value> =
-        configuration.template_contents.into_iter().map(|c| exported(content_view(links, c), &[])).collect();
-    let device_policies: Vec<Value> =
-        configuration.device_policies.iter().map(|p| exported(json!(policy_view(links, p)), &[])).collect();
-    let mut document = json!({
-        PROFILE: exported(json!(profile_view(links, did, &configuration.issuer_profile)), &["id", "did"]),
-        CREDENTIAL_TYPES: credential_types,
-        WALLET_APPLICATIONS: wallet_applications,
-        TEMPLATE_CONTENTS: template_contents,
-        DEVICE_POLICIES: device_policies,
-    });
-    if let Some(settings) = &configuration.mfa_settings {
-        document[MFA_SETTINGS] = exported(json!(settings_view(links, settings)), &[]);
+    ConfigurationView {
+        credential_issuer_profile: ProfileExport(profile_view(links, did, &configuration.issuer_profile)),
+        credential_types: configuration
+            .credential_types
+            .iter()
+            .map(|t| CredentialTypeExport(type_view(state, t, true)))
+            .collect(),
+        digital_wallet_applications: configuration
+            .wallet_applications
+            .into_iter()
+            .map(|a| WalletApplicationExport(wallet_applications::view(links, a)))
+            .collect(),
+        template_contents: configuration
+            .template_contents
+            .into_iter()
+            .map(|c| TemplateContentExport(content_view(links, c)))
+            .collect(),
+        device_authentication_policies: configuration
+            .device_policies
+            .iter()
+            .map(|p| DevicePolicyExport(policy_view(links, p)))
+            .collect(),
+        mfa_settings: configuration.mfa_settings.as_ref().map(|m| MfaSettingsExport(settings_view(links, m))),
     }
-    document
 }
 
 /// Empty the environment back to how it was created (credd's own, for test suites).
@@ -231,14 +326,14 @@ async fn reset(
 /// Export the environment's configuration (credd's own, for test suites).
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/configuration", operation_id = "exportConfiguration",
     tag = "Test-suite helpers",
-    responses((status = 200, description = "The configuration.", body = Document)))]
+    responses((status = 200, description = "The configuration.", body = ConfigurationView)))]
 async fn export(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(environment_id): Path<Uuid>,
-) -> Result<Json<Value>> {
+) -> Result<Json<ConfigurationView>> {
     let configuration = state.credd.configuration(&caller, environment_id).await?;
-    Ok(Json(document(&state, configuration)))
+    Ok(Json(configuration_view(&state, configuration)))
 }
 
 /// Replace the environment's configuration (credd's own, for test suites).
@@ -247,9 +342,9 @@ async fn export(
 /// transaction. Items keep their `id`s (left out: a new one). The environment must have
 /// no users: reset it first.
 #[utoipa::path(put, path = "/v1/environments/{environment_id}/configuration", operation_id = "importConfiguration",
-    tag = "Test-suite helpers", request_body = Document,
+    tag = "Test-suite helpers", request_body = ConfigurationView,
     responses(
-        (status = 200, description = "The configuration now.", body = Document),
+        (status = 200, description = "The configuration now.", body = ConfigurationView),
         (status = 409, description = "`UNIQUENESS_VIOLATION`: an `id` belongs to a record of another environment.",
             body = ErrorBody),
     ))]
@@ -258,8 +353,42 @@ async fn import(
     Caller(caller): Caller,
     Path(environment_id): Path<Uuid>,
     Json(body): Json<DocumentBody>,
-) -> Result<Json<Value>> {
-    let import = body.parse(environment_id)?;
+) -> Result<Json<ConfigurationView>> {
+    let import = body.parse()?;
     let configuration = state.credd.import_configuration(&caller, environment_id, import).await?;
-    Ok(Json(document(&state, configuration)))
+    Ok(Json(configuration_view(&state, configuration)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The properties of `schema`, and of its `metadata` (inline, or the named schema
+    /// it refers to, either of them possibly null).
+    fn properties(schema: RefOr<Schema>, named: &[(String, RefOr<Schema>)]) -> (Vec<String>, Vec<String>) {
+        let schema = serde_json::to_value(schema).unwrap();
+        let keys = |v: &Value| v["properties"].as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+        let metadata = &schema["properties"]["metadata"];
+        let metadata =
+            metadata["oneOf"].as_array().and_then(|o| o.iter().find(|s| s["type"] != "null")).unwrap_or(metadata);
+        let metadata = match metadata["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+            Some(name) => serde_json::to_value(&named.iter().find(|(n, _)| n == name).unwrap().1).unwrap(),
+            None => metadata.clone(),
+        };
+        (keys(&schema), keys(&metadata))
+    }
+
+    #[test]
+    fn an_exported_item_is_documented_without_what_credd_makes() {
+        let mut named = Vec::new();
+        TypeView::schemas(&mut named);
+        let (view, view_metadata) = properties(TypeView::schema(), &named);
+        let (export, export_metadata) = properties(CredentialTypeExport::schema(), &named);
+        for field in ["_links", "environment", "createdAt", "updatedAt", "issuer", "uri", "version"] {
+            assert!(view.iter().any(|p| p == field), "the read documents {field}");
+            assert!(!export.iter().any(|p| p == field), "the export leaves out {field}");
+        }
+        assert!(view_metadata.iter().any(|p| p == "version") && view_metadata.iter().any(|p| p == "fields"));
+        assert!(!export_metadata.iter().any(|p| p == "version") && export_metadata.iter().any(|p| p == "fields"));
+    }
 }

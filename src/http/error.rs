@@ -193,6 +193,12 @@ impl ErrorBody {
     fn new(id: Uuid, code: &'static str, message: &str, details: Vec<Detail>) -> Self {
         Self { id, code, message: message.to_owned(), details, error: None, error_description: None }
     }
+
+    /// `INVALID_DATA` with one `INVALID_VALUE` detail that names no field: PingOne's
+    /// error for a part of a request it could not carry out, inside a success response.
+    pub(super) fn invalid_value(id: Uuid, message: String) -> Self {
+        Self::new(id, "INVALID_DATA", INVALID_DATA, vec![Detail::new("INVALID_VALUE", None, message)])
+    }
 }
 
 fn render(status: StatusCode, body: ErrorBody) -> axum::response::Response {

@@ -5,11 +5,11 @@
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use domain::notification::{
-    DeliveryMethod, NotificationFilter, TemplateContent, TemplateName, normalize_locale, normalize_variant,
+    DeliveryMethod, NotificationFilter, TemplateContent, TemplateContentFields, TemplateName, normalize_locale,
+    normalize_variant,
 };
 use domain::validation::{Collector, FieldError, bounded_text};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -61,12 +61,8 @@ pub(super) struct ContentBody {
 }
 
 impl ContentBody {
-    pub(super) fn parse(
-        self,
-        environment_id: Uuid,
-        template: TemplateName,
-        id: Uuid,
-    ) -> Result<TemplateContent, Vec<FieldError>> {
+    /// The content as the body describes it, for `template`.
+    pub(super) fn parse(self, template: TemplateName) -> Result<TemplateContentFields, Vec<FieldError>> {
         let mut errors = Collector::default();
         let method = errors.take(
             self.delivery_method.as_deref().ok_or_else(|| FieldError::required("deliveryMethod")).and_then(|m| {
@@ -93,108 +89,86 @@ impl ContentBody {
         let text = errors.take(
             text.as_deref().ok_or_else(|| FieldError::required(field)).and_then(|t| bounded_text(field, t, 100_000)),
         );
-        let at = domain::time::now();
-        let built = method.zip(locale).zip(text).map(|((delivery_method, locale), body)| TemplateContent {
-            id,
-            environment_id,
-            template,
+        let fields = method.zip(locale).zip(text).map(|((delivery_method, locale), body)| TemplateContentFields {
             delivery_method,
             locale,
             variant,
             subject: subject.filter(|_| delivery_method == DeliveryMethod::Email),
             body,
-            created_at: at,
-            updated_at: at,
         });
-        errors.finish_with(built)
+        errors.finish_with(fields)
     }
 }
 
-/// Shapes this module renders with `json!`, for the OpenAPI document.
-#[expect(dead_code, reason = "described to utoipa, never built: the views render json!")]
-mod shapes {
-    use utoipa::ToSchema;
-    use uuid::Uuid;
-
-    use crate::http::openapi;
-    use crate::http::wire::Ref;
-
-    /// An administrator's content: Email has `subject` and `body`, the others `content`.
-    #[derive(ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    pub struct TemplateContent {
-        #[serde(rename = "_links")]
-        pub links: (),
-        pub id: Uuid,
-        pub environment: Ref,
-        pub template: TemplateRef,
-        #[schema(value_type = openapi::DeliveryMethod)]
-        pub delivery_method: String,
-        /// Lower case.
-        pub locale: String,
-        /// `false`: credd's built-in contents are not listed.
-        pub default: bool,
-        #[schema(value_type = openapi::Timestamp)]
-        pub created_at: String,
-        #[schema(value_type = openapi::Timestamp)]
-        pub updated_at: String,
-        /// Lower case.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub variant: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub subject: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub body: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub content: Option<String>,
-    }
-
-    #[derive(ToSchema)]
-    pub struct TemplateRef {
-        #[schema(value_type = openapi::TemplateName)]
-        pub name: String,
-    }
+/// An administrator's content: Email has `subject` and `body`, the others `content`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = TemplateContent)]
+pub(super) struct TemplateContentView {
+    #[serde(rename = "_links")]
+    links: wire::LinkSet,
+    id: Uuid,
+    environment: Ref,
+    template: TemplateRef,
+    #[schema(value_type = openapi::DeliveryMethod)]
+    delivery_method: &'static str,
+    /// Lower case.
+    locale: String,
+    /// `false`: credd's built-in contents are not listed.
+    default: bool,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
+    created_at: domain::time::Timestamp,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
+    updated_at: domain::time::Timestamp,
+    /// Lower case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variant: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<String>,
 }
 
-wire::untyped_collection_schema!(TemplateContents, "contents", shapes::TemplateContent);
+/// A template, by its name.
+#[derive(Serialize, ToSchema)]
+struct TemplateRef {
+    #[schema(value_type = openapi::TemplateName)]
+    name: &'static str,
+}
 
-pub(super) fn content_view(links: &Links, content: TemplateContent) -> Value {
-    let path = format!(
-        "/v1/environments/{}/templates/{}/contents/{}",
-        content.environment_id,
-        content.template.as_str(),
-        content.id
-    );
-    let mut view = json!({
-        "_links": { "self": links.link(&path), "template": links.link(&format!("/v1/environments/{}/templates/{}", content.environment_id, content.template.as_str())) },
-        "id": content.id,
-        "environment": { "id": content.environment_id },
-        "template": { "name": content.template.as_str() },
-        "deliveryMethod": content.delivery_method.as_str(),
-        "locale": content.locale,
-        "default": false,
-        "createdAt": wire::format_timestamp(&content.created_at),
-        "updatedAt": wire::format_timestamp(&content.updated_at),
-    });
-    if let Some(variant) = content.variant {
-        view["variant"] = variant.into();
+wire::collection!(TemplateContents, "contents", TemplateContentView);
+
+pub(super) fn content_view(links: &Links, content: TemplateContent) -> TemplateContentView {
+    let template = format!("/v1/environments/{}/templates/{}", content.environment_id, content.template.as_str());
+    let path = format!("{template}/contents/{}", content.id);
+    let email = content.delivery_method == DeliveryMethod::Email;
+    let (body, text) = if email { (Some(content.body), None) } else { (None, Some(content.body)) };
+    TemplateContentView {
+        links: links.set([("self", &path), ("template", &template)]),
+        id: content.id,
+        environment: Ref { id: content.environment_id },
+        template: TemplateRef { name: content.template.as_str() },
+        delivery_method: content.delivery_method.as_str(),
+        locale: content.locale,
+        default: false,
+        created_at: content.created_at,
+        updated_at: content.updated_at,
+        variant: content.variant,
+        subject: content.subject.filter(|_| email),
+        body,
+        content: text,
     }
-    if content.delivery_method == DeliveryMethod::Email {
-        if let Some(subject) = content.subject {
-            view["subject"] = subject.into();
-        }
-        view["body"] = content.body.into();
-    } else {
-        view["content"] = content.body.into();
-    }
-    view
 }
 
 /// Add a content to a template.
 #[utoipa::path(post, path = "/v1/environments/{environment_id}/templates/{template_name}/contents",
     operation_id = "createTemplateContent", tag = "Notification templates", request_body = ContentBody,
     responses(
-        (status = 201, description = "The new content.", body = shapes::TemplateContent),
+        (status = 201, description = "The new content.", body = TemplateContentView),
         (status = 409, description = "`UNIQUENESS_VIOLATION`: the template has a content for this delivery \
             method, locale and variant.", body = ErrorBody),
     ))]
@@ -203,9 +177,10 @@ async fn create_content(
     Caller(caller): Caller,
     Path((environment_id, name)): Path<(Uuid, String)>,
     Json(body): Json<ContentBody>,
-) -> Result<(StatusCode, Json<Value>)> {
-    let content = body.parse(environment_id, template(&name)?, Uuid::nil())?;
-    let created = state.credd.create_template_content(&caller, content).await?;
+) -> Result<(StatusCode, Json<TemplateContentView>)> {
+    let template = template(&name)?;
+    let fields = body.parse(template)?;
+    let created = state.credd.create_template_content(&caller, environment_id, template, fields).await?;
     Ok((StatusCode::CREATED, Json(content_view(&state.links, created))))
 }
 
@@ -217,24 +192,22 @@ async fn list_contents(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((environment_id, name)): Path<(Uuid, String)>,
-) -> Result<Json<Value>> {
+) -> Result<Json<TemplateContents>> {
     let contents = state.credd.template_contents(&caller, environment_id, template(&name)?).await?;
     let path = format!("/v1/environments/{environment_id}/templates/{name}/contents");
-    let items: Vec<Value> = contents.into_iter().map(|c| content_view(&state.links, c)).collect();
-    Ok(Json(
-        json!({ "_links": { "self": state.links.link(&path) }, "_embedded": { "contents": items }, "size": items.len() }),
-    ))
+    let items = contents.into_iter().map(|c| content_view(&state.links, c)).collect();
+    Ok(Json(TemplateContents::all(&state.links, &path, items)))
 }
 
 /// Read a template content.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/templates/{template_name}/contents/{content_id}",
     operation_id = "readTemplateContent", tag = "Notification templates",
-    responses((status = 200, description = "The content.", body = shapes::TemplateContent)))]
+    responses((status = 200, description = "The content.", body = TemplateContentView)))]
 async fn read_content(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((environment_id, name, id)): Path<(Uuid, String, Uuid)>,
-) -> Result<Json<Value>> {
+) -> Result<Json<TemplateContentView>> {
     let content = state.credd.template_content(&caller, environment_id, template(&name)?, id).await?;
     Ok(Json(content_view(&state.links, content)))
 }
@@ -243,7 +216,7 @@ async fn read_content(
 #[utoipa::path(put, path = "/v1/environments/{environment_id}/templates/{template_name}/contents/{content_id}",
     operation_id = "replaceTemplateContent", tag = "Notification templates", request_body = ContentBody,
     responses(
-        (status = 200, description = "The content.", body = shapes::TemplateContent),
+        (status = 200, description = "The content.", body = TemplateContentView),
         (status = 409, description = "`UNIQUENESS_VIOLATION`: the template has a content for this delivery \
             method, locale and variant.", body = ErrorBody),
     ))]
@@ -252,9 +225,11 @@ async fn replace_content(
     Caller(caller): Caller,
     Path((environment_id, name, id)): Path<(Uuid, String, Uuid)>,
     Json(body): Json<ContentBody>,
-) -> Result<Json<Value>> {
-    let content = body.parse(environment_id, template(&name)?, id)?;
-    Ok(Json(content_view(&state.links, state.credd.replace_template_content(&caller, content).await?)))
+) -> Result<Json<TemplateContentView>> {
+    let template = template(&name)?;
+    let fields = body.parse(template)?;
+    let content = state.credd.replace_template_content(&caller, environment_id, template, id, fields).await?;
+    Ok(Json(content_view(&state.links, content)))
 }
 
 /// Delete a template content.
@@ -282,8 +257,7 @@ struct NotificationView {
     environment: Ref,
     #[serde(skip_serializing_if = "Option::is_none")]
     user: Option<Ref>,
-    #[schema(value_type = shapes::TemplateRef)]
-    template: Value,
+    template: TemplateRef,
     #[schema(value_type = openapi::DeliveryMethod)]
     delivery_method: &'static str,
     recipient: String,
@@ -315,7 +289,7 @@ fn notification_view(links: &Links, opened: OpenedNotification) -> NotificationV
         id: n.id,
         environment: Ref { id: n.environment_id },
         user: n.user_id.map(|id| Ref { id }),
-        template: json!({ "name": n.template.as_str() }),
+        template: TemplateRef { name: n.template.as_str() },
         delivery_method: n.delivery_method.as_str(),
         recipient: n.recipient,
         locale: n.locale,

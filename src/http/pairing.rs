@@ -6,15 +6,16 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use domain::validation::{Collector, FieldError};
 use domain::wallet::application_instance_id;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{Json, Path, bearer_token};
-use super::wallets::shapes::ApplicationInstance;
-use super::{openapi, wire};
+use super::openapi;
+use super::wallets::ApplicationInstanceView;
+use super::wire::{self, Ref};
 use crate::error::{Error, Result};
 use crate::service::wallets::PairingProof;
 use utoipa_axum::router::OpenApiRouter;
@@ -24,92 +25,85 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(describe, pair)).routes(routes!(wallet))
 }
 
-/// What a wallet app reads at a `qrUrl`, and what pairing answers.
-#[expect(dead_code, reason = "described to utoipa, never built: the handlers render json!")]
-mod shapes {
-    use utoipa::ToSchema;
-    use uuid::Uuid;
+/// A pairing request: the challenge to sign, and whom the wallet pairs with.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PairingRequest)]
+struct PairingRequestView {
+    #[serde(rename = "_links")]
+    links: wire::LinkSet,
+    id: Uuid,
+    /// `PAIRING`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[schema(value_type = openapi::PairingStatus)]
+    status: &'static str,
+    challenge: String,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
+    expires_at: domain::time::Timestamp,
+    environment: Ref,
+    digital_wallet: Ref,
+    digital_wallet_application: Option<NamedRef>,
+}
 
-    use super::ApplicationInstance;
-    use crate::http::openapi;
-    use crate::http::wire::Ref;
+#[derive(Serialize, ToSchema)]
+struct NamedRef {
+    id: Uuid,
+    name: String,
+}
 
-    /// A pairing request: the challenge to sign, and whom the wallet pairs with.
-    #[derive(ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    pub struct PairingRequest {
-        #[serde(rename = "_links")]
-        pub links: (),
-        pub id: Uuid,
-        /// `PAIRING`.
-        #[serde(rename = "type")]
-        pub kind: String,
-        #[schema(value_type = openapi::PairingStatus)]
-        pub status: String,
-        pub challenge: String,
-        #[schema(value_type = openapi::Timestamp)]
-        pub expires_at: String,
-        pub environment: Ref,
-        pub digital_wallet: Ref,
-        pub digital_wallet_application: Option<NamedRef>,
-    }
+/// The paired wallet and its access token (credd keeps only a keyed hash of it).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Paired)]
+struct PairedView {
+    #[serde(rename = "_links")]
+    links: wire::LinkSet,
+    digital_wallet: PairedWallet,
+    access_token: String,
+    /// `Bearer`.
+    token_type: &'static str,
+}
 
-    #[derive(ToSchema)]
-    pub struct NamedRef {
-        pub id: Uuid,
-        pub name: String,
-    }
+#[derive(Serialize, ToSchema)]
+struct PairedWallet {
+    id: Uuid,
+    #[schema(value_type = openapi::WalletStatus)]
+    status: &'static str,
+}
 
-    /// The paired wallet and its access token (credd keeps only a keyed hash of it).
-    #[derive(ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    pub struct Paired {
-        #[serde(rename = "_links")]
-        pub links: (),
-        pub digital_wallet: PairedWallet,
-        pub access_token: String,
-        /// `Bearer`.
-        pub token_type: String,
-    }
-
-    #[derive(ToSchema)]
-    pub struct PairedWallet {
-        pub id: Uuid,
-        #[schema(value_type = openapi::WalletStatus)]
-        pub status: String,
-    }
-
-    /// The wallet, as its own token reads it.
-    #[derive(ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    pub struct WalletOfToken {
-        #[serde(rename = "_links")]
-        pub links: (),
-        pub id: Uuid,
-        #[schema(value_type = openapi::WalletStatus)]
-        pub status: String,
-        pub environment: Ref,
-        pub user: Ref,
-        pub application_instance: Option<ApplicationInstance>,
-    }
+/// The wallet, as its own token reads it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = WalletOfToken)]
+struct WalletOfTokenView {
+    #[serde(rename = "_links")]
+    links: wire::LinkSet,
+    id: Uuid,
+    #[schema(value_type = openapi::WalletStatus)]
+    status: &'static str,
+    environment: Ref,
+    user: Ref,
+    application_instance: Option<ApplicationInstanceView>,
 }
 
 /// Describe a pairing request: what the wallet app reads at the `qrUrl`.
 #[utoipa::path(get, path = "/v1/distributedid/requests/{request_id}", operation_id = "readPairingRequest",
-    security(()), responses((status = 200, description = "The pairing request.", body = shapes::PairingRequest)))]
-async fn describe(State(state): State<AppState>, Path(request_id): Path<Uuid>) -> Result<Json<Value>> {
+    security(()), responses((status = 200, description = "The pairing request.", body = PairingRequestView)))]
+async fn describe(State(state): State<AppState>, Path(request_id): Path<Uuid>) -> Result<Json<PairingRequestView>> {
     let (session, application) = state.credd.pairing_request(request_id).await?;
-    Ok(Json(json!({
-        "_links": { "self": state.links.link(&format!("/v1/distributedid/requests/{request_id}")) },
-        "id": request_id,
-        "type": "PAIRING",
-        "status": session.status.as_str(),
-        "challenge": session.challenge,
-        "expiresAt": wire::format_timestamp(&session.expires_at),
-        "environment": { "id": session.environment_id },
-        "digitalWallet": { "id": session.wallet_id },
-        "digitalWalletApplication": application.map(|a| json!({ "id": a.id, "name": a.name })),
-    })))
+    Ok(Json(PairingRequestView {
+        links: state.links.set([("self", &format!("/v1/distributedid/requests/{request_id}"))]),
+        id: request_id,
+        kind: "PAIRING",
+        status: session.status.as_str(),
+        challenge: session.challenge,
+        expires_at: session.expires_at,
+        environment: Ref { id: session.environment_id },
+        digital_wallet: Ref { id: session.wallet_id },
+        digital_wallet_application: application.map(|a| NamedRef { id: a.id, name: a.name }),
+    }))
 }
 
 /// Proof that the wallet app holds its key: the challenge signed by it.
@@ -143,12 +137,12 @@ struct Instance {
 /// recorded; after 5 the session locks.
 #[utoipa::path(post, path = "/v1/distributedid/requests/{request_id}", operation_id = "pairWallet",
     security(()), request_body = PairBody,
-    responses((status = 200, description = "The paired wallet and its token.", body = shapes::Paired)))]
+    responses((status = 200, description = "The paired wallet and its token.", body = PairedView)))]
 async fn pair(
     State(state): State<AppState>,
     Path(request_id): Path<Uuid>,
     Json(body): Json<PairBody>,
-) -> Result<Json<Value>> {
+) -> Result<Json<PairedView>> {
     let mut errors = Collector::default();
     let challenge = errors.take(body.challenge.ok_or_else(|| FieldError::required("challenge")));
     let instance = errors.take(
@@ -174,27 +168,31 @@ async fn pair(
     );
     let paired = state.credd.pair(request_id, errors.finish_with(proof)?).await?;
     let wallet = paired.wallet;
-    Ok(Json(json!({
-        "_links": { "wallet": state.links.link(&format!("/v1/distributedid/wallets/{}", wallet.id)) },
-        "digitalWallet": { "id": wallet.id, "status": wallet.status.as_str() },
-        "accessToken": paired.access_token,
-        "tokenType": "Bearer",
-    })))
+    Ok(Json(PairedView {
+        links: state.links.set([("wallet", &format!("/v1/distributedid/wallets/{}", wallet.id))]),
+        digital_wallet: PairedWallet { id: wallet.id, status: wallet.status.as_str() },
+        access_token: paired.access_token,
+        token_type: "Bearer",
+    }))
 }
 
 /// Read the wallet with its own access token.
 #[utoipa::path(get, path = "/v1/distributedid/wallets/{wallet_id}", operation_id = "readWalletOfToken",
     security(("walletToken" = [])),
-    responses((status = 200, description = "The wallet.", body = shapes::WalletOfToken)))]
-async fn wallet(State(state): State<AppState>, Path(wallet_id): Path<Uuid>, headers: HeaderMap) -> Result<Json<Value>> {
+    responses((status = 200, description = "The wallet.", body = WalletOfTokenView)))]
+async fn wallet(
+    State(state): State<AppState>,
+    Path(wallet_id): Path<Uuid>,
+    headers: HeaderMap,
+) -> Result<Json<WalletOfTokenView>> {
     let token = bearer_token(&headers).ok_or(Error::Unauthorized("A wallet access token is required."))?;
     let wallet = state.credd.authenticate_wallet(wallet_id, token).await?;
-    Ok(Json(json!({
-        "_links": { "self": state.links.link(&format!("/v1/distributedid/wallets/{}", wallet.id)) },
-        "id": wallet.id,
-        "status": wallet.status.as_str(),
-        "environment": { "id": wallet.environment_id },
-        "user": { "id": wallet.user_id },
-        "applicationInstance": wallet.application_instance_id.map(|id| json!({ "id": id })),
-    })))
+    Ok(Json(WalletOfTokenView {
+        links: state.links.set([("self", &format!("/v1/distributedid/wallets/{}", wallet.id))]),
+        id: wallet.id,
+        status: wallet.status.as_str(),
+        environment: Ref { id: wallet.environment_id },
+        user: Ref { id: wallet.user_id },
+        application_instance: wallet.application_instance_id.map(ApplicationInstanceView::new),
+    }))
 }

@@ -10,15 +10,13 @@ use domain::credential::{UserCredential, WalletAction};
 use domain::time::Timestamp;
 use domain::validation::{Collector, FieldError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{Caller, Json, Path, Query, bearer_token, parse_json};
 use super::openapi;
-use super::wallets::NotificationBody;
-use super::wallets::shapes::NotificationReport;
+use super::wallets::{NotificationBody, NotificationReportView};
 use super::wire::{self, LinkSet, ListQuery, Ref};
 use crate::error::{Error, Result};
 use crate::service::user_credentials::{CredentialRequest, ProvisionedOf, ProvisionedWithActions};
@@ -96,8 +94,7 @@ struct CredentialView {
     #[schema(value_type = Option<openapi::Timestamp>)]
     expires_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<NotificationReport>)]
-    notification: Option<Value>,
+    notification: Option<NotificationReportView>,
 }
 
 /// The credential type and the version the credential was built from.
@@ -136,7 +133,7 @@ fn view(state: &AppState, credential: UserCredential) -> CredentialView {
         title: credential.title,
         status: credential.status.as_str(),
         expires_at: credential.expires_at.as_ref().map(wire::format_timestamp),
-        notification: credential.notification.as_deref().and_then(|n| serde_json::from_str(n).ok()),
+        notification: NotificationReportView::of_kept(credential.notification.as_deref(), user),
     }
 }
 

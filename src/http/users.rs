@@ -8,7 +8,6 @@ use domain::user::{
 };
 use domain::validation::{Collector, FieldError};
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -144,8 +143,7 @@ struct UserView {
     preferred_language: Option<String>,
     /// The parts that are set.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<NameView>)]
-    name: Option<Value>,
+    name: Option<NameView>,
     #[serde(serialize_with = "wire::timestamp")]
     #[schema(value_type = openapi::Timestamp)]
     created_at: domain::time::Timestamp,
@@ -155,8 +153,7 @@ struct UserView {
 }
 
 /// A user's name as answered: the parts that are set.
-#[derive(ToSchema)]
-#[expect(dead_code, reason = "describes the json! of view to the OpenAPI document")]
+#[derive(Serialize, ToSchema)]
 struct NameView {
     #[serde(skip_serializing_if = "Option::is_none")]
     given: Option<String>,
@@ -170,13 +167,8 @@ wire::collection!(Users, "users", UserView);
 
 fn view(links: &Links, user: User) -> UserView {
     let path = format!("/v1/environments/{}/users/{}", user.environment_id, user.id);
-    let mut name = serde_json::Map::new();
-    for (part, value) in [("given", user.name_given), ("family", user.name_family), ("formatted", user.name_formatted)]
-    {
-        if let Some(value) = value {
-            name.insert(part.into(), value.into());
-        }
-    }
+    let name = NameView { given: user.name_given, family: user.name_family, formatted: user.name_formatted };
+    let named = name.given.is_some() || name.family.is_some() || name.formatted.is_some();
     UserView {
         links: links.set([("self", &path), ("environment", &links.environment(user.environment_id))]),
         id: user.id,
@@ -187,7 +179,7 @@ fn view(links: &Links, user: User) -> UserView {
         primary_phone: user.primary_phone,
         locale: user.locale,
         preferred_language: user.preferred_language,
-        name: (!name.is_empty()).then_some(Value::Object(name)),
+        name: named.then_some(name),
         created_at: user.created_at,
         updated_at: user.updated_at,
     }

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use domain::validation::{Collector, FieldError};
-use domain::wallet::{WalletApplication, app_open_url, wallet_application_name};
+use domain::wallet::{WalletApplication, WalletApplicationFields, app_open_url, wallet_application_name};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -43,8 +43,7 @@ pub(super) struct WalletApplicationBody {
 }
 
 impl WalletApplicationBody {
-    /// The application as the body describes it; ids and times are the service's.
-    pub(super) fn parse(self, environment_id: Uuid, id: Uuid) -> Result<WalletApplication, Vec<FieldError>> {
+    pub(super) fn parse(self) -> Result<WalletApplicationFields, Vec<FieldError>> {
         let mut errors = Collector::default();
         let name = errors
             .take(self.name.as_deref().ok_or_else(|| FieldError::required("name")).and_then(wallet_application_name));
@@ -52,18 +51,14 @@ impl WalletApplicationBody {
             self.app_open_url.as_deref().ok_or_else(|| FieldError::required("appOpenUrl")).and_then(app_open_url),
         );
         let application = errors.take(self.application.ok_or_else(|| FieldError::required("application.id")));
-        let at = domain::time::now();
-        let built = name.zip(url).zip(application).map(|((name, app_open_url), application)| WalletApplication {
-            id,
-            environment_id,
-            application_id: application.id,
-            name,
-            app_open_url,
-            uses_pingone_wallet_sdk: self.uses_pingone_wallet_sdk.unwrap_or(true),
-            created_at: at,
-            updated_at: at,
-        });
-        errors.finish_with(built)
+        let fields =
+            name.zip(url).zip(application).map(|((name, app_open_url), application)| WalletApplicationFields {
+                application_id: application.id,
+                name,
+                app_open_url,
+                uses_pingone_wallet_sdk: self.uses_pingone_wallet_sdk.unwrap_or(true),
+            });
+        errors.finish_with(fields)
     }
 }
 
@@ -115,8 +110,8 @@ async fn create(
     Path(environment_id): Path<Uuid>,
     Json(body): Json<WalletApplicationBody>,
 ) -> Result<(StatusCode, Json<WalletApplicationView>)> {
-    let application = body.parse(environment_id, Uuid::nil())?;
-    let created = state.credd.create_wallet_application(&caller, application).await?;
+    let fields = body.parse()?;
+    let created = state.credd.create_wallet_application(&caller, environment_id, fields).await?;
     Ok((StatusCode::CREATED, Json(view(&state.links, created))))
 }
 
@@ -158,8 +153,8 @@ async fn replace(
     Path((environment_id, id)): Path<(Uuid, Uuid)>,
     Json(body): Json<WalletApplicationBody>,
 ) -> Result<Json<WalletApplicationView>> {
-    let application = body.parse(environment_id, id)?;
-    Ok(Json(view(&state.links, state.credd.replace_wallet_application(&caller, application).await?)))
+    let fields = body.parse()?;
+    Ok(Json(view(&state.links, state.credd.replace_wallet_application(&caller, environment_id, id, fields).await?)))
 }
 
 /// Delete a wallet application; its wallets are disabled.

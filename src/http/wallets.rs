@@ -10,7 +10,7 @@ use domain::user::Locale;
 use domain::validation::{Collector, FieldError};
 use domain::wallet::{WalletStatus, application_instance_id};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -20,7 +20,7 @@ use super::extract::{Caller, Json, Path, Query};
 use super::openapi;
 use super::wire::{self, ListQuery, Ref};
 use crate::error::{Error, Result};
-use crate::service::notifications::NotificationRequest;
+use crate::service::notifications::{NotificationReport, NotificationRequest, NotificationResult};
 use crate::service::wallets::WalletDetails;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -140,105 +140,130 @@ struct WalletView {
     user: Ref,
     digital_wallet_application: Ref,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<shapes::ApplicationInstance>)]
-    application_instance: Option<Value>,
+    application_instance: Option<ApplicationInstanceView>,
     #[schema(value_type = openapi::WalletStatus)]
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<shapes::PairingSession>)]
-    pairing_session: Option<Value>,
+    pairing_session: Option<PairingSessionView>,
     /// On a read of one wallet; lists leave it out.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<shapes::PairingAttempt>)]
-    pairing_attempts: Vec<Value>,
+    pairing_attempts: Vec<PairingAttemptView>,
     /// What the wallet app sent when it paired.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     device_data: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<shapes::NotificationReport>)]
-    notification: Option<Value>,
+    notification: Option<NotificationReportView>,
 }
 
 wire::collection!(Wallets, "digitalWallets", WalletView);
 
-/// Shapes that this module and others render with `json!`, for the OpenAPI document.
-#[expect(dead_code, reason = "described to utoipa, never built: the views render json!")]
-pub mod shapes {
-    use utoipa::ToSchema;
-    use uuid::Uuid;
+/// The wallet app's installation.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ApplicationInstance)]
+pub(super) struct ApplicationInstanceView {
+    id: String,
+}
 
-    use crate::http::error::ErrorBody;
-    use crate::http::openapi;
-    use crate::http::wire::Ref;
-
-    #[derive(ToSchema)]
-    pub struct ApplicationInstance {
-        pub id: String,
-    }
-
-    /// The session that pairs the wallet: `qrUrl` is the link the wallet app opens.
-    #[derive(ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    pub struct PairingSession {
-        pub id: Uuid,
-        #[schema(value_type = openapi::Timestamp)]
-        pub created_at: String,
-        #[schema(value_type = openapi::Timestamp)]
-        pub updated_at: String,
-        pub environment: Ref,
-        pub user: Ref,
-        pub digital_wallet: Ref,
-        pub challenge: String,
-        pub qr_url: String,
-        #[schema(value_type = openapi::PairingStatus)]
-        pub status: String,
-        #[schema(value_type = openapi::Timestamp)]
-        pub expires_at: String,
-    }
-
-    #[derive(ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    pub struct PairingAttempt {
-        pub success: bool,
-        #[schema(value_type = openapi::Timestamp)]
-        pub attempted_at: String,
-    }
-
-    /// What became of a request's `notification`: one result per method.
-    #[derive(ToSchema)]
-    pub struct NotificationReport {
-        #[schema(value_type = Vec<openapi::NotifyMethod>)]
-        pub methods: Vec<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub template: Option<NotificationReportTemplate>,
-        pub results: Vec<NotificationResult>,
-    }
-
-    #[derive(ToSchema)]
-    pub struct NotificationReportTemplate {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub locale: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub variant: Option<String>,
-    }
-
-    /// `sent: true` with the notification's id, or `sent: false` with why (a user
-    /// without that address).
-    #[derive(ToSchema)]
-    pub struct NotificationResult {
-        #[schema(value_type = openapi::NotifyMethod)]
-        pub method: String,
-        pub sent: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub notification: Option<Ref>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub error: Option<ErrorBody>,
+impl ApplicationInstanceView {
+    pub(super) fn new(id: String) -> Self {
+        Self { id }
     }
 }
 
-fn parse_stored_json(text: Option<&str>) -> Option<Value> {
-    text.and_then(|t| serde_json::from_str(t).ok())
+/// The session that pairs the wallet: `qrUrl` is the link the wallet app opens.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PairingSession)]
+struct PairingSessionView {
+    id: Uuid,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
+    created_at: domain::time::Timestamp,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
+    updated_at: domain::time::Timestamp,
+    environment: Ref,
+    user: Ref,
+    digital_wallet: Ref,
+    challenge: String,
+    qr_url: String,
+    #[schema(value_type = openapi::PairingStatus)]
+    status: &'static str,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
+    expires_at: domain::time::Timestamp,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PairingAttempt)]
+struct PairingAttemptView {
+    success: bool,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
+    attempted_at: domain::time::Timestamp,
+}
+
+/// What became of a request's `notification`: one result per method.
+#[derive(Serialize, ToSchema)]
+#[schema(as = NotificationReport)]
+pub(super) struct NotificationReportView {
+    #[schema(value_type = Vec<openapi::NotifyMethod>)]
+    methods: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template: Option<NotificationReportTemplateView>,
+    results: Vec<NotificationResultView>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = NotificationReportTemplate)]
+struct NotificationReportTemplateView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locale: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variant: Option<String>,
+}
+
+/// `sent: true` with the notification's id, or `sent: false` with why (a user
+/// without that address).
+#[derive(Serialize, ToSchema)]
+#[schema(as = NotificationResult)]
+struct NotificationResultView {
+    #[schema(value_type = openapi::NotifyMethod)]
+    method: String,
+    sent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notification: Option<Ref>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorBody>,
+}
+
+impl NotificationReportView {
+    /// The report a resource of `user_id` keeps (`notification`), if it is readable.
+    pub(super) fn of_kept(kept: Option<&str>, user_id: Uuid) -> Option<Self> {
+        let report = NotificationReport::from_kept(kept?)?;
+        Some(Self {
+            methods: report.methods,
+            template: report.template.map(|t| NotificationReportTemplateView { locale: t.locale, variant: t.variant }),
+            results: report.results.into_iter().map(|result| NotificationResultView::new(result, user_id)).collect(),
+        })
+    }
+}
+
+impl NotificationResultView {
+    fn new(result: NotificationResult, user_id: Uuid) -> Self {
+        let error = result.missing_address.map(|missing| {
+            let attribute = if result.method == NotifyMethod::Email.as_str() { "email" } else { "phone" };
+            ErrorBody::invalid_value(missing.id, format!("Could not find {attribute} attribute for user {user_id}."))
+        });
+        Self {
+            method: result.method,
+            sent: result.sent,
+            notification: result.notification.map(|n| Ref { id: n.id }),
+            error,
+        }
+    }
 }
 
 fn view(state: &AppState, details: WalletDetails) -> WalletView {
@@ -253,18 +278,18 @@ fn view(state: &AppState, details: WalletDetails) -> WalletView {
         if let Some(application) = &application {
             links.insert("appOpen", wire::Link { href: credd.app_open_url(application, &session) });
         }
-        json!({
-            "id": session.id,
-            "createdAt": wire::format_timestamp(&session.created_at),
-            "updatedAt": wire::format_timestamp(&session.updated_at),
-            "environment": { "id": session.environment_id },
-            "user": { "id": session.user_id },
-            "digitalWallet": { "id": session.wallet_id },
-            "challenge": session.challenge,
-            "qrUrl": qr_url,
-            "status": session.status.as_str(),
-            "expiresAt": wire::format_timestamp(&session.expires_at),
-        })
+        PairingSessionView {
+            id: session.id,
+            created_at: session.created_at,
+            updated_at: session.updated_at,
+            environment: Ref { id: session.environment_id },
+            user: Ref { id: session.user_id },
+            digital_wallet: Ref { id: session.wallet_id },
+            challenge: session.challenge,
+            qr_url,
+            status: session.status.as_str(),
+            expires_at: session.expires_at,
+        }
     });
     WalletView {
         links,
@@ -274,15 +299,15 @@ fn view(state: &AppState, details: WalletDetails) -> WalletView {
         environment: Ref { id: wallet.environment_id },
         user: Ref { id: wallet.user_id },
         digital_wallet_application: Ref { id: wallet.wallet_application_id },
-        application_instance: wallet.application_instance_id.map(|id| json!({ "id": id })),
+        application_instance: wallet.application_instance_id.map(ApplicationInstanceView::new),
         status: wallet.status.as_str(),
         pairing_session,
         pairing_attempts: attempts
-            .iter()
-            .map(|a| json!({ "success": a.success, "attemptedAt": wire::format_timestamp(&a.attempted_at) }))
+            .into_iter()
+            .map(|a| PairingAttemptView { success: a.success, attempted_at: a.attempted_at })
             .collect(),
-        device_data: parse_stored_json(wallet.device_data.as_deref()),
-        notification: parse_stored_json(wallet.notification.as_deref()),
+        device_data: wallet.device_data.as_deref().and_then(|d| serde_json::from_str(d).ok()),
+        notification: NotificationReportView::of_kept(wallet.notification.as_deref(), wallet.user_id),
     }
 }
 
@@ -398,4 +423,33 @@ async fn delete(
 ) -> Result<StatusCode> {
     state.credd.delete_wallet(&caller, environment_id, user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_report_reads_back_as_it_was_answered() {
+        let user_id = Uuid::new_v4();
+        let answered = serde_json::json!({
+            "methods": ["EMAIL", "SMS"],
+            "template": { "locale": "en" },
+            "results": [
+                { "method": "EMAIL", "sent": true, "notification": { "id": Uuid::new_v4() } },
+                { "method": "SMS", "sent": false, "error": {
+                    "id": Uuid::new_v4(),
+                    "code": "INVALID_DATA",
+                    "message": "The request could not be completed. One or more validation errors were in the request.",
+                    "details": [{ "code": "INVALID_VALUE", "message": format!("Could not find phone attribute for user {user_id}.") }],
+                } },
+            ],
+        });
+        // Kept as PingOne answered it, or as credd keeps it now: answered the same.
+        let report = NotificationReport::from_kept(&answered.to_string()).unwrap();
+        for kept in [answered.to_string(), serde_json::to_string(&report).unwrap()] {
+            let view = NotificationReportView::of_kept(Some(&kept), user_id).unwrap();
+            assert_eq!(serde_json::to_string(&view).unwrap(), answered.to_string());
+        }
+    }
 }

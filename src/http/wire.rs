@@ -11,7 +11,6 @@ use domain::time::Timestamp;
 use domain::validation::{FieldError, FieldErrorKind};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
@@ -305,44 +304,6 @@ macro_rules! collection {
     };
 }
 pub(crate) use collection;
-
-/// The schema of a list whose items are still rendered as untyped JSON.
-// TODO(typed views): remove once every list renders a typed item.
-macro_rules! untyped_collection_schema {
-    ($marker:ident, $embedded:literal, $item:ty) => {
-        pub struct $marker;
-
-        impl utoipa::PartialSchema for $marker {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                $crate::http::wire::collection_schema($embedded, <$item as utoipa::ToSchema>::name())
-            }
-        }
-
-        impl utoipa::ToSchema for $marker {
-            fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
-                schemas.push((<$item as utoipa::ToSchema>::name().into(), <$item as utoipa::PartialSchema>::schema()));
-                <$item as utoipa::ToSchema>::schemas(schemas);
-                schemas.push(("Links".into(), <$crate::http::wire::LinkSet as utoipa::PartialSchema>::schema()));
-                <$crate::http::wire::LinkSet as utoipa::ToSchema>::schemas(schemas);
-            }
-        }
-    };
-}
-pub(crate) use untyped_collection_schema;
-
-/// The collection of one page whose items are rendered as untyped JSON.
-// TODO(typed views): remove once every list renders a typed item.
-pub fn untyped_collection<T>(
-    links: &Links,
-    uri: &Uri,
-    name: &'static str,
-    page: Page<T>,
-    request: PageRequest,
-    id_of: impl Fn(&T) -> Uuid,
-    render: impl Fn(T) -> Value,
-) -> Collection<Value> {
-    Collection::page(links, uri, name, page, request, id_of, render)
-}
 
 pub fn collection_schema(embedded: &str, item: std::borrow::Cow<'static, str>) -> RefOr<Schema> {
     let items = ArrayBuilder::new().items(utoipa::openapi::Ref::from_schema_name(item));

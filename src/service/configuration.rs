@@ -6,12 +6,12 @@ use domain::StoreError;
 use domain::configuration::{CREDENTIAL_TYPES, Configuration};
 use domain::credential::{CredentialType, CredentialTypeFields};
 use domain::mfa::{DevicePolicy, DevicePolicyFields, MfaSettings};
-use domain::notification::{TemplateContent, TemplateName};
+use domain::notification::{TemplateContent, TemplateContentFields, TemplateName};
 use domain::page::{MAX_LIMIT, Page, PageRequest};
 use domain::store::{CredentialTypeStore, EnvironmentStore, MfaStore, NotificationStore, StoreResult, WalletStore};
 use domain::time::{new_id, now};
 use domain::validation::{FieldError, FieldErrorKind};
-use domain::wallet::WalletApplication;
+use domain::wallet::{WalletApplication, WalletApplicationFields};
 use uuid::Uuid;
 
 use super::Credd;
@@ -25,8 +25,8 @@ pub struct ConfigurationImport {
     /// Name and site URL; left out: named after the environment, no site URL.
     pub issuer_profile: Option<(String, Option<String>)>,
     pub credential_types: Vec<(Uuid, CredentialTypeFields)>,
-    pub wallet_applications: Vec<WalletApplication>,
-    pub template_contents: Vec<TemplateContent>,
+    pub wallet_applications: Vec<(Uuid, WalletApplicationFields)>,
+    pub template_contents: Vec<(Uuid, TemplateName, TemplateContentFields)>,
     /// Left empty: the default policy a new environment gets.
     pub device_policies: Vec<(Uuid, DevicePolicyFields)>,
     /// Left out: the default.
@@ -118,12 +118,12 @@ impl Credd {
             wallet_applications: import
                 .wallet_applications
                 .into_iter()
-                .map(|a| WalletApplication { id: id_or_new(a.id), ..a })
+                .map(|(id, fields)| WalletApplication::new(id_or_new(id), environment_id, fields, at))
                 .collect(),
             template_contents: import
                 .template_contents
                 .into_iter()
-                .map(|c| TemplateContent { id: id_or_new(c.id), ..c })
+                .map(|(id, template, fields)| TemplateContent::new(id_or_new(id), environment_id, template, fields, at))
                 .collect(),
             device_policies,
             mfa_settings: import.max_allowed_devices.map(|max_allowed_devices| MfaSettings {

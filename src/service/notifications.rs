@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use domain::job::NewJob;
 use domain::notification::{
     DeliveryMethod, MAX_MESSAGE_BYTES, Notification, NotificationFilter, NotificationStatus, NotifyMethod,
-    TemplateContent, TemplateName, default_content, render, select_content,
+    TemplateContent, TemplateContentFields, TemplateName, default_content, render, select_content,
 };
 use domain::page::{Page, PageRequest};
 use domain::store::{NotificationStore, Outbox};
@@ -53,14 +53,21 @@ impl NotificationRequest {
     }
 }
 
-/// What became of a request's notification: PingOne's `notification` block, kept
-/// with the resource and answered on every read.
+/// What became of a request's notification (PingOne's `notification` block), kept
+/// with the resource as JSON and answered on every read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotificationReport {
     pub methods: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<ReportTemplate>,
     pub results: Vec<NotificationResult>,
+}
+
+impl NotificationReport {
+    /// The report a resource keeps, unless it is unreadable.
+    pub fn from_kept(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,18 +78,28 @@ pub struct ReportTemplate {
     pub variant: Option<String>,
 }
 
+/// One method's result: sent, with its notification, or not, for want of an address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotificationResult {
     pub method: String,
     pub sent: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notification: Option<ReportRef>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<serde_json::Value>,
+    #[serde(rename = "error", skip_serializing_if = "Option::is_none")]
+    pub missing_address: Option<MissingAddress>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportRef {
+    pub id: Uuid,
+}
+
+/// The user had no address for the method (no email for `EMAIL`, no phone for
+/// `SMS`), so it sent nothing. A report kept with PingOne's error body in its place
+/// reads as this too: the body has the same `id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MissingAddress {
+    /// Names this failure to the client, the same on every read.
     pub id: Uuid,
 }
 
@@ -105,16 +122,6 @@ fn address(user: &User, method: NotifyMethod) -> Option<&str> {
         NotifyMethod::Email => user.email.as_deref(),
         NotifyMethod::Sms => user.mobile_phone.as_deref().or(user.primary_phone.as_deref()),
     }
-}
-
-fn missing_address(user: &User, method: NotifyMethod) -> serde_json::Value {
-    let attribute = if method == NotifyMethod::Email { "email" } else { "phone" };
-    serde_json::json!({
-        "id": Uuid::new_v4(),
-        "code": "INVALID_DATA",
-        "message": "The request could not be completed. One or more validation errors were in the request.",
-        "details": [{ "code": "INVALID_VALUE", "message": format!("Could not find {attribute} attribute for user {}.", user.id) }],
-    })
 }
 
 /// Languages to try, in order: the request's, the user's preferences, the environment's.
@@ -153,7 +160,7 @@ impl Credd {
                     method: method.as_str().into(),
                     sent: false,
                     notification: None,
-                    error: Some(missing_address(user, *method)),
+                    missing_address: Some(MissingAddress { id: Uuid::new_v4() }),
                 },
                 Some(recipient) => {
                     let id = self
@@ -172,7 +179,7 @@ impl Credd {
                         method: method.as_str().into(),
                         sent: true,
                         notification: Some(ReportRef { id }),
-                        error: None,
+                        missing_address: None,
                     }
                 }
             };
@@ -343,11 +350,12 @@ impl Credd {
     pub async fn create_template_content(
         &self,
         principal: &Principal,
-        mut content: TemplateContent,
+        environment_id: Uuid,
+        template: TemplateName,
+        fields: TemplateContentFields,
     ) -> Result<TemplateContent> {
-        principal.require_manage(content.environment_id)?;
-        let at = now();
-        (content.id, content.created_at, content.updated_at) = (new_id(), at, at);
+        principal.require_manage(environment_id)?;
+        let content = TemplateContent::new(new_id(), environment_id, template, fields, now());
         self.store.create_template_content(&content).await.map_err(Error::conflict_on("locale", CONTENT_TAKEN))?;
         Ok(content)
     }
@@ -377,11 +385,14 @@ impl Credd {
     pub async fn replace_template_content(
         &self,
         principal: &Principal,
-        mut content: TemplateContent,
+        environment_id: Uuid,
+        template: TemplateName,
+        id: Uuid,
+        fields: TemplateContentFields,
     ) -> Result<TemplateContent> {
-        principal.require_manage(content.environment_id)?;
-        let existing = self.store.template_content(content.environment_id, content.template, content.id).await?;
-        (content.created_at, content.updated_at) = (existing.created_at, now());
+        principal.require_manage(environment_id)?;
+        let mut content = self.store.template_content(environment_id, template, id).await?;
+        content.replace(fields, now());
         self.store.update_template_content(&content).await.map_err(Error::conflict_on("locale", CONTENT_TAKEN))?;
         Ok(content)
     }

@@ -13,7 +13,7 @@ use domain::time::{Timestamp, new_id, now};
 use domain::validation::FieldError;
 use domain::wallet::{
     DigitalWallet, MAX_PAIRING_FAILURES, PairingAttempt, PairingRefusal, PairingSession, PairingStatus,
-    WalletApplication, WalletStatus, new_challenge,
+    WalletApplication, WalletApplicationFields, WalletStatus, new_challenge,
 };
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -77,11 +77,11 @@ impl Credd {
     pub async fn create_wallet_application(
         &self,
         principal: &Principal,
-        mut application: WalletApplication,
+        environment_id: Uuid,
+        fields: WalletApplicationFields,
     ) -> Result<WalletApplication> {
-        principal.require_manage(application.environment_id)?;
-        let at = now();
-        (application.id, application.created_at, application.updated_at) = (new_id(), at, at);
+        principal.require_manage(environment_id)?;
+        let application = WalletApplication::new(new_id(), environment_id, fields, now());
         self.store.create_wallet_application(&application).await?;
         Ok(application)
     }
@@ -110,10 +110,12 @@ impl Credd {
     pub async fn replace_wallet_application(
         &self,
         principal: &Principal,
-        replacement: WalletApplication,
+        environment_id: Uuid,
+        id: Uuid,
+        replacement: WalletApplicationFields,
     ) -> Result<WalletApplication> {
-        principal.require_manage(replacement.environment_id)?;
-        let mut application = self.store.wallet_application(replacement.environment_id, replacement.id).await?;
+        principal.require_manage(environment_id)?;
+        let mut application = self.store.wallet_application(environment_id, id).await?;
         let mut errors = Vec::new();
         if replacement.application_id != application.application_id {
             errors.push(FieldError::invalid("application.id", "application.id is immutable."));

@@ -87,6 +87,46 @@ pub struct TemplateContent {
     pub updated_at: Timestamp,
 }
 
+/// What an administrator says of a template content; its template comes from where it
+/// is kept, its id and times are credd's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateContentFields {
+    pub delivery_method: DeliveryMethod,
+    pub locale: String,
+    pub variant: Option<String>,
+    pub subject: Option<String>,
+    pub body: String,
+}
+
+impl TemplateContent {
+    pub fn new(
+        id: Uuid,
+        environment_id: Uuid,
+        template: TemplateName,
+        fields: TemplateContentFields,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            environment_id,
+            template,
+            delivery_method: fields.delivery_method,
+            locale: fields.locale,
+            variant: fields.variant,
+            subject: fields.subject,
+            body: fields.body,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// A full replace of what the administrator says; its place, id and creation stay.
+    pub fn replace(&mut self, fields: TemplateContentFields, now: Timestamp) {
+        *self =
+            Self { created_at: self.created_at, ..Self::new(self.id, self.environment_id, self.template, fields, now) };
+    }
+}
+
 /// Locales and variants compare case-insensitively; they are kept lower-case.
 pub fn normalize_locale(target: &str, value: &str) -> Result<String, FieldError> {
     crate::user::Locale::parse(target, &value.replace('_', "-")).map(|_| value.replace('_', "-").to_ascii_lowercase())
@@ -288,6 +328,27 @@ mod tests {
         assert_eq!(pick(Some("missing"), &["fr"]).unwrap(), "fr/None");
         assert_eq!(pick(None, &["de", "fr-CA"]).unwrap(), "fr/None", "fr-CA falls back to fr");
         assert_eq!(pick(None, &["de", "es"]), None, "no content: the built-in one is used");
+    }
+
+    #[test]
+    fn a_replaced_content_keeps_its_place_and_creation() {
+        let mut replaced = content("en", None);
+        let before = replaced.clone();
+        let later = before.updated_at + chrono::TimeDelta::seconds(1);
+        let fields = TemplateContentFields {
+            delivery_method: DeliveryMethod::Sms,
+            locale: "fr".into(),
+            variant: None,
+            subject: None,
+            body: "Bonjour".into(),
+        };
+        replaced.replace(fields, later);
+        assert_eq!(
+            (replaced.id, replaced.environment_id, replaced.template),
+            (before.id, before.environment_id, before.template)
+        );
+        assert_eq!((replaced.created_at, replaced.updated_at), (before.created_at, later));
+        assert_eq!((replaced.delivery_method, replaced.body.as_str()), (DeliveryMethod::Sms, "Bonjour"));
     }
 
     #[test]

@@ -46,6 +46,30 @@ pub struct WalletApplication {
     pub updated_at: Timestamp,
 }
 
+/// What a client says of a wallet application; its id and times are credd's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletApplicationFields {
+    pub application_id: Uuid,
+    pub name: String,
+    pub app_open_url: String,
+    pub uses_pingone_wallet_sdk: bool,
+}
+
+impl WalletApplication {
+    pub fn new(id: Uuid, environment_id: Uuid, fields: WalletApplicationFields, now: Timestamp) -> Self {
+        Self {
+            id,
+            environment_id,
+            application_id: fields.application_id,
+            name: fields.name,
+            app_open_url: fields.app_open_url,
+            uses_pingone_wallet_sdk: fields.uses_pingone_wallet_sdk,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// An absolute `http(s)` URL, as `appOpenUrl` must be.
 pub fn app_open_url(value: &str) -> Result<String, FieldError> {
     let value = bounded_text("appOpenUrl", value, 2048)?;

@@ -5,5 +5,5 @@ pub(super) mod devices;
 pub(super) mod policies;
 pub(super) mod settings;
 
-pub(super) use policies::{PolicyBody, view as policy_view};
-pub(super) use settings::{SettingsBody, view as settings_view};
+pub(super) use policies::{DevicePolicyView, PolicyBody, view as policy_view};
+pub(super) use settings::{MfaSettingsView, SettingsBody, view as settings_view};
