@@ -79,19 +79,17 @@ struct DocumentBody {
     mfa_settings: Option<SettingsBody>,
 }
 
-/// An item and its id; without one (nil) it gets a new id.
+/// An item and its id; without one it gets a new id.
 #[derive(Deserialize)]
 struct Item<Body> {
-    #[serde(default)]
-    id: Uuid,
+    id: Option<Uuid>,
     #[serde(flatten)]
     body: Body,
 }
 
 #[derive(Deserialize)]
 struct ContentItem {
-    #[serde(default)]
-    id: Uuid,
+    id: Option<Uuid>,
     template: Option<TemplateBody>,
     #[serde(flatten)]
     body: ContentBody,

@@ -18,17 +18,17 @@ use super::Credd;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 
-/// A configuration document, each part parsed on its own. A nil id asks for a new
+/// A configuration document, each part parsed on its own. An item without an id gets a new
 /// one; the others are kept, so suites may hard-code them.
 #[derive(Debug, Default)]
 pub struct ConfigurationImport {
     /// Name and site URL; left out: named after the environment, no site URL.
     pub issuer_profile: Option<(String, Option<String>)>,
-    pub credential_types: Vec<(Uuid, CredentialTypeFields)>,
-    pub wallet_applications: Vec<(Uuid, WalletApplicationFields)>,
-    pub template_contents: Vec<(Uuid, TemplateName, TemplateContentFields)>,
+    pub credential_types: Vec<(Option<Uuid>, CredentialTypeFields)>,
+    pub wallet_applications: Vec<(Option<Uuid>, WalletApplicationFields)>,
+    pub template_contents: Vec<(Option<Uuid>, TemplateName, TemplateContentFields)>,
     /// Left empty: the default policy a new environment gets.
-    pub device_policies: Vec<(Uuid, DevicePolicyFields)>,
+    pub device_policies: Vec<(Option<Uuid>, DevicePolicyFields)>,
     /// Left out: the default.
     pub max_allowed_devices: Option<i64>,
 }
@@ -147,8 +147,9 @@ impl Credd {
     }
 }
 
-fn id_or_new(id: Uuid) -> Uuid {
-    if id.is_nil() { new_id() } else { id }
+/// The item's own id, or a new one for an item that came without.
+fn id_or_new(id: Option<Uuid>) -> Uuid {
+    id.unwrap_or_else(new_id)
 }
 
 /// Every item of a paged list.
