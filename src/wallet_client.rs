@@ -82,7 +82,7 @@ pub async fn pair<T: Transport>(
         "signature": signature,
         "deviceData": {
             "appPackage": "credd.wallet.simulator", "sdkVersion": env!("CARGO_PKG_VERSION"), "osType": "ANDROID",
-            "osVersion": "14", "manufacturer": "credd", "model": "simulator",
+            "osVersion": "14", "manufacturer": "credd", "model": "simulator", "pushToken": "simulator-push-token",
         },
     });
     let paired = expect_ok("pairing", transport.post(&url, &body).await?)?;

@@ -174,7 +174,8 @@ async fn create(
 
 /// List the environment's applications.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/applications", operation_id = "listApplications",
-    params(ListQuery),
+    params(ListQuery, ("filter" = Option<String>, Query,
+        description = "SCIM (credd's addition): `id` eq, `name` eq or sw; joined by `and`, `or`, parentheses.")),
     responses((status = 200, description = "A page of applications.", body = Applications)))]
 async fn list(
     State(state): State<AppState>,
@@ -183,8 +184,8 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Applications>> {
-    let request = query.page(&uri)?;
-    let page = state.credd.applications(&caller, environment_id, request).await?;
+    let (request, filter) = query.filtered_page::<Application>(&uri)?;
+    let page = state.credd.applications(&caller, environment_id, filter.as_ref(), request).await?;
     Ok(Json(Applications::page(&state.links, &uri, page, request, |a| a.id, |a| view(&state.links, a, None))))
 }
 

@@ -517,7 +517,8 @@ async fn create(
 
 /// List the credential types: `_embedded.items`, without `metadata`, as PingOne lists them.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/credentialTypes", operation_id = "listCredentialTypes",
-    params(ListQuery),
+    params(ListQuery, ("filter" = Option<String>, Query,
+        description = "SCIM (credd's addition): `title` eq or sw, `management.mode` eq; joined by `and`, `or`, parentheses.")),
     responses((status = 200, description = "A page of credential types.", body = CredentialTypes)))]
 async fn list(
     State(state): State<AppState>,
@@ -526,8 +527,8 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<CredentialTypes>> {
-    let request = query.page(&uri)?;
-    let page = state.credd.credential_types(&caller, environment_id, request).await?;
+    let (request, filter) = query.filtered_page::<CredentialType>(&uri)?;
+    let page = state.credd.credential_types(&caller, environment_id, filter.as_ref(), request).await?;
     Ok(Json(CredentialTypes::page(&state.links, &uri, page, request, |t| t.id, |t| type_view(&state, &t, false))))
 }
 

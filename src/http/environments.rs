@@ -121,7 +121,9 @@ async fn create(
 }
 
 /// List the environments the token may manage.
-#[utoipa::path(get, path = "/v1/environments", operation_id = "listEnvironments", params(ListQuery),
+#[utoipa::path(get, path = "/v1/environments", operation_id = "listEnvironments",
+    params(ListQuery, ("filter" = Option<String>, Query,
+        description = "SCIM: `id` eq, `name` sw; joined by `and`, `or`, parentheses: `name sw \"Stag\"`.")),
     responses((status = 200, description = "A page of environments.", body = Environments)))]
 async fn list(
     State(state): State<AppState>,
@@ -129,8 +131,8 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Environments>> {
-    let request = query.page(&uri)?;
-    let page = state.credd.environments(&caller, request).await?;
+    let (request, filter) = query.filtered_page::<Environment>(&uri)?;
+    let page = state.credd.environments(&caller, filter.as_ref(), request).await?;
     Ok(Json(Environments::page(&state.links, &uri, page, request, |e| e.id, |e| view(&state.links, e))))
 }
 

@@ -5,7 +5,7 @@ use axum::body::{Body, HttpBody};
 use axum::http::{HeaderValue, Response, StatusCode, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
-use domain::validation::{FieldError, FieldErrorKind};
+use domain::validation::{FieldError, FieldErrorKind, InnerError};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -39,17 +39,42 @@ pub(super) struct ErrorBody {
 #[schema(as = ErrorDetail)]
 struct Detail {
     /// `INVALID_VALUE`, `REQUIRED_VALUE`, `SIZE_LIMIT_EXCEEDED`, `OUT_OF_RANGE`, `UNIQUENESS_VIOLATION`,
-    /// `LIMIT_EXCEEDED`, `INVALID_OTP`, `INVALID_TOKEN` or `INSUFFICIENT_PERMISSIONS`.
+    /// `LIMIT_EXCEEDED`, `INVALID_OTP`, `INVALID_FILTER`, `INVALID_TOKEN` or `INSUFFICIENT_PERMISSIONS`.
     code: &'static str,
     /// The field, parameter or header the problem is in.
     #[serde(skip_serializing_if = "Option::is_none")]
     target: Option<String>,
     message: String,
+    /// What would be accepted, where credd can say.
+    #[serde(rename = "innerError", skip_serializing_if = "Option::is_none")]
+    inner_error: Option<InnerErrorView>,
+}
+
+/// PingOne's `innerError`: the allowed range of a number, or what a list's filter supports.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ErrorInnerError)]
+struct InnerErrorView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    range_minimum_value: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    range_maximum_value: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    supported_attributes: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    supported_operators: Vec<String>,
+}
+
+impl From<InnerError> for InnerErrorView {
+    fn from(inner: InnerError) -> Self {
+        let InnerError { range_minimum_value, range_maximum_value, supported_attributes, supported_operators } = inner;
+        Self { range_minimum_value, range_maximum_value, supported_attributes, supported_operators }
+    }
 }
 
 impl Detail {
     fn new(code: &'static str, target: Option<String>, message: impl Into<String>) -> Self {
-        Self { code, target, message: message.into() }
+        Self { code, target, message: message.into(), inner_error: None }
     }
 }
 
@@ -63,8 +88,12 @@ impl From<FieldError> for Detail {
             FieldErrorKind::NotUnique => "UNIQUENESS_VIOLATION",
             FieldErrorKind::LimitExceeded => "LIMIT_EXCEEDED",
             FieldErrorKind::InvalidOtp => "INVALID_OTP",
+            FieldErrorKind::InvalidFilter => "INVALID_FILTER",
         };
-        Self::new(code, Some(error.target), error.message)
+        Self {
+            inner_error: error.inner.map(|inner| (*inner).into()),
+            ..Self::new(code, Some(error.target), error.message)
+        }
     }
 }
 

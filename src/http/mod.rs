@@ -7,7 +7,6 @@ mod credential_types;
 mod environments;
 pub mod error;
 pub mod extract;
-mod filter;
 mod health;
 mod metrics;
 mod mfa;

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use domain::notification::{
-    DeliveryMethod, NotificationFilter, TemplateContent, TemplateContentFields, TemplateName, normalize_locale,
+    DeliveryMethod, Notification, TemplateContent, TemplateContentFields, TemplateName, normalize_locale,
     normalize_variant,
 };
 use domain::validation::{Collector, FieldError, bounded_text};
@@ -16,7 +16,6 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::ErrorBody;
 use super::extract::{Caller, Json, Path, Query};
-use super::filter;
 use super::openapi;
 use super::wire::{self, Links, ListQuery, Ref};
 use crate::error::{Error, Result};
@@ -187,13 +186,17 @@ async fn create_content(
 /// List a template's contents (the administrator's; not the built-in ones).
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/templates/{template_name}/contents",
     operation_id = "listTemplateContents", tag = "Notification templates",
+    params(("filter" = Option<String>, Query,
+        description = "SCIM: `locale` eq or sw, `deliveryMethod` eq; joined by `and`, `or`, parentheses.")),
     responses((status = 200, description = "The contents.", body = TemplateContents)))]
 async fn list_contents(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((environment_id, name)): Path<(Uuid, String)>,
+    Query(query): Query<ListQuery>,
 ) -> Result<Json<TemplateContents>> {
-    let contents = state.credd.template_contents(&caller, environment_id, template(&name)?).await?;
+    let filter = query.unpaged::<TemplateContent>()?;
+    let contents = state.credd.template_contents(&caller, environment_id, template(&name)?, filter.as_ref()).await?;
     let path = format!("/v1/environments/{environment_id}/templates/{name}/contents");
     let items = contents.into_iter().map(|c| content_view(&state.links, c)).collect();
     Ok(Json(TemplateContents::all(&state.links, &path, items)))
@@ -306,7 +309,7 @@ fn notification_view(links: &Links, opened: OpenedNotification) -> NotificationV
 /// List the messages sent, newest first.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/notifications", operation_id = "listNotifications",
     params(ListQuery, ("filter" = Option<String>, Query,
-        description = "SCIM equality on `user.id`, `template` and `recipient`, joined by `and`: \
+        description = "SCIM: `user.id`, `template` and `recipient` eq, joined by `and`, `or`, parentheses: \
             `template eq \"device_pairing\"`.")),
     responses((status = 200, description = "A page of notifications.", body = Notifications)))]
 async fn list_notifications(
@@ -316,26 +319,8 @@ async fn list_notifications(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Notifications>> {
-    let request = query.page(&uri)?;
-    let mut notification_filter = NotificationFilter::default();
-    if let Some(text) = &query.filter {
-        for clause in filter::parse(text, &["user.id", "template", "recipient"])? {
-            match clause.attribute.as_str() {
-                "user.id" => {
-                    let id = Uuid::parse_str(&clause.value)
-                        .map_err(|_| Error::invalid(FieldError::invalid("filter", "user.id must be a UUID.")))?;
-                    notification_filter.user_id = Some(id);
-                }
-                "template" => {
-                    let name = TemplateName::parse(&clause.value)
-                        .ok_or_else(|| Error::invalid(FieldError::invalid("filter", "Unknown template name.")))?;
-                    notification_filter.template = Some(name);
-                }
-                _ => notification_filter.recipient = Some(clause.value),
-            }
-        }
-    }
-    let page = state.credd.notifications(&caller, environment_id, &notification_filter, request).await?;
+    let (request, filter) = query.filtered_page::<Notification>(&uri)?;
+    let page = state.credd.notifications(&caller, environment_id, filter.as_ref(), request).await?;
     let links = &state.links;
     Ok(Json(Notifications::page(links, &uri, page, request, |n| n.notification.id, |n| notification_view(links, n))))
 }

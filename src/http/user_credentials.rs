@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
-use domain::credential::{UserCredential, WalletAction};
+use domain::credential::{ProvisionedCredential, UserCredential, WalletAction};
 use domain::time::Timestamp;
 use domain::validation::{Collector, FieldError};
 use serde::{Deserialize, Serialize};
@@ -168,7 +168,9 @@ async fn update(
 
 /// List the user's credentials.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/users/{user_id}/credentials",
-    operation_id = "listUserCredentials", params(ListQuery),
+    operation_id = "listUserCredentials",
+    params(ListQuery, ("filter" = Option<String>, Query,
+        description = "SCIM (credd's addition): `status` and `credentialType.id` eq; joined by `and`, `or`, parentheses.")),
     responses((status = 200, description = "A page of credentials.", body = UserCredentials)))]
 async fn list(
     State(state): State<AppState>,
@@ -177,8 +179,8 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<UserCredentials>> {
-    let request = query.page(&uri)?;
-    let page = state.credd.user_credentials(&caller, environment_id, user_id, request).await?;
+    let (request, filter) = query.filtered_page::<UserCredential>(&uri)?;
+    let page = state.credd.user_credentials(&caller, environment_id, user_id, filter.as_ref(), request).await?;
     Ok(Json(UserCredentials::page(&state.links, &uri, page, request, |c| c.id, |c| view(&state, c))))
 }
 
@@ -301,30 +303,34 @@ fn provisioned_collection(state: &AppState, copies: Vec<ProvisionedWithActions>)
 /// List the copies of a credential, one per wallet, with their wallet actions.
 #[utoipa::path(get,
     path = "/v1/environments/{environment_id}/users/{user_id}/credentials/{credential_id}/provisionedCredentials",
-    operation_id = "listProvisionedCredentialsOfCredential",
+    operation_id = "listProvisionedCredentialsOfCredential", params(("filter" = Option<String>, Query, description = "SCIM: `status` eq.")),
     responses((status = 200, description = "The copies.", body = ProvisionedCredentials)))]
 async fn provisioned_of_credential(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((environment_id, user_id, id)): Path<(Uuid, Uuid, Uuid)>,
+    Query(query): Query<ListQuery>,
 ) -> Result<Json<ProvisionedCredentials>> {
-    let items =
-        state.credd.provisioned_credentials(&caller, environment_id, user_id, ProvisionedOf::Credential(id)).await?;
+    let filter = query.unpaged::<ProvisionedCredential>()?;
+    let of = ProvisionedOf::Credential(id);
+    let items = state.credd.provisioned_credentials(&caller, environment_id, user_id, of, filter.as_ref()).await?;
     Ok(Json(provisioned_collection(&state, items)))
 }
 
 /// List the credential copies in a wallet.
 #[utoipa::path(get,
     path = "/v1/environments/{environment_id}/users/{user_id}/digitalWallets/{wallet_id}/provisionedCredentials",
-    operation_id = "listProvisionedCredentialsInWallet",
+    operation_id = "listProvisionedCredentialsInWallet", params(("filter" = Option<String>, Query, description = "SCIM: `status` eq.")),
     responses((status = 200, description = "The copies.", body = ProvisionedCredentials)))]
 async fn provisioned_in_wallet(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((environment_id, user_id, id)): Path<(Uuid, Uuid, Uuid)>,
+    Query(query): Query<ListQuery>,
 ) -> Result<Json<ProvisionedCredentials>> {
-    let items =
-        state.credd.provisioned_credentials(&caller, environment_id, user_id, ProvisionedOf::Wallet(id)).await?;
+    let filter = query.unpaged::<ProvisionedCredential>()?;
+    let of = ProvisionedOf::Wallet(id);
+    let items = state.credd.provisioned_credentials(&caller, environment_id, user_id, of, filter.as_ref()).await?;
     Ok(Json(provisioned_collection(&state, items)))
 }
 

@@ -3,9 +3,7 @@
 
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use domain::user::{
-    Change, Email, Locale, PhoneAttribute, PreferredLanguage, User, UserFilter, UserPatch, Username, name_part,
-};
+use domain::user::{Change, Email, Locale, PhoneAttribute, PreferredLanguage, User, UserPatch, Username, name_part};
 use domain::validation::{Collector, FieldError};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -14,7 +12,6 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::ErrorBody;
 use super::extract::{Caller, Json, Path, Query};
-use super::filter;
 use super::openapi;
 use super::wire::{self, Links, ListQuery, Ref};
 use crate::error::Result;
@@ -209,7 +206,8 @@ async fn create(
 /// List the environment's users.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/users", operation_id = "listUsers",
     params(ListQuery, ("filter" = Option<String>, Query,
-        description = "SCIM equality on `username` and `email`, joined by `and`: `username eq \"ada\"`.")),
+        description = "SCIM: `id` eq; `username`, `email`, `name.given`, `name.family` eq or sw; \
+            joined by `and`, `or`, parentheses: `username sw \"ad\" and email eq \"ada@example.com\"`.")),
     responses((status = 200, description = "A page of users.", body = Users)))]
 async fn list(
     State(state): State<AppState>,
@@ -218,15 +216,8 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Users>> {
-    let request = query.page(&uri)?;
-    let mut user_filter = UserFilter::default();
-    if let Some(text) = &query.filter {
-        for clause in filter::parse(text, &["username", "email"])? {
-            let slot = if clause.attribute == "username" { &mut user_filter.username } else { &mut user_filter.email };
-            *slot = Some(clause.value);
-        }
-    }
-    let page = state.credd.users(&caller, environment_id, &user_filter, request).await?;
+    let (request, filter) = query.filtered_page::<User>(&uri)?;
+    let page = state.credd.users(&caller, environment_id, filter.as_ref(), request).await?;
     Ok(Json(Users::page(&state.links, &uri, page, request, |u| u.id, |u| view(&state.links, u))))
 }
 

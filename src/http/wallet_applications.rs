@@ -117,7 +117,9 @@ async fn create(
 
 /// List the environment's wallet applications.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/digitalWalletApplications",
-    operation_id = "listDigitalWalletApplications", params(ListQuery),
+    operation_id = "listDigitalWalletApplications",
+    params(ListQuery, ("filter" = Option<String>, Query,
+        description = "SCIM (credd's addition): `name` eq or sw; joined by `and`, `or`, parentheses.")),
     responses((status = 200, description = "A page of wallet applications.", body = WalletApplications)))]
 async fn list(
     State(state): State<AppState>,
@@ -126,8 +128,8 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<WalletApplications>> {
-    let request = query.page(&uri)?;
-    let page = state.credd.wallet_applications(&caller, environment_id, request).await?;
+    let (request, filter) = query.filtered_page::<WalletApplication>(&uri)?;
+    let page = state.credd.wallet_applications(&caller, environment_id, filter.as_ref(), request).await?;
     Ok(Json(WalletApplications::page(&state.links, &uri, page, request, |a| a.id, |a| view(&state.links, a))))
 }
 

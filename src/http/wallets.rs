@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use domain::notification::{NotifyMethod, normalize_variant, template_variables};
 use domain::user::Locale;
 use domain::validation::{Collector, FieldError};
-use domain::wallet::{WalletStatus, application_instance_id};
+use domain::wallet::{DigitalWallet, WalletStatus, application_instance_id};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -341,7 +341,9 @@ async fn create(
 
 /// List the user's wallets.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/users/{user_id}/digitalWallets",
-    operation_id = "listDigitalWallets", params(ListQuery),
+    operation_id = "listDigitalWallets",
+    params(ListQuery, ("filter" = Option<String>, Query,
+        description = "SCIM (credd's addition): `status` and `digitalWalletApplication.id` eq; joined by `and`, `or`, parentheses.")),
     responses((status = 200, description = "A page of wallets.", body = Wallets)))]
 async fn list(
     State(state): State<AppState>,
@@ -350,8 +352,8 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Wallets>> {
-    let request = query.page(&uri)?;
-    let page = state.credd.wallets(&caller, environment_id, user_id, request).await?;
+    let (request, filter) = query.filtered_page::<DigitalWallet>(&uri)?;
+    let page = state.credd.wallets(&caller, environment_id, user_id, filter.as_ref(), request).await?;
     Ok(Json(Wallets::page(&state.links, &uri, page, request, |d| d.wallet.id, |d| view(&state, d))))
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use axum::http::Uri;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::filter::{Filter, Filterable};
 use domain::page::{MAX_LIMIT, Page, PageRequest};
 use domain::time::Timestamp;
 use domain::validation::{FieldError, FieldErrorKind};
@@ -132,8 +133,8 @@ impl ToSchema for LinkSet {
     }
 }
 
-/// `limit`, `cursor` and `filter` of a list request. Lists that filter document
-/// `filter` themselves, with the attributes they support.
+/// `limit`, `cursor` and `filter` of a list request. Each list documents `filter`
+/// itself, with the attributes it supports; a parameter no list takes is refused.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
@@ -143,24 +144,52 @@ pub struct ListQuery {
     /// Where the page starts: the `cursor` of the previous page's `_links.next`.
     cursor: Option<String>,
     #[param(ignore)]
-    pub filter: Option<String>,
+    filter: Option<String>,
+    /// Everything else the client sent, to refuse rather than ignore.
+    #[param(ignore)]
+    #[serde(flatten)]
+    unsupported: BTreeMap<String, String>,
 }
 
 impl ListQuery {
-    /// The page asked for on `uri`, the list's own URI: a cursor must come from this
-    /// same list (its path, so its environment and parent, and its `filter`).
+    /// The page asked for on `uri`, the list's own URI, of a list that takes no filter.
     pub fn page(&self, uri: &Uri) -> Result<PageRequest> {
+        self.refuse_unsupported(&["limit", "cursor"])?;
+        if self.filter.is_some() {
+            return Err(unsupported_parameter("filter", &["limit", "cursor"]));
+        }
+        self.page_request(uri)
+    }
+
+    /// The page asked for on `uri` of a list of `T`s, and its `filter` parsed against
+    /// what that list supports.
+    pub fn filtered_page<T: Filterable>(&self, uri: &Uri) -> Result<(PageRequest, Option<Filter>)> {
+        self.refuse_unsupported(&["limit", "cursor", "filter"])?;
+        Ok((self.page_request(uri)?, self.filter::<T>()?))
+    }
+
+    /// The `filter` of a list of `T`s that comes whole, in one response.
+    pub fn unpaged<T: Filterable>(&self) -> Result<Option<Filter>> {
+        let paging = [("limit", &self.limit), ("cursor", &self.cursor)];
+        if let Some((name, _)) = paging.iter().find(|(_, value)| value.is_some()) {
+            return Err(unsupported_parameter(name, &["filter"]));
+        }
+        self.refuse_unsupported(&["filter"])?;
+        self.filter::<T>()
+    }
+
+    fn filter<T: Filterable>(&self) -> Result<Option<Filter>> {
+        self.filter.as_deref().map(Filter::parse::<T>).transpose().map_err(Error::invalid)
+    }
+
+    /// A cursor must come from this same list (its path, so its environment and
+    /// parent, and its `filter`).
+    fn page_request(&self, uri: &Uri) -> Result<PageRequest> {
         let limit = match &self.limit {
             None => DEFAULT_LIMIT,
             Some(text) => match text.parse::<u32>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => {
-                    return Err(Error::invalid(FieldError::new(
-                        "limit",
-                        FieldErrorKind::OutOfRange,
-                        format!("limit must be a whole number from 1 to {MAX_LIMIT}."),
-                    )));
-                }
+                _ => return Err(Error::invalid(FieldError::out_of_range("limit", 1, MAX_LIMIT.into()))),
             },
         };
         let after = match &self.cursor {
@@ -171,6 +200,21 @@ impl ListQuery {
         };
         Ok(PageRequest { limit, after })
     }
+
+    fn refuse_unsupported(&self, supported: &[&str]) -> Result<()> {
+        match self.unsupported.keys().next() {
+            Some(name) => Err(unsupported_parameter(name, supported)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// PingOne answers a parameter a list does not take as it answers a filter it cannot
+/// evaluate, so a client learns what the list supports instead of getting everything.
+fn unsupported_parameter(name: &str, supported: &[&str]) -> Error {
+    let message =
+        format!("The query parameter '{name}' is not supported on this list; supported: {}.", supported.join(", "));
+    Error::invalid(FieldError::new(name, FieldErrorKind::InvalidFilter, message))
 }
 
 /// A list's identity in its cursors: a digest of its path and its `filter`, so that a

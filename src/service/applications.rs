@@ -1,4 +1,5 @@
 use domain::application::{Application, ApplicationFields};
+use domain::filter::{Filter, page_matching};
 use domain::page::{Page, PageRequest};
 use domain::store::ApplicationStore;
 use domain::time::{new_id, now};
@@ -39,10 +40,11 @@ impl Credd {
         &self,
         principal: &Principal,
         environment_id: Uuid,
+        filter: Option<&Filter>,
         page: PageRequest,
     ) -> Result<Page<Application>> {
         self.existing_environment(principal, environment_id).await?;
-        Ok(self.store.applications(environment_id, page).await?)
+        Ok(page_matching(filter, page, |page| self.store.applications(environment_id, page), |a| a.id).await?)
     }
 
     pub async fn application(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<Application> {

@@ -3,6 +3,7 @@
 
 use domain::credential::{CredentialType, CredentialTypeFields, IssuerProfile};
 use domain::environment::Environment;
+use domain::filter::{Filter, page_matching};
 use domain::page::{Page, PageRequest};
 use domain::store::{CredentialTypeStore, EnvironmentStore};
 use domain::time::{new_id, now};
@@ -108,10 +109,11 @@ impl Credd {
         &self,
         principal: &Principal,
         environment_id: Uuid,
+        filter: Option<&Filter>,
         page: PageRequest,
     ) -> Result<Page<CredentialType>> {
         self.existing_environment(principal, environment_id).await?;
-        Ok(self.store.credential_types(environment_id, page).await?)
+        Ok(page_matching(filter, page, |page| self.store.credential_types(environment_id, page), |t| t.id).await?)
     }
 
     pub async fn credential_type(

@@ -1,4 +1,5 @@
 use domain::environment::{Environment, EnvironmentFields, Region};
+use domain::filter::{Filter, page_matching};
 use domain::mfa::DevicePolicy;
 use domain::page::{Page, PageRequest};
 use domain::store::{EnvironmentStore, StoreResult};
@@ -34,9 +35,14 @@ impl Credd {
         Ok(environment)
     }
 
-    pub async fn environments(&self, principal: &Principal, page: PageRequest) -> Result<Page<Environment>> {
+    pub async fn environments(
+        &self,
+        principal: &Principal,
+        filter: Option<&Filter>,
+        page: PageRequest,
+    ) -> Result<Page<Environment>> {
         principal.require_administrator()?;
-        Ok(self.store.environments(page).await?)
+        Ok(page_matching(filter, page, |page| self.store.environments(page), |e| e.id).await?)
     }
 
     pub async fn environment(&self, principal: &Principal, id: Uuid) -> Result<Environment> {

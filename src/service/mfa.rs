@@ -1,6 +1,7 @@
 //! MFA: device authentication policies, MFA settings, and users' devices, which are
 //! active at once or wait for a one-time passcode sent through `device_pairing`.
 
+use domain::filter::{Filter, Literal, page_matching};
 use std::collections::BTreeMap;
 
 use domain::mfa::{
@@ -99,9 +100,16 @@ impl Credd {
         Ok(policy)
     }
 
-    pub async fn device_policies(&self, principal: &Principal, environment_id: Uuid) -> Result<Vec<DevicePolicy>> {
+    pub async fn device_policies(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<DevicePolicy>> {
         self.existing_environment(principal, environment_id).await?;
-        Ok(self.store.device_policies(environment_id).await?)
+        let mut policies = self.store.device_policies(environment_id).await?;
+        policies.retain(|p| filter.is_none_or(|f| f.matches(p)));
+        Ok(policies)
     }
 
     pub async fn device_policy(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<DevicePolicy> {
@@ -384,12 +392,22 @@ impl Credd {
         principal: &Principal,
         environment_id: Uuid,
         user_id: Uuid,
-        filter: &DeviceFilter,
+        filter: Option<&Filter>,
         page: PageRequest,
     ) -> Result<Page<Device>> {
         principal.require_self_or_manage(environment_id, user_id, "p1:read:device")?;
         self.store.user(environment_id, user_id).await?;
-        Ok(self.store.devices(environment_id, user_id, filter, page).await?)
+        // The store narrows by exact status and type; the filter decides the rest.
+        let exact = |attribute| match filter.and_then(|f| f.required_equal(attribute)) {
+            Some(Literal::Text(value)) => Some(value.as_str()),
+            _ => None,
+        };
+        let narrowed = DeviceFilter {
+            status: exact("status").and_then(DeviceStatus::parse),
+            kind: exact("type").and_then(DeviceType::parse),
+        };
+        let fetch = |page| self.store.devices(environment_id, user_id, &narrowed, page);
+        Ok(page_matching(filter, page, fetch, |d| d.id).await?)
     }
 
     pub async fn device(&self, principal: &Principal, environment_id: Uuid, user_id: Uuid, id: Uuid) -> Result<Device> {

@@ -2,6 +2,7 @@
 //! it in a write's outbox, delivering it from the worker, and the administrator's
 //! template contents.
 
+use domain::filter::{Filter, Literal, page_matching};
 use std::collections::BTreeMap;
 
 use domain::job::NewJob;
@@ -325,11 +326,24 @@ impl Credd {
         &self,
         principal: &Principal,
         environment_id: Uuid,
-        filter: &NotificationFilter,
+        filter: Option<&Filter>,
         page: PageRequest,
     ) -> Result<Page<OpenedNotification>> {
         self.existing_environment(principal, environment_id).await?;
-        let page = self.store.notifications(environment_id, filter, page).await?;
+        // The store narrows by exact user and template; the filter decides the rest.
+        let exact = |attribute| filter.and_then(|f| f.required_equal(attribute));
+        let narrowed = NotificationFilter {
+            user_id: match exact("user.id") {
+                Some(Literal::Id(id)) => Some(*id),
+                _ => None,
+            },
+            template: match exact("template") {
+                Some(Literal::Text(name)) => TemplateName::parse(name),
+                _ => None,
+            },
+        };
+        let fetch = |page| self.store.notifications(environment_id, &narrowed, page);
+        let page = page_matching(filter, page, fetch, |n| n.id).await?;
         page.try_map(|notification| Ok(OpenedNotification { message: self.open_message(&notification)?, notification }))
     }
 
@@ -365,9 +379,12 @@ impl Credd {
         principal: &Principal,
         environment_id: Uuid,
         template: TemplateName,
+        filter: Option<&Filter>,
     ) -> Result<Vec<TemplateContent>> {
         self.existing_environment(principal, environment_id).await?;
-        Ok(self.store.template_contents(environment_id, template).await?)
+        let mut contents = self.store.template_contents(environment_id, template).await?;
+        contents.retain(|c| filter.is_none_or(|f| f.matches(c)));
+        Ok(contents)
     }
 
     pub async fn template_content(

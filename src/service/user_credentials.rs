@@ -2,6 +2,7 @@
 //! delivery job per active wallet in the request's transaction, delivered by the
 //! worker as a signed JWT VC into the wallet's mailbox, and acted on by the wallet.
 
+use domain::filter::{Filter, page_matching};
 use std::collections::BTreeMap;
 
 use domain::credential::{
@@ -368,11 +369,13 @@ impl Credd {
         principal: &Principal,
         environment_id: Uuid,
         user_id: Uuid,
+        filter: Option<&Filter>,
         page: PageRequest,
     ) -> Result<Page<UserCredential>> {
         principal.require_manage(environment_id)?;
         self.store.user(environment_id, user_id).await?;
-        Ok(self.store.user_credentials(environment_id, user_id, page).await?)
+        let fetch = |page| self.store.user_credentials(environment_id, user_id, page);
+        Ok(page_matching(filter, page, fetch, |c| c.id).await?)
     }
 
     pub async fn user_credential(
@@ -424,6 +427,7 @@ impl Credd {
         environment_id: Uuid,
         user_id: Uuid,
         of: ProvisionedOf,
+        filter: Option<&Filter>,
     ) -> Result<Vec<ProvisionedWithActions>> {
         principal.require_manage(environment_id)?;
         let copies = match of {
@@ -437,7 +441,7 @@ impl Credd {
             }
         };
         let mut with_actions = Vec::with_capacity(copies.len());
-        for provisioned in copies {
+        for provisioned in copies.into_iter().filter(|p| filter.is_none_or(|f| f.matches(p))) {
             with_actions.push(ProvisionedWithActions {
                 actions: self.store.wallet_actions(provisioned.id).await?,
                 provisioned,

@@ -1,3 +1,4 @@
+use domain::filter::{Filter, Literal, page_matching};
 use domain::page::{Page, PageRequest};
 use domain::store::UserStore;
 use domain::time::{new_id, now};
@@ -28,11 +29,18 @@ impl Credd {
         &self,
         principal: &Principal,
         environment_id: Uuid,
-        filter: &UserFilter,
+        filter: Option<&Filter>,
         page: PageRequest,
     ) -> Result<Page<User>> {
         self.existing_environment(principal, environment_id).await?;
-        Ok(self.store.users(environment_id, filter, page).await?)
+        // The store finds a username by its index; the filter decides the rest.
+        let username = match filter.and_then(|f| f.required_equal("username")) {
+            Some(Literal::Text(name)) => Some(name.clone()),
+            _ => None,
+        };
+        let narrowed = UserFilter { username };
+        let fetch = |page| self.store.users(environment_id, &narrowed, page);
+        Ok(page_matching(filter, page, fetch, |u| u.id).await?)
     }
 
     pub async fn user(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<User> {

@@ -1,6 +1,7 @@
 //! Digital wallet applications, digital wallets, and pairing a wallet app with the
 //! wallet credd created for it.
 
+use domain::filter::{Filter, page_matching};
 use std::collections::BTreeMap;
 
 use base64::Engine;
@@ -90,10 +91,11 @@ impl Credd {
         &self,
         principal: &Principal,
         environment_id: Uuid,
+        filter: Option<&Filter>,
         page: PageRequest,
     ) -> Result<Page<WalletApplication>> {
         self.existing_environment(principal, environment_id).await?;
-        Ok(self.store.wallet_applications(environment_id, page).await?)
+        Ok(page_matching(filter, page, |page| self.store.wallet_applications(environment_id, page), |a| a.id).await?)
     }
 
     pub async fn wallet_application(
@@ -296,11 +298,13 @@ impl Credd {
         principal: &Principal,
         environment_id: Uuid,
         user_id: Uuid,
+        filter: Option<&Filter>,
         page: PageRequest,
     ) -> Result<Page<WalletDetails>> {
         principal.require_manage(environment_id)?;
         self.store.user(environment_id, user_id).await?;
-        let page = self.store.wallets(environment_id, user_id, page).await?;
+        let page =
+            page_matching(filter, page, |page| self.store.wallets(environment_id, user_id, page), |w| w.id).await?;
         let mut items = Vec::with_capacity(page.items.len());
         for wallet in page.items {
             items.push(self.summary(wallet).await?);

@@ -9,6 +9,8 @@ mod credential_types;
 mod devices;
 mod environments;
 mod errors;
+mod examples;
+mod filters;
 mod helpers;
 mod hostile_input;
 mod isolation;

@@ -292,12 +292,11 @@ pub struct Notification {
     pub sent_at: Option<Timestamp>,
 }
 
-/// What the notifications list may be narrowed to.
+/// What a store narrows a notifications list to by its index, before a filter decides the rest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NotificationFilter {
     pub user_id: Option<Uuid>,
     pub template: Option<TemplateName>,
-    pub recipient: Option<String>,
 }
 
 #[cfg(test)]

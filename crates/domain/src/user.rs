@@ -200,11 +200,10 @@ impl User {
     }
 }
 
-/// The equality filters `GET …/users` accepts.
+/// What a store narrows a users list to by its index, before a filter decides the rest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserFilter {
     pub username: Option<String>,
-    pub email: Option<String>,
 }
 
 #[cfg(test)]

@@ -23,6 +23,17 @@ pub enum FieldErrorKind {
     LimitExceeded,
     /// A one-time passcode is wrong, expired or not pending.
     InvalidOtp,
+    /// A list's `filter` uses what the list does not support.
+    InvalidFilter,
+}
+
+/// What PingOne adds to a detail so that a client can correct itself (its `innerError`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InnerError {
+    pub range_minimum_value: Option<i64>,
+    pub range_maximum_value: Option<i64>,
+    pub supported_attributes: Vec<String>,
+    pub supported_operators: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,11 +41,29 @@ pub struct FieldError {
     pub target: String,
     pub kind: FieldErrorKind,
     pub message: String,
+    pub inner: Option<Box<InnerError>>,
 }
 
 impl FieldError {
     pub fn new(target: impl Into<String>, kind: FieldErrorKind, message: impl Into<String>) -> Self {
-        Self { target: target.into(), kind, message: message.into() }
+        Self { target: target.into(), kind, message: message.into(), inner: None }
+    }
+
+    /// A number outside `minimum ..= maximum`, with the range for the client.
+    pub fn out_of_range(target: &str, minimum: i64, maximum: i64) -> Self {
+        let inner =
+            InnerError { range_minimum_value: Some(minimum), range_maximum_value: Some(maximum), ..Default::default() };
+        Self {
+            inner: Some(Box::new(inner)),
+            ..Self::new(target, FieldErrorKind::OutOfRange, format!("{target} must be from {minimum} to {maximum}."))
+        }
+    }
+
+    /// A `filter` the list cannot evaluate, with what it can.
+    pub fn invalid_filter(message: impl Into<String>, attributes: Vec<String>, operators: Vec<String>) -> Self {
+        let inner =
+            InnerError { supported_attributes: attributes, supported_operators: operators, ..Default::default() };
+        Self { inner: Some(Box::new(inner)), ..Self::new("filter", FieldErrorKind::InvalidFilter, message) }
     }
 
     pub fn required(target: &str) -> Self {

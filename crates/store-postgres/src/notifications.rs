@@ -152,13 +152,12 @@ impl NotificationStore for PgStore {
                     status, error, created_at, sent_at
              FROM notifications
              WHERE environment_id = $1 AND ($2::uuid IS NULL OR id < $2)
-               AND ($3::uuid IS NULL OR user_id = $3) AND ($4::text IS NULL OR template = $4) AND ($5::text IS NULL OR recipient = $5)
-             ORDER BY id DESC LIMIT $6",
+               AND ($3::uuid IS NULL OR user_id = $3) AND ($4::text IS NULL OR template = $4)
+             ORDER BY id DESC LIMIT $5",
             environment_id,
             before,
             user_id,
             template,
-            filter.recipient,
             limit
         )
         .fetch_all(&self.pool)

@@ -61,12 +61,10 @@ impl UserStore for PgStore {
                FROM users
                WHERE environment_id = $1 AND id > $2
                  AND ($3::text IS NULL OR lower(username COLLATE "C") = lower($3 COLLATE "C"))
-                 AND ($4::text IS NULL OR email = $4)
-               ORDER BY id LIMIT $5"#,
+               ORDER BY id LIMIT $4"#,
             environment_id,
             after,
             filter.username,
-            filter.email,
             limit
         )
         .fetch_all(&self.pool)

@@ -154,13 +154,12 @@ impl NotificationStore for SqliteStore {
                     status, error, created_at, sent_at
              FROM notifications
              WHERE environment_id = ?1 AND (?2 IS NULL OR id < ?2)
-               AND (?3 IS NULL OR user_id = ?3) AND (?4 IS NULL OR template = ?4) AND (?5 IS NULL OR recipient = ?5)
-             ORDER BY id DESC LIMIT ?6",
+               AND (?3 IS NULL OR user_id = ?3) AND (?4 IS NULL OR template = ?4)
+             ORDER BY id DESC LIMIT ?5",
             environment_id,
             before,
             user_id,
             template,
-            filter.recipient,
             limit
         )
         .fetch_all(&self.reader)

@@ -60,12 +60,11 @@ impl UserStore for SqliteStore {
                     name_given, name_family, name_formatted, created_at, updated_at
              FROM users
              WHERE environment_id = ?1 AND id > ?2
-               AND (?3 IS NULL OR lower(username) = lower(?3)) AND (?4 IS NULL OR email = ?4)
-             ORDER BY id LIMIT ?5",
+               AND (?3 IS NULL OR lower(username) = lower(?3))
+             ORDER BY id LIMIT ?4",
             environment_id,
             after,
             filter.username,
-            filter.email,
             limit
         )
         .fetch_all(&self.reader)

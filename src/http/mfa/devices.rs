@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use domain::mfa::{Device, DeviceFilter, DeviceStatus, DeviceType, PhoneNumber, nickname};
+use domain::mfa::{Device, DeviceStatus, DeviceType, PhoneNumber, nickname};
 use domain::time::Timestamp;
 use domain::user::Email;
 use domain::validation::{Collector, FieldError};
@@ -19,7 +19,6 @@ use crate::error::{Error, Result};
 use crate::http::AppState;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{Caller, Json, Path, Query, is_json, parse_json};
-use crate::http::filter;
 use crate::http::openapi;
 use crate::http::wallets::NotificationBody;
 use crate::http::wire::{self, LinkSet, Links, ListQuery, Ref};
@@ -307,7 +306,7 @@ async fn action(
 /// List the user's devices, in their order.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/users/{user_id}/devices", operation_id = "listDevices",
     params(ListQuery, ("filter" = Option<String>, Query,
-        description = "SCIM equality on `status` and `type`, joined by `and`: `type eq \"SMS\"`.")),
+        description = "SCIM: `status` and `type` eq, joined by `and`, `or`, parentheses: `type eq \"SMS\"`.")),
     responses((status = 200, description = "A page of devices; `_links[\"devices.reorder\"]` reorders them.",
         body = Devices)))]
 async fn list(
@@ -317,24 +316,8 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Devices>> {
-    let request = query.page(&uri)?;
-    let mut device_filter = DeviceFilter::default();
-    if let Some(text) = &query.filter {
-        for clause in filter::parse(text, &["status", "type"])? {
-            let invalid = || {
-                Error::invalid(FieldError::invalid(
-                    "filter",
-                    format!("{} is not a device {}.", clause.value, clause.attribute),
-                ))
-            };
-            if clause.attribute == "status" {
-                device_filter.status = Some(DeviceStatus::parse(&clause.value).ok_or_else(invalid)?);
-            } else {
-                device_filter.kind = Some(DeviceType::parse(&clause.value).ok_or_else(invalid)?);
-            }
-        }
-    }
-    let page = state.credd.devices(&caller, environment_id, user_id, &device_filter, request).await?;
+    let (request, filter) = query.filtered_page::<Device>(&uri)?;
+    let page = state.credd.devices(&caller, environment_id, user_id, filter.as_ref(), request).await?;
     let now = domain::time::now();
     let devices = Devices::page(&state.links, &uri, page, request, |d| d.id, |d| view(&state.links, d, now));
     let reorder = state.links.link(&format!("/v1/environments/{environment_id}/users/{user_id}/devices"));

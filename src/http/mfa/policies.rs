@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::http::AppState;
-use crate::http::extract::{Caller, Json, Path};
+use crate::http::extract::{Caller, Json, Path, Query};
 use crate::http::openapi;
-use crate::http::wire::{self, LinkSet, Links, Ref};
+use crate::http::wire::{self, LinkSet, Links, ListQuery, Ref};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -261,13 +261,17 @@ async fn create(
 /// List the device authentication policies.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/deviceAuthenticationPolicies",
     operation_id = "listDeviceAuthenticationPolicies",
+    params(("filter" = Option<String>, Query,
+        description = "SCIM: `name` eq or sw, `default` eq; joined by `and`, `or`, parentheses: `default eq true`.")),
     responses((status = 200, description = "The policies.", body = DevicePolicies)))]
 async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(environment_id): Path<Uuid>,
+    Query(query): Query<ListQuery>,
 ) -> Result<Json<DevicePolicies>> {
-    let policies = state.credd.device_policies(&caller, environment_id).await?;
+    let filter = query.unpaged::<DevicePolicy>()?;
+    let policies = state.credd.device_policies(&caller, environment_id, filter.as_ref()).await?;
     let path = format!("/v1/environments/{environment_id}/deviceAuthenticationPolicies");
     let items = policies.iter().map(|p| view(&state.links, p)).collect();
     Ok(Json(DevicePolicies::all(&state.links, &path, items)))

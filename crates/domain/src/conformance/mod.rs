@@ -65,7 +65,7 @@ macro_rules! conformance_tests {
                 username_is_unique_per_environment,
                 usernames_are_unique_and_found_whatever_their_case,
                 records_of_a_missing_environment_are_not_found,
-                users_filter_by_username_and_email,
+                users_narrow_by_username,
                 users_paginate_past_one_page,
                 user_update_keeps_unique_usernames,
             ],

@@ -12,7 +12,7 @@ pub trait UserStore {
     /// `Conflict` when the username is taken in the environment, in any case of A to Z.
     fn create_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
     fn user(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<User>> + Send;
-    /// `filter.username` matches whatever the case of A to Z; `filter.email` exactly.
+    /// `filter.username` matches whatever the case of A to Z.
     fn users(
         &self,
         environment_id: Uuid,
