@@ -61,7 +61,7 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
 
     // Environments: PingOne documents `id eq` and `name sw`, nothing else.
     let other = app.create_environment(token, "Staging").await;
-    assert_eq!(ids(app, token, "/v1/environments", "environments", r#"name sw "Iss""#).await, [env.clone()]);
+    assert_eq!(ids(app, token, "/v1/environments", "environments", r#"name sw "Iss""#).await, [env.as_str()]);
     assert_eq!(ids(app, token, "/v1/environments", "environments", &format!(r#"id eq "{other}""#)).await, [other]);
     assert_refused(app, token, "/v1/environments", r#"name eq "Issuer""#, &["id", "name"]).await;
 
@@ -69,14 +69,14 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
     let users = format!("{base}/users");
     let adele = id(&app.create_user(token, env, json!({ "username": "adele", "email": "adele@example.com" })).await);
     let bob = id(&app.create_user(token, env, json!({ "username": "bob", "name": { "family": "Dylan" } })).await);
-    assert_eq!(ids(app, token, &users, "users", r#"username sw "AD""#).await, [s.user_id.clone(), adele.clone()]);
+    assert_eq!(ids(app, token, &users, "users", r#"username sw "AD""#).await, [s.user_id.as_str(), adele.as_str()]);
     assert_eq!(
         ids(app, token, &users, "users", r#"username sw "ad" and email eq "adele@example.com""#).await,
-        [adele.clone()]
+        [adele.as_str()]
     );
     assert_eq!(
         ids(app, token, &users, "users", r#"name.family eq "dylan" or (username eq "adele")"#).await,
-        [adele.clone(), bob.clone()]
+        [adele.as_str(), bob.as_str()]
     );
     let user_attributes = ["id", "username", "email", "name.given", "name.family"];
     assert_refused(app, token, &users, r#"mobilePhone eq "1""#, &user_attributes).await;
@@ -101,7 +101,7 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
     .await);
     assert_eq!(
         ids(app, token, &wallet_apps, "digitalWalletApplications", r#"name sw "partner""#).await,
-        [partner.clone()]
+        [partner.as_str()]
     );
     assert_refused(app, token, &wallet_apps, r#"appOpenUrl eq "x""#, &["name"]).await;
     let wallets = format!("{base}/users/{}/digitalWallets", s.user_id);
@@ -127,7 +127,7 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
         ] } }),
     )
     .await);
-    assert_eq!(ids(app, token, &types, "items", r#"title eq "badge""#).await, [badge.clone()]);
+    assert_eq!(ids(app, token, &types, "items", r#"title eq "badge""#).await, [badge.as_str()]);
     assert_eq!(ids(app, token, &types, "items", r#"management.mode eq "MANAGED""#).await.len(), 2);
     assert_refused(app, token, &types, r#"description eq "x""#, &["title", "management.mode"]).await;
     let credentials = credentials_path(&s);
@@ -135,7 +135,7 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
         .await;
     let badge_credential = id(&created(app, token, &credentials, json!({ "credentialType": { "id": badge } })).await);
     let of_type = format!(r#"credentialType.id eq "{badge}""#);
-    assert_eq!(ids(app, token, &credentials, "items", &of_type).await, [badge_credential.clone()]);
+    assert_eq!(ids(app, token, &credentials, "items", &of_type).await, [badge_credential.as_str()]);
     assert_refused(app, token, &credentials, r#"title eq "Badge""#, &["status", "credentialType.id"]).await;
 
     // Provisioned credentials: the paired wallet holds both.
@@ -165,7 +165,7 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
     // Devices, device policies, notifications and template contents.
     let policies = format!("{base}/deviceAuthenticationPolicies");
     let strict = id(&created(app, token, &policies, json!({ "name": "Strict" })).await);
-    assert_eq!(ids(app, token, &policies, "deviceAuthenticationPolicies", "default eq false").await, [strict.clone()]);
+    assert_eq!(ids(app, token, &policies, "deviceAuthenticationPolicies", "default eq false").await, [strict.as_str()]);
     assert_eq!(ids(app, token, &policies, "deviceAuthenticationPolicies", r#"name sw "str""#).await, [strict]);
     assert_refused(app, token, &policies, "default eq \"true\"", &["name", "default"]).await;
     let default = ids(app, token, &policies, "deviceAuthenticationPolicies", "default eq true").await;
@@ -231,7 +231,7 @@ async fn parameters_a_list_does_not_take_are_refused(app: &TestApp) {
         (format!("{base}/users?expand=population"), "expand"),
         (format!("{base}/credentialTypes?order=title"), "order"),
         (format!("{base}/deviceAuthenticationPolicies?limit=5"), "limit"),
-        (format!("/v1/environments?Filter=x"), "Filter"),
+        ("/v1/environments?Filter=x".to_owned(), "Filter"),
     ] {
         let response = app.get(&path).bearer(&token).send().await;
         let detail = response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
