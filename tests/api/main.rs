@@ -12,6 +12,7 @@ mod errors;
 mod helpers;
 mod hostile_input;
 mod isolation;
+mod mfa_policies;
 mod notifications;
 mod openapi;
 mod operability;
