@@ -265,6 +265,14 @@ async fn policy_names_are_unique_in_an_environment(app: &TestApp) {
         app.put(&other_path).bearer(&e.token).json(policy("Lenient", json!({ "ignoreUserLock": true }))).send().await;
     assert_eq!(kept.status, StatusCode::OK, "a policy keeps its own name: {}", kept.body);
 
+    let twins = json!({
+        "deviceAuthenticationPolicies": [policy("Twin", json!({ "default": true })), policy("Twin", json!({}))]
+    });
+    let configuration = e.policies.replace("deviceAuthenticationPolicies", "configuration");
+    let refused = app.put(&configuration).bearer(&e.token).json(twins).send().await;
+    let detail = refused.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    assert_eq!(detail["target"], "deviceAuthenticationPolicies[1].name", "{}", refused.body);
+
     let elsewhere = environment(app).await;
     let same_name =
         app.post(&elsewhere.policies).bearer(&elsewhere.token).json(policy("Strict", json!({}))).send().await;
