@@ -134,8 +134,7 @@ impl DocumentBody {
         let device_policies = enumerated(self.device_authentication_policies, DEVICE_POLICIES)
             .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
             .collect();
-        let max_allowed_devices =
-            self.mfa_settings.and_then(|s| errors.take(MFA_SETTINGS, s.parse().map_err(|e| vec![e])));
+        let mfa_settings = self.mfa_settings.and_then(|s| errors.take(MFA_SETTINGS, s.parse()));
         if !errors.0.is_empty() {
             return Err(Error::Invalid(errors.0));
         }
@@ -145,7 +144,7 @@ impl DocumentBody {
             wallet_applications,
             template_contents,
             device_policies,
-            max_allowed_devices,
+            mfa_settings,
         })
     }
 }

@@ -5,7 +5,7 @@
 use domain::StoreError;
 use domain::configuration::{CREDENTIAL_TYPES, Configuration};
 use domain::credential::{CredentialType, CredentialTypeFields};
-use domain::mfa::{DevicePolicy, DevicePolicyFields, MfaSettings};
+use domain::mfa::{DevicePolicy, DevicePolicyFields, MfaSettings, MfaSettingsFields};
 use domain::notification::{TemplateContent, TemplateContentFields, TemplateName};
 use domain::page::{MAX_LIMIT, Page, PageRequest};
 use domain::store::{CredentialTypeStore, EnvironmentStore, MfaStore, NotificationStore, StoreResult, WalletStore};
@@ -29,8 +29,8 @@ pub struct ConfigurationImport {
     pub template_contents: Vec<(Option<Uuid>, TemplateName, TemplateContentFields)>,
     /// Left empty: the default policy a new environment gets.
     pub device_policies: Vec<(Option<Uuid>, DevicePolicyFields)>,
-    /// Left out: the default.
-    pub max_allowed_devices: Option<i64>,
+    /// Left out: the defaults.
+    pub mfa_settings: Option<MfaSettingsFields>,
 }
 
 const USERS_FIRST: &str = "The environment has users, whose wallets, credentials and devices use its \
@@ -126,11 +126,7 @@ impl Credd {
                 .map(|(id, template, fields)| TemplateContent::new(id_or_new(id), environment_id, template, fields, at))
                 .collect(),
             device_policies,
-            mfa_settings: import.max_allowed_devices.map(|max_allowed_devices| MfaSettings {
-                environment_id,
-                max_allowed_devices,
-                updated_at: at,
-            }),
+            mfa_settings: import.mfa_settings.map(|fields| MfaSettings::new(environment_id, fields, at)),
         };
         errors.extend(configuration.check());
         if !errors.is_empty() {

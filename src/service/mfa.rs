@@ -5,8 +5,8 @@ use domain::filter::{Filter, Literal, page_matching};
 use std::collections::BTreeMap;
 
 use domain::mfa::{
-    DEFAULT_MAX_DEVICES, Device, DeviceFilter, DevicePolicy, DevicePolicyFields, DeviceSlot, DeviceStatus, DeviceType,
-    MfaSettings, numeric_otp,
+    Device, DeviceFilter, DevicePolicy, DevicePolicyFields, DeviceSlot, DeviceStatus, DeviceType, MfaSettings,
+    MfaSettingsFields, numeric_otp,
 };
 use domain::notification::{DeliveryMethod, TemplateName};
 use domain::page::{Page, PageRequest};
@@ -46,6 +46,11 @@ pub struct CreatedDevice {
 pub struct TotpEnrollment {
     pub secret: String,
     pub key_uri: String,
+}
+
+/// A policy name another policy of the environment has: PingOne's uniqueness violation.
+fn name_taken() -> impl FnOnce(domain::StoreError) -> Error {
+    Error::conflict_on("name", "Another device authentication policy of the environment has this name.")
 }
 
 fn otp_error(message: impl Into<String>) -> Error {
@@ -96,7 +101,7 @@ impl Credd {
     ) -> Result<DevicePolicy> {
         principal.require_manage(environment_id)?;
         let policy = DevicePolicy::new(new_id(), environment_id, fields, now());
-        self.store.create_device_policy(&policy).await?;
+        self.store.create_device_policy(&policy).await.map_err(name_taken())?;
         Ok(policy)
     }
 
@@ -132,7 +137,7 @@ impl Credd {
         }
         let policy =
             DevicePolicy { created_at: existing.created_at, ..DevicePolicy::new(id, environment_id, fields, now()) };
-        self.store.update_device_policy(&policy).await?;
+        self.store.update_device_policy(&policy).await.map_err(name_taken())?;
         Ok(policy)
     }
 
@@ -156,23 +161,25 @@ impl Credd {
     }
 
     pub(super) async fn current_mfa_settings(&self, environment_id: Uuid) -> Result<MfaSettings> {
-        Ok(self.store.mfa_settings(environment_id).await?.unwrap_or(MfaSettings {
-            environment_id,
-            max_allowed_devices: DEFAULT_MAX_DEVICES,
-            updated_at: now(),
-        }))
+        Ok(self.store.mfa_settings(environment_id).await?.unwrap_or(MfaSettings::defaults(environment_id, now())))
     }
 
     pub async fn put_mfa_settings(
         &self,
         principal: &Principal,
         environment_id: Uuid,
-        max_allowed_devices: i64,
+        fields: MfaSettingsFields,
     ) -> Result<MfaSettings> {
         self.existing_environment(principal, environment_id).await?;
-        let settings = MfaSettings { environment_id, max_allowed_devices, updated_at: now() };
+        let settings = MfaSettings::new(environment_id, fields, now());
         self.store.put_mfa_settings(&settings).await?;
         Ok(settings)
+    }
+
+    /// PingOne's "Reset MFA Settings": every setting back to its default.
+    pub async fn reset_mfa_settings(&self, principal: &Principal, environment_id: Uuid) -> Result<()> {
+        self.existing_environment(principal, environment_id).await?;
+        Ok(self.store.put_mfa_settings(&MfaSettings::defaults(environment_id, now())).await?)
     }
 
     // Devices -----------------------------------------------------------------------------
@@ -426,6 +433,24 @@ impl Credd {
     ) -> Result<Device> {
         principal.require_self_or_manage(environment_id, user_id, "p1:update:device")?;
         Ok(self.store.set_device_nickname(environment_id, user_id, id, nickname.as_deref(), now()).await?)
+    }
+
+    /// A device's PUT: `nickname` `None` keeps the nickname, `Some(None)` clears it.
+    pub async fn update_device(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        user_id: Uuid,
+        id: Uuid,
+        nickname: Option<Option<String>>,
+    ) -> Result<Device> {
+        principal.require_self_or_manage(environment_id, user_id, "p1:update:device")?;
+        Ok(match nickname {
+            None => self.store.device(environment_id, user_id, id).await?,
+            Some(nickname) => {
+                self.store.set_device_nickname(environment_id, user_id, id, nickname.as_deref(), now()).await?
+            }
+        })
     }
 
     pub async fn delete_device(

@@ -7,6 +7,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::helpers::{Server, TestApp, TestResponse, tamper};
+use crate::mfa_policies::policy;
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -22,6 +23,7 @@ on_both_backends!(
     devices_list_filter_page_reorder_rename_and_delete,
     max_allowed_devices_is_enforced,
     policies_and_settings_are_validated,
+    device_put_keeps_the_nickname_and_refuses_block_and_lock,
 );
 
 const ACTIVATE: &str = "application/vnd.pingidentity.device.activate+json";
@@ -148,7 +150,7 @@ async fn policy_must_exist_here_and_allow_the_method(app: &TestApp) {
     let no_whatsapp = app
         .post(&policies)
         .bearer(&s.token)
-        .json(json!({ "name": "No WhatsApp", "whatsApp": { "enabled": false } }))
+        .json(policy("No WhatsApp", json!({ "whatsApp": { "enabled": false, "otp": { "lifeTime": { "duration": 30, "timeUnit": "MINUTES" }, "failure": { "count": 3, "coolDown": { "duration": 0, "timeUnit": "MINUTES" } } } } })))
         .send()
         .await;
     assert_eq!(no_whatsapp.status, StatusCode::CREATED, "{}", no_whatsapp.body);
@@ -244,7 +246,10 @@ async fn self_service_whatsapp_device_activates_with_the_texted_code(app: &TestA
 async fn wrong_codes_lock_the_device_and_expired_codes_are_refused(app: &TestApp) {
     let s = setup(app, json!({ "username": "ada", "email": "ada@example.com" })).await;
     let policies = format!("/v1/environments/{}/deviceAuthenticationPolicies", s.env);
-    let strict = json!({ "name": "Strict", "email": { "otp": { "failure": { "count": 2, "coolDown": { "duration": 5, "timeUnit": "MINUTES" } }, "otpLength": 8 } } });
+    let strict = policy(
+        "Strict",
+        json!({ "email": { "otp": { "failure": { "count": 2, "coolDown": { "duration": 5, "timeUnit": "MINUTES" } }, "otpLength": 8 } } }),
+    );
     let policy = app.post(&policies).bearer(&s.token).json(strict).send().await.body;
     let body = json!({ "type": "EMAIL", "email": "ada@example.com", "policy": { "id": policy["id"] }, "status": "ACTIVATION_REQUIRED" });
     let created = create(app, &s, &s.token, body).await;
@@ -298,7 +303,10 @@ const PAST: &str = "2020-01-01T00:00:00+00:00";
 /// codes for five minutes; returns its path and the code sent.
 async fn strict_email_device(app: &TestApp, s: &Setup, count: u32) -> (String, String) {
     let policies = format!("/v1/environments/{}/deviceAuthenticationPolicies", s.env);
-    let strict = json!({ "name": "Strict", "email": { "otp": { "failure": { "count": count, "coolDown": { "duration": 5, "timeUnit": "MINUTES" } } } } });
+    let strict = policy(
+        "Strict",
+        json!({ "email": { "otp": { "failure": { "count": count, "coolDown": { "duration": 5, "timeUnit": "MINUTES" } } } } }),
+    );
     let policy = app.post(&policies).bearer(&s.token).json(strict).send().await.body;
     let body = json!({ "type": "EMAIL", "email": "ada@example.com", "policy": { "id": policy["id"] }, "status": "ACTIVATION_REQUIRED" });
     let created = create(app, s, &s.token, body).await;
@@ -501,7 +509,10 @@ async fn max_allowed_devices_is_enforced(app: &TestApp) {
 async fn policies_and_settings_are_validated(app: &TestApp) {
     let s = setup(app, json!({ "username": "ada" })).await;
     let policies = format!("/v1/environments/{}/deviceAuthenticationPolicies", s.env);
-    let bad = json!({ "name": "Bad", "sms": { "otp": { "lifeTime": { "duration": 45, "timeUnit": "MINUTES" }, "failure": { "count": 9 }, "otpLength": 4 } } });
+    let bad = policy(
+        "Bad",
+        json!({ "sms": { "otp": { "lifeTime": { "duration": 45, "timeUnit": "MINUTES" }, "failure": { "count": 9 }, "otpLength": 4 } } }),
+    );
     let response = app.post(&policies).bearer(&s.token).json(bad).send().await;
     response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
     let targets: Vec<&str> =
@@ -510,12 +521,11 @@ async fn policies_and_settings_are_validated(app: &TestApp) {
 
     let default_path = format!("{policies}/{}", s.policy_id);
     app.delete(&default_path).bearer(&s.token).send().await.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
-    let response =
-        app.put(&default_path).bearer(&s.token).json(json!({ "name": "Default", "default": false })).send().await;
+    let response = app.put(&default_path).bearer(&s.token).json(policy("Default", json!({}))).send().await;
     assert_eq!(response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "default");
 
     let second =
-        app.post(&policies).bearer(&s.token).json(json!({ "name": "New default", "default": true })).send().await.body;
+        app.post(&policies).bearer(&s.token).json(policy("New default", json!({ "default": true }))).send().await.body;
     let list = app.get(&policies).bearer(&s.token).send().await.body;
     let defaults: Vec<&str> = list["_embedded"]["deviceAuthenticationPolicies"]
         .as_array()
@@ -540,4 +550,32 @@ async fn policies_and_settings_are_validated(app: &TestApp) {
     let device_path = format!("{}/{}", devices_path(&s), device.body["id"].as_str().unwrap());
     assert_eq!(app.delete(&device_path).bearer(&s.token).send().await.status, StatusCode::NO_CONTENT);
     assert_eq!(app.delete(&default_path).bearer(&s.token).send().await.status, StatusCode::NO_CONTENT);
+}
+
+async fn device_put_keeps_the_nickname_and_refuses_block_and_lock(app: &TestApp) {
+    let s = setup(app, json!({ "username": "ada", "email": "ada@example.com" })).await;
+    let body = json!({ "type": "EMAIL", "email": "ada@example.com", "policy": { "id": s.policy_id }, "nickname": "Work mail" });
+    let created = create(app, &s, &s.token, body).await;
+    let path = format!("{}/{}", devices_path(&s), created.body["id"].as_str().unwrap());
+
+    let kept = app.put(&path).bearer(&s.token).json(json!({})).send().await;
+    assert_eq!((kept.status, kept.body["nickname"].as_str()), (StatusCode::OK, Some("Work mail")), "{}", kept.body);
+    let renamed = app.put(&path).bearer(&s.token).json(json!({ "nickname": "Home mail" })).send().await;
+    assert_eq!(renamed.body["nickname"], "Home mail");
+    assert_eq!(app.get(&path).bearer(&s.token).send().await.body["nickname"], "Home mail");
+
+    for refused_field in ["block", "lock"] {
+        let body = json!({ "nickname": "Other", refused_field: { "status": "LOCKED" } });
+        let refused = app.put(&path).bearer(&s.token).json(body).send().await;
+        assert_eq!(refused.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], refused_field);
+    }
+    assert_eq!(
+        app.get(&path).bearer(&s.token).send().await.body["nickname"],
+        "Home mail",
+        "a refused PUT changes nothing"
+    );
+
+    let cleared = app.put(&path).bearer(&s.token).json(json!({ "nickname": null })).send().await;
+    assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
+    assert!(cleared.body.get("nickname").is_none(), "null clears it: {}", cleared.body);
 }

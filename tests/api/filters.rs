@@ -7,6 +7,7 @@ use credd::wallet_client;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
+use crate::mfa_policies::policy;
 use crate::on_both_backends;
 use crate::user_credentials::{credentials_path, setup};
 
@@ -164,7 +165,7 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
 
     // Devices, device policies, notifications and template contents.
     let policies = format!("{base}/deviceAuthenticationPolicies");
-    let strict = id(&created(app, token, &policies, json!({ "name": "Strict" })).await);
+    let strict = id(&created(app, token, &policies, policy("Strict", json!({}))).await);
     assert_eq!(ids(app, token, &policies, "deviceAuthenticationPolicies", "default eq false").await, [strict.as_str()]);
     assert_eq!(ids(app, token, &policies, "deviceAuthenticationPolicies", r#"name sw "str""#).await, [strict]);
     assert_refused(app, token, &policies, "default eq \"true\"", &["name", "default"]).await;

@@ -12,6 +12,7 @@ use credd::wallet_client::{self, PairedWallet};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestResponse, served_operations};
+use crate::mfa_policies::policy;
 use crate::on_both_backends;
 use crate::user_credentials;
 
@@ -38,6 +39,15 @@ struct Operation {
     /// A user may do this to themself with a self-service token.
     self_service: bool,
 }
+
+/// A device authentication policy with every field PingOne requires.
+const POLICY: &str = r#"{"name":"intruder","default":false,
+    "sms":{"enabled":true,"otp":{"lifeTime":{"duration":30,"timeUnit":"MINUTES"},"failure":{"count":3,"coolDown":{"duration":0,"timeUnit":"MINUTES"}}}},
+    "voice":{"enabled":true,"otp":{"lifeTime":{"duration":30,"timeUnit":"MINUTES"},"failure":{"count":3,"coolDown":{"duration":0,"timeUnit":"MINUTES"}}}},
+    "email":{"enabled":true,"otp":{"lifeTime":{"duration":30,"timeUnit":"MINUTES"},"failure":{"count":3,"coolDown":{"duration":0,"timeUnit":"MINUTES"}}}},
+    "totp":{"enabled":true,"otp":{"failure":{"count":3,"coolDown":{"duration":0,"timeUnit":"MINUTES"}}}},
+    "mobile":{"enabled":true,"otp":{"failure":{"count":3,"coolDown":{"duration":2,"timeUnit":"MINUTES"}}}},
+    "fido2":{"enabled":true}}"#;
 
 const fn op(method: &'static str, route: &'static str) -> Operation {
     Operation { method, route, media: JSON, body: "", self_service: false }
@@ -151,13 +161,13 @@ const OPERATIONS: &[Operation] = &[
         .body(r#"{"nickname":"taken"}"#)
         .self_service(),
     op(GET, "/v1/environments/{environment_id}/deviceAuthenticationPolicies"),
-    op(POST, "/v1/environments/{environment_id}/deviceAuthenticationPolicies").body(r#"{"name":"intruder"}"#),
+    op(POST, "/v1/environments/{environment_id}/deviceAuthenticationPolicies").body(POLICY),
     op(GET, "/v1/environments/{environment_id}/deviceAuthenticationPolicies/{policy_id}"),
-    op(PUT, "/v1/environments/{environment_id}/deviceAuthenticationPolicies/{policy_id}")
-        .body(r#"{"name":"taken"}"#),
+    op(PUT, "/v1/environments/{environment_id}/deviceAuthenticationPolicies/{policy_id}").body(POLICY),
     op(DELETE, "/v1/environments/{environment_id}/deviceAuthenticationPolicies/{policy_id}"),
     op(GET, "/v1/environments/{environment_id}/mfaSettings"),
     op(PUT, "/v1/environments/{environment_id}/mfaSettings").body(r#"{"pairing":{"maxAllowedDevices":1}}"#),
+    op(DELETE, "/v1/environments/{environment_id}/mfaSettings"),
     op(POST, "/v1/environments/{environment_id}/reset"),
     op(GET, "/v1/environments/{environment_id}/configuration"),
     op(PUT, "/v1/environments/{environment_id}/configuration").body(r#"{"mfaSettings":{"pairing":{"maxAllowedDevices":1}}}"#),
@@ -220,7 +230,7 @@ pub async fn tenant(app: &TestApp) -> Tenant {
         json!({ "credentialType": { "id": s.type_id }, "data": { "Level": "Gold" } }),
     )
     .await;
-    let policy = created(format!("{base}/deviceAuthenticationPolicies"), json!({ "name": "Strict" })).await;
+    let policy = created(format!("{base}/deviceAuthenticationPolicies"), policy("Strict", json!({}))).await;
     let device = created(
         format!("{owner}/devices"),
         json!({ "type": "EMAIL", "email": "ada@example.com", "policy": { "id": policy }, "status": "ACTIVATION_REQUIRED" }),

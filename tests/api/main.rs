@@ -14,6 +14,7 @@ mod filters;
 mod helpers;
 mod hostile_input;
 mod isolation;
+mod mfa_policies;
 mod notifications;
 mod openapi;
 mod operability;

@@ -81,7 +81,7 @@ async fn walk(app: &TestApp) -> Walk {
     let policy = app
         .post(&format!("/v1/environments/{}/deviceAuthenticationPolicies", s.env))
         .bearer(&worker_token)
-        .json(json!({ "name": "Ten digits", "email": ten_digits, "sms": ten_digits }))
+        .json(crate::mfa_policies::policy("Ten digits", json!({ "email": ten_digits, "sms": ten_digits })))
         .send()
         .await
         .body["id"]

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 use crate::isolation::tenant;
+use crate::mfa_policies::policy;
 use crate::on_both_backends;
 
 // A configuration document is larger than the other tests' bodies.
@@ -84,7 +85,7 @@ async fn reset_export_and_import_bring_an_environment_to_a_known_state(app: &Tes
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(policies, ["Default MFA Policy", "Strict"]);
-    assert_eq!(exported["mfaSettings"], json!({ "pairing": { "maxAllowedDevices": 5 } }));
+    assert_eq!(exported["mfaSettings"], default_mfa_settings());
 
     let reset = app.post(&format!("{base}/reset")).bearer(token).send().await;
     assert_eq!(reset.status, StatusCode::NO_CONTENT, "{}", reset.body);
@@ -111,7 +112,7 @@ async fn reset_export_and_import_bring_an_environment_to_a_known_state(app: &Tes
     );
     let fresh = export(app, token, env).await;
     assert_eq!(fresh["credentialIssuerProfile"], json!({ "name": "Issuer" }), "named after the environment");
-    assert_eq!(fresh["mfaSettings"], json!({ "pairing": { "maxAllowedDevices": 5 } }));
+    assert_eq!(fresh["mfaSettings"], default_mfa_settings());
     // What the suite itself stands on stays: its worker (a new token too) and the DID.
     let (worker, secret) = app.create_worker(token, env, json!({ "name": "after", "type": "WORKER" })).await;
     app.worker_token(env, &worker, &secret).await;
@@ -157,7 +158,7 @@ async fn import_checks_everything_before_writing_anything(app: &TestApp) {
             { "metadata": { "fields": [] } },
         ],
         "templateContents": [{ "template": { "name": "no_such_template" }, "deliveryMethod": "SMS", "locale": "fr", "content": "x" }],
-        "deviceAuthenticationPolicies": [{ "name": "One", "default": true }, { "name": "Two", "default": true }],
+        "deviceAuthenticationPolicies": [policy("One", json!({ "default": true })), policy("Two", json!({ "default": true }))],
         "mfaSettings": { "pairing": { "maxAllowedDevices": 99 } },
     });
     let refused = app.put(&path).bearer(&token).json(invalid).send().await;
@@ -171,7 +172,9 @@ async fn import_checks_everything_before_writing_anything(app: &TestApp) {
         "{}",
         refused.body
     );
-    let two_defaults = json!({ "deviceAuthenticationPolicies": [{ "name": "One", "default": true }, { "name": "Two", "default": true }] });
+    let two_defaults = json!({
+        "deviceAuthenticationPolicies": [policy("One", json!({ "default": true })), policy("Two", json!({ "default": true }))]
+    });
     let refused = app.put(&path).bearer(&token).json(two_defaults).send().await;
     assert_eq!(refused.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "deviceAuthenticationPolicies");
     assert_eq!(export(app, &token, &env).await, before);
@@ -192,4 +195,14 @@ async fn import_checks_everything_before_writing_anything(app: &TestApp) {
     let unknown =
         app.put(&configuration_path(&uuid::Uuid::new_v4().to_string())).bearer(&token).json(json!({})).send().await;
     unknown.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+/// A new environment's MFA settings, as an export shows them.
+fn default_mfa_settings() -> Value {
+    json!({
+        "pairing": { "maxAllowedDevices": 5, "pairingKeyFormat": "ALPHANUMERIC" },
+        "lockout": { "failureCount": 5, "durationSeconds": 600 },
+        "phoneExtensions": { "enabled": false },
+        "users": { "mfaEnabled": false }
+    })
 }

@@ -68,6 +68,17 @@ impl Configuration {
             }
         }
 
+        let mut policy_names = HashSet::new();
+        for (i, p) in self.device_policies.iter().enumerate() {
+            if !policy_names.insert(&p.name) {
+                errors.push(FieldError::new(
+                    format!("{DEVICE_POLICIES}[{i}].name"),
+                    FieldErrorKind::NotUnique,
+                    "An earlier device authentication policy has the same name.",
+                ));
+            }
+        }
+
         if self.device_policies.iter().filter(|p| p.default).count() != 1 {
             errors.push(FieldError::invalid(
                 DEVICE_POLICIES,

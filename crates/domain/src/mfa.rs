@@ -155,6 +155,28 @@ impl MethodPolicy {
     }
 }
 
+/// What a policy or the MFA settings say that credd keeps and answers but does not act
+/// on (mobile apps, FIDO2, "remember me", lockout, …): a JSON object that the API layer
+/// validated and wrote, stored and answered as it is. Empty (`{}`) means every default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptSettings(String);
+
+impl KeptSettings {
+    pub fn new(json: String) -> Self {
+        Self(json)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for KeptSettings {
+    fn default() -> Self {
+        Self("{}".into())
+    }
+}
+
 /// A policy as a client describes it: all of it but its id, environment and times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DevicePolicyFields {
@@ -165,6 +187,7 @@ pub struct DevicePolicyFields {
     pub email: MethodPolicy,
     pub whatsapp: MethodPolicy,
     pub totp: MethodPolicy,
+    pub kept: KeptSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,6 +202,7 @@ pub struct DevicePolicy {
     pub email: MethodPolicy,
     pub whatsapp: MethodPolicy,
     pub totp: MethodPolicy,
+    pub kept: KeptSettings,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -196,8 +220,21 @@ impl DevicePolicy {
 
     /// A policy created at `now`.
     pub fn new(id: Uuid, environment_id: Uuid, fields: DevicePolicyFields, now: Timestamp) -> Self {
-        let DevicePolicyFields { name, default, sms, voice, email, whatsapp, totp } = fields;
-        Self { id, environment_id, name, default, sms, voice, email, whatsapp, totp, created_at: now, updated_at: now }
+        let DevicePolicyFields { name, default, sms, voice, email, whatsapp, totp, kept } = fields;
+        Self {
+            id,
+            environment_id,
+            name,
+            default,
+            sms,
+            voice,
+            email,
+            whatsapp,
+            totp,
+            kept,
+            created_at: now,
+            updated_at: now,
+        }
     }
 
     /// The default policy every environment starts with.
@@ -211,6 +248,7 @@ impl DevicePolicy {
             email: rules,
             whatsapp: rules,
             totp: rules,
+            kept: KeptSettings::default(),
         };
         Self::new(id, environment_id, fields, now)
     }
@@ -357,7 +395,30 @@ mod tests {
 pub struct MfaSettings {
     pub environment_id: Uuid,
     pub max_allowed_devices: i64,
+    /// Lockout, phone extensions, pairing key format, new users' MFA: kept, not enforced.
+    pub kept: KeptSettings,
     pub updated_at: Timestamp,
+}
+
+/// MFA settings as a client describes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaSettingsFields {
+    pub max_allowed_devices: i64,
+    pub kept: KeptSettings,
+}
+
+impl MfaSettings {
+    pub fn new(environment_id: Uuid, fields: MfaSettingsFields, at: Timestamp) -> Self {
+        let MfaSettingsFields { max_allowed_devices, kept } = fields;
+        Self { environment_id, max_allowed_devices, kept, updated_at: at }
+    }
+
+    /// PingOne's defaults, which an environment has until they are changed and again
+    /// after a reset.
+    pub fn defaults(environment_id: Uuid, at: Timestamp) -> Self {
+        let fields = MfaSettingsFields { max_allowed_devices: DEFAULT_MAX_DEVICES, kept: KeptSettings::default() };
+        Self::new(environment_id, fields, at)
+    }
 }
 
 /// How an attempt to add a device ended.

@@ -18,11 +18,13 @@ use crate::{SqliteStore, backend, one_row, write_outbox};
 pub(crate) async fn insert_policy(conn: &mut SqliteConnection, policy: &DevicePolicy) -> StoreResult<()> {
     let (id, environment_id) = (policy.id.hyphenated(), policy.environment_id.hyphenated());
     sqlx::query!(
-        "INSERT INTO device_policies (id, environment_id, name, is_default, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO device_policies (id, environment_id, name, is_default, kept_settings, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         id,
         environment_id,
         policy.name,
         policy.default,
+        policy.kept.as_str(),
         policy.created_at,
         policy.updated_at,
     )
@@ -95,11 +97,14 @@ async fn read_device(
 pub(crate) async fn upsert_mfa_settings(conn: &mut SqliteConnection, settings: &MfaSettings) -> StoreResult<()> {
     let environment_id = settings.environment_id.hyphenated();
     sqlx::query!(
-        "INSERT INTO mfa_settings (environment_id, max_allowed_devices, updated_at) VALUES (?1, ?2, ?3)
+        "INSERT INTO mfa_settings (environment_id, max_allowed_devices, kept_settings, updated_at)
+         VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (environment_id) DO UPDATE SET max_allowed_devices = excluded.max_allowed_devices,
+                                                    kept_settings = excluded.kept_settings,
                                                     updated_at = excluded.updated_at",
         environment_id,
         settings.max_allowed_devices,
+        settings.kept.as_str(),
         settings.updated_at,
     )
     .execute(conn)
@@ -119,7 +124,7 @@ impl MfaStore for SqliteStore {
         let (environment_id, id) = (environment_id.hyphenated(), id.hyphenated());
         let record = sqlx::query_as!(
             DevicePolicyRow,
-            "SELECT id, environment_id, name, is_default, created_at, updated_at FROM device_policies
+            "SELECT id, environment_id, name, is_default, kept_settings, created_at, updated_at FROM device_policies
              WHERE environment_id = ?1 AND id = ?2",
             environment_id,
             id
@@ -145,7 +150,7 @@ impl MfaStore for SqliteStore {
         let environment_id = environment_id.hyphenated();
         let records = sqlx::query_as!(
             DevicePolicyRow,
-            "SELECT id, environment_id, name, is_default, created_at, updated_at FROM device_policies
+            "SELECT id, environment_id, name, is_default, kept_settings, created_at, updated_at FROM device_policies
              WHERE environment_id = ?1 ORDER BY id",
             environment_id
         )
@@ -177,11 +182,13 @@ impl MfaStore for SqliteStore {
         let mut tx = self.writer.begin().await?;
         let (environment_id, id) = (policy.environment_id.hyphenated(), policy.id.hyphenated());
         let result = sqlx::query!(
-            "UPDATE device_policies SET name = ?3, is_default = ?4, updated_at = ?5 WHERE environment_id = ?1 AND id = ?2",
+            "UPDATE device_policies SET name = ?3, is_default = ?4, kept_settings = ?5, updated_at = ?6
+             WHERE environment_id = ?1 AND id = ?2",
             environment_id,
             id,
             policy.name,
             policy.default,
+            policy.kept.as_str(),
             policy.updated_at,
         )
         .execute(&mut *tx)
@@ -219,7 +226,7 @@ impl MfaStore for SqliteStore {
         let environment_id = environment_id.hyphenated();
         let row = sqlx::query_as!(
             MfaSettingsRow,
-            "SELECT environment_id, max_allowed_devices, updated_at FROM mfa_settings WHERE environment_id = ?1",
+            "SELECT environment_id, max_allowed_devices, kept_settings, updated_at FROM mfa_settings WHERE environment_id = ?1",
             environment_id
         )
         .fetch_optional(&self.reader)

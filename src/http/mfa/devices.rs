@@ -336,18 +336,32 @@ async fn read(
     Ok(Json(view(&state.links, device, domain::time::now())))
 }
 
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 #[derive(Deserialize, ToSchema)]
 #[schema(as = DeviceUpdate)]
 struct ReplaceBody {
-    /// Left out: the nickname is cleared.
+    /// Left out: kept; `null`: cleared.
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<openapi::Text>)]
-    nickname: Option<String>,
+    nickname: Option<Option<String>>,
     /// Refused: a notification belongs to creation.
     #[schema(value_type = Option<Object>)]
     notification: Option<Value>,
+    /// Refused: credd does not block devices.
+    #[schema(value_type = Option<Object>)]
+    block: Option<Value>,
+    /// Refused: a device is locked by wrong codes alone, and its lock is read-only.
+    #[schema(value_type = Option<Object>)]
+    lock: Option<Value>,
 }
 
-/// Update a device: its nickname.
+/// Update a device: its nickname, which is kept when left out.
 #[utoipa::path(put, path = "/v1/environments/{environment_id}/users/{user_id}/devices/{device_id}",
     operation_id = "updateDevice", request_body = ReplaceBody,
     responses((status = 200, description = "The device.", body = DeviceView)))]
@@ -357,14 +371,21 @@ async fn replace(
     Path((environment_id, user_id, id)): Path<(Uuid, Uuid, Uuid)>,
     Json(body): Json<ReplaceBody>,
 ) -> Result<Json<DeviceView>> {
-    if body.notification.is_some() {
-        return Err(Error::invalid(FieldError::invalid(
-            "notification",
-            "notification can be used only when creating a device.",
-        )));
+    let refused = [
+        ("notification", body.notification.is_some(), "notification can be used only when creating a device."),
+        ("block", body.block.is_some(), "credd does not block devices."),
+        ("lock", body.lock.is_some(), "A device is locked by wrong codes alone; its lock cannot be set."),
+    ];
+    let errors: Vec<FieldError> = refused
+        .into_iter()
+        .filter(|(_, sent, _)| *sent)
+        .map(|(target, _, message)| FieldError::invalid(target, message))
+        .collect();
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
     }
-    let nickname = body.nickname.as_deref().map(nickname).transpose()?;
-    let device = state.credd.set_device_nickname(&caller, environment_id, user_id, id, nickname).await?;
+    let nickname = body.nickname.map(|value| value.as_deref().map(nickname).transpose()).transpose()?;
+    let device = state.credd.update_device(&caller, environment_id, user_id, id, nickname).await?;
     Ok(Json(view(&state.links, device, domain::time::now())))
 }
 

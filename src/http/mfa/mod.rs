@@ -2,6 +2,7 @@
 //! paired and activated, and the environment's MFA settings. Each has its own routes.
 
 pub(super) mod devices;
+mod kept;
 pub(super) mod policies;
 pub(super) mod settings;
 

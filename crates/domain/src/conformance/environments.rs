@@ -116,7 +116,7 @@ fn full_configuration(environment_id: Uuid) -> Configuration {
         wallet_applications: vec![wallet_application(environment_id)],
         template_contents: vec![content],
         device_policies: vec![default, strict],
-        mfa_settings: Some(MfaSettings { environment_id, max_allowed_devices: 3, updated_at: at }),
+        mfa_settings: Some(MfaSettings { max_allowed_devices: 3, ..MfaSettings::defaults(environment_id, at) }),
     }
 }
 

@@ -3,7 +3,7 @@
 use chrono::TimeDelta;
 
 use super::{create_environment, device, notification, user};
-use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, MfaSettings};
+use crate::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, DeviceStatus, DeviceType, KeptSettings, MfaSettings};
 use crate::notification::TemplateName;
 use crate::page::PageRequest;
 use crate::store::Outbox;
@@ -22,11 +22,14 @@ async fn user_with_policy<S: Store>(store: &S) -> (User, DevicePolicy) {
 pub(super) async fn one_default_device_policy_and_policies_in_use_stay<S: Store>(store: &S) {
     let (ada, initial) = user_with_policy(store).await;
     assert!(initial.default);
-    let mut strict = DevicePolicy { id: new_id(), name: "Strict".into(), ..initial.clone() };
+    let kept = KeptSettings::new(r#"{"fido2":{"enabled":false}}"#.into());
+    let mut strict = DevicePolicy { id: new_id(), name: "Strict".into(), kept, ..initial.clone() };
     strict.whatsapp.enabled = false;
     strict.sms.failure_count = 1;
     store.create_device_policy(&strict).await.unwrap();
     assert_eq!(store.device_policy(ada.environment_id, strict.id).await.unwrap(), strict);
+    let twin = DevicePolicy { id: new_id(), default: false, ..strict.clone() };
+    assert!(matches!(store.create_device_policy(&twin).await, Err(StoreError::Conflict)), "names are unique");
     assert!(
         !store.device_policy(ada.environment_id, initial.id).await.unwrap().default,
         "the new default took the flag"
@@ -34,8 +37,12 @@ pub(super) async fn one_default_device_policy_and_policies_in_use_stay<S: Store>
 
     let mut initial = store.device_policy(ada.environment_id, initial.id).await.unwrap();
     initial.default = true;
+    initial.name = "Strict".into();
+    assert!(matches!(store.update_device_policy(&initial).await, Err(StoreError::Conflict)), "names are unique");
     initial.name = "Back to default".into();
+    initial.kept = KeptSettings::new(r#"{"ignoreUserLock":true}"#.into());
     store.update_device_policy(&initial).await.unwrap();
+    assert_eq!(store.device_policy(ada.environment_id, initial.id).await.unwrap(), initial);
     let all = store.device_policies(ada.environment_id).await.unwrap();
     assert_eq!(all.iter().filter(|p| p.default).map(|p| p.id).collect::<Vec<_>>(), [initial.id]);
 
@@ -50,9 +57,10 @@ pub(super) async fn one_default_device_policy_and_policies_in_use_stay<S: Store>
 pub(super) async fn mfa_settings_are_kept_per_environment<S: Store>(store: &S) {
     let env = create_environment(store, "Settings").await;
     assert_eq!(store.mfa_settings(env.id).await.unwrap(), None);
-    let settings = MfaSettings { environment_id: env.id, max_allowed_devices: 3, updated_at: now() };
+    let settings = MfaSettings { max_allowed_devices: 3, ..MfaSettings::defaults(env.id, now()) };
     store.put_mfa_settings(&settings).await.unwrap();
-    let changed = MfaSettings { max_allowed_devices: 15, ..settings };
+    let kept = KeptSettings::new(r#"{"lockout":{"failureCount":4}}"#.into());
+    let changed = MfaSettings { max_allowed_devices: 15, kept, ..settings };
     store.put_mfa_settings(&changed).await.unwrap();
     assert_eq!(store.mfa_settings(env.id).await.unwrap(), Some(changed));
 }

@@ -2,7 +2,9 @@
 
 use uuid::Uuid;
 
-use crate::mfa::{Device, DevicePolicy, DeviceStatus, DeviceType, MethodPolicy, MfaSettings, Span, TimeUnit};
+use crate::mfa::{
+    Device, DevicePolicy, DeviceStatus, DeviceType, KeptSettings, MethodPolicy, MfaSettings, Span, TimeUnit,
+};
 use crate::store::{StoreError, StoreResult};
 use crate::time::Timestamp;
 
@@ -11,6 +13,7 @@ pub struct DevicePolicyRecord<Id> {
     pub environment_id: Id,
     pub name: String,
     pub is_default: bool,
+    pub kept_settings: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -69,6 +72,7 @@ pub fn assemble_policy<Id: Into<Uuid>>(
         email: method(DeviceType::Email)?,
         whatsapp: method(DeviceType::WhatsApp)?,
         totp: method(DeviceType::Totp)?,
+        kept: KeptSettings::new(record.kept_settings),
         created_at: record.created_at,
         updated_at: record.updated_at,
     })
@@ -123,6 +127,7 @@ impl<Id: Into<Uuid>> TryFrom<DeviceRecord<Id>> for Device {
 pub struct MfaSettingsRecord<Id> {
     pub environment_id: Id,
     pub max_allowed_devices: i64,
+    pub kept_settings: String,
     pub updated_at: Timestamp,
 }
 
@@ -131,6 +136,7 @@ impl<Id: Into<Uuid>> From<MfaSettingsRecord<Id>> for MfaSettings {
         Self {
             environment_id: row.environment_id.into(),
             max_allowed_devices: row.max_allowed_devices,
+            kept: KeptSettings::new(row.kept_settings),
             updated_at: row.updated_at,
         }
     }
