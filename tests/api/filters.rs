@@ -170,11 +170,11 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
     assert_eq!(ids(app, token, &policies, "deviceAuthenticationPolicies", r#"name sw "str""#).await, [strict]);
     assert_refused(app, token, &policies, "default eq \"true\"", &["name", "default"]).await;
     let default = ids(app, token, &policies, "deviceAuthenticationPolicies", "default eq true").await;
-    let policy = json!({ "id": default[0] });
+    let default_policy = json!({ "id": default[0] });
     let devices = format!("{base}/users/{bob}/devices");
-    let sms = json!({ "type": "SMS", "phone": "+1.5125551234", "policy": policy, "status": "ACTIVATION_REQUIRED" });
+    let sms = json!({ "type": "SMS", "phone": "+1.5125551234", "policy": default_policy, "status": "ACTIVATION_REQUIRED" });
     created(app, token, &devices, sms).await;
-    let email = json!({ "type": "EMAIL", "email": "bob@example.com", "policy": policy });
+    let email = json!({ "type": "EMAIL", "email": "bob@example.com", "policy": default_policy });
     let email = id(&created(app, token, &devices, email).await);
     assert_eq!(ids(app, token, &devices, "devices", r#"type eq "email""#).await, [email]);
     assert_eq!(ids(app, token, &devices, "devices", r#"type eq "PIGEON""#).await, Vec::<String>::new());
