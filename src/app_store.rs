@@ -155,7 +155,7 @@ delegate! {
         fn storage_usage(&self) -> StoreResult<StorageUsage>;
     }
     impl EnvironmentStore {
-        fn create_environment(&self, environment: &Environment, key: &SigningKey, policy: &DevicePolicy) -> StoreResult<()>;
+        fn create_environment(&self, environment: &Environment, policy: &DevicePolicy) -> StoreResult<()>;
         fn environment(&self, id: Uuid) -> StoreResult<Environment>;
         fn environments(&self, page: PageRequest) -> StoreResult<Page<Environment>>;
         fn update_environment(&self, environment: &Environment) -> StoreResult<()>;
@@ -164,6 +164,7 @@ delegate! {
         fn replace_configuration(&self, configuration: &Configuration) -> StoreResult<bool>;
         fn signing_key(&self, id: Uuid) -> StoreResult<SigningKey>;
         fn signing_keys(&self, environment_id: Uuid) -> StoreResult<Vec<SigningKey>>;
+        fn add_signing_key(&self, key: &SigningKey, newest: Option<Uuid>) -> StoreResult<SigningKey>;
     }
     impl ApplicationStore {
         fn create_application(&self, application: &Application) -> StoreResult<()>;

@@ -1,8 +1,9 @@
-//! Access tokens: EdDSA-signed JWTs, one signing key per environment, published at
-//! `/{envId}/as/jwks`. A verified token becomes a [`Principal`]; services decide what
-//! a principal may do. A token lives only as long as the credential it was issued
-//! from: its worker (still there, enabled, with the same secret), and for a user
-//! token its user.
+//! Access tokens: RS256-signed JWTs with PingOne's claims, signed by the newest RSA
+//! key of their environment and published with its other keys at `/{envId}/as/jwks`.
+//! Only RS256 verifies (wallet credentials are signed elsewhere, by issuer keys). A
+//! verified token becomes a [`Principal`]; services decide what a principal may do.
+//! A token lives only as long as the credential it was issued from: its worker (still
+//! there, enabled, with the same secret), and for a user token its user.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +15,6 @@ use domain::application::Application;
 use domain::signing_key::SigningKey;
 use domain::store::{ApplicationStore, EnvironmentStore, UserStore};
 use domain::time::{new_id, now};
-use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use moka::sync::Cache;
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::app_store::AppStore;
-use crate::crypto::{MasterKey, new_ed25519_key};
+use crate::crypto::{MasterKey, new_rsa_key};
 use crate::error::{Error, Result};
 
 /// The PingOne self-management scopes a user token may carry.
@@ -94,22 +94,29 @@ impl Principal {
     }
 }
 
+/// An access token's claims, named and typed as PingOne's.
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
+    /// The application that requested the token.
+    client_id: Uuid,
+    /// `{publicUrl}/{envId}/as`.
     iss: String,
+    /// The resources the token is for: credd's API (PingOne's lists its platform API).
+    aud: Vec<String>,
+    /// Space-separated; empty for a worker, whose rights come from its environment.
+    scope: String,
+    /// The worker's id, or the user's for a self-service token.
     sub: String,
-    aud: String,
     iat: i64,
     exp: i64,
     jti: String,
-    /// The environment the token belongs to (PingOne's `env` claim).
+    /// The environment of the application or user.
     env: Uuid,
-    client_id: Uuid,
+    /// The organization: the installation's ([`MasterKey::organization_id`]).
+    org: Uuid,
     /// The worker's secret when the token was issued (see [`secret_fingerprint`]):
     /// once the secret is rotated, the token no longer matches.
     secret_fingerprint: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
 }
 
 /// Names one client secret without revealing anything of it: a digest of its keyed
@@ -157,13 +164,14 @@ pub const RECHECK_AFTER: Duration = Duration::from_secs(5);
 
 const INVALID_TOKEN: Error = Error::Unauthorized("The access token is invalid or has expired.");
 
-/// Issues and verifies access tokens. An environment's signing key never changes
-/// once created, so the keys are cached (by environment to sign, by `kid` to
-/// verify), and so is each token's verification for [`RECHECK_AFTER`]: a request
-/// then costs no signature check and no database read. Deleting an environment
-/// forgets all three; rotating, replacing or deleting a worker and deleting a user
-/// forget the verifications. All three caches are bounded (moka, least recently
-/// used out first) and verifications expire after [`RECHECK_AFTER`].
+/// Issues and verifies access tokens. An environment's keys never change once
+/// created, so they are cached (the newest by environment to sign, each by `kid` to
+/// verify; a key added by a rotation signs here once the cached one is forgotten),
+/// and so is each token's verification for [`RECHECK_AFTER`]: a request then costs
+/// no signature check and no database read. Deleting an environment forgets all
+/// three; rotating, replacing or deleting a worker and deleting a user forget the
+/// verifications. All three caches are bounded (moka, least recently used out first)
+/// and verifications expire after [`RECHECK_AFTER`].
 pub struct Tokens {
     store: AppStore,
     master_key: Arc<MasterKey>,
@@ -205,25 +213,50 @@ impl Tokens {
         self.administrator_environment
     }
 
-    /// A fresh signing key for a new environment, its private half sealed.
-    pub fn new_signing_key(&self, environment_id: Uuid) -> SigningKey {
+    /// A fresh RSA signing key for the environment, its private half sealed. Made on
+    /// the blocking pool: it takes a good part of a second.
+    pub async fn new_signing_key(&self, environment_id: Uuid) -> Result<SigningKey> {
         let id = new_id();
-        let (public_key, sealed_private_key) = new_ed25519_key(&self.master_key, id.as_bytes());
-        SigningKey { id, environment_id, public_key, sealed_private_key, created_at: now() }
+        let master_key = Arc::clone(&self.master_key);
+        let (public_key, sealed_private_key) =
+            tokio::task::spawn_blocking(move || new_rsa_key(&master_key, id.as_bytes()))
+                .await
+                .map_err(Error::internal)?
+                .map_err(Error::internal)?;
+        Ok(SigningKey { id, environment_id, public_key, sealed_private_key, created_at: now() })
     }
 
-    /// The environment's signing keys, which its JWK Set publishes; `NotFound` when
-    /// there is no such environment.
+    /// The environment's signing keys, newest first, which its JWK Set publishes; it
+    /// gets its first one here when it has none. `NotFound` when there is no such
+    /// environment.
     pub async fn signing_keys(&self, environment_id: Uuid) -> Result<Vec<SigningKey>> {
         let keys = self.store.signing_keys(environment_id).await?;
         if keys.is_empty() {
-            return Err(Error::NotFound);
+            return Ok(vec![self.first_signing_key(environment_id).await?]);
         }
         Ok(keys)
     }
 
+    /// Gives an environment without a key its first (one made before tokens were
+    /// RS256, or not yet asked for a token), and answers it. Two instances racing
+    /// here end with the one key the store let in first; a call cancelled part way
+    /// leaves no key or a whole one.
+    async fn first_signing_key(&self, environment_id: Uuid) -> Result<SigningKey> {
+        // Before the key is made, so an unknown environment costs no key.
+        self.store.environment(environment_id).await?;
+        let key = self.new_signing_key(environment_id).await?;
+        Ok(self.store.add_signing_key(&key, None).await?)
+    }
+
     pub fn issuer(&self, environment_id: Uuid) -> String {
         format!("{}/{environment_id}/as", self.public_base)
+    }
+
+    /// The issuer of an existing environment's tokens; `NotFound` when there is no
+    /// such environment.
+    pub async fn environment_issuer(&self, environment_id: Uuid) -> Result<String> {
+        self.store.environment(environment_id).await?;
+        Ok(self.issuer(environment_id))
     }
 
     /// Signs a token that the worker `client` obtained for `subject` (its own id, or a
@@ -233,35 +266,36 @@ impl Tokens {
         let (kid, key) = self.encoding_key(environment_id).await?;
         let issued_at = now().timestamp();
         let claims = Claims {
+            client_id: client.id,
             iss: self.issuer(environment_id),
+            aud: vec![self.public_base.clone()],
+            scope: scope.clone().unwrap_or_default(),
             sub: subject.to_string(),
-            aud: self.public_base.clone(),
             iat: issued_at,
             exp: issued_at + i64::from(self.lifetime_seconds),
             jti: new_id().to_string(),
             env: environment_id,
-            client_id: client.id,
+            org: self.master_key.organization_id(),
             secret_fingerprint: secret_fingerprint(&client.secret_hash),
-            scope: scope.clone(),
         };
-        let mut header = Header::new(Algorithm::EdDSA);
+        let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(kid.to_string());
         let access_token = jsonwebtoken::encode(&header, &claims, &key).map_err(Error::internal)?;
         Ok(IssuedToken { access_token, expires_in: self.lifetime_seconds, scope })
     }
 
-    /// The environment's signing key, opened: its id and the key.
+    /// The environment's newest signing key, opened: its id and the key.
     async fn encoding_key(&self, environment_id: Uuid) -> Result<(Uuid, Arc<EncodingKey>)> {
         if let Some(cached) = self.encoding_keys.get(&environment_id) {
             return Ok(cached);
         }
-        let key = self.store.signing_keys(environment_id).await?.into_iter().next().ok_or(Error::NotFound)?;
-        let seed = self.master_key.open(&key.sealed_private_key, key.id.as_bytes()).map_err(Error::internal)?;
-        let seed: [u8; 32] = seed.try_into().map_err(|_| Error::Internal("signing key has the wrong length".into()))?;
-        let der = ed25519_dalek::SigningKey::from_bytes(&seed)
-            .to_pkcs8_der()
-            .map_err(|e| Error::Internal(e.to_string().into()))?;
-        let entry = (key.id, Arc::new(EncodingKey::from_ed_der(der.as_bytes())));
+        let newest = self.store.signing_keys(environment_id).await?.into_iter().next();
+        let key = match newest {
+            Some(key) => key,
+            None => self.first_signing_key(environment_id).await?,
+        };
+        let der = self.master_key.open(&key.sealed_private_key, key.id.as_bytes()).map_err(Error::internal)?;
+        let entry = (key.id, Arc::new(EncodingKey::from_rsa_der(&der)));
         self.encoding_keys.insert(environment_id, entry.clone());
         Ok(entry)
     }
@@ -315,7 +349,9 @@ impl Tokens {
         let kid = header.kid.as_deref().and_then(|k| Uuid::parse_str(k).ok()).ok_or(INVALID_TOKEN)?;
         let (environment_id, key) = self.decoding_key(kid).await?.ok_or(INVALID_TOKEN)?;
 
-        let mut validation = Validation::new(Algorithm::EdDSA);
+        // RS256 alone: a token naming any other algorithm is refused before its
+        // signature is looked at.
+        let mut validation = Validation::new(Algorithm::RS256);
         validation.set_audience(&[&self.public_base]);
         validation.set_issuer(&[self.issuer(environment_id)]);
         validation.leeway = 0;
@@ -324,23 +360,13 @@ impl Tokens {
             return Err(INVALID_TOKEN);
         }
         let subject = Uuid::parse_str(&claims.sub).map_err(|_| INVALID_TOKEN)?;
-        let (principal, user_id) = match claims.scope {
-            Some(scope) if subject != claims.client_id => (
-                Principal::User {
-                    environment_id,
-                    user_id: subject,
-                    scopes: scope.split_whitespace().map(str::to_owned).collect(),
-                },
-                Some(subject),
-            ),
-            _ => (
-                Principal::Worker {
-                    environment_id,
-                    application_id: claims.client_id,
-                    administrator: environment_id == self.administrator_environment,
-                },
-                None,
-            ),
+        // A worker's token names the worker; a user token, obtained by a worker, its user.
+        let (principal, user_id) = if subject != claims.client_id {
+            let scopes = claims.scope.split_whitespace().map(str::to_owned).collect();
+            (Principal::User { environment_id, user_id: subject, scopes }, Some(subject))
+        } else {
+            let administrator = environment_id == self.administrator_environment;
+            (Principal::Worker { environment_id, application_id: claims.client_id, administrator }, None)
         };
         let credential = Credential {
             environment_id,
@@ -360,10 +386,7 @@ impl Tokens {
             Err(domain::StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let decoding = Arc::new(
-            DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(&key.public_key)).map_err(Error::internal)?,
-        );
-        let entry = (key.environment_id, decoding);
+        let entry = (key.environment_id, Arc::new(DecodingKey::from_rsa_der(&key.public_key)));
         self.decoding_keys.insert(kid, entry.clone());
         Ok(Some(entry))
     }

@@ -15,6 +15,9 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use rand::rngs::OsRng;
+use rsa::pkcs1::{DecodeRsaPublicKey, EncodeRsaPrivateKey, EncodeRsaPublicKey};
+use rsa::traits::PublicKeyParts;
+use rsa::{RsaPrivateKey, RsaPublicKey};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -22,14 +25,16 @@ use uuid::Uuid;
 const NONCE_LEN: usize = 24;
 const MASTER_KEY_FILE: &str = "master.key";
 
-/// The service's master key. Three keys are derived from it: one for sealing
-/// (XChaCha20-Poly1305), one for hashing secrets (HMAC-SHA256) and one for deriving
-/// pairing link ids (HMAC-SHA256). A keyed hash means a copy of the database alone
-/// cannot be used to test guesses of a six-digit OTP or a secret.
+/// The service's master key. Four values are derived from it: a key for sealing
+/// (XChaCha20-Poly1305), one for hashing secrets (HMAC-SHA256), one for deriving
+/// pairing link ids (HMAC-SHA256), and the installation's organization id. A keyed
+/// hash means a copy of the database alone cannot be used to test guesses of a
+/// six-digit OTP or a secret.
 pub struct MasterKey {
     aead: XChaCha20Poly1305,
     hash_key: [u8; 32],
     link_key: [u8; 32],
+    organization_id: Uuid,
 }
 
 impl fmt::Debug for MasterKey {
@@ -56,6 +61,7 @@ impl MasterKey {
             aead: XChaCha20Poly1305::new(&derive(bytes, b"credd seal v1").into()),
             hash_key: derive(bytes, b"credd hash v1"),
             link_key: derive(bytes, b"credd pairing link v1"),
+            organization_id: random_looking_id(&derive(bytes, b"credd organization v1")),
         }
     }
 
@@ -127,10 +133,20 @@ impl MasterKey {
     pub fn pairing_link_id(&self, session_id: Uuid) -> Uuid {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.link_key).expect("HMAC takes any key length");
         mac.update(session_id.as_bytes());
-        let digest = mac.finalize().into_bytes();
-        let bytes: [u8; 16] = digest[..16].try_into().expect("HMAC-SHA256 gives 32 bytes");
-        uuid::Builder::from_random_bytes(bytes).into_uuid()
+        random_looking_id(&mac.finalize().into_bytes().into())
     }
+
+    /// The `org` claim of access tokens. credd has no organizations: the installation
+    /// is one, and every instance sharing the master key names it the same.
+    pub fn organization_id(&self) -> Uuid {
+        self.organization_id
+    }
+}
+
+/// 122 bits of a digest laid out as a version 4 UUID.
+fn random_looking_id(digest: &[u8; 32]) -> Uuid {
+    let bytes: [u8; 16] = digest[..16].try_into().expect("a 32-byte digest holds 16 bytes");
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 fn derive(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
@@ -150,6 +166,25 @@ pub fn new_ed25519_key(master_key: &MasterKey, context: &[u8]) -> (Vec<u8>, Vec<
     let seed: [u8; 32] = random_bytes();
     let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes().to_vec();
     (public, master_key.seal(&seed, context))
+}
+
+/// The size of the access token signing keys, as PingOne's.
+const RSA_BITS: usize = 2048;
+
+/// A new RSA key: its public half as PKCS#1 DER, and its private half as PKCS#1 DER
+/// sealed under `context`. Takes a good part of a second: call it off the async runtime.
+pub fn new_rsa_key(master_key: &MasterKey, context: &[u8]) -> Result<(Vec<u8>, Vec<u8>), rsa::Error> {
+    let private = RsaPrivateKey::new(&mut OsRng, RSA_BITS)?;
+    let public = RsaPublicKey::from(&private).to_pkcs1_der()?;
+    let private = private.to_pkcs1_der()?;
+    Ok((public.into_vec(), master_key.seal(private.as_bytes(), context)))
+}
+
+/// An RSA public key's modulus and exponent, big-endian (a JWK's `n` and `e`), from
+/// its PKCS#1 DER.
+pub fn rsa_public_components(public_der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), rsa::pkcs1::Error> {
+    let public = RsaPublicKey::from_pkcs1_der(public_der)?;
+    Ok((public.n().to_bytes_be(), public.e().to_bytes_be()))
 }
 
 /// A fresh high-entropy secret, URL-safe: 256 random bits.
@@ -182,6 +217,8 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> 
 
 #[cfg(test)]
 mod tests {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+
     use super::*;
 
     #[test]
@@ -214,6 +251,24 @@ mod tests {
         assert_eq!(link.get_variant(), uuid::Variant::RFC4122);
         assert_ne!(link, other.pairing_link_id(session));
         assert_ne!(link, key.pairing_link_id(Uuid::now_v7()));
+    }
+
+    #[test]
+    fn rsa_keys_rest_sealed_and_publish_their_components() {
+        let key = MasterKey::from_bytes(&[7; 32]);
+        let (public, sealed) = new_rsa_key(&key, b"kid").unwrap();
+        let private = RsaPrivateKey::from_pkcs1_der(&key.open(&sealed, b"kid").unwrap()).unwrap();
+        assert_eq!(RsaPublicKey::from(&private).to_pkcs1_der().unwrap().as_bytes(), public);
+        let (n, e) = rsa_public_components(&public).unwrap();
+        assert_eq!((n.len() * 8, e), (RSA_BITS, vec![1, 0, 1]));
+        assert!(key.open(&sealed, b"other kid").is_err());
+    }
+
+    #[test]
+    fn the_organization_id_follows_the_master_key() {
+        let key = MasterKey::from_bytes(&[7; 32]);
+        assert_eq!(key.organization_id(), MasterKey::from_bytes(&[7; 32]).organization_id());
+        assert_ne!(key.organization_id(), MasterKey::from_bytes(&[8; 32]).organization_id());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The authorization server of each environment: `POST /{envId}/as/token` and
-//! `GET /{envId}/as/jwks`, as PingOne serves them on its auth host.
+//! The authorization server of each environment: `POST /{envId}/as/token`,
+//! `GET /{envId}/as/jwks` and `GET /{envId}/as/.well-known/openid-configuration`, as
+//! PingOne serves them on its auth host.
 
 use std::net::SocketAddr;
 
@@ -18,13 +19,15 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::ErrorBody;
 use super::extract::{Form, Json, Path};
+use crate::auth::SELF_MANAGEMENT_SCOPES;
+use crate::crypto::rsa_public_components;
 use crate::error::{Error, OAuthError, Result};
-use crate::service::oauth::{ClientCredentials, TokenRequest};
+use crate::service::oauth::{CLIENT_CREDENTIALS, ClientCredentials, TOKEN_EXCHANGE, TokenRequest};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(token)).routes(routes!(jwks))
+    OpenApiRouter::new().routes(routes!(token)).routes(routes!(jwks)).routes(routes!(openid_configuration))
 }
 
 /// A token request (`application/x-www-form-urlencoded`).
@@ -141,7 +144,7 @@ async fn token(
     responses((status = 200, description = "A JSON Web Key Set.", body = JwkSet)))]
 async fn jwks(State(state): State<AppState>, Path(environment_id): Path<Uuid>) -> Result<Json<JwkSet>> {
     let keys = state.credd.tokens.signing_keys(environment_id).await?;
-    Ok(Json(JwkSet { keys: keys.iter().map(Jwk::ed25519).collect() }))
+    Ok(Json(JwkSet { keys: keys.iter().map(Jwk::rs256).collect::<Result<_>>()? }))
 }
 
 /// RFC 7517's key set.
@@ -151,32 +154,86 @@ struct JwkSet {
     keys: Vec<Jwk>,
 }
 
-/// An Ed25519 public key (RFC 8037).
+/// An RSA public key that verifies RS256 access tokens (RFC 7518 §6.3).
 #[derive(Serialize, ToSchema)]
 struct Jwk {
-    /// `OKP`.
+    /// `RSA`.
     kty: &'static str,
-    /// `Ed25519`.
-    crv: &'static str,
     /// `sig`.
     #[serde(rename = "use")]
     r#use: &'static str,
-    /// `EdDSA`.
+    /// `RS256`.
     alg: &'static str,
+    /// The `kid` of the tokens this key signed.
     kid: Uuid,
-    /// The public key, base64url without padding.
-    x: String,
+    /// The modulus, base64url without padding.
+    n: String,
+    /// The public exponent, base64url without padding.
+    e: String,
 }
 
 impl Jwk {
-    fn ed25519(key: &SigningKey) -> Self {
-        Self {
-            kty: "OKP",
-            crv: "Ed25519",
+    fn rs256(key: &SigningKey) -> Result<Self> {
+        let (n, e) = rsa_public_components(&key.public_key).map_err(Error::internal)?;
+        Ok(Self {
+            kty: "RSA",
             r#use: "sig",
-            alg: "EdDSA",
+            alg: "RS256",
             kid: key.id,
-            x: URL_SAFE_NO_PAD.encode(&key.public_key),
+            n: URL_SAFE_NO_PAD.encode(n),
+            e: URL_SAFE_NO_PAD.encode(e),
+        })
+    }
+}
+
+/// The environment's OpenID Provider metadata (OpenID Connect Discovery 1.0), listing
+/// only what credd serves: no authorization, userinfo or introspection endpoints.
+#[utoipa::path(get, path = "/{environment_id}/as/.well-known/openid-configuration",
+    operation_id = "readOpenIdConfiguration", security(()),
+    responses((status = 200, description = "The provider metadata.", body = OpenIdConfiguration)))]
+async fn openid_configuration(
+    State(state): State<AppState>,
+    Path(environment_id): Path<Uuid>,
+) -> Result<Json<OpenIdConfiguration>> {
+    let issuer = state.credd.tokens.environment_issuer(environment_id).await?;
+    Ok(Json(OpenIdConfiguration::of(issuer)))
+}
+
+#[derive(Serialize, ToSchema)]
+struct OpenIdConfiguration {
+    /// Exactly the `iss` of the environment's tokens.
+    issuer: String,
+    jwks_uri: String,
+    token_endpoint: String,
+    /// `client_secret_basic`, `client_secret_post`: each worker uses the one it is
+    /// configured with.
+    token_endpoint_auth_methods_supported: Vec<String>,
+    grant_types_supported: Vec<&'static str>,
+    /// Empty: credd has no authorization endpoint.
+    response_types_supported: Vec<&'static str>,
+    /// `public`.
+    subject_types_supported: Vec<&'static str>,
+    /// `RS256`, the algorithm of every token credd's authorization server signs.
+    id_token_signing_alg_values_supported: Vec<&'static str>,
+    /// The self-management scopes a token exchange grants.
+    scopes_supported: Vec<&'static str>,
+}
+
+impl OpenIdConfiguration {
+    fn of(issuer: String) -> Self {
+        Self {
+            jwks_uri: format!("{issuer}/jwks"),
+            token_endpoint: format!("{issuer}/token"),
+            issuer,
+            token_endpoint_auth_methods_supported: TokenEndpointAuthMethod::ALL
+                .iter()
+                .map(|method| method.as_str().to_ascii_lowercase())
+                .collect(),
+            grant_types_supported: vec![CLIENT_CREDENTIALS, TOKEN_EXCHANGE],
+            response_types_supported: Vec::new(),
+            subject_types_supported: vec!["public"],
+            id_token_signing_alg_values_supported: vec!["RS256"],
+            scopes_supported: SELF_MANAGEMENT_SCOPES.to_vec(),
         }
     }
 }

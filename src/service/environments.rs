@@ -21,7 +21,7 @@ impl Credd {
         Ok(self.insert_environment(new_id(), fields, region).await?)
     }
 
-    /// Creates an environment with its token signing key.
+    /// Creates an environment; its token signing key comes when first needed.
     pub(super) async fn insert_environment(
         &self,
         id: Uuid,
@@ -29,9 +29,8 @@ impl Credd {
         region: Region,
     ) -> StoreResult<Environment> {
         let environment = Environment::new(id, fields, region, now());
-        let key = self.tokens.new_signing_key(environment.id);
         let policy = DevicePolicy::initial(environment.id, new_id(), environment.created_at);
-        self.store.create_environment(&environment, &key, &policy).await?;
+        self.store.create_environment(&environment, &policy).await?;
         Ok(environment)
     }
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use credd::auth::Tokens;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
-use serde_json::json;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 use crate::on_both_backends;
@@ -28,7 +29,11 @@ on_both_backends!(
     deleting_a_user_ends_their_tokens,
     another_instance_ends_tokens_within_the_recheck_bound,
     client_secrets_are_stored_as_keyed_hashes,
-    jwks_publishes_the_environment_key,
+    access_tokens_are_rs256_with_pingone_claims,
+    tokens_signed_any_other_way_are_refused,
+    discovery_names_the_endpoints_credd_serves,
+    a_rotated_key_signs_and_the_old_one_still_verifies,
+    an_environment_without_a_key_gets_one_when_first_needed,
 );
 
 async fn worker_gets_a_token_with_basic_or_post_as_configured(app: &TestApp) {
@@ -124,6 +129,9 @@ async fn a_strangers_bad_secrets_lock_out_only_the_stranger(app: &TestApp) {
     let attempt = |peer: &'static str, secret: &str| {
         app.post(&token_url).peer(peer).basic(&client_id, secret).form("grant_type=client_credentials").send()
     };
+    // The environment's key is made with its first token: made now, so that making it
+    // cannot outlast the stranger's one-second lock below.
+    app.admin_token().await;
     for _ in 0..5 {
         assert_eq!(attempt(stranger, "wrong").await.status, StatusCode::UNAUTHORIZED);
     }
@@ -510,25 +518,171 @@ async fn client_secrets_are_stored_as_keyed_hashes(app: &TestApp) {
     assert!(app.state.credd.master_key.verify_secret(credd::service::CLIENT_SECRET, &secret, &stored.secret_hash));
 }
 
-async fn jwks_publishes_the_environment_key(app: &TestApp) {
-    let response = app.get(&format!("/{}/as/jwks", app.admin.environment_id)).send().await;
-    let key = &response.body["keys"][0];
+/// The environment's JWK Set, its keys by `kid`.
+async fn jwks(app: &TestApp, env: &str) -> Vec<Value> {
+    let response = app.get(&format!("/{env}/as/jwks")).send().await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    response.body["keys"].as_array().unwrap().clone()
+}
+
+/// The token's claims, verified as a client configured for PingOne verifies them: RS256
+/// only, with the key its `kid` names in the environment's JWK Set.
+async fn verified_claims(app: &TestApp, env: &str, token: &str) -> Value {
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.alg, Algorithm::RS256);
+    let keys = jwks(app, env).await;
+    let kid = header.kid.expect("a kid");
+    let key = keys.iter().find(|k| k["kid"] == kid.as_str()).unwrap_or_else(|| panic!("{kid} not in {keys:?}"));
     assert_eq!(
-        (key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str()),
-        (Some("OKP"), Some("Ed25519"), Some("EdDSA"))
+        (key["kty"].as_str(), key["use"].as_str(), key["alg"].as_str()),
+        (Some("RSA"), Some("sig"), Some("RS256"))
     );
-    // The token's kid names this key, and the key verifies the token.
-    let token = app.admin_token().await;
-    let header = jsonwebtoken::decode_header(&token).unwrap();
-    assert_eq!(header.kid.as_deref(), key["kid"].as_str());
-    let decoding = jsonwebtoken::DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    let decoding = DecodingKey::from_rsa_components(key["n"].as_str().unwrap(), key["e"].as_str().unwrap()).unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
     validation.set_audience(&["https://credd.test"]);
-    let claims = jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &validation).unwrap().claims;
-    assert_eq!(claims["env"], app.admin.environment_id.to_string());
-    assert_eq!(claims["iss"], format!("https://credd.test/{}/as", app.admin.environment_id));
-    app.get(&format!("/{}/as/jwks", uuid::Uuid::now_v7()))
+    validation.set_issuer(&[format!("https://credd.test/{env}/as")]);
+    jsonwebtoken::decode::<Value>(token, &decoding, &validation).unwrap().claims
+}
+
+async fn access_tokens_are_rs256_with_pingone_claims(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Claims").await;
+    let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
+    let token = app.worker_token(&env, &id, &secret).await;
+    let claims = verified_claims(app, &env, &token).await;
+    assert_eq!(
+        (&claims["client_id"], &claims["sub"], &claims["env"], &claims["scope"]),
+        (&json!(id), &json!(id), &json!(env), &json!(""))
+    );
+    assert_eq!(claims["iss"], format!("https://credd.test/{env}/as"));
+    assert_eq!(claims["aud"], json!(["https://credd.test"]));
+    let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
+    assert_eq!(exp - iat, 3600);
+    assert!((iat - chrono::Utc::now().timestamp()).abs() < 60);
+    let jti = claims["jti"].as_str().unwrap();
+    assert_ne!(jti, verified_claims(app, &env, &app.worker_token(&env, &id, &secret).await).await["jti"]);
+    // One organization, the installation, for every environment.
+    let org = claims["org"].as_str().unwrap();
+    uuid::Uuid::parse_str(org).unwrap();
+    let admin_env = app.admin.environment_id.to_string();
+    assert_eq!(verified_claims(app, &admin_env, &admin).await["org"], org);
+
+    // A self-service token names its user and its scopes.
+    let ada = app.create_user(&admin, &env, json!({ "username": "ada" })).await;
+    let response = exchange(app, &env, &id, &secret, ada["id"].as_str().unwrap(), "p1:read:user").await;
+    let claims = verified_claims(app, &env, response.body["access_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (&claims["client_id"], &claims["sub"], &claims["scope"], &claims["org"]),
+        (&json!(id), &ada["id"], &json!("p1:read:user"), &json!(org))
+    );
+}
+
+async fn tokens_signed_any_other_way_are_refused(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.admin.environment_id;
+    let key = jwks(app, &env.to_string()).await.remove(0);
+    let kid = key["kid"].as_str().unwrap().to_owned();
+    let claims = verified_claims(app, &env.to_string(), &admin).await;
+    let signed = |alg, key: &EncodingKey| {
+        let mut header = Header::new(alg);
+        header.kid = Some(kid.clone());
+        jsonwebtoken::encode(&header, &claims, key).unwrap()
+    };
+    let ed25519 = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).to_pkcs8_der().unwrap();
+    let other_rsa = {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap().to_pkcs1_der().unwrap()
+    };
+    let forged = [
+        signed(Algorithm::EdDSA, &EncodingKey::from_ed_der(ed25519.as_bytes())),
+        // The public key as an HMAC secret: the old algorithm-confusion trick.
+        signed(Algorithm::HS256, &EncodingKey::from_secret(key["n"].as_str().unwrap().as_bytes())),
+        signed(Algorithm::HS256, &EncodingKey::from_secret(b"secret")),
+        signed(Algorithm::RS256, &EncodingKey::from_rsa_der(other_rsa.as_bytes())),
+        signed(Algorithm::PS256, &EncodingKey::from_rsa_der(other_rsa.as_bytes())),
+    ];
+    for token in &forged {
+        let response = app.get("/v1/environments").bearer(token).send().await;
+        response.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
+    }
+    assert_eq!(app.get("/v1/environments").bearer(&admin).send().await.status, StatusCode::OK);
+}
+
+async fn discovery_names_the_endpoints_credd_serves(app: &TestApp) {
+    let env = app.admin.environment_id.to_string();
+    let response = app.get(&format!("/{env}/as/.well-known/openid-configuration")).send().await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let metadata = response.body;
+    let path = |field: &str| metadata[field].as_str().unwrap().strip_prefix("https://credd.test").unwrap().to_owned();
+
+    // The issuer is the tokens' `iss`, and the named endpoints serve.
+    let response = app
+        .post(&path("token_endpoint"))
+        .basic(&app.admin.client_id.to_string(), &app.admin.client_secret)
+        .form("grant_type=client_credentials")
+        .send()
+        .await;
+    let token = response.body["access_token"].as_str().unwrap();
+    assert_eq!(verified_claims(app, &env, token).await["iss"], metadata["issuer"]);
+    let keys = app.get(&path("jwks_uri")).send().await;
+    assert_eq!(keys.body["keys"].as_array().unwrap(), &jwks(app, &env).await);
+    assert_eq!(metadata["token_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post"]));
+    assert_eq!(
+        metadata["grant_types_supported"],
+        json!(["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"])
+    );
+    assert_eq!(metadata["response_types_supported"], json!([]));
+    assert_eq!(metadata["subject_types_supported"], json!(["public"]));
+    assert_eq!(metadata["id_token_signing_alg_values_supported"], json!(["RS256"]));
+    assert!(metadata["scopes_supported"].as_array().unwrap().contains(&json!("p1:create:device")));
+    // Nothing credd does not serve.
+    for absent in ["authorization_endpoint", "userinfo_endpoint", "introspection_endpoint"] {
+        assert!(metadata.get(absent).is_none(), "{absent}");
+    }
+
+    app.get(&format!("/{}/as/.well-known/openid-configuration", uuid::Uuid::now_v7()))
         .send()
         .await
         .expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+/// A key added over the newest signs on an instance that did not cache the old one;
+/// tokens of the old key verify on every instance, the new key's too.
+async fn a_rotated_key_signs_and_the_old_one_still_verifies(a: &TestApp) {
+    use domain::store::EnvironmentStore;
+    let old_token = a.admin_token().await;
+    let env = a.admin.environment_id;
+    let old_kid: uuid::Uuid = jsonwebtoken::decode_header(&old_token).unwrap().kid.unwrap().parse().unwrap();
+    let rotated = a.state.credd.tokens.new_signing_key(env).await.unwrap();
+    assert_eq!(a.state.credd.store.add_signing_key(&rotated, Some(old_kid)).await.unwrap(), rotated);
+
+    let b = a.another_instance().await;
+    let new_token = b.admin_token().await;
+    let header = jsonwebtoken::decode_header(&new_token).unwrap();
+    assert_eq!(header.kid, Some(rotated.id.to_string()));
+    let kids: Vec<Value> = jwks(&b, &env.to_string()).await.iter().map(|k| k["kid"].clone()).collect();
+    assert_eq!(kids, [json!(rotated.id), json!(old_kid)], "newest first");
+    for (instance, token) in [(a, &old_token), (a, &new_token), (&b, &old_token), (&b, &new_token)] {
+        assert_eq!(instance.get("/v1/environments").bearer(token).send().await.status, StatusCode::OK);
+    }
+    b.finish().await;
+}
+
+/// As in a database from before RS256 (whose keys the migration removed): instances
+/// that find no key make one, racing ones agree on one, and the old tokens are refused.
+async fn an_environment_without_a_key_gets_one_when_first_needed(a: &TestApp) {
+    let old_token = a.admin_token().await;
+    crate::helpers::tamper(a, "DELETE FROM signing_keys").await;
+    let (b, c) = (a.another_instance().await, a.another_instance().await);
+    let env = a.admin.environment_id.to_string();
+    let (from_b, from_c) = tokio::join!(b.admin_token(), c.admin_token());
+    let kid = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    assert_eq!(kid(&from_b), kid(&from_c), "one key for both");
+    let keys = jwks(&b, &env).await;
+    assert_eq!((keys.len(), keys[0]["kid"].as_str()), (1, Some(kid(&from_b).as_str())));
+    assert_ne!(kid(&from_b), kid(&old_token));
+    b.get("/v1/environments").bearer(&old_token).send().await.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
+    assert_eq!(b.get("/v1/environments").bearer(&from_c).send().await.status, StatusCode::OK);
+    b.finish().await;
+    c.finish().await;
 }

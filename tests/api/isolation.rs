@@ -177,6 +177,7 @@ const OPERATIONS: &[Operation] = &[
 const PUBLIC: &[(&str, &str)] = &[
     ("/{environment_id}/as/token", "client authentication; auth.rs shows another environment's secret fails"),
     ("/{environment_id}/as/jwks", "the environment's public token keys"),
+    ("/{environment_id}/as/.well-known/openid-configuration", "public provider metadata: the issuer and endpoints"),
     ("/{environment_id}/did.json", "the issuer's public DID document"),
 ];
 

@@ -171,9 +171,10 @@ async fn secrets_rest_only_as_keyed_hashes_or_sealed(app: &TestApp) {
     let stored = database_contents(app).await;
     assert!(contains(&stored, &walk.wallet_id) && contains(&stored, "ada@example.com"), "the search sees plain data");
     // The environment's public signing key rests as raw bytes (a BYTEA column on
-    // Postgres, which read as text would show only as hex): the search must see them.
+    // Postgres, which read as text would show only as hex): the search must see its
+    // modulus.
     let jwks = app.get(&format!("/{}/as/jwks", walk.env)).send().await;
-    let public_key = URL_SAFE_NO_PAD.decode(jwks.body["keys"][0]["x"].as_str().unwrap()).unwrap();
+    let public_key = URL_SAFE_NO_PAD.decode(jwks.body["keys"][0]["n"].as_str().unwrap()).unwrap();
     assert!(stored.windows(public_key.len()).any(|w| w == public_key), "the search sees raw binary columns");
     for secret in walk.secrets.iter().filter(|s| !s.kept) {
         assert!(!contains(&stored, &secret.value), "{} rests in plaintext", secret.what);

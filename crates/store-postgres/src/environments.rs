@@ -90,12 +90,7 @@ async fn lock_environment(conn: &mut PgConnection, id: Uuid) -> StoreResult<()> 
 }
 
 impl EnvironmentStore for PgStore {
-    async fn create_environment(
-        &self,
-        environment: &Environment,
-        key: &SigningKey,
-        policy: &DevicePolicy,
-    ) -> StoreResult<()> {
+    async fn create_environment(&self, environment: &Environment, policy: &DevicePolicy) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let (id, kind, region) = (environment.id, environment.kind.as_str(), environment.region.as_str());
         sqlx::query!(
@@ -108,19 +103,6 @@ impl EnvironmentStore for PgStore {
             region,
             environment.created_at,
             environment.updated_at,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let key_id = key.id;
-        sqlx::query!(
-            "INSERT INTO signing_keys (id, environment_id, public_key, sealed_private_key, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
-            key_id,
-            id,
-            key.public_key,
-            key.sealed_private_key,
-            key.created_at,
         )
         .execute(&mut *tx)
         .await
@@ -239,5 +221,41 @@ impl EnvironmentStore for PgStore {
         .await
         .map_err(backend)?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn add_signing_key(&self, key: &SigningKey, newest: Option<Uuid>) -> StoreResult<SigningKey> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Adds for one environment queue on its row: the second reads the newest key
+        // only once the first committed (or rolled back, if it was cancelled).
+        lock_environment(&mut tx, key.environment_id).await?;
+        let current = sqlx::query_as!(
+            SigningKeyRow,
+            "SELECT id, environment_id, public_key, sealed_private_key, created_at FROM signing_keys
+             WHERE environment_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+            key.environment_id
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        .map(SigningKey::from);
+        match current {
+            Some(current) if Some(current.id) != newest => return Ok(current),
+            None if newest.is_some() => return Err(StoreError::Conflict),
+            _ => {}
+        }
+        sqlx::query!(
+            "INSERT INTO signing_keys (id, environment_id, public_key, sealed_private_key, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            key.id,
+            key.environment_id,
+            key.public_key,
+            key.sealed_private_key,
+            key.created_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(key.clone())
     }
 }

@@ -90,12 +90,7 @@ async fn existing_environment(conn: &mut SqliteConnection, id: Uuid) -> StoreRes
 }
 
 impl EnvironmentStore for SqliteStore {
-    async fn create_environment(
-        &self,
-        environment: &Environment,
-        key: &SigningKey,
-        policy: &DevicePolicy,
-    ) -> StoreResult<()> {
+    async fn create_environment(&self, environment: &Environment, policy: &DevicePolicy) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         let (id, kind, region) = (environment.id.hyphenated(), environment.kind.as_str(), environment.region.as_str());
         sqlx::query!(
@@ -108,19 +103,6 @@ impl EnvironmentStore for SqliteStore {
             region,
             environment.created_at,
             environment.updated_at,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let key_id = key.id.hyphenated();
-        sqlx::query!(
-            "INSERT INTO signing_keys (id, environment_id, public_key, sealed_private_key, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            key_id,
-            id,
-            key.public_key,
-            key.sealed_private_key,
-            key.created_at,
         )
         .execute(&mut *tx)
         .await
@@ -242,5 +224,43 @@ impl EnvironmentStore for SqliteStore {
         .await
         .map_err(backend)?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn add_signing_key(&self, key: &SigningKey, newest: Option<Uuid>) -> StoreResult<SigningKey> {
+        // The one writer runs one transaction at a time: no other add comes between
+        // reading the newest key and adding this one.
+        let mut tx = self.writer.begin().await?;
+        existing_environment(&mut tx, key.environment_id).await?;
+        let environment_id = key.environment_id.hyphenated();
+        let current = sqlx::query_as!(
+            SigningKeyRow,
+            "SELECT id, environment_id, public_key, sealed_private_key, created_at FROM signing_keys
+             WHERE environment_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1",
+            environment_id
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        .map(SigningKey::from);
+        match current {
+            Some(current) if Some(current.id) != newest => return Ok(current),
+            None if newest.is_some() => return Err(StoreError::Conflict),
+            _ => {}
+        }
+        let key_id = key.id.hyphenated();
+        sqlx::query!(
+            "INSERT INTO signing_keys (id, environment_id, public_key, sealed_private_key, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            key_id,
+            environment_id,
+            key.public_key,
+            key.sealed_private_key,
+            key.created_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await?;
+        Ok(key.clone())
     }
 }

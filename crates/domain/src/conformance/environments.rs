@@ -18,25 +18,69 @@ use crate::store::Outbox;
 use crate::time::{new_id, now};
 use crate::{Store, StoreError};
 
-pub(super) async fn environment_round_trips_with_its_key<S: Store>(store: &S) {
-    let (env, key) = environment("Staging");
+pub(super) async fn environment_round_trips<S: Store>(store: &S) {
+    let env = environment("Staging");
     let policy = DevicePolicy::initial(env.id, new_id(), env.created_at);
-    store.create_environment(&env, &key, &policy).await.unwrap();
+    store.create_environment(&env, &policy).await.unwrap();
     assert_eq!(store.device_policies(env.id).await.unwrap(), vec![policy]);
     assert_eq!(store.environment(env.id).await.unwrap(), env);
-    assert_eq!(store.signing_key(key.id).await.unwrap(), key);
-    assert_eq!(store.signing_keys(env.id).await.unwrap(), vec![key]);
+    assert!(store.signing_keys(env.id).await.unwrap().is_empty(), "keys come when first needed");
     assert!(matches!(store.environment(new_id()).await, Err(StoreError::NotFound)));
 }
 
 pub(super) async fn environment_id_is_unique<S: Store>(store: &S) {
-    let (env, key) = environment("One");
-    store.create_environment(&env, &key, &DevicePolicy::initial(env.id, new_id(), env.created_at)).await.unwrap();
-    let second_key = SigningKey { id: new_id(), ..key };
+    let env = environment("One");
+    store.create_environment(&env, &DevicePolicy::initial(env.id, new_id(), env.created_at)).await.unwrap();
     let second_policy = DevicePolicy::initial(env.id, new_id(), env.created_at);
-    assert!(matches!(store.create_environment(&env, &second_key, &second_policy).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.create_environment(&env, &second_policy).await, Err(StoreError::Conflict)));
     // The refused write left nothing behind.
-    assert_eq!(store.signing_keys(env.id).await.unwrap().len(), 1);
+    assert_eq!(store.device_policies(env.id).await.unwrap().len(), 1);
+}
+
+/// A key as the token service makes one; the store keeps its bytes as they are.
+fn signing_key(environment_id: Uuid) -> SigningKey {
+    SigningKey {
+        id: new_id(),
+        environment_id,
+        public_key: vec![1; 270],
+        sealed_private_key: vec![2; 1230],
+        created_at: now(),
+    }
+}
+
+pub(super) async fn signing_keys_are_added_only_over_the_newest<S: Store>(store: &S) {
+    let env = create_environment(store, "Keys").await.id;
+    let first = signing_key(env);
+    assert_eq!(store.add_signing_key(&first, None).await.unwrap(), first);
+    assert_eq!(store.signing_key(first.id).await.unwrap(), first);
+
+    // A caller that still saw no key gets the one added first, and adds nothing.
+    let late = signing_key(env);
+    assert_eq!(store.add_signing_key(&late, None).await.unwrap(), first);
+    assert!(matches!(store.signing_key(late.id).await, Err(StoreError::NotFound)));
+
+    // A rotation names the key it replaces as the newest; the old key stays to verify.
+    let rotated = SigningKey { created_at: first.created_at + TimeDelta::milliseconds(1), ..signing_key(env) };
+    assert_eq!(store.add_signing_key(&rotated, Some(first.id)).await.unwrap(), rotated);
+    let stale = signing_key(env);
+    assert_eq!(store.add_signing_key(&stale, Some(first.id)).await.unwrap(), rotated);
+    assert_eq!(store.signing_keys(env).await.unwrap(), vec![rotated, first]);
+
+    let other = create_environment(store, "Other").await.id;
+    assert!(matches!(store.add_signing_key(&signing_key(other), Some(new_id())).await, Err(StoreError::Conflict)));
+    assert!(store.signing_keys(other).await.unwrap().is_empty());
+    assert!(matches!(store.add_signing_key(&signing_key(new_id()), None).await, Err(StoreError::NotFound)));
+}
+
+/// Two instances that both found no key add at once: one key results, and both
+/// answers name it.
+pub(super) async fn racing_first_signing_keys_make_one<S: Store>(store: &S) {
+    let env = create_environment(store, "Race").await.id;
+    let (one, two) = (signing_key(env), signing_key(env));
+    let (a, b) = tokio::join!(store.add_signing_key(&one, None), store.add_signing_key(&two, None));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a, b);
+    assert_eq!(store.signing_keys(env).await.unwrap(), vec![a]);
 }
 
 pub(super) async fn environments_page_in_creation_order<S: Store>(store: &S) {
@@ -67,6 +111,7 @@ pub(super) async fn environment_update_and_delete_cascades<S: Store>(store: &S) 
 
     let app = application(env.id);
     store.create_application(&app).await.unwrap();
+    store.add_signing_key(&signing_key(env.id), None).await.unwrap();
     let ada = user(env.id, "ada", None);
     store.create_user(&ada).await.unwrap();
 
@@ -143,7 +188,7 @@ pub(super) async fn reset_empties_the_environment_back_to_its_configuration<S: S
     assert!(store.replace_configuration(&configured).await.unwrap());
     let worker = application(env);
     store.create_application(&worker).await.unwrap();
-    let keys = store.signing_keys(env).await.unwrap();
+    let keys = vec![store.add_signing_key(&signing_key(env), None).await.unwrap()];
     let profile = store.issuer_profile(env).await.unwrap();
 
     let ada = user(env, "ada", Some("ada@example.com"));

@@ -14,12 +14,11 @@ use crate::signing_key::SigningKey;
 pub trait EnvironmentStore {
     // Environments -------------------------------------------------------------
 
-    /// Creates the environment with its first signing key and its default device
-    /// policy. `Conflict` when the id exists.
+    /// Creates the environment with its default device policy. `Conflict` when the id
+    /// exists.
     fn create_environment(
         &self,
         environment: &Environment,
-        key: &SigningKey,
         policy: &DevicePolicy,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     fn environment(&self, id: Uuid) -> impl Future<Output = StoreResult<Environment>> + Send;
@@ -47,4 +46,15 @@ pub trait EnvironmentStore {
     fn signing_key(&self, id: Uuid) -> impl Future<Output = StoreResult<SigningKey>> + Send;
     /// The environment's keys, newest first.
     fn signing_keys(&self, environment_id: Uuid) -> impl Future<Output = StoreResult<Vec<SigningKey>>> + Send;
+    /// Adds `key` to its environment if the environment's newest key is still the one
+    /// named `newest` (`None`: it has no key yet), and answers the environment's newest
+    /// key afterwards: `key`, or the one another caller added first. Adds for one
+    /// environment exclude each other, across instances too, so two callers that both
+    /// saw no key never make two. `NotFound` when the environment does not exist;
+    /// `Conflict` when `newest` names a key and the environment has none.
+    fn add_signing_key(
+        &self,
+        key: &SigningKey,
+        newest: Option<Uuid>,
+    ) -> impl Future<Output = StoreResult<SigningKey>> + Send;
 }
