@@ -187,9 +187,10 @@ macro_rules! exported {
 }
 
 exported! {
-    ProfileExport(ProfileView) without ["id", "did"];
-    // The issuer, the URIs and the versions follow from the environment and the id.
-    CredentialTypeExport(TypeView) without ["issuer", "uri", "version", "metadata.version"];
+    ProfileExport(ProfileView) without ["id", "applicationInstance", "did.method", "did.value", "did.web.host"];
+    // The issuer, the URIs and the versions follow from the environment and the id;
+    // `metadata.version` is the client's, and goes with the type.
+    CredentialTypeExport(TypeView) without ["issuer", "uri", "version", "systemProvided"];
     WalletApplicationExport(WalletApplicationView) without [];
     TemplateContentExport(TemplateContentView) without [];
     DevicePolicyExport(DevicePolicyView) without [];
