@@ -411,14 +411,14 @@ impl CredentialTypeFields {
                 "expiration takes exactly one of after, timestamp and expression.",
             ));
         }
-        if let Some(after) = expiration.after {
-            if after.duration.saturating_mul(after.time_unit.seconds()) < 3600 {
-                errors.push(FieldError::new(
-                    "expiration.after.duration",
-                    FieldErrorKind::OutOfRange,
-                    "expiration.after must be at least one hour.",
-                ));
-            }
+        if let Some(after) = expiration.after
+            && after.duration.saturating_mul(after.time_unit.seconds()) < 3600
+        {
+            errors.push(FieldError::new(
+                "expiration.after.duration",
+                FieldErrorKind::OutOfRange,
+                "expiration.after must be at least one hour.",
+            ));
         }
         match (&expiration.field_name, expiration.kind) {
             (None, ExpirationType::Soft) => errors.push(FieldError::required("expiration.fieldName")),
