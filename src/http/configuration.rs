@@ -20,9 +20,10 @@ use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
-use super::credential_types::{ProfileBody, ProfileView, TypeBody, TypeView, profile_view, type_view};
+use super::credential_types::{TypeBody, TypeView, type_view};
 use super::error::ErrorBody;
 use super::extract::{Caller, Json, Path};
+use super::issuer::{ProfileBody, ProfileView, profile_view};
 use super::mfa::{DevicePolicyView, MfaSettingsView, PolicyBody, SettingsBody, policy_view, settings_view};
 use super::notifications::{ContentBody, TemplateContentView, content_view};
 use super::wallet_applications::{self, WalletApplicationBody, WalletApplicationView};

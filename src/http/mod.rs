@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 mod filter;
 mod health;
+mod issuer;
 mod metrics;
 mod mfa;
 mod notifications;
@@ -61,6 +62,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         ("MFA devices", mfa::devices::routes()),
         ("Device authentication policies", mfa::policies::routes()),
         ("MFA settings", mfa::settings::routes()),
+        ("Credential issuer", issuer::routes()),
         ("Credential types", credential_types::routes()),
         ("User credentials", user_credentials::routes()),
         ("Operations", health::routes()),
