@@ -8,7 +8,8 @@ use std::path::Path;
 use domain::application::Application;
 use domain::configuration::Configuration;
 use domain::credential::{
-    CredentialType, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction, WalletActionRecord,
+    CredentialType, CredentialTypeVersion, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction,
+    WalletActionRecord,
 };
 use domain::environment::Environment;
 use domain::job::{ClaimedJob, Job, JobQueue, NewJob, PruneBefore, Pruned, SettledJob};
@@ -235,6 +236,8 @@ delegate! {
         fn credential_type(&self, environment_id: Uuid, id: Uuid) -> StoreResult<CredentialType>;
         fn credential_types(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<CredentialType>>;
         fn update_credential_type(&self, credential_type: &CredentialType) -> StoreResult<()>;
+        fn credential_type_versions(&self, environment_id: Uuid, type_id: Uuid, page: PageRequest) -> StoreResult<Page<CredentialTypeVersion>>;
+        fn credential_type_version(&self, environment_id: Uuid, type_id: Uuid, id: Uuid) -> StoreResult<CredentialTypeVersion>;
         fn delete_credential_type(&self, environment_id: Uuid, id: Uuid, at: Timestamp, revoke_issued: bool) -> StoreResult<()>;
     }
     impl UserCredentialStore {

@@ -20,9 +20,10 @@ use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
-use super::credential_types::{ProfileBody, ProfileView, TypeBody, TypeView, profile_view, type_view};
+use super::credential_types::{TypeBody, TypeView, type_view};
 use super::error::ErrorBody;
 use super::extract::{Caller, Json, Path};
+use super::issuer::{ProfileBody, ProfileView, profile_view};
 use super::mfa::{DevicePolicyView, MfaSettingsView, PolicyBody, SettingsBody, policy_view, settings_view};
 use super::notifications::{ContentBody, TemplateContentView, content_view};
 use super::wallet_applications::{self, WalletApplicationBody, WalletApplicationView};
@@ -186,9 +187,10 @@ macro_rules! exported {
 }
 
 exported! {
-    ProfileExport(ProfileView) without ["id", "did"];
-    // The issuer, the URIs and the versions follow from the environment and the id.
-    CredentialTypeExport(TypeView) without ["issuer", "uri", "version", "metadata.version"];
+    ProfileExport(ProfileView) without ["id", "applicationInstance", "did.method", "did.value", "did.web.host"];
+    // The issuer, the URIs and the versions follow from the environment and the id;
+    // `metadata.version` is the client's, and goes with the type.
+    CredentialTypeExport(TypeView) without ["issuer", "uri", "version", "systemProvided"];
     WalletApplicationExport(WalletApplicationView) without [];
     TemplateContentExport(TemplateContentView) without [];
     DevicePolicyExport(DevicePolicyView) without [];

@@ -1,13 +1,11 @@
-//! The issuer: `/v1/environments/{envId}/credentialIssuerProfile`, the DID document
-//! at `/{envId}/did.json`, and `/v1/environments/{envId}/credentialTypes`.
+//! `/v1/environments/{envId}/credentialTypes` and their versions.
 
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::credential::{
-    CredentialField, CredentialMetadata, CredentialType, CredentialTypeFields, FieldType, IssuerProfile,
-    ManagementMode, issuer_name,
+    CredentialField, CredentialMetadata, CredentialType, CredentialTypeFields, CredentialTypeOptions,
+    CredentialTypeVersion, DisplayField, Expiration, ExpirationAfter, ExpirationType, FieldType, FileSupport,
+    ManagementMode, OPENID4VCI_SCOPE, OpenId4Vci, TimeUnit, Visualization,
 };
 use domain::time::Timestamp;
 use domain::validation::{Collector, FieldError, bounded_text};
@@ -18,172 +16,17 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::{Caller, Json, Path, Query};
 use super::openapi;
-use super::wire::{self, LinkSet, Links, ListQuery, Ref};
+use super::wire::{self, LinkSet, ListQuery, Ref};
 use crate::error::Result;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(read_profile, update_profile))
-        .routes(routes!(did_document))
         .routes(routes!(list, create))
         .routes(routes!(read, replace, delete))
-}
-
-/// The environment's issuer: its name and its `did:web`.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = CredentialIssuerProfile)]
-pub(super) struct ProfileView {
-    #[serde(rename = "_links")]
-    links: LinkSet,
-    id: Uuid,
-    #[serde(serialize_with = "wire::timestamp")]
-    #[schema(value_type = openapi::Timestamp)]
-    created_at: Timestamp,
-    #[serde(serialize_with = "wire::timestamp")]
-    #[schema(value_type = openapi::Timestamp)]
-    updated_at: Timestamp,
-    environment: Ref,
-    name: String,
-    did: Did,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    site_url: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-struct Did {
-    /// `WEB`.
-    #[schema(value_type = String)]
-    method: &'static str,
-    /// `did:web:…`.
-    value: String,
-}
-
-pub(super) fn profile_view(links: &Links, did: String, profile: &IssuerProfile) -> ProfileView {
-    let env = profile.environment_id;
-    ProfileView {
-        links: links.set([("self", &format!("/v1/environments/{env}/credentialIssuerProfile"))]),
-        id: profile.id,
-        created_at: profile.created_at,
-        updated_at: profile.updated_at,
-        environment: Ref { id: env },
-        name: profile.name.clone(),
-        did: Did { method: "WEB", value: did },
-        site_url: profile.site_url.clone(),
-    }
-}
-
-/// Read the environment's issuer profile (made when first read).
-#[utoipa::path(get, path = "/v1/environments/{environment_id}/credentialIssuerProfile",
-    operation_id = "readCredentialIssuerProfile", tag = "Credential issuer",
-    responses((status = 200, description = "The issuer profile.", body = ProfileView)))]
-async fn read_profile(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(environment_id): Path<Uuid>,
-) -> Result<Json<ProfileView>> {
-    let profile = state.credd.issuer_profile(&caller, environment_id).await?;
-    Ok(Json(profile_view(&state.links, state.credd.issuer_did(environment_id), &profile)))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = CredentialIssuerProfileRequest)]
-pub(super) struct ProfileBody {
-    #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
-    name: Option<String>,
-    #[schema(examples("https://www.example.com"))]
-    site_url: Option<String>,
-}
-
-impl ProfileBody {
-    /// The profile's name and site URL.
-    pub(super) fn parse(self) -> Result<(String, Option<String>), Vec<FieldError>> {
-        let mut errors = Collector::default();
-        let name = errors.take(self.name.as_deref().ok_or_else(|| FieldError::required("name")).and_then(issuer_name));
-        let site_url = self.site_url.as_deref().and_then(|u| {
-            errors.take(
-                domain::wallet::app_open_url(u)
-                    .map_err(|_| FieldError::invalid("siteUrl", "siteUrl must be a valid URL.")),
-            )
-        });
-        errors.finish_with(name.map(|name| (name, site_url)))
-    }
-}
-
-/// Update the issuer profile's `name` and `siteUrl`.
-#[utoipa::path(put, path = "/v1/environments/{environment_id}/credentialIssuerProfile",
-    operation_id = "updateCredentialIssuerProfile", tag = "Credential issuer", request_body = ProfileBody,
-    responses((status = 200, description = "The issuer profile.", body = ProfileView)))]
-async fn update_profile(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(environment_id): Path<Uuid>,
-    Json(body): Json<ProfileBody>,
-) -> Result<Json<ProfileView>> {
-    let (name, site_url) = body.parse()?;
-    let profile = state.credd.update_issuer_profile(&caller, environment_id, name, site_url).await?;
-    Ok(Json(profile_view(&state.links, state.credd.issuer_did(environment_id), &profile)))
-}
-
-/// The W3C DID document of the environment's `did:web`.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = DidDocument)]
-struct DidDocumentView {
-    #[serde(rename = "@context")]
-    #[schema(value_type = Vec<String>)]
-    context: [&'static str; 2],
-    id: String,
-    verification_method: Vec<VerificationMethod>,
-    assertion_method: Vec<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct VerificationMethod {
-    id: String,
-    /// `JsonWebKey2020`.
-    #[serde(rename = "type")]
-    #[schema(value_type = String)]
-    kind: &'static str,
-    controller: String,
-    public_key_jwk: PublicKeyJwk,
-}
-
-/// An Ed25519 public key (`kty` `OKP`, `crv` `Ed25519`).
-#[derive(Serialize, ToSchema)]
-struct PublicKeyJwk {
-    #[schema(value_type = String)]
-    kty: &'static str,
-    #[schema(value_type = String)]
-    crv: &'static str,
-    x: String,
-}
-
-/// The `did:web` document of the environment: its issuer key as a JWK.
-#[utoipa::path(get, path = "/{environment_id}/did.json", operation_id = "readDidDocument", tag = "Credential issuer",
-    security(()), responses((status = 200, description = "The DID document.", body = DidDocumentView)))]
-async fn did_document(
-    State(state): State<AppState>,
-    Path(environment_id): Path<Uuid>,
-) -> Result<Json<DidDocumentView>> {
-    let public_key = state.credd.issuer_public_key(environment_id).await?;
-    let did = state.credd.issuer_did(environment_id);
-    let key_id = format!("{did}#key-1");
-    Ok(Json(DidDocumentView {
-        context: ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"],
-        verification_method: vec![VerificationMethod {
-            id: key_id.clone(),
-            kind: "JsonWebKey2020",
-            controller: did.clone(),
-            public_key_jwk: PublicKeyJwk { kty: "OKP", crv: "Ed25519", x: URL_SAFE_NO_PAD.encode(public_key) },
-        }],
-        id: did,
-        assertion_method: vec![key_id],
-    }))
+        .routes(routes!(list_versions))
+        .routes(routes!(read_version))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -204,6 +47,85 @@ pub(super) struct TypeBody {
     metadata: Option<MetadataBody>,
     /// `revokeIssuedCredentials` is `true` when left out.
     on_delete: Option<OnDeleteBody>,
+    /// Deprecated SVG card design; once set it may be removed but not changed.
+    #[schema(value_type = Option<openapi::Text>)]
+    card_design_template: Option<String>,
+    /// AUTOMATED types only: exactly one of `after`, `timestamp` and `expression`.
+    expiration: Option<ExpirationBody>,
+    multiple: Option<MultipleBody>,
+    #[serde(rename = "openid4VCI")]
+    openid4vci: Option<OpenId4VciBody>,
+    visualization_template_data: Option<VisualizationBody>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialTypeExpirationRequest)]
+struct ExpirationBody {
+    #[serde(rename = "type")]
+    #[schema(required = true, nullable = false, value_type = Option<openapi::ExpirationType>)]
+    kind: Option<String>,
+    /// At least one hour.
+    after: Option<AfterBody>,
+    #[schema(value_type = Option<openapi::Timestamp>)]
+    #[serde(default, deserialize_with = "wire::optional_timestamp")]
+    timestamp: Option<Timestamp>,
+    /// A PingOne Expression Language expression, kept as sent.
+    #[schema(value_type = Option<openapi::Text>)]
+    expression: Option<String>,
+    /// Required for `SOFT`: a name no field of the type has.
+    #[schema(value_type = Option<openapi::Text>)]
+    field_name: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialTypeExpirationAfterRequest)]
+struct AfterBody {
+    #[schema(required = true, nullable = false)]
+    duration: Option<i64>,
+    #[schema(required = true, nullable = false, value_type = Option<openapi::ExpirationTimeUnit>)]
+    time_unit: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CredentialTypeMultipleRequest)]
+struct MultipleBody {
+    /// A PingOne Expression Language expression, kept as sent.
+    #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
+    expression: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CredentialTypeOpenId4VciRequest)]
+struct OpenId4VciBody {
+    #[schema(required = true, nullable = false)]
+    enabled: Option<bool>,
+    /// `p1:provision:credentials` (when left out) or `p1:provision:credentials:…`; immutable.
+    #[schema(value_type = Option<openapi::Text>)]
+    scope: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialTypeVisualizationRequest)]
+struct VisualizationBody {
+    show_title: Option<bool>,
+    /// One to three fields, by title.
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 3)]
+    display_fields: Vec<DisplayFieldBody>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialTypeDisplayFieldRequest)]
+struct DisplayFieldBody {
+    /// The title of a field of the type.
+    #[schema(required = true, nullable = false, value_type = Option<openapi::Text>)]
+    data_field_name: Option<String>,
+    /// `false` when left out.
+    show_field_name: Option<bool>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -237,6 +159,8 @@ struct MetadataBody {
     bg_opacity_percent: Option<i64>,
     #[schema(minimum = 1, maximum = 3)]
     columns: Option<i64>,
+    /// Shown as sent; when left out, the type's version number.
+    version: Option<i64>,
     /// Titles are unique.
     #[serde(default)]
     #[schema(required = true, min_items = 1)]
@@ -261,8 +185,21 @@ struct FieldBody {
     /// A user attribute: `name.given`, `email`, …
     #[schema(value_type = Option<openapi::Text>)]
     attribute: Option<String>,
+    /// Directory Attribute: the claim when the user's attribute is empty.
+    #[schema(value_type = Option<openapi::Text>)]
+    default: Option<String>,
+    /// Directory Attribute only; at most 5 fields of a type embed files.
+    #[serde(rename = "fileSupport")]
+    #[schema(value_type = Option<openapi::FileSupport>)]
+    file_support: Option<String>,
     #[serde(default)]
     required: bool,
+    /// Deprecated by PingOne; shown as sent (`false` when left out).
+    #[serde(rename = "isVisible")]
+    is_visible: Option<bool>,
+    /// Refused: PingOne documents no meaning for it, so credd cannot honour it.
+    #[schema(value_type = Option<Vec<String>>)]
+    values: Option<serde_json::Value>,
 }
 
 impl TypeBody {
@@ -294,6 +231,7 @@ impl TypeBody {
             text_color: m.text_color,
             bg_opacity_percent: m.bg_opacity_percent,
             columns: m.columns,
+            version: m.version,
             fields: m
                 .fields
                 .into_iter()
@@ -313,17 +251,75 @@ impl TypeBody {
                             }),
                     )?;
                     let at = |name: &str| format!("metadata.fields[{i}].{name}");
+                    if f.values.is_some() {
+                        errors.push(FieldError::invalid(&at("values"), "credd does not support values."));
+                    }
+                    let file_support = f.file_support.as_deref().and_then(|v| {
+                        errors.take(FileSupport::parse(v).ok_or_else(|| {
+                            FieldError::invalid(
+                                &at("fileSupport"),
+                                "fileSupport must be BASE64_STRING, INCLUDE_FILE or REFERENCE_FILE.",
+                            )
+                        }))
+                    });
                     Some(CredentialField {
                         id: optional_text(&mut errors, &at("id"), f.id, 256).unwrap_or_default(),
                         kind,
                         title: optional_text(&mut errors, &at("title"), f.title, 256).unwrap_or_default(),
                         value: optional_text(&mut errors, &at("value"), f.value, 1024),
                         attribute: optional_text(&mut errors, &at("attribute"), f.attribute, 256),
+                        default: optional_text(&mut errors, &at("default"), f.default, 1024),
+                        file_support,
                         required: f.required,
+                        is_visible: f.is_visible,
                     })
                 })
                 .collect(),
         });
+        let options = CredentialTypeOptions {
+            // An SVG card is an image of up to PingOne's 50 KB for a background.
+            card_design_template: optional_text(
+                &mut errors,
+                "cardDesignTemplate",
+                self.card_design_template,
+                50 * 1024,
+            ),
+            expiration: self.expiration.and_then(|e| e.parse(&mut errors)),
+            multiple: self.multiple.and_then(|m| {
+                errors.take(
+                    m.expression
+                        .as_deref()
+                        .ok_or_else(|| FieldError::required("multiple.expression"))
+                        .and_then(|e| bounded_text("multiple.expression", e, 1024)),
+                )
+            }),
+            openid4vci: self.openid4vci.and_then(|o| {
+                let enabled = errors.take(o.enabled.ok_or_else(|| FieldError::required("openid4VCI.enabled")));
+                let scope = optional_text(&mut errors, "openid4VCI.scope", o.scope, 256);
+                enabled.map(|enabled| OpenId4Vci { enabled, scope: scope.unwrap_or_else(|| OPENID4VCI_SCOPE.into()) })
+            }),
+            visualization: self.visualization_template_data.map(|v| Visualization {
+                show_title: v.show_title,
+                display_fields: v
+                    .display_fields
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(i, d)| {
+                        let target = format!("visualizationTemplateData.displayFields[{i}].dataFieldName");
+                        let name = errors.take(
+                            d.data_field_name
+                                .as_deref()
+                                .ok_or_else(|| FieldError::required(&target))
+                                .and_then(|n| bounded_text(&target, n, 256)),
+                        )?;
+                        Some(DisplayField {
+                            data_field_name: name,
+                            show_field_name: d.show_field_name.unwrap_or(false),
+                        })
+                    })
+                    .collect(),
+            }),
+        };
         let built = title.zip(mode).zip(metadata).map(|((title, mode), metadata)| CredentialTypeFields {
             title,
             description,
@@ -331,9 +327,37 @@ impl TypeBody {
             issuer_name,
             mode,
             metadata,
+            options,
             revoke_on_delete: self.on_delete.and_then(|o| o.revoke_issued_credentials).unwrap_or(true),
         });
         errors.finish_with(built)
+    }
+}
+
+impl ExpirationBody {
+    fn parse(self, errors: &mut Collector) -> Option<Expiration> {
+        let kind =
+            errors.take(self.kind.as_deref().ok_or_else(|| FieldError::required("expiration.type")).and_then(|k| {
+                ExpirationType::parse(k)
+                    .ok_or_else(|| FieldError::invalid("expiration.type", "expiration.type must be SOFT or HARD."))
+            }));
+        let after = self.after.and_then(|a| {
+            let duration = errors.take(a.duration.ok_or_else(|| FieldError::required("expiration.after.duration")));
+            let unit = errors.take(
+                a.time_unit.as_deref().ok_or_else(|| FieldError::required("expiration.after.timeUnit")).and_then(|u| {
+                    TimeUnit::parse(u).ok_or_else(|| {
+                        FieldError::invalid(
+                            "expiration.after.timeUnit",
+                            "expiration.after.timeUnit must be SECONDS, MINUTES, HOURS or DAYS.",
+                        )
+                    })
+                }),
+            );
+            duration.zip(unit).map(|(duration, time_unit)| ExpirationAfter { duration, time_unit })
+        });
+        let expression = optional_text(errors, "expiration.expression", self.expression, 1024);
+        let field_name = optional_text(errors, "expiration.fieldName", self.field_name, 256);
+        kind.map(|kind| Expiration { kind, after, timestamp: self.timestamp, expression, field_name })
     }
 }
 
@@ -346,7 +370,7 @@ fn optional_text(errors: &mut Collector, target: &str, value: Option<String>, ma
     }
 }
 
-/// A credential type; lists leave `metadata` (and `deletedAt`) out.
+/// A credential type; lists leave `metadata`, `cardDesignTemplate` (and `deletedAt`) out.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = CredentialType)]
@@ -369,12 +393,24 @@ pub(super) struct TypeView {
     uri: String,
     version: Version,
     on_delete: OnDelete,
+    /// Always `false`: credd provides no types of its own.
+    system_provided: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     issuer_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<MetadataView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    card_design_template: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration: Option<ExpirationView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multiple: Option<MultipleView>,
+    #[serde(rename = "openid4VCI", skip_serializing_if = "Option::is_none")]
+    openid4vci: Option<OpenId4VciView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visualization_template_data: Option<VisualizationView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<openapi::Timestamp>)]
     deleted_at: Option<String>,
@@ -393,8 +429,66 @@ struct Management {
 
 #[derive(Serialize, ToSchema)]
 struct Version {
+    id: Uuid,
     number: i64,
     uri: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialTypeExpiration)]
+struct ExpirationView {
+    #[serde(rename = "type")]
+    #[schema(value_type = openapi::ExpirationType)]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<AfterView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<openapi::Timestamp>)]
+    timestamp: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expression: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field_name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialTypeExpirationAfter)]
+struct AfterView {
+    duration: i64,
+    #[schema(value_type = openapi::ExpirationTimeUnit)]
+    time_unit: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = CredentialTypeMultiple)]
+struct MultipleView {
+    expression: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = CredentialTypeOpenId4Vci)]
+struct OpenId4VciView {
+    enabled: bool,
+    scope: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialTypeVisualization)]
+struct VisualizationView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    show_title: Option<bool>,
+    display_fields: Vec<DisplayFieldView>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialTypeDisplayField)]
+struct DisplayFieldView {
+    data_field_name: String,
+    show_field_name: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -442,6 +536,11 @@ struct FieldView {
     value: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     attribute: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<openapi::FileSupport>)]
+    file_support: Option<&'static str>,
 }
 
 wire::collection!(CredentialTypes, "items", TypeView);
@@ -456,12 +555,14 @@ fn metadata_view(version: i64, m: &CredentialMetadata) -> MetadataView {
                 kind: f.kind.as_str(),
                 title: f.title.clone(),
                 required: f.required,
-                is_visible: false,
+                is_visible: f.is_visible.unwrap_or(false),
                 value: f.value.clone(),
                 attribute: f.attribute.clone(),
+                default: f.default.clone(),
+                file_support: f.file_support.map(FileSupport::as_str),
             })
             .collect(),
-        version,
+        version: m.version.unwrap_or(version),
         name: m.name.clone(),
         description: m.description.clone(),
         background_image: m.background_image.clone(),
@@ -476,13 +577,21 @@ fn metadata_view(version: i64, m: &CredentialMetadata) -> MetadataView {
 pub(super) fn type_view(state: &AppState, credential_type: &CredentialType, with_metadata: bool) -> TypeView {
     let links = &state.links;
     let env = credential_type.environment_id;
-    let uri = state.credd.credential_type_uri(credential_type);
+    let uri = state.credd.credential_type_uri(credential_type.id);
+    let path = format!("/v1/environments/{env}/credentialTypes/{}", credential_type.id);
+    let mut link_set = links.set([
+        ("self", &path),
+        ("environment", &links.environment(env)),
+        ("credentialIssuerProfile", &format!("/v1/environments/{env}/credentialIssuerProfile")),
+        ("version", &format!("{path}/versions/{}", credential_type.version_id)),
+    ]);
+    // Issuance rules belong to AUTOMATED types, as PingOne links them.
+    if credential_type.mode == ManagementMode::Automated {
+        link_set.insert("issuanceRules", links.link(&format!("{path}/issuanceRules")));
+    }
+    let options = &credential_type.options;
     TypeView {
-        links: links.set([
-            ("self", &format!("/v1/environments/{env}/credentialTypes/{}", credential_type.id)),
-            ("environment", &links.environment(env)),
-            ("credentialIssuerProfile", &format!("/v1/environments/{env}/credentialIssuerProfile")),
-        ]),
+        links: link_set,
         id: credential_type.id,
         created_at: credential_type.created_at,
         updated_at: credential_type.updated_at,
@@ -491,12 +600,38 @@ pub(super) fn type_view(state: &AppState, credential_type: &CredentialType, with
         management: Management { mode: credential_type.mode.as_str() },
         title: credential_type.title.clone(),
         card_type: credential_type.card_type.clone(),
-        version: Version { number: credential_type.version, uri: format!("{uri}/v{}", credential_type.version) },
+        version: Version {
+            id: credential_type.version_id,
+            number: credential_type.version,
+            uri: format!("{uri}/v{}", credential_type.version),
+        },
         uri,
         on_delete: OnDelete { revoke_issued_credentials: credential_type.revoke_on_delete },
+        system_provided: false,
         description: credential_type.description.clone(),
         issuer_name: credential_type.issuer_name.clone(),
         metadata: with_metadata.then(|| metadata_view(credential_type.version, &credential_type.metadata)),
+        card_design_template: options.card_design_template.clone().filter(|_| with_metadata),
+        expiration: options.expiration.as_ref().map(|e| ExpirationView {
+            kind: e.kind.as_str(),
+            after: e.after.map(|a| AfterView { duration: a.duration, time_unit: a.time_unit.as_str() }),
+            timestamp: e.timestamp.as_ref().map(wire::format_timestamp),
+            expression: e.expression.clone(),
+            field_name: e.field_name.clone(),
+        }),
+        multiple: options.multiple.clone().map(|expression| MultipleView { expression }),
+        openid4vci: options.openid4vci.as_ref().map(|o| OpenId4VciView { enabled: o.enabled, scope: o.scope.clone() }),
+        visualization_template_data: options.visualization.as_ref().map(|v| VisualizationView {
+            show_title: v.show_title,
+            display_fields: v
+                .display_fields
+                .iter()
+                .map(|d| DisplayFieldView {
+                    data_field_name: d.data_field_name.clone(),
+                    show_field_name: d.show_field_name,
+                })
+                .collect(),
+        }),
         deleted_at: credential_type.deleted_at.filter(|_| with_metadata).as_ref().map(wire::format_timestamp),
     }
 }
@@ -570,4 +705,72 @@ async fn delete(
 ) -> Result<StatusCode> {
     state.credd.delete_credential_type(&caller, environment_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A version of a credential type: the type as it was (`snapshot`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialTypeVersion)]
+struct VersionView {
+    #[serde(rename = "_links")]
+    links: LinkSet,
+    id: Uuid,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = openapi::Timestamp)]
+    created_at: Timestamp,
+    environment: Ref,
+    credential_type: Ref,
+    /// The version's number.
+    version: i64,
+    snapshot: TypeView,
+}
+
+wire::collection!(CredentialTypeVersions, "versions", VersionView);
+
+fn version_view(state: &AppState, version: &CredentialTypeVersion) -> VersionView {
+    let env = version.environment_id;
+    let type_path = format!("/v1/environments/{env}/credentialTypes/{}", version.credential_type_id);
+    VersionView {
+        links: state.links.set([
+            ("self", &format!("{type_path}/versions/{}", version.id)),
+            ("environment", &state.links.environment(env)),
+            ("credentialType", &type_path),
+        ]),
+        id: version.id,
+        created_at: version.created_at,
+        environment: Ref { id: env },
+        credential_type: Ref { id: version.credential_type_id },
+        version: version.number,
+        snapshot: type_view(state, &version.snapshot, true),
+    }
+}
+
+/// List a credential type's versions, oldest first: one for its creation and one for
+/// each update that changed it.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/credentialTypes/{type_id}/versions",
+    operation_id = "listCredentialTypeVersions", params(ListQuery),
+    responses((status = 200, description = "A page of versions.", body = CredentialTypeVersions)))]
+async fn list_versions(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, type_id)): Path<(Uuid, Uuid)>,
+    uri: Uri,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<CredentialTypeVersions>> {
+    let request = query.page(&uri)?;
+    let page = state.credd.credential_type_versions(&caller, environment_id, type_id, request).await?;
+    Ok(Json(CredentialTypeVersions::page(&state.links, &uri, page, request, |v| v.id, |v| version_view(&state, &v))))
+}
+
+/// Read one version of a credential type.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/credentialTypes/{type_id}/versions/{version_id}",
+    operation_id = "readCredentialTypeVersion",
+    responses((status = 200, description = "The version.", body = VersionView)))]
+async fn read_version(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, type_id, version_id)): Path<(Uuid, Uuid, Uuid)>,
+) -> Result<Json<VersionView>> {
+    let version = state.credd.credential_type_version(&caller, environment_id, type_id, version_id).await?;
+    Ok(Json(version_view(&state, &version)))
 }

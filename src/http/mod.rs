@@ -8,6 +8,7 @@ mod environments;
 pub mod error;
 pub mod extract;
 mod health;
+mod issuer;
 mod metrics;
 mod mfa;
 mod notifications;
@@ -60,6 +61,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         ("MFA devices", mfa::devices::routes()),
         ("Device authentication policies", mfa::policies::routes()),
         ("MFA settings", mfa::settings::routes()),
+        ("Credential issuer", issuer::routes()),
         ("Credential types", credential_types::routes()),
         ("User credentials", user_credentials::routes()),
         ("Operations", health::routes()),

@@ -52,6 +52,15 @@ struct CredentialBody {
     expires_at: Option<domain::time::Timestamp>,
     /// Sends `credential_issued` (or `credential_updated`).
     notification: Option<NotificationBody>,
+    /// Immutable: on update it may only be resent as it was.
+    demo_data_storage: Option<DemoDataStorageBody>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = DemoDataStorageRequest)]
+struct DemoDataStorageBody {
+    store_until_issued: Option<bool>,
 }
 
 impl CredentialBody {
@@ -66,6 +75,7 @@ impl CredentialBody {
             data: self.data,
             expires_at: self.expires_at,
             notification,
+            store_until_issued: self.demo_data_storage.and_then(|d| d.store_until_issued),
         })
     }
 }
@@ -95,18 +105,32 @@ struct CredentialView {
     expires_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     notification: Option<NotificationReportView>,
+    /// Shown when `storeUntilIssued` was sent `true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    demo_data_storage: Option<DemoDataStorage>,
 }
 
 /// The credential type and the version the credential was built from.
 #[derive(Serialize, ToSchema)]
 struct CredentialTypeVersion {
     id: Uuid,
-    version: VersionNumber,
+    version: VersionOf,
 }
 
 #[derive(Serialize, ToSchema)]
-struct VersionNumber {
+#[schema(as = UserCredentialTypeVersion)]
+struct VersionOf {
     number: i64,
+    uri: String,
+    /// Left out for credentials made before credd kept versions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<Uuid>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DemoDataStorage {
+    store_until_issued: bool,
 }
 
 wire::collection!(UserCredentials, "items", CredentialView);
@@ -114,13 +138,20 @@ wire::collection!(UserCredentials, "items", CredentialView);
 fn view(state: &AppState, credential: UserCredential) -> CredentialView {
     let (env, user) = (credential.environment_id, credential.user_id);
     let user_path = format!("/v1/environments/{env}/users/{user}");
+    let type_path = format!("/v1/environments/{env}/credentialTypes/{}", credential.credential_type_id);
+    let version_path = credential.type_version_id.map(|v| format!("{type_path}/versions/{v}"));
+    let mut links = state.links.set([
+        ("self", &format!("{user_path}/credentials/{}", credential.id)),
+        ("environment", &state.links.environment(env)),
+        ("user", &user_path),
+        ("credentialType", &type_path),
+    ]);
+    if let Some(version_path) = &version_path {
+        links.insert("credentialTypeVersion", state.links.link(version_path));
+    }
+    let type_uri = state.credd.credential_type_uri(credential.credential_type_id);
     CredentialView {
-        links: state.links.set([
-            ("self", &format!("{user_path}/credentials/{}", credential.id)),
-            ("environment", &state.links.environment(env)),
-            ("user", &user_path),
-            ("credentialType", &format!("/v1/environments/{env}/credentialTypes/{}", credential.credential_type_id)),
-        ]),
+        links,
         id: credential.id,
         created_at: credential.created_at,
         updated_at: credential.updated_at,
@@ -128,8 +159,13 @@ fn view(state: &AppState, credential: UserCredential) -> CredentialView {
         user: Ref { id: user },
         credential_type: CredentialTypeVersion {
             id: credential.credential_type_id,
-            version: VersionNumber { number: credential.type_version },
+            version: VersionOf {
+                number: credential.type_version,
+                uri: format!("{type_uri}/v{}", credential.type_version),
+                id: credential.type_version_id,
+            },
         },
+        demo_data_storage: credential.store_until_issued.then_some(DemoDataStorage { store_until_issued: true }),
         title: credential.title,
         status: credential.status.as_str(),
         expires_at: credential.expires_at.as_ref().map(wire::format_timestamp),

@@ -4,7 +4,7 @@
 
 use domain::StoreError;
 use domain::configuration::{CREDENTIAL_TYPES, Configuration};
-use domain::credential::{CredentialType, CredentialTypeFields};
+use domain::credential::{CredentialType, CredentialTypeFields, IssuerProfileFields};
 use domain::mfa::{DevicePolicy, DevicePolicyFields, MfaSettings, MfaSettingsFields};
 use domain::notification::{TemplateContent, TemplateContentFields, TemplateName};
 use domain::page::{MAX_LIMIT, Page, PageRequest};
@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Default)]
 pub struct ConfigurationImport {
     /// Name and site URL; left out: named after the environment, no site URL.
-    pub issuer_profile: Option<(String, Option<String>)>,
+    pub issuer_profile: Option<IssuerProfileFields>,
     pub credential_types: Vec<(Option<Uuid>, CredentialTypeFields)>,
     pub wallet_applications: Vec<(Option<Uuid>, WalletApplicationFields)>,
     pub template_contents: Vec<(Option<Uuid>, TemplateName, TemplateContentFields)>,
@@ -95,7 +95,7 @@ impl Credd {
             .enumerate()
             .map(|(i, (id, fields))| {
                 let item = format!("{CREDENTIAL_TYPES}[{i}]");
-                errors.extend(fields.metadata.validate(fields.mode).into_iter().map(|e| e.within(&item)));
+                errors.extend(fields.validate().into_iter().map(|e| e.within(&item)));
                 CredentialType::new(id_or_new(id), environment_id, fields, at)
             })
             .collect();
@@ -108,8 +108,8 @@ impl Credd {
             device_policies.push(DevicePolicy::initial(environment_id, new_id(), at));
         }
         let mut issuer_profile = self.new_issuer_profile(&environment);
-        if let Some((name, site_url)) = import.issuer_profile {
-            (issuer_profile.name, issuer_profile.site_url) = (name, site_url);
+        if let Some(fields) = import.issuer_profile {
+            issuer_profile.apply(fields);
         }
         let configuration = Configuration {
             environment_id,

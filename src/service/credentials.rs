@@ -1,12 +1,15 @@
 //! The environment as a credential issuer: its profile and `did:web`, and its
 //! credential types.
 
-use domain::credential::{CredentialType, CredentialTypeFields, IssuerProfile};
+use domain::credential::{
+    CredentialType, CredentialTypeFields, CredentialTypeVersion, IssuerProfile, IssuerProfileFields,
+};
 use domain::environment::Environment;
 use domain::filter::{Filter, page_matching};
 use domain::page::{Page, PageRequest};
 use domain::store::{CredentialTypeStore, EnvironmentStore};
 use domain::time::{new_id, now};
+use domain::validation::{FieldError, FieldErrorKind};
 use uuid::Uuid;
 
 use super::Credd;
@@ -34,8 +37,12 @@ impl Credd {
         IssuerProfile {
             id,
             environment_id: environment.id,
+            application_instance_id: new_id(),
             name: environment.name.clone(),
             site_url: None,
+            logo: None,
+            use_custom_domain: true,
+            credential_signing: None,
             public_key,
             sealed_private_key,
             created_at: at,
@@ -48,16 +55,39 @@ impl Credd {
         self.ensure_issuer_profile(environment_id).await
     }
 
+    /// Creates the environment's profile from `fields`; an environment has one only,
+    /// so once it has one (credd makes it on first use too) this is a conflict.
+    pub async fn create_issuer_profile(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        fields: IssuerProfileFields,
+    ) -> Result<IssuerProfile> {
+        principal.require_manage(environment_id)?;
+        let environment = self.store.environment(environment_id).await?;
+        let mut profile = self.new_issuer_profile(&environment);
+        profile.apply(fields);
+        let kept = self.store.ensure_issuer_profile(&profile).await?;
+        if kept.id != profile.id {
+            return Err(Error::Conflict(FieldError::new(
+                "name",
+                FieldErrorKind::NotUnique,
+                "The environment has a credential issuer profile already: update it instead.",
+            )));
+        }
+        Ok(kept)
+    }
+
     pub async fn update_issuer_profile(
         &self,
         principal: &Principal,
         environment_id: Uuid,
-        name: String,
-        site_url: Option<String>,
+        fields: IssuerProfileFields,
     ) -> Result<IssuerProfile> {
         principal.require_manage(environment_id)?;
         let mut profile = self.ensure_issuer_profile(environment_id).await?;
-        (profile.name, profile.site_url, profile.updated_at) = (name, site_url, now());
+        profile.apply(fields);
+        profile.updated_at = now();
         self.store.update_issuer_profile(&profile).await?;
         Ok(profile)
     }
@@ -79,8 +109,8 @@ impl Credd {
 
     /// `{publicUrl}/v1/distributedid/credentialTypes/{id}`: the credential type's URI,
     /// which its credentials name as their schema.
-    pub fn credential_type_uri(&self, credential_type: &CredentialType) -> String {
-        format!("{}/v1/distributedid/credentialTypes/{}", self.settings.public_base, credential_type.id)
+    pub fn credential_type_uri(&self, type_id: Uuid) -> String {
+        format!("{}/v1/distributedid/credentialTypes/{type_id}", self.settings.public_base)
     }
 
     /// The issuer profile's public key, for the DID document (no caller: it is public).
@@ -95,7 +125,7 @@ impl Credd {
         fields: CredentialTypeFields,
     ) -> Result<CredentialType> {
         principal.require_manage(environment_id)?;
-        let errors = fields.metadata.validate(fields.mode);
+        let errors = fields.validate();
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
         }
@@ -135,7 +165,7 @@ impl Credd {
         fields: CredentialTypeFields,
     ) -> Result<CredentialType> {
         principal.require_manage(environment_id)?;
-        let errors = fields.metadata.validate(fields.mode);
+        let errors = fields.validate();
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
         }
@@ -143,6 +173,30 @@ impl Credd {
         credential_type.replace(fields, now())?;
         self.store.update_credential_type(&credential_type).await?;
         Ok(credential_type)
+    }
+
+    /// The type's versions, oldest first; a deleted type's too.
+    pub async fn credential_type_versions(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        type_id: Uuid,
+        page: PageRequest,
+    ) -> Result<Page<CredentialTypeVersion>> {
+        principal.require_manage(environment_id)?;
+        self.store.credential_type(environment_id, type_id).await?;
+        Ok(self.store.credential_type_versions(environment_id, type_id, page).await?)
+    }
+
+    pub async fn credential_type_version(
+        &self,
+        principal: &Principal,
+        environment_id: Uuid,
+        type_id: Uuid,
+        id: Uuid,
+    ) -> Result<CredentialTypeVersion> {
+        principal.require_manage(environment_id)?;
+        Ok(self.store.credential_type_version(environment_id, type_id, id).await?)
     }
 
     /// Soft delete: the type keeps its id and definition, with `deletedAt`. Its

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use domain::credential::{CredentialType, FieldType, ProvisionedCredential, UserCredential};
+use domain::credential::{CredentialField, CredentialType, FieldType, ProvisionedCredential, UserCredential};
 use domain::time::{format_timestamp, now};
 use domain::user::User;
+use domain::validation::FieldError;
 use domain::wallet::DigitalWallet;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -62,8 +63,9 @@ struct CredentialSchema {
     kind: &'static str,
 }
 
-/// The value of a directory attribute of the user, by its PingOne name.
-fn directory_attribute(user: &User, attribute: &str) -> String {
+/// The value of a directory attribute of the user, by its PingOne name; none when
+/// the user has none (or an empty one).
+fn directory_attribute(user: &User, attribute: &str) -> Option<String> {
     let value = match attribute {
         "id" => Some(user.id.to_string()),
         "username" => Some(user.username.clone()),
@@ -77,7 +79,34 @@ fn directory_attribute(user: &User, attribute: &str) -> String {
         "name.formatted" => user.name_formatted.clone(),
         _ => None,
     };
-    value.unwrap_or_default()
+    value.filter(|v| !v.is_empty())
+}
+
+/// A Directory Attribute field's claim: the user's attribute, else the field's
+/// `default`, else empty.
+fn directory_claim(user: &User, field: &CredentialField) -> Option<String> {
+    directory_attribute(user, field.attribute.as_deref().unwrap_or_default()).or_else(|| field.default.clone())
+}
+
+/// A 400 for each required Directory Attribute field the user cannot fill: PingOne
+/// refuses such a credential rather than issuing an empty claim.
+pub(super) fn missing_directory_attributes(credential_type: &CredentialType, user: &User) -> Vec<FieldError> {
+    credential_type
+        .metadata
+        .fields
+        .iter()
+        .filter(|f| f.kind == FieldType::DirectoryAttribute && f.required && directory_claim(user, f).is_none())
+        .map(|f| {
+            let attribute = f.attribute.as_deref().unwrap_or_default();
+            FieldError::invalid(
+                attribute,
+                format!(
+                    "The credential type's required field {:?} takes the user's {attribute}, which the user does not have.",
+                    f.title
+                ),
+            )
+        })
+        .collect()
 }
 
 impl Credd {
@@ -104,9 +133,7 @@ impl Credd {
             let value = match field.kind {
                 FieldType::AlphanumericText => data_claims.get(&field.title).cloned().unwrap_or_default(),
                 FieldType::IssuedTimestamp => format_timestamp(&issued_at),
-                FieldType::DirectoryAttribute => {
-                    directory_attribute(user, field.attribute.as_deref().unwrap_or_default())
-                }
+                FieldType::DirectoryAttribute => directory_claim(user, field).unwrap_or_default(),
             };
             subject_claims.insert(field.title.clone(), value.into());
         }
@@ -122,7 +149,7 @@ impl Credd {
                 kind: ["VerifiableCredential".into(), credential_type.title.replace(' ', "")],
                 credential_subject: subject_claims,
                 credential_schema: CredentialSchema {
-                    id: self.credential_type_uri(credential_type),
+                    id: self.credential_type_uri(credential_type.id),
                     kind: "credd-credential-type",
                 },
             },

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Credd;
+use super::jwt_vc::missing_directory_attributes;
 use super::notifications::NotificationRequest;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
@@ -95,6 +96,8 @@ pub struct CredentialRequest {
     pub data: Option<BTreeMap<String, String>>,
     pub expires_at: Option<Timestamp>,
     pub notification: Option<NotificationRequest>,
+    /// `demoDataStorage.storeUntilIssued`: kept at creation, immutable after.
+    pub store_until_issued: Option<bool>,
 }
 
 impl Credd {
@@ -117,6 +120,8 @@ impl Credd {
             user_id,
             credential_type_id: credential_type.id,
             type_version: credential_type.version,
+            type_version_id: Some(credential_type.version_id),
+            store_until_issued: request.store_until_issued.unwrap_or(false),
             title: credential_type.title.clone(),
             status: if revoked { CredentialStatus::Revoked } else { CredentialStatus::Pending },
             expires_at: request.expires_at,
@@ -163,13 +168,19 @@ impl Credd {
         if credential.status == CredentialStatus::Revoked {
             return Err(Error::bad_request("status", "A revoked credential cannot be updated."));
         }
+        if request.store_until_issued.is_some_and(|s| s != credential.store_until_issued) {
+            return Err(Error::invalid(FieldError::invalid(
+                "demoDataStorage.storeUntilIssued",
+                "demoDataStorage.storeUntilIssued is immutable.",
+            )));
+        }
         let credential_type = self.issuable_type(environment_id, request.credential_type_id).await?;
         let (claims, wallets) = self.claims_and_wallets(&credential_type, &user, request.data.as_ref()).await?;
         let at = now();
         let revoked = request.expires_at.is_some_and(|e| e <= at);
         let expiry_changed = credential.expires_at != request.expires_at;
-        (credential.expires_at, credential.type_version, credential.updated_at) =
-            (request.expires_at, credential_type.version, at);
+        (credential.expires_at, credential.type_version, credential.type_version_id, credential.updated_at) =
+            (request.expires_at, credential_type.version, Some(credential_type.version_id), at);
         if revoked {
             credential.status = CredentialStatus::Revoked;
         }
@@ -193,10 +204,16 @@ impl Credd {
         Ok(credential)
     }
 
-    /// A type that credentials can be issued from; a missing or deleted one is the
-    /// request's fault.
+    /// A type that credentials can be issued from through this API: a MANAGED one. A
+    /// missing, deleted or AUTOMATED one is the request's fault.
     async fn issuable_type(&self, environment_id: Uuid, id: Uuid) -> Result<CredentialType> {
         match self.store.credential_type(environment_id, id).await {
+            Ok(t) if t.deleted_at.is_none() && t.mode == ManagementMode::Automated => {
+                Err(Error::invalid(FieldError::invalid(
+                    "credentialType.id",
+                    "The credential type's management.mode is AUTOMATED: its credentials are issued by its issuance rules, not through this API.",
+                )))
+            }
             Ok(t) if t.deleted_at.is_none() => Ok(t),
             Ok(_) | Err(domain::StoreError::NotFound) => Err(Error::invalid(FieldError::invalid(
                 "credentialType.id",
@@ -207,18 +224,17 @@ impl Credd {
     }
 
     /// The claims to deliver (checked against the type) and the user's active
-    /// wallets; `data` needs at least one of them.
+    /// wallets; `data` needs at least one of them. A required Directory Attribute
+    /// field needs the user to have that attribute (or the field a default).
     async fn claims_and_wallets(
         &self,
         credential_type: &CredentialType,
         user: &User,
         data: Option<&BTreeMap<String, String>>,
     ) -> Result<(BTreeMap<String, String>, Vec<DigitalWallet>)> {
-        if data.is_some() && credential_type.mode != ManagementMode::Managed {
-            return Err(Error::invalid(FieldError::invalid(
-                "data",
-                "data can be sent only for credential types of management.mode MANAGED.",
-            )));
+        let missing = missing_directory_attributes(credential_type, user);
+        if !missing.is_empty() {
+            return Err(Error::Invalid(missing));
         }
         let claims = match data {
             Some(data) => claims_from_data(credential_type, data)?,

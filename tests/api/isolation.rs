@@ -120,12 +120,15 @@ const OPERATIONS: &[Operation] = &[
     op(GET, "/v1/environments/{environment_id}/notifications"),
     op(GET, "/v1/environments/{environment_id}/notifications/{notification_id}"),
     op(GET, "/v1/environments/{environment_id}/credentialIssuerProfile"),
+    op(POST, "/v1/environments/{environment_id}/credentialIssuerProfile").body(r#"{"name":"Taken"}"#),
     op(PUT, "/v1/environments/{environment_id}/credentialIssuerProfile").body(r#"{"name":"Taken"}"#),
     op(GET, "/v1/environments/{environment_id}/credentialTypes"),
     op(POST, "/v1/environments/{environment_id}/credentialTypes").body(TYPE_BODY),
     op(GET, "/v1/environments/{environment_id}/credentialTypes/{type_id}"),
     op(PUT, "/v1/environments/{environment_id}/credentialTypes/{type_id}").body(TYPE_BODY),
     op(DELETE, "/v1/environments/{environment_id}/credentialTypes/{type_id}"),
+    op(GET, "/v1/environments/{environment_id}/credentialTypes/{type_id}/versions"),
+    op(GET, "/v1/environments/{environment_id}/credentialTypes/{type_id}/versions/{version_id}"),
     op(GET, "/v1/environments/{environment_id}/users/{user_id}/credentials"),
     op(POST, "/v1/environments/{environment_id}/users/{user_id}/credentials")
         .body(r#"{"credentialType":{"id":"{type_id}"}}"#),
@@ -248,6 +251,8 @@ pub async fn tenant(app: &TestApp) -> Tenant {
     app.run_jobs().await;
     let notifications = app.get(&format!("{base}/notifications")).bearer(&token).send().await.body;
     let notification = notifications["_embedded"]["notifications"][0]["id"].as_str().unwrap().to_owned();
+    let credential_type = app.get(&format!("{base}/credentialTypes/{}", s.type_id)).bearer(&token).send().await.body;
+    let version = credential_type["version"]["id"].as_str().unwrap().to_owned();
     let ids = BTreeMap::from([
         ("environment_id", env.clone()),
         ("user_id", s.user_id),
@@ -259,6 +264,7 @@ pub async fn tenant(app: &TestApp) -> Tenant {
         ("content_id", content),
         ("notification_id", notification),
         ("type_id", s.type_id),
+        ("version_id", version),
         ("credential_id", credential),
         ("device_id", device),
         ("policy_id", policy),
@@ -294,6 +300,7 @@ const KNOWN: &[&str] = &[
     "content_id",
     "notification_id",
     "type_id",
+    "version_id",
     "credential_id",
     "device_id",
     "policy_id",

@@ -67,7 +67,7 @@ async fn reset_export_and_import_bring_an_environment_to_a_known_state(app: &Tes
     let exported = export(app, token, env).await;
     assert_eq!(
         exported["credentialIssuerProfile"],
-        json!({ "name": "Acme Issuer", "siteUrl": "https://acme.example.com" })
+        json!({ "name": "Acme Issuer", "siteUrl": "https://acme.example.com", "did": { "web": { "useCustomDomain": true } } })
     );
     let types = exported["credentialTypes"].as_array().unwrap();
     assert_eq!((types.len(), types[0]["id"].as_str()), (1, Some(a.ids["type_id"].as_str())));
@@ -111,7 +111,11 @@ async fn reset_export_and_import_bring_an_environment_to_a_known_state(app: &Tes
         (Some("Default MFA Policy"), Some(true))
     );
     let fresh = export(app, token, env).await;
-    assert_eq!(fresh["credentialIssuerProfile"], json!({ "name": "Issuer" }), "named after the environment");
+    assert_eq!(
+        fresh["credentialIssuerProfile"],
+        json!({ "name": "Issuer", "did": { "web": { "useCustomDomain": true } } }),
+        "named after the environment"
+    );
     assert_eq!(fresh["mfaSettings"], default_mfa_settings());
     // What the suite itself stands on stays: its worker (a new token too) and the DID.
     let (worker, secret) = app.create_worker(token, env, json!({ "name": "after", "type": "WORKER" })).await;

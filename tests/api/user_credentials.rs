@@ -14,6 +14,8 @@ on_both_backends!(
     credential_data_rules,
     credential_without_data_waits_for_a_paired_wallet,
     the_mailbox_is_read_a_page_at_a_time,
+    a_credential_records_the_type_version_it_was_issued_from,
+    automated_types_and_missing_directory_attributes_refuse_a_credential,
 );
 
 pub struct Setup {
@@ -290,4 +292,78 @@ async fn the_mailbox_is_read_a_page_at_a_time(app: &TestApp) {
     assert_eq!(wallet_client::credentials(app, &paired).await.unwrap().len(), 3);
     let refused = app.get(&format!("{mailbox}?limit=0")).bearer(&paired.access_token).send().await;
     assert_eq!(refused.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "limit");
+}
+
+async fn a_credential_records_the_type_version_it_was_issued_from(app: &TestApp) {
+    let s = setup(app).await;
+    let type_path = format!("/v1/environments/{}/credentialTypes/{}", s.env, s.type_id);
+    let first_version = app.get(&type_path).bearer(&s.token).send().await.body["version"]["id"].clone();
+    let body = json!({ "credentialType": { "id": s.type_id }, "demoDataStorage": { "storeUntilIssued": true } });
+    let created = app.post(&credentials_path(&s)).bearer(&s.token).json(body).send().await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let uri = format!("https://credd.test/v1/distributedid/credentialTypes/{}", s.type_id);
+    assert_eq!(
+        created.body["credentialType"],
+        json!({ "id": s.type_id, "version": { "number": 1, "uri": format!("{uri}/v1"), "id": first_version } })
+    );
+    let version_link = created.body["_links"]["credentialTypeVersion"]["href"].as_str().unwrap();
+    assert_eq!(version_link, format!("https://credd.test{type_path}/versions/{}", first_version.as_str().unwrap()));
+    assert_eq!(created.body["demoDataStorage"], json!({ "storeUntilIssued": true }));
+    let credential_path = format!("{}/{}", credentials_path(&s), created.body["id"].as_str().unwrap());
+    assert_eq!(app.get(&credential_path).bearer(&s.token).send().await.body, created.body, "read as created");
+
+    // The type changes: an update of the credential takes its new version.
+    let mut changed = app.get(&type_path).bearer(&s.token).send().await.body;
+    changed["description"] = "Gold members".into();
+    let second_version = app.put(&type_path).bearer(&s.token).json(changed).send().await.body["version"]["id"].clone();
+    let update = json!({ "credentialType": { "id": s.type_id }, "demoDataStorage": { "storeUntilIssued": true } });
+    let updated = app.put(&credential_path).bearer(&s.token).json(update).send().await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(
+        updated.body["credentialType"]["version"],
+        json!({ "number": 2, "uri": format!("{uri}/v2"), "id": second_version })
+    );
+    let version = app.get(version_link.strip_prefix("https://credd.test").unwrap()).bearer(&s.token).send().await;
+    assert_eq!((version.status, version.body["version"].as_i64()), (StatusCode::OK, Some(1)), "{}", version.body);
+
+    let update = json!({ "credentialType": { "id": s.type_id }, "demoDataStorage": { "storeUntilIssued": false } });
+    let response = app.put(&credential_path).bearer(&s.token).json(update).send().await;
+    assert_eq!(
+        response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"],
+        "demoDataStorage.storeUntilIssued"
+    );
+}
+
+async fn automated_types_and_missing_directory_attributes_refuse_a_credential(app: &TestApp) {
+    let s = setup(app).await;
+    let types = format!("/v1/environments/{}/credentialTypes", s.env);
+    let automated = json!({ "title": "Automated", "management": { "mode": "AUTOMATED" }, "metadata": { "fields": [
+        { "id": "Alphanumeric Text -> Level", "type": "Alphanumeric Text", "title": "Level", "value": "Gold" }] } });
+    let automated = app.post(&types).bearer(&s.token).json(automated).send().await.body;
+    let body = json!({ "credentialType": { "id": automated["id"] } });
+    let response = app.post(&credentials_path(&s)).bearer(&s.token).json(body).send().await;
+    assert_eq!(response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "credentialType.id");
+
+    // Ada has no mobile phone: a credential that requires it cannot be issued.
+    let phone = |default: Option<&str>| {
+        let mut field = json!({ "id": "Directory Attribute -> Phone", "type": "Directory Attribute", "title": "Phone",
+                                "attribute": "mobilePhone", "required": true });
+        if let Some(default) = default {
+            field["default"] = default.into();
+        }
+        json!({ "title": format!("Phone {default:?}"), "management": { "mode": "MANAGED" },
+                "metadata": { "fields": [field] } })
+    };
+    let without_default = app.post(&types).bearer(&s.token).json(phone(None)).send().await.body;
+    let body = json!({ "credentialType": { "id": without_default["id"] } });
+    let response = app.post(&credentials_path(&s)).bearer(&s.token).json(body).send().await;
+    let detail = response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    assert_eq!(detail["target"], "mobilePhone");
+    assert!(detail["message"].as_str().unwrap().contains("Phone"), "{detail}");
+    assert_eq!(app.get(&credentials_path(&s)).bearer(&s.token).send().await.body["size"], 0, "nothing was stored");
+
+    let with_default = app.post(&types).bearer(&s.token).json(phone(Some("unlisted"))).send().await.body;
+    let body = json!({ "credentialType": { "id": with_default["id"] } });
+    let created = app.post(&credentials_path(&s)).bearer(&s.token).json(body).send().await;
+    assert_eq!(created.status, StatusCode::CREATED, "the field's default stands in: {}", created.body);
 }

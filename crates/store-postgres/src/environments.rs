@@ -43,10 +43,13 @@ async fn write_configuration(conn: &mut PgConnection, configuration: &Configurat
         .map_err(backend)?;
     let profile = &configuration.issuer_profile;
     sqlx::query!(
-        "INSERT INTO issuer_profiles (id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO issuer_profiles (id, environment_id, name, site_url, public_key, sealed_private_key, created_at,
+                                      updated_at, application_instance_id, logo, use_custom_domain, credential_signing)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (environment_id) DO UPDATE SET name = excluded.name, site_url = excluded.site_url,
-                                                    updated_at = excluded.updated_at",
+                                                    updated_at = excluded.updated_at, logo = excluded.logo,
+                                                    use_custom_domain = excluded.use_custom_domain,
+                                                    credential_signing = excluded.credential_signing",
         profile.id,
         environment_id,
         profile.name,
@@ -55,6 +58,10 @@ async fn write_configuration(conn: &mut PgConnection, configuration: &Configurat
         profile.sealed_private_key,
         profile.created_at,
         profile.updated_at,
+        profile.application_instance_id,
+        profile.logo,
+        profile.use_custom_domain,
+        profile.credential_signing.as_ref().map(domain::stored::encode_json),
     )
     .execute(&mut *conn)
     .await

@@ -20,5 +20,6 @@ pub type MfaSettingsRow = domain::stored::MfaSettingsRecord<Uuid>;
 pub type IssuerProfileRow = domain::stored::IssuerProfileRecord<Uuid>;
 pub type CredentialTypeRow = domain::stored::CredentialTypeRecord<Uuid>;
 pub type CredentialFieldRow = domain::stored::CredentialFieldRecord<Uuid>;
+pub type CredentialTypeVersionRow = domain::stored::CredentialTypeVersionRecord<Uuid>;
 pub type UserCredentialRow = domain::stored::UserCredentialRecord<Uuid>;
 pub type ProvisionedCredentialRow = domain::stored::ProvisionedCredentialRecord<Uuid>;

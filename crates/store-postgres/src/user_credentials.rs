@@ -103,8 +103,9 @@ impl UserCredentialStore for PgStore {
         let status = credential.status.as_str();
         sqlx::query!(
             "INSERT INTO user_credentials (id, environment_id, user_id, credential_type_id, type_version, title, status,
-                                           expires_at, notification, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                           expires_at, notification, created_at, updated_at, type_version_id,
+                                           store_until_issued)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             id,
             environment_id,
             user_id,
@@ -116,6 +117,8 @@ impl UserCredentialStore for PgStore {
             credential.notification,
             credential.created_at,
             credential.updated_at,
+            credential.type_version_id,
+            credential.store_until_issued,
         )
         .execute(&mut *tx)
         .await
@@ -136,7 +139,7 @@ impl UserCredentialStore for PgStore {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let result = sqlx::query!(
             "UPDATE user_credentials SET type_version = $2, title = $3, status = $4, expires_at = $5, notification = $6,
-                                         updated_at = $7
+                                         updated_at = $7, type_version_id = $8
              WHERE id = $1",
             credential.id,
             credential.type_version,
@@ -145,6 +148,7 @@ impl UserCredentialStore for PgStore {
             credential.expires_at,
             credential.notification,
             credential.updated_at,
+            credential.type_version_id,
         )
         .execute(&mut *tx)
         .await
@@ -193,8 +197,8 @@ impl UserCredentialStore for PgStore {
     async fn user_credential(&self, environment_id: Uuid, user_id: Uuid, id: Uuid) -> StoreResult<UserCredential> {
         sqlx::query_as!(
             UserCredentialRow,
-            "SELECT id, environment_id, user_id, credential_type_id, type_version, title, status, expires_at, notification,
-                    created_at, updated_at
+            "SELECT id, environment_id, user_id, credential_type_id, type_version, type_version_id, store_until_issued,
+                    title, status, expires_at, notification, created_at, updated_at
              FROM user_credentials WHERE environment_id = $1 AND user_id = $2 AND id = $3",
             environment_id,
             user_id,
@@ -216,8 +220,8 @@ impl UserCredentialStore for PgStore {
         let (environment_id, user_id, after, limit) = (environment_id, user_id, after_key(&page), page.fetch_limit());
         let rows = sqlx::query_as!(
             UserCredentialRow,
-            "SELECT id, environment_id, user_id, credential_type_id, type_version, title, status, expires_at, notification,
-                    created_at, updated_at
+            "SELECT id, environment_id, user_id, credential_type_id, type_version, type_version_id, store_until_issued,
+                    title, status, expires_at, notification, created_at, updated_at
              FROM user_credentials
              WHERE environment_id = $1 AND user_id = $2 AND (environment_id, user_id, id) > ($1, $2, $3)
              ORDER BY id LIMIT $4",

@@ -1,19 +1,19 @@
 //! The issuer profile and credential types with their fields, on SQLite.
 
 use domain::StoreError;
-use domain::credential::{CredentialStatus, CredentialType, IssuerProfile};
+use domain::credential::{CredentialStatus, CredentialType, CredentialTypeVersion, IssuerProfile};
 use domain::page::{Page, PageRequest};
 use domain::store::{CredentialTypeStore, StoreResult};
-use domain::stored::assemble_credential_type;
+use domain::stored::{assemble_credential_type, encode_json, encode_options};
 use domain::time::Timestamp;
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
-use crate::rows::{CredentialFieldRow, CredentialTypeRow, IssuerProfileRow};
+use crate::rows::{CredentialFieldRow, CredentialTypeRow, CredentialTypeVersionRow, IssuerProfileRow};
 use crate::user_credentials::{Copies, revoke_copies};
 use crate::{SqliteStore, after_key, backend, one_row};
 
-/// Writes the type and its fields; part of whatever transaction `conn` is in.
+/// Writes the type, its fields and its version; part of whatever transaction `conn` is in.
 pub(crate) async fn insert_credential_type(
     conn: &mut SqliteConnection,
     credential_type: &CredentialType,
@@ -21,12 +21,13 @@ pub(crate) async fn insert_credential_type(
     let (id, environment_id, mode) =
         (credential_type.id.hyphenated(), credential_type.environment_id.hyphenated(), credential_type.mode.as_str());
     let m = &credential_type.metadata;
+    let (options, version_id) = (encode_options(&credential_type.options), credential_type.version_id.hyphenated());
     sqlx::query!(
         "INSERT INTO credential_types (id, environment_id, title, description, card_type, issuer_name, management_mode,
                                        metadata_name, metadata_description, background_image, logo_image, card_color,
                                        text_color, bg_opacity_percent, columns, revoke_on_delete, version, deleted_at,
-                                       created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                                       created_at, updated_at, metadata_version, options, version_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
         id,
         environment_id,
         credential_type.title,
@@ -47,20 +48,48 @@ pub(crate) async fn insert_credential_type(
         credential_type.deleted_at,
         credential_type.created_at,
         credential_type.updated_at,
+        m.version,
+        options,
+        version_id,
     )
     .execute(&mut *conn)
     .await
     .map_err(backend)?;
-    insert_credential_fields(conn, credential_type).await
+    insert_credential_fields(conn, credential_type).await?;
+    insert_version(conn, credential_type).await
+}
+
+/// Writes the type's current version unless it is stored already: versions never change.
+async fn insert_version(conn: &mut SqliteConnection, credential_type: &CredentialType) -> StoreResult<()> {
+    let version = CredentialTypeVersion::of(credential_type);
+    let (id, environment_id, type_id) =
+        (version.id.hyphenated(), version.environment_id.hyphenated(), version.credential_type_id.hyphenated());
+    let snapshot = encode_json(&version.snapshot);
+    sqlx::query!(
+        "INSERT INTO credential_type_versions (id, environment_id, type_id, number, snapshot, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+        id,
+        environment_id,
+        type_id,
+        version.number,
+        snapshot,
+        version.created_at,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
 }
 
 async fn insert_credential_fields(conn: &mut SqliteConnection, credential_type: &CredentialType) -> StoreResult<()> {
     let type_id = credential_type.id.hyphenated();
     for (position, field) in credential_type.metadata.fields.iter().enumerate() {
         let (position, kind) = (position as i64, field.kind.as_str());
+        let file_support = field.file_support.map(|f| f.as_str());
         sqlx::query!(
-            "INSERT INTO credential_type_fields (type_id, position, field_id, type, title, value, attribute, required)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO credential_type_fields (type_id, position, field_id, type, title, value, attribute, required,
+                                                 default_value, file_support, is_visible)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             type_id,
             position,
             field.id,
@@ -69,6 +98,9 @@ async fn insert_credential_fields(conn: &mut SqliteConnection, credential_type: 
             field.value,
             field.attribute,
             field.required,
+            field.default,
+            file_support,
+            field.is_visible,
         )
         .execute(&mut *conn)
         .await
@@ -79,11 +111,17 @@ async fn insert_credential_fields(conn: &mut SqliteConnection, credential_type: 
 
 impl CredentialTypeStore for SqliteStore {
     async fn ensure_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<IssuerProfile> {
-        let (id, environment_id) = (profile.id.hyphenated(), profile.environment_id.hyphenated());
+        let (id, environment_id, instance_id) = (
+            profile.id.hyphenated(),
+            profile.environment_id.hyphenated(),
+            profile.application_instance_id.hyphenated(),
+        );
+        let signing = profile.credential_signing.as_ref().map(encode_json);
         let mut tx = self.writer.begin().await?;
         sqlx::query!(
-            "INSERT INTO issuer_profiles (id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (environment_id) DO NOTHING",
+            "INSERT INTO issuer_profiles (id, environment_id, name, site_url, public_key, sealed_private_key, created_at,
+                                          updated_at, application_instance_id, logo, use_custom_domain, credential_signing)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (environment_id) DO NOTHING",
             id,
             environment_id,
             profile.name,
@@ -92,6 +130,10 @@ impl CredentialTypeStore for SqliteStore {
             profile.sealed_private_key,
             profile.created_at,
             profile.updated_at,
+            instance_id,
+            profile.logo,
+            profile.use_custom_domain,
+            signing,
         )
         .execute(&mut *tx)
         .await
@@ -99,7 +141,8 @@ impl CredentialTypeStore for SqliteStore {
         // The profile this write kept: this one, or the one another made first.
         let kept = sqlx::query_as!(
             IssuerProfileRow,
-            "SELECT id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at
+            "SELECT id, environment_id, application_instance_id, name, site_url, logo, use_custom_domain,
+                    credential_signing, public_key, sealed_private_key, created_at, updated_at
              FROM issuer_profiles WHERE environment_id = ?1",
             environment_id
         )
@@ -107,34 +150,41 @@ impl CredentialTypeStore for SqliteStore {
         .await
         .map_err(backend)?;
         tx.commit().await?;
-        Ok(kept.into())
+        kept.try_into()
     }
 
     async fn issuer_profile(&self, environment_id: Uuid) -> StoreResult<IssuerProfile> {
         let environment_id = environment_id.hyphenated();
         sqlx::query_as!(
             IssuerProfileRow,
-            "SELECT id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at
+            "SELECT id, environment_id, application_instance_id, name, site_url, logo, use_custom_domain,
+                    credential_signing, public_key, sealed_private_key, created_at, updated_at
              FROM issuer_profiles WHERE environment_id = ?1",
             environment_id
         )
         .fetch_optional(&self.reader)
         .await
         .map_err(backend)?
-        .map(Into::into)
-        .ok_or(StoreError::NotFound)
+        .ok_or(StoreError::NotFound)?
+        .try_into()
     }
 
     async fn update_issuer_profile(&self, profile: &IssuerProfile) -> StoreResult<()> {
         let environment_id = profile.environment_id.hyphenated();
+        let signing = profile.credential_signing.as_ref().map(encode_json);
         let result = self
             .writer
             .execute(sqlx::query!(
-                "UPDATE issuer_profiles SET name = ?2, site_url = ?3, updated_at = ?4 WHERE environment_id = ?1",
+                "UPDATE issuer_profiles SET name = ?2, site_url = ?3, updated_at = ?4, logo = ?5, use_custom_domain = ?6,
+                        credential_signing = ?7
+                 WHERE environment_id = ?1",
                 environment_id,
                 profile.name,
                 profile.site_url,
                 profile.updated_at,
+                profile.logo,
+                profile.use_custom_domain,
+                signing,
             ))
             .await?;
         one_row(result)
@@ -152,7 +202,7 @@ impl CredentialTypeStore for SqliteStore {
             CredentialTypeRow,
             "SELECT id, environment_id, title, description, card_type, issuer_name, management_mode, metadata_name,
                     metadata_description, background_image, logo_image, card_color, text_color, bg_opacity_percent, columns,
-                    revoke_on_delete, version, deleted_at, created_at, updated_at
+                    metadata_version, options, revoke_on_delete, version, version_id, deleted_at, created_at, updated_at
              FROM credential_types WHERE environment_id = ?1 AND id = ?2",
             environment_id,
             id
@@ -163,7 +213,8 @@ impl CredentialTypeStore for SqliteStore {
         .ok_or(StoreError::NotFound)?;
         let fields = sqlx::query_as!(
             CredentialFieldRow,
-            "SELECT type_id, position, field_id, type AS kind, title, value, attribute, required
+            "SELECT type_id, position, field_id, type AS kind, title, value, attribute, default_value, file_support,
+                    required, is_visible
              FROM credential_type_fields WHERE type_id = ?1 ORDER BY position",
             id
         )
@@ -179,7 +230,7 @@ impl CredentialTypeStore for SqliteStore {
             CredentialTypeRow,
             "SELECT id, environment_id, title, description, card_type, issuer_name, management_mode, metadata_name,
                     metadata_description, background_image, logo_image, card_color, text_color, bg_opacity_percent, columns,
-                    revoke_on_delete, version, deleted_at, created_at, updated_at
+                    metadata_version, options, revoke_on_delete, version, version_id, deleted_at, created_at, updated_at
              FROM credential_types WHERE environment_id = ?1 AND deleted_at IS NULL AND id > ?2 ORDER BY id LIMIT ?3",
             environment_id,
             after,
@@ -190,7 +241,8 @@ impl CredentialTypeStore for SqliteStore {
         .map_err(backend)?;
         let mut fields = sqlx::query_as!(
             CredentialFieldRow,
-            "SELECT f.type_id, f.position, f.field_id, f.type AS kind, f.title, f.value, f.attribute, f.required
+            "SELECT f.type_id, f.position, f.field_id, f.type AS kind, f.title, f.value, f.attribute, f.default_value,
+                    f.file_support, f.required, f.is_visible
              FROM credential_type_fields f JOIN credential_types t ON t.id = f.type_id
              WHERE t.environment_id = ?1 AND t.deleted_at IS NULL AND t.id > ?2
              ORDER BY f.type_id, f.position",
@@ -215,11 +267,12 @@ impl CredentialTypeStore for SqliteStore {
             credential_type.mode.as_str(),
         );
         let m = &credential_type.metadata;
+        let (options, version_id) = (encode_options(&credential_type.options), credential_type.version_id.hyphenated());
         let result = sqlx::query!(
             "UPDATE credential_types SET description = ?3, card_type = ?4, issuer_name = ?5, management_mode = ?6,
                     metadata_name = ?7, metadata_description = ?8, background_image = ?9, logo_image = ?10, card_color = ?11,
                     text_color = ?12, bg_opacity_percent = ?13, columns = ?14, revoke_on_delete = ?15, version = ?16,
-                    deleted_at = ?17, updated_at = ?18
+                    deleted_at = ?17, updated_at = ?18, metadata_version = ?19, options = ?20, version_id = ?21
              WHERE environment_id = ?1 AND id = ?2",
             environment_id,
             id,
@@ -239,6 +292,9 @@ impl CredentialTypeStore for SqliteStore {
             credential_type.version,
             credential_type.deleted_at,
             credential_type.updated_at,
+            m.version,
+            options,
+            version_id,
         )
         .execute(&mut *tx)
         .await
@@ -249,7 +305,53 @@ impl CredentialTypeStore for SqliteStore {
             .await
             .map_err(backend)?;
         insert_credential_fields(&mut tx, credential_type).await?;
+        insert_version(&mut tx, credential_type).await?;
         tx.commit().await
+    }
+
+    async fn credential_type_versions(
+        &self,
+        environment_id: Uuid,
+        type_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<CredentialTypeVersion>> {
+        let (environment_id, type_id) = (environment_id.hyphenated(), type_id.hyphenated());
+        let (after, limit) = (after_key(&page), page.fetch_limit());
+        let rows = sqlx::query_as!(
+            CredentialTypeVersionRow,
+            "SELECT id, environment_id, type_id, number, snapshot, created_at FROM credential_type_versions
+             WHERE environment_id = ?1 AND type_id = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
+            environment_id,
+            type_id,
+            after,
+            limit
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        Page::from_overfetch(rows, page).try_map(TryInto::try_into)
+    }
+
+    async fn credential_type_version(
+        &self,
+        environment_id: Uuid,
+        type_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<CredentialTypeVersion> {
+        let (environment_id, type_id, id) = (environment_id.hyphenated(), type_id.hyphenated(), id.hyphenated());
+        sqlx::query_as!(
+            CredentialTypeVersionRow,
+            "SELECT id, environment_id, type_id, number, snapshot, created_at FROM credential_type_versions
+             WHERE environment_id = ?1 AND type_id = ?2 AND id = ?3",
+            environment_id,
+            type_id,
+            id
+        )
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
     }
 
     async fn delete_credential_type(

@@ -44,10 +44,13 @@ async fn write_configuration(conn: &mut SqliteConnection, configuration: &Config
     let profile = &configuration.issuer_profile;
     let profile_id = profile.id.hyphenated();
     sqlx::query!(
-        "INSERT INTO issuer_profiles (id, environment_id, name, site_url, public_key, sealed_private_key, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO issuer_profiles (id, environment_id, name, site_url, public_key, sealed_private_key, created_at,
+                                      updated_at, application_instance_id, logo, use_custom_domain, credential_signing)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (environment_id) DO UPDATE SET name = excluded.name, site_url = excluded.site_url,
-                                                    updated_at = excluded.updated_at",
+                                                    updated_at = excluded.updated_at, logo = excluded.logo,
+                                                    use_custom_domain = excluded.use_custom_domain,
+                                                    credential_signing = excluded.credential_signing",
         profile_id,
         environment_id,
         profile.name,
@@ -56,6 +59,10 @@ async fn write_configuration(conn: &mut SqliteConnection, configuration: &Config
         profile.sealed_private_key,
         profile.created_at,
         profile.updated_at,
+        profile.application_instance_id.hyphenated(),
+        profile.logo,
+        profile.use_custom_domain,
+        profile.credential_signing.as_ref().map(domain::stored::encode_json),
     )
     .execute(&mut *conn)
     .await

@@ -20,5 +20,6 @@ pub type MfaSettingsRow = domain::stored::MfaSettingsRecord<Hyphenated>;
 pub type IssuerProfileRow = domain::stored::IssuerProfileRecord<Hyphenated>;
 pub type CredentialTypeRow = domain::stored::CredentialTypeRecord<Hyphenated>;
 pub type CredentialFieldRow = domain::stored::CredentialFieldRecord<Hyphenated>;
+pub type CredentialTypeVersionRow = domain::stored::CredentialTypeVersionRecord<Hyphenated>;
 pub type UserCredentialRow = domain::stored::UserCredentialRecord<Hyphenated>;
 pub type ProvisionedCredentialRow = domain::stored::ProvisionedCredentialRecord<Hyphenated>;

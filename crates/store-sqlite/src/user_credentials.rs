@@ -111,8 +111,9 @@ impl UserCredentialStore for SqliteStore {
         let status = credential.status.as_str();
         sqlx::query!(
             "INSERT INTO user_credentials (id, environment_id, user_id, credential_type_id, type_version, title, status,
-                                           expires_at, notification, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                           expires_at, notification, created_at, updated_at, type_version_id,
+                                           store_until_issued)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             id,
             environment_id,
             user_id,
@@ -124,6 +125,8 @@ impl UserCredentialStore for SqliteStore {
             credential.notification,
             credential.created_at,
             credential.updated_at,
+            credential.type_version_id.map(Uuid::hyphenated),
+            credential.store_until_issued,
         )
         .execute(&mut *tx)
         .await
@@ -145,7 +148,7 @@ impl UserCredentialStore for SqliteStore {
         let (id, status) = (credential.id.hyphenated(), credential.status.as_str());
         let result = sqlx::query!(
             "UPDATE user_credentials SET type_version = ?2, title = ?3, status = ?4, expires_at = ?5, notification = ?6,
-                                         updated_at = ?7
+                                         updated_at = ?7, type_version_id = ?8
              WHERE id = ?1",
             id,
             credential.type_version,
@@ -154,6 +157,7 @@ impl UserCredentialStore for SqliteStore {
             credential.expires_at,
             credential.notification,
             credential.updated_at,
+            credential.type_version_id.map(Uuid::hyphenated),
         )
         .execute(&mut *tx)
         .await
@@ -204,8 +208,8 @@ impl UserCredentialStore for SqliteStore {
         let (environment_id, user_id, id) = (environment_id.hyphenated(), user_id.hyphenated(), id.hyphenated());
         sqlx::query_as!(
             UserCredentialRow,
-            "SELECT id, environment_id, user_id, credential_type_id, type_version, title, status, expires_at, notification,
-                    created_at, updated_at
+            "SELECT id, environment_id, user_id, credential_type_id, type_version, type_version_id, store_until_issued,
+                    title, status, expires_at, notification, created_at, updated_at
              FROM user_credentials WHERE environment_id = ?1 AND user_id = ?2 AND id = ?3",
             environment_id,
             user_id,
@@ -228,8 +232,8 @@ impl UserCredentialStore for SqliteStore {
             (environment_id.hyphenated(), user_id.hyphenated(), after_key(&page), page.fetch_limit());
         let rows = sqlx::query_as!(
             UserCredentialRow,
-            "SELECT id, environment_id, user_id, credential_type_id, type_version, title, status, expires_at, notification,
-                    created_at, updated_at
+            "SELECT id, environment_id, user_id, credential_type_id, type_version, type_version_id, store_until_issued,
+                    title, status, expires_at, notification, created_at, updated_at
              FROM user_credentials WHERE environment_id = ?1 AND user_id = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
             environment_id,
             user_id,

@@ -2,8 +2,9 @@
 
 use super::{active_wallet, copy_in, create_environment, credential_of, type_fields, user_with_app};
 use crate::credential::{
-    CredentialField, CredentialMetadata, CredentialStatus, CredentialType, CredentialTypeFields, FieldType,
-    IssuerProfile, ManagementMode, ProvisionStatus,
+    CredentialField, CredentialMetadata, CredentialSigning, CredentialStatus, CredentialType, CredentialTypeFields,
+    CredentialTypeOptions, CredentialTypeVersion, DisplayField, Expiration, ExpirationAfter, ExpirationType, FieldType,
+    FileSupport, IssuerProfile, ManagementMode, OpenId4Vci, ProvisionStatus, TimeUnit, Visualization,
 };
 use crate::page::PageRequest;
 use crate::store::Outbox;
@@ -16,8 +17,12 @@ pub(super) async fn issuer_profile_is_made_once_per_environment<S: Store>(store:
     let profile = IssuerProfile {
         id: new_id(),
         environment_id: env.id,
+        application_instance_id: new_id(),
         name: "Issuer".into(),
         site_url: None,
+        logo: None,
+        use_custom_domain: true,
+        credential_signing: None,
         public_key: vec![1; 32],
         sealed_private_key: vec![2; 72],
         created_at: at,
@@ -28,8 +33,17 @@ pub(super) async fn issuer_profile_is_made_once_per_environment<S: Store>(store:
     assert_eq!(store.issuer_profile(env.id).await.unwrap(), profile);
     let racing = IssuerProfile { id: new_id(), public_key: vec![3; 32], ..profile.clone() };
     assert_eq!(store.ensure_issuer_profile(&racing).await.unwrap(), profile, "the first one stays");
-    let renamed =
-        IssuerProfile { name: "Renamed".into(), site_url: Some("https://issuer.example.com".into()), ..profile };
+    let renamed = IssuerProfile {
+        name: "Renamed".into(),
+        site_url: Some("https://issuer.example.com".into()),
+        logo: Some("https://issuer.example.com/logo.png".into()),
+        use_custom_domain: false,
+        credential_signing: Some(CredentialSigning {
+            url: "https://signer.example.com/sign".into(),
+            headers: [("Authorization".to_owned(), "Bearer k".to_owned())].into(),
+        }),
+        ..profile
+    };
     store.update_issuer_profile(&renamed).await.unwrap();
     assert_eq!(store.ensure_issuer_profile(&racing).await.unwrap(), renamed);
 }
@@ -42,7 +56,10 @@ pub(super) async fn credential_types_keep_fields_in_order_and_hide_when_deleted<
         title: title.into(),
         value: value.map(Into::into),
         attribute: attribute.map(Into::into),
+        default: attribute.map(|_| "unknown".into()),
+        file_support: attribute.map(|_| FileSupport::ReferenceFile),
         required: value.is_none(),
+        is_visible: value.map(|_| true),
     };
     let fields = CredentialTypeFields {
         title: "Membership".into(),
@@ -56,6 +73,7 @@ pub(super) async fn credential_types_keep_fields_in_order_and_hide_when_deleted<
             text_color: Some("#253746".into()),
             bg_opacity_percent: Some(20),
             columns: Some(2),
+            version: Some(7),
             fields: vec![
                 field(FieldType::AlphanumericText, "Level", None, None),
                 field(FieldType::AlphanumericText, "Club", Some("Chess"), None),
@@ -63,6 +81,22 @@ pub(super) async fn credential_types_keep_fields_in_order_and_hide_when_deleted<
                 field(FieldType::IssuedTimestamp, "Issued", None, None),
             ],
             ..Default::default()
+        },
+        options: CredentialTypeOptions {
+            card_design_template: Some("<svg></svg>".into()),
+            expiration: Some(Expiration {
+                kind: ExpirationType::Soft,
+                after: Some(ExpirationAfter { duration: 2, time_unit: TimeUnit::Days }),
+                timestamp: None,
+                expression: None,
+                field_name: Some("Expires".into()),
+            }),
+            multiple: Some("${user.cards}".into()),
+            openid4vci: Some(OpenId4Vci { enabled: true, scope: "p1:provision:credentials:club".into() }),
+            visualization: Some(Visualization {
+                show_title: Some(false),
+                display_fields: vec![DisplayField { data_field_name: "Level".into(), show_field_name: true }],
+            }),
         },
         revoke_on_delete: true,
     };
@@ -125,4 +159,21 @@ pub(super) async fn deleting_a_type_deletes_pending_and_revokes_issued_credentia
             Err(StoreError::NotFound)
         ));
     }
+}
+
+pub(super) async fn each_credential_type_version_is_kept_as_it_was<S: Store>(store: &S) {
+    let env = create_environment(store, "Versions").await;
+    let mut kind = CredentialType::new(new_id(), env.id, type_fields("Badge"), now());
+    store.create_credential_type(&kind).await.unwrap();
+    let first = CredentialTypeVersion::of(&kind);
+    store.update_credential_type(&kind).await.unwrap();
+    kind.replace(CredentialTypeFields { description: Some("Gold".into()), ..type_fields("Badge") }, now()).unwrap();
+    store.update_credential_type(&kind).await.unwrap();
+    let second = CredentialTypeVersion::of(&kind);
+    let versions = store.credential_type_versions(env.id, kind.id, PageRequest::first(10)).await.unwrap();
+    assert_eq!(versions.items, vec![first.clone(), second], "an unchanged update adds no version");
+    assert_eq!(store.credential_type_version(env.id, kind.id, first.id).await.unwrap(), first);
+    assert_eq!(first.snapshot.description, None, "the old version keeps the old content");
+    let elsewhere = create_environment(store, "Elsewhere").await;
+    assert!(matches!(store.credential_type_version(elsewhere.id, kind.id, first.id).await, Err(StoreError::NotFound)));
 }

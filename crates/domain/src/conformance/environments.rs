@@ -133,7 +133,10 @@ fn full_configuration(environment_id: Uuid) -> Configuration {
         title: "Level".into(),
         value: None,
         attribute: None,
+        default: None,
+        file_support: None,
         required: true,
+        is_visible: Some(true),
     });
     let content = TemplateContent {
         id: new_id(),

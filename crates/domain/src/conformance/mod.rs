@@ -25,8 +25,8 @@ use uuid::Uuid;
 use crate::Store;
 use crate::application::{Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod};
 use crate::credential::{
-    CredentialMetadata, CredentialStatus, CredentialTypeFields, IssuerProfile, ManagementMode, ProvisionStatus,
-    ProvisionedCredential, UserCredential,
+    CredentialMetadata, CredentialStatus, CredentialTypeFields, CredentialTypeOptions, IssuerProfile, ManagementMode,
+    ProvisionStatus, ProvisionedCredential, UserCredential,
 };
 use crate::environment::{Environment, EnvironmentFields, EnvironmentName, EnvironmentType, Region};
 use crate::job::NewJob;
@@ -92,6 +92,7 @@ macro_rules! conformance_tests {
             credential_types [
                 issuer_profile_is_made_once_per_environment,
                 credential_types_keep_fields_in_order_and_hide_when_deleted,
+                each_credential_type_version_is_kept_as_it_was,
                 deleting_a_type_deletes_pending_and_revokes_issued_credentials,
             ],
             user_credentials [
@@ -280,6 +281,8 @@ fn credential_of(user: &User, type_id: Uuid) -> UserCredential {
         user_id: user.id,
         credential_type_id: type_id,
         type_version: 1,
+        type_version_id: Some(new_id()),
+        store_until_issued: true,
         title: "Membership".into(),
         status: CredentialStatus::Pending,
         expires_at: None,
@@ -325,6 +328,7 @@ fn type_fields(title: &str) -> CredentialTypeFields {
         issuer_name: None,
         mode: ManagementMode::Managed,
         metadata: CredentialMetadata::default(),
+        options: CredentialTypeOptions::default(),
         revoke_on_delete: true,
     }
 }
@@ -334,8 +338,12 @@ fn issuer_profile(environment_id: Uuid, name: &str, key: u8) -> IssuerProfile {
     IssuerProfile {
         id: new_id(),
         environment_id,
+        application_instance_id: new_id(),
         name: name.into(),
         site_url: None,
+        logo: None,
+        use_custom_domain: true,
+        credential_signing: None,
         public_key: vec![key; 32],
         sealed_private_key: vec![key; 72],
         created_at: at,
