@@ -131,6 +131,9 @@ struct VersionOf {
 #[serde(rename_all = "camelCase")]
 struct DemoDataStorage {
     store_until_issued: bool,
+    /// Always `false`: credd keeps a credential's `data` only sealed inside the delivery
+    /// to a paired wallet, never as the credential's stored data.
+    has_data: bool,
 }
 
 wire::collection!(UserCredentials, "items", CredentialView);
@@ -165,7 +168,9 @@ fn view(state: &AppState, credential: UserCredential) -> CredentialView {
                 id: credential.type_version_id,
             },
         },
-        demo_data_storage: credential.store_until_issued.then_some(DemoDataStorage { store_until_issued: true }),
+        demo_data_storage: credential
+            .store_until_issued
+            .then_some(DemoDataStorage { store_until_issued: true, has_data: false }),
         title: credential.title,
         status: credential.status.as_str(),
         expires_at: credential.expires_at.as_ref().map(wire::format_timestamp),

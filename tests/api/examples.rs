@@ -92,7 +92,7 @@ async fn every_documented_example_replays_with_its_documented_keys(app: &TestApp
             &s.user_id,
             json!({
                 "digitalWalletApplication": { "id": wallet_app },
-                "notification": { "methods": ["EMAIL"], "template": { "locale": "en" } },
+                "notification": { "methods": ["EMAIL"], "template": { "locale": "en", "variant": "variant_B" } },
             }),
         )
         .await;
@@ -141,11 +141,17 @@ async fn every_documented_example_replays_with_its_documented_keys(app: &TestApp
                 app.put(&profile).bearer(token).json(request_body(&example)).send().await
             }
             "mfa__activate_mfa_user_device" => {
+                let policies =
+                    format!("/v1/environments/{env}/deviceAuthenticationPolicies?filter=default%20eq%20true");
+                let policies = app.get(&policies).bearer(token).send().await.body;
+                let policy = &policies["_embedded"]["deviceAuthenticationPolicies"][0]["id"];
                 let devices = format!("/v1/environments/{env}/users/{}/devices", s.user_id);
                 let device = app
                     .post(&devices)
                     .bearer(token)
-                    .json(json!({ "type": "EMAIL", "email": "ada@example.com", "status": "ACTIVATION_REQUIRED" }))
+                    .json(json!({
+                        "type": "EMAIL", "email": "ada@example.com", "status": "ACTIVATION_REQUIRED", "policy": { "id": policy },
+                    }))
                     .send()
                     .await;
                 assert_eq!(device.status, StatusCode::CREATED, "{}", device.body);

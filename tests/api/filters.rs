@@ -172,7 +172,8 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
     let default = ids(app, token, &policies, "deviceAuthenticationPolicies", "default eq true").await;
     let default_policy = json!({ "id": default[0] });
     let devices = format!("{base}/users/{bob}/devices");
-    let sms = json!({ "type": "SMS", "phone": "+1.5125551234", "policy": default_policy, "status": "ACTIVATION_REQUIRED" });
+    let sms =
+        json!({ "type": "SMS", "phone": "+1.5125551234", "policy": default_policy, "status": "ACTIVATION_REQUIRED" });
     created(app, token, &devices, sms).await;
     let email = json!({ "type": "EMAIL", "email": "bob@example.com", "policy": default_policy });
     let email = id(&created(app, token, &devices, email).await);
