@@ -308,7 +308,7 @@ async fn a_credential_records_the_type_version_it_was_issued_from(app: &TestApp)
     );
     let version_link = created.body["_links"]["credentialTypeVersion"]["href"].as_str().unwrap();
     assert_eq!(version_link, format!("https://credd.test{type_path}/versions/{}", first_version.as_str().unwrap()));
-    assert_eq!(created.body["demoDataStorage"], json!({ "storeUntilIssued": true }));
+    assert_eq!(created.body["demoDataStorage"], json!({ "storeUntilIssued": true, "hasData": false }));
     let credential_path = format!("{}/{}", credentials_path(&s), created.body["id"].as_str().unwrap());
     assert_eq!(app.get(&credential_path).bearer(&s.token).send().await.body, created.body, "read as created");
 
