@@ -112,6 +112,7 @@ struct CredentialView {
 
 /// The credential type and the version the credential was built from.
 #[derive(Serialize, ToSchema)]
+#[schema(as = UserCredentialType)]
 struct CredentialTypeVersion {
     id: Uuid,
     version: VersionOf,
