@@ -1,5 +1,6 @@
 //! SCIM filters (RFC 7644 §3.4.2.2) as PingOne takes them on lists: comparisons joined by
-//! `and` and `or`, grouped with parentheses. Each list names the attributes it filters on
+//! `and` and `or`, grouped with parentheses, and value paths over a multi-valued
+//! attribute (`memberOfGroups[id eq "…"]`). Each list names the attributes it filters on
 //! and the operators each takes ([`Filterable::ATTRIBUTES`]); anything else is refused
 //! with what the list supports. A filter is evaluated on domain values, never as SQL, so
 //! a value is only ever data.
@@ -34,10 +35,14 @@ pub enum Kind {
     Text,
     Id,
     Boolean,
+    /// A multi-valued attribute whose values have these sub-attributes: it takes no
+    /// operator of its own, only a value path, `attribute[filter over them]`, which
+    /// selects an item when one of its values matches.
+    Values(&'static [Attribute]),
 }
 
 /// One attribute a list filters on, with the operators it takes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attribute {
     pub name: &'static str,
     pub kind: Kind,
@@ -51,6 +56,14 @@ pub trait Filterable {
 
     /// The value of one of [`Self::ATTRIBUTES`], if the item has one.
     fn value(&self, attribute: &str) -> Option<Value<'_>>;
+
+    /// Whether one of the values of `attribute`, one of [`Self::ATTRIBUTES`] of
+    /// [`Kind::Values`], is selected by `filter` (over its sub-attributes). An item
+    /// without such attributes keeps this default: no values, so nothing matches.
+    fn any_value(&self, attribute: &str, filter: &Filter) -> bool {
+        let _ = (attribute, filter);
+        false
+    }
 }
 
 /// An item's value of a filtered attribute.
@@ -79,6 +92,11 @@ pub struct Comparison {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Filter {
     Compare(Comparison),
+    /// A value path: some value of the multi-valued `attribute` is selected by `filter`.
+    Any {
+        attribute: &'static str,
+        filter: Box<Filter>,
+    },
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
 }
@@ -96,7 +114,8 @@ impl Filter {
         if text.chars().count() > MAX_FILTER_CHARS {
             return Err(refused(T::ATTRIBUTES, format!("A filter may be at most {MAX_FILTER_CHARS} characters.")));
         }
-        let mut parser = Parser { tokens: Tokens { rest: text }, attributes: T::ATTRIBUTES, comparisons: 0 };
+        let mut parser =
+            Parser { tokens: Tokens { rest: text }, list: T::ATTRIBUTES, scope: T::ATTRIBUTES, comparisons: 0 };
         let filter = parser.disjunction(0)?;
         match parser.tokens.next().map_err(|m| parser.refuse(m))? {
             None => Ok(filter),
@@ -108,8 +127,19 @@ impl Filter {
     pub fn matches<T: Filterable>(&self, item: &T) -> bool {
         match self {
             Filter::Compare(comparison) => comparison.matches(item.value(comparison.attribute)),
+            Filter::Any { attribute, filter } => item.any_value(attribute, filter),
             Filter::And(left, right) => left.matches(item) && right.matches(item),
             Filter::Or(left, right) => left.matches(item) || right.matches(item),
+        }
+    }
+
+    /// Whether the filter reads `attribute` anywhere, so a caller can skip working out
+    /// values nobody asks for.
+    pub fn reads(&self, attribute: &str) -> bool {
+        match self {
+            Filter::Compare(comparison) => comparison.attribute == attribute,
+            Filter::Any { attribute: a, .. } => *a == attribute,
+            Filter::And(left, right) | Filter::Or(left, right) => left.reads(attribute) || right.reads(attribute),
         }
     }
 
@@ -121,7 +151,7 @@ impl Filter {
             Filter::Compare(Comparison { attribute: a, operator: Operator::Eq, literal }) if *a == attribute => {
                 Some(literal)
             }
-            Filter::Compare(_) | Filter::Or(..) => None,
+            Filter::Compare(_) | Filter::Any { .. } | Filter::Or(..) => None,
             Filter::And(left, right) => left.required_equal(attribute).or_else(|| right.required_equal(attribute)),
         }
     }
@@ -200,18 +230,18 @@ const SCAN_CHUNK: u32 = 500;
 fn refused(supported: &[Attribute], message: impl Into<String>) -> FieldError {
     let attributes = supported.iter().map(|a| a.name.to_owned()).collect();
     let mut operators: Vec<&str> = Vec::new();
-    for attribute in supported {
+    let sub_attributes = supported.iter().flat_map(|a| match a.kind {
+        Kind::Values(sub) => sub,
+        _ => &[],
+    });
+    for attribute in supported.iter().chain(sub_attributes) {
         for operator in attribute.operators {
             if !operators.contains(&operator.as_str()) {
                 operators.push(operator.as_str());
             }
         }
     }
-    let described = supported
-        .iter()
-        .map(|a| format!("{} ({})", a.name, a.operators.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(", ")))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let described = describe(supported);
     let message = if described.is_empty() {
         format!("{} This list supports no filter.", message.into())
     } else {
@@ -220,15 +250,31 @@ fn refused(supported: &[Attribute], message: impl Into<String>) -> FieldError {
     FieldError::invalid_filter(message, attributes, operators.into_iter().map(str::to_owned).collect())
 }
 
+/// `name (eq, sw); memberOfGroups[id (eq)]`: each attribute with its operators.
+fn describe(attributes: &[Attribute]) -> String {
+    attributes
+        .iter()
+        .map(|a| match a.kind {
+            Kind::Values(sub) => format!("{}[{}]", a.name, describe(sub)),
+            _ => format!("{} ({})", a.name, a.operators.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(", ")),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 struct Parser<'a> {
     tokens: Tokens<'a>,
-    attributes: &'static [Attribute],
+    /// What the list supports, which a refusal names.
+    list: &'static [Attribute],
+    /// The attributes names resolve to here: the list's, or inside a value path its
+    /// attribute's sub-attributes.
+    scope: &'static [Attribute],
     comparisons: usize,
 }
 
 impl Parser<'_> {
     fn refuse(&self, message: impl Into<String>) -> FieldError {
-        refused(self.attributes, message)
+        refused(self.list, message)
     }
 
     /// `conjunction ("or" conjunction)*`
@@ -249,34 +295,70 @@ impl Parser<'_> {
         Ok(filter)
     }
 
-    /// `"(" disjunction ")" | attribute operator literal`
+    /// `"(" disjunction ")" | attribute "[" disjunction "]" | attribute operator literal`
     fn operand(&mut self, depth: usize) -> Result<Filter, FieldError> {
         let token = self.tokens.next().map_err(|m| self.refuse(m))?;
         match token {
             Some(Token::Open) => {
-                if depth == MAX_DEPTH {
-                    return Err(self.refuse(format!("Parentheses may nest at most {MAX_DEPTH} deep.")));
-                }
-                let inner = self.disjunction(depth + 1)?;
-                match self.tokens.next().map_err(|m| self.refuse(m))? {
-                    Some(Token::Close) => Ok(inner),
-                    _ => Err(self.refuse("Expected ')'.")),
+                let inner = self.nested(depth)?;
+                self.expect(Token::Close, "Expected ')'.")?;
+                Ok(inner)
+            }
+            Some(Token::Word(name)) => {
+                let Some(attribute) = self.scope.iter().find(|a| a.name.eq_ignore_ascii_case(name)) else {
+                    return Err(self.refuse(format!("Filtering on '{name}' is not supported.")));
+                };
+                match attribute.kind {
+                    Kind::Values(sub) => self.value_path(attribute.name, sub, depth),
+                    _ => self.comparison(attribute).map(Filter::Compare),
                 }
             }
-            Some(Token::Word(name)) => self.comparison(name).map(Filter::Compare),
             Some(other) => Err(self.refuse(format!("Expected an attribute name but found {other}."))),
             None => Err(self.refuse("Expected an attribute name.")),
         }
     }
 
-    fn comparison(&mut self, name: &str) -> Result<Comparison, FieldError> {
+    /// A disjunction one level deeper, inside parentheses or a value path's brackets.
+    fn nested(&mut self, depth: usize) -> Result<Filter, FieldError> {
+        if depth == MAX_DEPTH {
+            return Err(self.refuse(format!("Parentheses and brackets may nest at most {MAX_DEPTH} deep.")));
+        }
+        self.disjunction(depth + 1)
+    }
+
+    fn expect(&mut self, token: Token<'_>, message: &str) -> Result<(), FieldError> {
+        match self.tokens.next().map_err(|m| self.refuse(m))? {
+            Some(next) if next == token => Ok(()),
+            _ => Err(self.refuse(message)),
+        }
+    }
+
+    /// `attribute "[" disjunction over its sub-attributes "]"`, the attribute read.
+    fn value_path(
+        &mut self,
+        attribute: &'static str,
+        sub: &'static [Attribute],
+        depth: usize,
+    ) -> Result<Filter, FieldError> {
+        if !matches!(self.tokens.next().map_err(|m| self.refuse(m))?, Some(Token::OpenBracket)) {
+            return Err(self.refuse(format!(
+                "'{attribute}' takes a filter on its values in brackets, such as {attribute}[{} eq \"…\"].",
+                sub.first().map_or("id", |a| a.name)
+            )));
+        }
+        let outer = std::mem::replace(&mut self.scope, sub);
+        let filter = self.nested(depth);
+        self.scope = outer;
+        let filter = filter?;
+        self.expect(Token::CloseBracket, "Expected ']'.")?;
+        Ok(Filter::Any { attribute, filter: Box::new(filter) })
+    }
+
+    fn comparison(&mut self, attribute: &'static Attribute) -> Result<Comparison, FieldError> {
         self.comparisons += 1;
         if self.comparisons > MAX_COMPARISONS {
             return Err(self.refuse(format!("A filter may hold at most {MAX_COMPARISONS} comparisons.")));
         }
-        let Some(attribute) = self.attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name)) else {
-            return Err(self.refuse(format!("Filtering on '{name}' is not supported.")));
-        };
         let operator = match self.tokens.next().map_err(|m| self.refuse(m))? {
             Some(Token::Word(word)) => Operator::ALL.iter().copied().find(|o| o.as_str().eq_ignore_ascii_case(word)),
             _ => None,
@@ -301,6 +383,7 @@ impl Parser<'_> {
             (Kind::Boolean, _) => {
                 return Err(self.refuse(format!("'{}' takes true or false, unquoted.", attribute.name)));
             }
+            (Kind::Values(_), _) => unreachable!("a multi-valued attribute is read as a value path"),
             _ => return Err(self.refuse(format!("'{}' takes a value in double quotes.", attribute.name))),
         };
         Ok(Comparison { attribute: attribute.name, operator, literal })
@@ -311,6 +394,8 @@ impl Parser<'_> {
 enum Token<'a> {
     Open,
     Close,
+    OpenBracket,
+    CloseBracket,
     /// An attribute, operator, `and`, `or`, `true` or `false`.
     Word(&'a str),
     /// A double-quoted string, unescaped.
@@ -322,6 +407,8 @@ impl std::fmt::Display for Token<'_> {
         match self {
             Token::Open => f.write_str("'('"),
             Token::Close => f.write_str("')'"),
+            Token::OpenBracket => f.write_str("'['"),
+            Token::CloseBracket => f.write_str("']'"),
             Token::Word(word) => write!(f, "'{word}'"),
             Token::Text(_) => f.write_str("a quoted value"),
         }
@@ -339,13 +426,19 @@ impl<'a> Tokens<'a> {
             return Ok(None);
         };
         match first {
-            '(' | ')' => {
+            '(' | ')' | '[' | ']' => {
                 self.rest = &self.rest[1..];
-                Ok(Some(if first == '(' { Token::Open } else { Token::Close }))
+                Ok(Some(match first {
+                    '(' => Token::Open,
+                    ')' => Token::Close,
+                    '[' => Token::OpenBracket,
+                    _ => Token::CloseBracket,
+                }))
             }
             '"' => self.quoted().map(|text| Some(Token::Text(text))),
             _ => {
-                let end = self.rest.find(|c: char| c.is_whitespace() || "()\"".contains(c)).unwrap_or(self.rest.len());
+                let end =
+                    self.rest.find(|c: char| c.is_whitespace() || "()[]\"".contains(c)).unwrap_or(self.rest.len());
                 let (word, rest) = self.rest.split_at(end);
                 self.rest = rest;
                 Ok(Some(Token::Word(word)))
@@ -394,13 +487,35 @@ mod tests {
     use super::*;
     use crate::validation::FieldErrorKind;
 
-    /// A list of people for the tests.
+    /// A list of people for the tests, each in some teams.
     #[derive(Debug, Clone, PartialEq)]
     struct Person {
         id: Uuid,
         name: &'static str,
         email: Option<&'static str>,
         admin: bool,
+        teams: Vec<Team>,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct Team {
+        id: Uuid,
+        name: &'static str,
+    }
+
+    impl Filterable for Team {
+        const ATTRIBUTES: &'static [Attribute] = &[
+            Attribute { name: "id", kind: Kind::Id, operators: &[Operator::Eq] },
+            Attribute { name: "name", kind: Kind::Text, operators: &[Operator::Eq, Operator::Ew] },
+        ];
+
+        fn value(&self, attribute: &str) -> Option<Value<'_>> {
+            match attribute {
+                "id" => Some(Value::Id(self.id)),
+                "name" => Some(Value::Text(self.name)),
+                _ => None,
+            }
+        }
     }
 
     impl Filterable for Person {
@@ -409,6 +524,7 @@ mod tests {
             Attribute { name: "name", kind: Kind::Text, operators: &[Operator::Eq, Operator::Sw, Operator::Co] },
             Attribute { name: "email", kind: Kind::Text, operators: &[Operator::Eq, Operator::Ne] },
             Attribute { name: "admin", kind: Kind::Boolean, operators: &[Operator::Eq] },
+            Attribute { name: "teams", kind: Kind::Values(Team::ATTRIBUTES), operators: &[] },
         ];
 
         fn value(&self, attribute: &str) -> Option<Value<'_>> {
@@ -420,15 +536,23 @@ mod tests {
                 _ => None,
             }
         }
+
+        fn any_value(&self, attribute: &str, filter: &Filter) -> bool {
+            attribute == "teams" && self.teams.iter().any(|team| filter.matches(team))
+        }
+    }
+
+    fn team(n: u128) -> Team {
+        Team { id: Uuid::from_u128(100 + n), name: ["red team", "blue team", "crew"][n as usize] }
     }
 
     fn people() -> Vec<Person> {
-        let person = |n: u128, name, email, admin| Person { id: Uuid::from_u128(n), name, email, admin };
+        let person = |n: u128, name, email, admin, teams| Person { id: Uuid::from_u128(n), name, email, admin, teams };
         vec![
-            person(1, "Ada", Some("ada@example.com"), true),
-            person(2, "Alan", None, false),
-            person(3, "Grace", Some("grace@example.com"), false),
-            person(4, "Adele", Some("adele@example.com"), false),
+            person(1, "Ada", Some("ada@example.com"), true, vec![team(0), team(1)]),
+            person(2, "Alan", None, false, vec![team(1)]),
+            person(3, "Grace", Some("grace@example.com"), false, vec![team(2)]),
+            person(4, "Adele", Some("adele@example.com"), false, vec![]),
         ]
     }
 
@@ -453,6 +577,25 @@ mod tests {
         assert_eq!(names(r#"name sw "A" and admin eq false or name eq "Grace""#), ["Alan", "Grace", "Adele"]);
         assert_eq!(names(r#"name sw "A" and (admin eq true or name eq "Grace")"#), ["Ada"]);
         assert_eq!(names(r#"((name eq "Alan"))"#), ["Alan"]);
+    }
+
+    #[test]
+    fn a_value_path_selects_items_with_a_matching_value() {
+        let red = r#""00000000-0000-0000-0000-000000000064""#;
+        let blue = r#""00000000-0000-0000-0000-000000000065""#;
+        assert_eq!(names(&format!("teams[id eq {red}]")), ["Ada"]);
+        assert_eq!(names(&format!("teams[id eq {blue}]")), ["Ada", "Alan"]);
+        assert_eq!(names(&format!("teams[id eq {blue}] and name eq \"alan\"")), ["Alan"]);
+        assert_eq!(names(&format!("teams[id eq {red}] and teams[id eq {blue}]")), ["Ada"]);
+        assert_eq!(names(&format!("teams[id eq {red}] or TEAMS[name ew \"CREW\"]")), ["Ada", "Grace"]);
+        // Both sides of an `and` in brackets must hold for one and the same value.
+        assert_eq!(names(&format!(r#"teams[id eq {red} and name eq "blue team"]"#)), Vec::<&str>::new());
+        assert_eq!(names(&format!(r#"teams[(id eq {red} or name eq "crew")]"#)), ["Ada", "Grace"]);
+        assert_eq!(names(&format!(r#"teams[id eq {blue}]and(admin eq false)"#)), ["Alan"]);
+
+        let filter = Filter::parse::<Person>(&format!("admin eq true or teams[id eq {red}]")).unwrap();
+        assert!(filter.reads("teams") && filter.reads("admin") && !filter.reads("name"));
+        assert_eq!(filter.required_equal("id"), None, "an id inside brackets is a team's");
     }
 
     #[test]
@@ -483,12 +626,23 @@ mod tests {
             &format!("{}name eq \"x\"{}", "(".repeat(9), ")".repeat(9)),
             &vec![r#"name eq "x""#; MAX_COMPARISONS + 1].join(" or "),
             &format!(r#"name eq "{}""#, "x".repeat(MAX_FILTER_CHARS)),
+            r#"teams eq "red team""#,
+            r#"teams[name eq "crew""#,
+            r#"teams[name eq "crew")"#,
+            r#"teams[admin eq true]"#,
+            r#"teams[name sw "c"]"#,
+            r#"name[name eq "crew"]"#,
+            r#"teams[]"#,
+            r#"teams[teams[name eq "crew"]]"#,
+            &format!("{}teams[name eq \"x\"]{}", "(".repeat(8), ")".repeat(8)),
+            &vec![r#"teams[name eq "x"]"#; MAX_COMPARISONS + 1].join(" or "),
         ] {
             let error = Filter::parse::<Person>(bad).expect_err(bad);
             assert_eq!((error.target.as_str(), error.kind), ("filter", FieldErrorKind::InvalidFilter), "{bad}");
             let inner = error.inner.expect("an invalid filter says what is supported");
-            assert_eq!(inner.supported_attributes, ["id", "name", "email", "admin"]);
-            assert_eq!(inner.supported_operators, ["eq", "sw", "co", "ne"]);
+            assert_eq!(inner.supported_attributes, ["id", "name", "email", "admin", "teams"]);
+            assert_eq!(inner.supported_operators, ["eq", "sw", "co", "ne", "ew"]);
+            assert!(error.message.contains("teams[id (eq); name (eq, ew)]"), "{}", error.message);
         }
         // Quotes and SQL in a value are just characters of the value.
         assert_eq!(names(r#"name eq "x' OR '1'='1""#), Vec::<&str>::new());
@@ -506,7 +660,9 @@ mod tests {
 
     /// `count` people in id order, every third one an administrator.
     fn many(count: u128) -> Vec<Person> {
-        (1..=count).map(|n| Person { id: Uuid::from_u128(n), name: "x", email: None, admin: n % 3 == 0 }).collect()
+        (1..=count)
+            .map(|n| Person { id: Uuid::from_u128(n), name: "x", email: None, admin: n % 3 == 0, teams: vec![] })
+            .collect()
     }
 
     fn fetch_from(list: &[Person]) -> impl FnMut(PageRequest) -> std::future::Ready<Result<Page<Person>, ()>> + '_ {
