@@ -101,6 +101,7 @@ impl UserBody {
         };
         UserPatch {
             username: None,
+            population_id: None,
             email: change(errors, &self.email, |v| Email::parse("email", v)),
             mobile_phone: change(errors, &self.mobile_phone, |v| PhoneAttribute::parse("mobilePhone", v)),
             primary_phone: change(errors, &self.primary_phone, |v| PhoneAttribute::parse("primaryPhone", v)),
@@ -251,7 +252,7 @@ async fn patch(
     let username = body.username().map(|u| errors.take(u));
     let mut patch = body.patch(&mut errors);
     patch.username = errors.finish_with(Some(username))?.flatten();
-    let user = state.credd.patch_user(&caller, environment_id, id, patch).await?;
+    let user = state.credd.update_user(&caller, environment_id, id, patch).await?;
     Ok(Json(view(&state.links, user)))
 }
 
