@@ -12,6 +12,7 @@ use domain::credential::{
     WalletActionRecord,
 };
 use domain::environment::Environment;
+use domain::group::{Group, GroupGraph, GroupNode, GroupWrite, MemberAdded, Nested};
 use domain::job::{ClaimedJob, Job, JobQueue, NewJob, PruneBefore, Pruned, SettledJob};
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MethodPolicy, MfaSettings, OtpAttempt};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
@@ -19,8 +20,9 @@ use domain::page::{Page, PageRequest};
 use domain::population::Population;
 use domain::signing_key::SigningKey;
 use domain::store::{
-    ApplicationStore, CredentialTypeStore, EnvironmentStore, HealthStore, JobStore, MfaStore, NotificationStore,
-    Outbox, PoolUsage, PopulationStore, StorageUsage, StoreResult, UserCredentialStore, UserStore, WalletStore,
+    ApplicationStore, CredentialTypeStore, EnvironmentStore, GroupStore, HealthStore, JobStore, MfaStore,
+    NotificationStore, Outbox, PoolUsage, PopulationStore, StorageUsage, StoreResult, UserCredentialStore, UserStore,
+    WalletStore,
 };
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
@@ -190,6 +192,22 @@ delegate! {
         fn users(&self, environment_id: Uuid, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>>;
         fn update_user(&self, user: &User) -> StoreResult<()>;
         fn delete_user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()>;
+    }
+    impl GroupStore {
+        fn create_group(&self, group: &Group) -> StoreResult<GroupWrite>;
+        fn group(&self, environment_id: Uuid, id: Uuid) -> StoreResult<Group>;
+        fn groups(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<Group>>;
+        fn update_group(&self, group: &Group) -> StoreResult<GroupWrite>;
+        fn delete_group(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()>;
+        fn add_group_member(&self, environment_id: Uuid, user_id: Uuid, group_id: Uuid) -> StoreResult<MemberAdded>;
+        fn remove_group_member(&self, environment_id: Uuid, user_id: Uuid, group_id: Uuid) -> StoreResult<()>;
+        fn direct_groups(&self, environment_id: Uuid, user_ids: &[Uuid]) -> StoreResult<Vec<(Uuid, Uuid)>>;
+        fn direct_members(&self, environment_id: Uuid, group_ids: &[Uuid]) -> StoreResult<Vec<Uuid>>;
+        fn dynamic_groups(&self, environment_id: Uuid) -> StoreResult<Vec<GroupNode>>;
+        fn add_group_nesting(&self, environment_id: Uuid, group_id: Uuid, outer_group_id: Uuid) -> StoreResult<Nested>;
+        fn remove_group_nesting(&self, environment_id: Uuid, group_id: Uuid, outer_group_id: Uuid) -> StoreResult<()>;
+        fn groups_above(&self, environment_id: Uuid, group_ids: &[Uuid]) -> StoreResult<GroupGraph>;
+        fn groups_below(&self, environment_id: Uuid, group_id: Uuid) -> StoreResult<Vec<GroupNode>>;
     }
     impl WalletStore {
         fn create_wallet_application(&self, application: &WalletApplication) -> StoreResult<()>;

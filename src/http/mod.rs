@@ -7,6 +7,7 @@ mod credential_types;
 mod environments;
 pub mod error;
 pub mod extract;
+mod groups;
 mod health;
 mod issuer;
 mod metrics;
@@ -54,6 +55,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         ("Applications", applications::routes()),
         ("Token endpoint", oauth::routes()),
         ("Users", users::routes()),
+        ("Groups", groups::routes()),
         ("Digital wallet applications", wallet_applications::routes()),
         ("Digital wallets", wallets::routes()),
         ("Wallet pairing", pairing::routes()),

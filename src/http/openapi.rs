@@ -251,6 +251,8 @@ const PATH_PARAMETERS: &[(&str, &str)] = &[
     ("provisioned_id", "The provisioned credential's id, as the wallet's mailbox lists it."),
     ("device_id", "The MFA device's id."),
     ("policy_id", "The device authentication policy's id."),
+    ("group_id", "The group's id."),
+    ("nested_group_id", "The id of a group the group is in."),
 ];
 
 fn add_path_parameters(operation: &mut Operation, names: &[&str]) {
@@ -323,6 +325,7 @@ text_enums! {
     DeviceType => domain::mfa::DeviceType,
     DeviceStatus => domain::mfa::DeviceStatus,
     TimeUnit => domain::mfa::TimeUnit,
+    GroupMembershipType => domain::group::MembershipType,
 }
 
 /// A time in UTC with milliseconds: `2023-02-10T14:46:24.669Z`.

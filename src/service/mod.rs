@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod configuration;
 mod credentials;
 mod environments;
+mod groups;
 mod health;
 mod jwt_vc;
 pub mod mfa;

@@ -94,6 +94,19 @@ const OPERATIONS: &[Operation] = &[
         .body(r#"{"email":"taken@example.com"}"#)
         .self_service(),
     op(DELETE, "/v1/environments/{environment_id}/users/{user_id}"),
+    op(GET, "/v1/environments/{environment_id}/groups"),
+    op(POST, "/v1/environments/{environment_id}/groups").body(r#"{"name":"intruder"}"#),
+    op(GET, "/v1/environments/{environment_id}/groups/{group_id}"),
+    op(PUT, "/v1/environments/{environment_id}/groups/{group_id}").body(r#"{"name":"taken"}"#),
+    op(DELETE, "/v1/environments/{environment_id}/groups/{group_id}"),
+    op(GET, "/v1/environments/{environment_id}/groups/{group_id}/memberOfGroups"),
+    op(POST, "/v1/environments/{environment_id}/groups/{group_id}/memberOfGroups").body(r#"{"id":"{nested_group_id}"}"#),
+    op(GET, "/v1/environments/{environment_id}/groups/{group_id}/memberOfGroups/{nested_group_id}"),
+    op(DELETE, "/v1/environments/{environment_id}/groups/{group_id}/memberOfGroups/{nested_group_id}"),
+    op(GET, "/v1/environments/{environment_id}/users/{user_id}/memberOfGroups"),
+    op(POST, "/v1/environments/{environment_id}/users/{user_id}/memberOfGroups").body(r#"{"id":"{group_id}"}"#),
+    op(GET, "/v1/environments/{environment_id}/users/{user_id}/memberOfGroups/{group_id}"),
+    op(DELETE, "/v1/environments/{environment_id}/users/{user_id}/memberOfGroups/{group_id}"),
     op(GET, "/v1/environments/{environment_id}/digitalWalletApplications"),
     op(POST, "/v1/environments/{environment_id}/digitalWalletApplications").body(
         r#"{"name":"intruder","application":{"id":"0190a3b4-0000-7000-8000-000000000000"},"appOpenUrl":"https://evil.example"}"#,
@@ -251,6 +264,11 @@ pub async fn tenant(app: &TestApp) -> Tenant {
     app.run_jobs().await;
     let notifications = app.get(&format!("{base}/notifications")).bearer(&token).send().await.body;
     let notification = notifications["_embedded"]["notifications"][0]["id"].as_str().unwrap().to_owned();
+    // The owner is in a group nested in another.
+    let group = created(format!("{base}/groups"), json!({ "name": "Staff" })).await;
+    let nested_group = created(format!("{base}/groups"), json!({ "name": "Everyone" })).await;
+    created(format!("{base}/groups/{group}/memberOfGroups"), json!({ "id": nested_group })).await;
+    created(format!("{owner}/memberOfGroups"), json!({ "id": group })).await;
     let credential_type = app.get(&format!("{base}/credentialTypes/{}", s.type_id)).bearer(&token).send().await.body;
     let version = credential_type["version"]["id"].as_str().unwrap().to_owned();
     let ids = BTreeMap::from([
@@ -268,6 +286,8 @@ pub async fn tenant(app: &TestApp) -> Tenant {
         ("credential_id", credential),
         ("device_id", device),
         ("policy_id", policy),
+        ("group_id", group),
+        ("nested_group_id", nested_group),
     ]);
     Tenant { env, token, ids, wallet, other_user }
 }
@@ -304,6 +324,8 @@ const KNOWN: &[&str] = &[
     "credential_id",
     "device_id",
     "policy_id",
+    "group_id",
+    "nested_group_id",
 ];
 
 /// The route and body with each placeholder taken from `pick(name)`.

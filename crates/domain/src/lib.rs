@@ -53,6 +53,7 @@ pub mod configuration;
 pub mod credential;
 pub mod environment;
 pub mod filter;
+pub mod group;
 pub mod job;
 pub mod list_filters;
 pub mod mfa;

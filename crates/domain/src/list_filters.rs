@@ -7,6 +7,7 @@ use crate::credential::{CredentialType, ProvisionedCredential, UserCredential};
 use crate::environment::Environment;
 use crate::filter::Operator::{Eq, Sw};
 use crate::filter::{Attribute, Filterable, Kind, Operator, Value};
+use crate::group::{Group, GroupNode, Membership};
 use crate::mfa::{Device, DevicePolicy};
 use crate::notification::{Notification, TemplateContent};
 use crate::user::User;
@@ -60,6 +61,51 @@ impl Filterable for User {
             "name.given" => self.name_given.as_deref().map(Value::Text),
             "name.family" => self.name_family.as_deref().map(Value::Text),
             _ => None,
+        }
+    }
+}
+
+impl Filterable for Group {
+    const ATTRIBUTES: &'static [Attribute] = &[
+        attribute("id", Kind::Id, EQ),
+        attribute("name", Kind::Text, EQ_SW),
+        attribute("externalId", Kind::Text, EQ_SW),
+        attribute("population.id", Kind::Id, EQ),
+    ];
+
+    fn value(&self, attribute: &str) -> Option<Value<'_>> {
+        match attribute {
+            "id" => Some(Value::Id(self.id)),
+            "name" => Some(Value::Text(&self.name)),
+            "externalId" => self.external_id.as_deref().map(Value::Text),
+            "population.id" => self.population_id.map(Value::Id),
+            _ => None,
+        }
+    }
+}
+
+/// A group as a user's `memberOfGroups` names it.
+impl Filterable for GroupNode {
+    const ATTRIBUTES: &'static [Attribute] = &[attribute("id", Kind::Id, EQ), attribute("name", Kind::Text, EQ_SW)];
+
+    fn value(&self, attribute: &str) -> Option<Value<'_>> {
+        match attribute {
+            "id" => Some(Value::Id(self.id)),
+            "name" => Some(Value::Text(&self.name)),
+            _ => None,
+        }
+    }
+}
+
+/// The groups a user or a group is in.
+impl Filterable for Membership {
+    const ATTRIBUTES: &'static [Attribute] =
+        &[attribute("id", Kind::Id, EQ), attribute("name", Kind::Text, EQ_SW), attribute("type", Kind::Text, EQ)];
+
+    fn value(&self, attribute: &str) -> Option<Value<'_>> {
+        match attribute {
+            "type" => Some(Value::Text(self.kind.as_str())),
+            _ => self.group.value(attribute),
         }
     }
 }

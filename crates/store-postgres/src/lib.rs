@@ -14,6 +14,7 @@
 mod applications;
 mod credential_types;
 mod environments;
+mod groups;
 mod health;
 mod jobs;
 mod mfa;

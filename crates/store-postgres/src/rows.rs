@@ -24,3 +24,6 @@ pub type CredentialFieldRow = domain::stored::CredentialFieldRecord<Uuid>;
 pub type CredentialTypeVersionRow = domain::stored::CredentialTypeVersionRecord<Uuid>;
 pub type UserCredentialRow = domain::stored::UserCredentialRecord<Uuid>;
 pub type ProvisionedCredentialRow = domain::stored::ProvisionedCredentialRecord<Uuid>;
+pub type GroupRow = domain::stored::GroupRecord<Uuid>;
+pub type GroupNodeRow = domain::stored::GroupNodeRecord<Uuid>;
+pub type NestingRow = domain::stored::NestingRecord<Uuid>;

@@ -10,6 +10,7 @@ mod applications;
 mod credential_types;
 mod environments;
 mod group_commit;
+mod groups;
 mod health;
 mod jobs;
 mod mfa;

@@ -24,3 +24,6 @@ pub type CredentialFieldRow = domain::stored::CredentialFieldRecord<Hyphenated>;
 pub type CredentialTypeVersionRow = domain::stored::CredentialTypeVersionRecord<Hyphenated>;
 pub type UserCredentialRow = domain::stored::UserCredentialRecord<Hyphenated>;
 pub type ProvisionedCredentialRow = domain::stored::ProvisionedCredentialRecord<Hyphenated>;
+pub type GroupRow = domain::stored::GroupRecord<Hyphenated>;
+pub type GroupNodeRow = domain::stored::GroupNodeRecord<Hyphenated>;
+pub type NestingRow = domain::stored::NestingRecord<Hyphenated>;

@@ -12,6 +12,7 @@
 mod applications;
 mod credential_types;
 mod environments;
+mod groups;
 mod jobs;
 mod mfa;
 mod notifications;
@@ -62,6 +63,13 @@ macro_rules! conformance_tests {
             ],
             applications [
                 application_round_trips_and_updates,
+            ],
+            groups [
+                groups_round_trip_and_names_are_unique_as_pingone_says,
+                an_environment_holds_a_bounded_number_of_dynamic_groups,
+                users_are_added_once_and_only_to_their_populations_groups,
+                nestings_are_walked_up_and_down_through_cycles,
+                a_group_is_nested_in_a_bounded_number_of_groups,
             ],
             populations [
                 populations_round_trip_and_count_their_users,

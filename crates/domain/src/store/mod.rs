@@ -9,6 +9,7 @@
 mod applications;
 mod credential_types;
 mod environments;
+mod groups;
 mod health;
 mod jobs;
 mod mfa;
@@ -21,6 +22,7 @@ mod wallets;
 pub use applications::ApplicationStore;
 pub use credential_types::CredentialTypeStore;
 pub use environments::EnvironmentStore;
+pub use groups::GroupStore;
 pub use health::HealthStore;
 pub use jobs::JobStore;
 pub use mfa::MfaStore;
@@ -111,6 +113,7 @@ pub trait Store:
     + ApplicationStore
     + PopulationStore
     + UserStore
+    + GroupStore
     + WalletStore
     + NotificationStore
     + MfaStore
@@ -130,6 +133,7 @@ impl<T> Store for T where
         + ApplicationStore
         + PopulationStore
         + UserStore
+        + GroupStore
         + WalletStore
         + NotificationStore
         + MfaStore

@@ -8,6 +8,7 @@
 mod applications;
 mod credential_types;
 mod environments;
+mod groups;
 mod jobs;
 mod mfa;
 mod notifications;
@@ -19,6 +20,7 @@ mod wallets;
 pub use applications::*;
 pub use credential_types::*;
 pub use environments::*;
+pub use groups::*;
 pub use jobs::*;
 pub use mfa::*;
 pub use notifications::*;

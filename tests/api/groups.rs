@@ -1,0 +1,413 @@
+//! `/v1/environments/{envId}/groups`, their nestings (`…/groups/{id}/memberOfGroups`)
+//! and a user's groups (`…/users/{id}/memberOfGroups`).
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    groups_are_created_read_replaced_listed_and_deleted,
+    group_names_are_unique_as_pingone_says,
+    group_fields_are_checked_and_refused_by_name,
+    users_are_members_when_added_and_when_selected,
+    nested_groups_pass_their_members_up_even_in_a_cycle,
+    deleting_a_group_takes_its_memberships_and_nestings,
+    population_groups_follow_their_population,
+);
+
+/// An environment with a worker's token.
+struct Directory<'a> {
+    app: &'a TestApp,
+    token: String,
+    env: String,
+}
+
+impl<'a> Directory<'a> {
+    async fn new(app: &'a TestApp, name: &str) -> Self {
+        let token = app.admin_token().await;
+        let env = app.create_environment(&token, name).await;
+        Self { app, token, env }
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("/v1/environments/{}{rest}", self.env)
+    }
+
+    /// Creates a resource under the environment; returns its body.
+    async fn created(&self, rest: &str, body: Value) -> Value {
+        let response = self.app.post(&self.path(rest)).bearer(&self.token).json(body).send().await;
+        assert_eq!(response.status, StatusCode::CREATED, "{rest}: {}", response.body);
+        response.body
+    }
+
+    async fn group(&self, body: Value) -> String {
+        id(&self.created("/groups", body).await)
+    }
+
+    async fn user(&self, body: Value) -> String {
+        id(&self.app.create_user(&self.token, &self.env, body).await)
+    }
+
+    async fn population(&self, name: &str) -> String {
+        id(&self.created("/populations", json!({ "name": name })).await)
+    }
+
+    async fn get(&self, rest: &str) -> Value {
+        let response = self.app.get(&self.path(rest)).bearer(&self.token).send().await;
+        assert_eq!(response.status, StatusCode::OK, "{rest}: {}", response.body);
+        response.body
+    }
+
+    /// The error a POST gets: its status, and the first detail's code and target.
+    async fn refused(&self, rest: &str, body: Value) -> (StatusCode, String, String) {
+        let response = self.app.post(&self.path(rest)).bearer(&self.token).json(body).send().await;
+        refusal(&response)
+    }
+
+    /// The user's groups as `(name, type)`, in the list's order.
+    async fn groups_of(&self, user: &str) -> Vec<(String, String)> {
+        let list = self.get(&format!("/users/{user}/memberOfGroups")).await;
+        memberships(&list)
+    }
+}
+
+fn id(body: &Value) -> String {
+    body["id"].as_str().unwrap_or_else(|| panic!("no id in {body}")).to_owned()
+}
+
+fn refusal(response: &crate::helpers::TestResponse) -> (StatusCode, String, String) {
+    assert!(response.status.is_client_error(), "{}: {}", response.status, response.body);
+    let detail = &response.body["details"][0];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    (response.status, text(&detail["code"]), text(&detail["target"]))
+}
+
+fn memberships(list: &Value) -> Vec<(String, String)> {
+    let items = list["_embedded"]["groupMemberships"].as_array().unwrap_or_else(|| panic!("{list}"));
+    items.iter().map(|m| (m["name"].as_str().unwrap().to_owned(), m["type"].as_str().unwrap().to_owned())).collect()
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect()
+}
+
+fn encoded(filter: &str) -> String {
+    url::form_urlencoded::byte_serialize(filter.as_bytes()).collect()
+}
+
+async fn groups_are_created_read_replaced_listed_and_deleted(app: &TestApp) {
+    let d = Directory::new(app, "Groups").await;
+    let created = d
+        .created(
+            "/groups",
+            json!({
+                "name": "Managers", "description": "People who manage",
+                "userFilter": "email sw \"ada@\"", "externalId": "ext-1",
+                "customData": { "groupOwner": "Tom Jones", "securityGroup": true, "nested": { "list": [1, 2] } }
+            }),
+        )
+        .await;
+    let group = id(&created);
+    let path = d.path(&format!("/groups/{group}"));
+    assert_eq!(created["_links"]["self"]["href"], format!("https://credd.test{path}"));
+    assert_eq!(created["environment"]["id"], d.env.as_str());
+    assert_eq!((&created["name"], &created["displayName"]), (&json!("Managers"), &json!("Managers")));
+    assert_eq!(created["userFilter"], "email sw \"ada@\"");
+    assert_eq!(created["externalId"], "ext-1");
+    assert_eq!(
+        created["customData"],
+        json!({ "groupOwner": "Tom Jones", "securityGroup": true, "nested": { "list": [1, 2] } })
+    );
+    assert_eq!(created["directMemberCounts"], json!({ "users": 0, "groups": 0 }));
+    assert!(created.get("population").is_none() && created.get("totalMemberCounts").is_none());
+    assert_eq!(d.get(&format!("/groups/{group}")).await, created);
+
+    let replaced = app.put(&path).bearer(&d.token).json(json!({ "name": "Leads", "externalId": "ext-2" })).send().await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    assert_eq!((&replaced.body["name"], &replaced.body["externalId"]), (&json!("Leads"), &json!("ext-2")));
+    for cleared in ["description", "userFilter", "customData"] {
+        assert!(replaced.body.get(cleared).is_none(), "PUT clears {cleared}: {}", replaced.body);
+    }
+    assert_eq!(replaced.body["createdAt"], created["createdAt"]);
+
+    let population = d.population("EMEA").await;
+    let emea = d.group(json!({ "name": "EMEA leads", "population": { "id": population }, "externalId": "w-7" })).await;
+    let all = d.get("/groups").await;
+    assert_eq!(all["size"], 2);
+    let directory = &d;
+    let listed = |filter: &str| {
+        let rest = format!("/groups?filter={}", encoded(filter));
+        async move {
+            let list = directory.get(&rest).await;
+            list["_embedded"]["groups"].as_array().unwrap().iter().map(id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(r#"name eq "leads""#).await, [group.as_str()]);
+    assert_eq!(listed(r#"name sw "EMEA""#).await, [emea.as_str()]);
+    assert_eq!(listed(r#"(name sw "e") and (externalId sw "W")"#).await, [emea.as_str()]);
+    assert_eq!(listed(&format!(r#"population.id eq "{population}""#)).await, [emea.as_str()]);
+    assert_eq!(listed(&format!(r#"id eq "{group}""#)).await, [group.as_str()]);
+    let response =
+        app.get(&d.path(&format!("/groups?filter={}", encoded(r#"description eq "x""#)))).bearer(&d.token).send().await;
+    assert_eq!(refusal(&response), (StatusCode::BAD_REQUEST, "INVALID_FILTER".into(), "filter".into()));
+    let response = app.get(&d.path("/groups?expand=population")).bearer(&d.token).send().await;
+    assert_eq!(refusal(&response).0, StatusCode::BAD_REQUEST);
+
+    assert_eq!(app.delete(&path).bearer(&d.token).send().await.status, StatusCode::NO_CONTENT);
+    app.get(&path).bearer(&d.token).send().await.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.delete(&path).bearer(&d.token).send().await.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let response = app.put(&path).bearer(&d.token).json(json!({ "name": "Ghost" })).send().await;
+    response.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+async fn group_names_are_unique_as_pingone_says(app: &TestApp) {
+    let d = Directory::new(app, "Names").await;
+    let (emea, apac) = (d.population("EMEA").await, d.population("APAC").await);
+    d.group(json!({ "name": "Sales" })).await;
+    let conflict = (StatusCode::CONFLICT, "UNIQUENESS_VIOLATION".to_owned(), "name".to_owned());
+    assert_eq!(d.refused("/groups", json!({ "name": "SALES" })).await, conflict);
+    // An environment group's name is taken in every population too.
+    assert_eq!(d.refused("/groups", json!({ "name": "sales", "population": { "id": emea } })).await, conflict);
+    // Populations' groups may share a name, though not within one population.
+    d.group(json!({ "name": "Support", "population": { "id": emea } })).await;
+    d.group(json!({ "name": "Support", "population": { "id": apac } })).await;
+    assert_eq!(d.refused("/groups", json!({ "name": "support", "population": { "id": apac } })).await, conflict);
+    // Nor may an environment group take a population group's name.
+    assert_eq!(d.refused("/groups", json!({ "name": "Support" })).await, conflict);
+    let renamed = d.group(json!({ "name": "Marketing" })).await;
+    let response =
+        app.put(&d.path(&format!("/groups/{renamed}"))).bearer(&d.token).json(json!({ "name": "sales" })).send().await;
+    assert_eq!(refusal(&response), conflict);
+    // Another environment has names of its own.
+    let other = Directory::new(app, "Other").await;
+    other.group(json!({ "name": "Sales" })).await;
+}
+
+async fn group_fields_are_checked_and_refused_by_name(app: &TestApp) {
+    let d = Directory::new(app, "Checks").await;
+    let other = Directory::new(app, "Other").await;
+    let foreign_population = other.population("Theirs").await;
+    let invalid = |code: &str, target: &str| (StatusCode::BAD_REQUEST, code.to_owned(), target.to_owned());
+    assert_eq!(d.refused("/groups", json!({ "description": "no name" })).await, invalid("REQUIRED_VALUE", "name"));
+    assert_eq!(d.refused("/groups", json!({ "name": " " })).await, invalid("REQUIRED_VALUE", "name"));
+    assert_eq!(d.refused("/groups", json!({ "name": "x".repeat(257) })).await, invalid("SIZE_LIMIT_EXCEEDED", "name"));
+    for population in [uuid::Uuid::new_v4().to_string(), foreign_population] {
+        let body = json!({ "name": "Lost", "population": { "id": population } });
+        assert_eq!(d.refused("/groups", body).await, invalid("INVALID_VALUE", "population.id"));
+    }
+    let body = json!({ "name": "Lost", "population": { "id": "not-a-uuid" } });
+    assert_eq!(d.refused("/groups", body).await, invalid("INVALID_VALUE", "population.id"));
+    // A userFilter is one the users list takes, and never one over groups.
+    for filter in [r#"title eq "Manager""#, "username eq", r#"memberOfGroups[id eq "x"]"#] {
+        let (status, _, target) = d.refused("/groups", json!({ "name": "Dynamic", "userFilter": filter })).await;
+        assert_eq!((status, target.as_str()), (StatusCode::BAD_REQUEST, "userFilter"), "{filter}");
+    }
+    assert_eq!(
+        d.refused("/groups", json!({ "name": "Data", "customData": [1] })).await,
+        invalid("INVALID_VALUE", "customData")
+    );
+    let big = json!({ "name": "Data", "customData": { "a": "x".repeat(16 * 1024) } });
+    let response = app.post(&d.path("/groups")).bearer(&d.token).json(big).send().await;
+    assert_ne!(response.status, StatusCode::CREATED, "customData is bounded");
+    assert_eq!(d.get("/groups").await["size"], 0, "nothing was stored");
+
+    // A group never moves between populations.
+    let population = d.population("EMEA").await;
+    let group = d.group(json!({ "name": "Fixed", "population": { "id": population } })).await;
+    let path = d.path(&format!("/groups/{group}"));
+    let moved = json!({ "name": "Fixed", "population": { "id": d.population("APAC").await } });
+    let response = app.put(&path).bearer(&d.token).json(moved).send().await;
+    assert_eq!(refusal(&response), invalid("INVALID_VALUE", "population.id"));
+    let kept = app.put(&path).bearer(&d.token).json(json!({ "name": "Fixed" })).send().await;
+    assert_eq!(kept.body["population"]["id"], population.as_str(), "{}", kept.body);
+    let response = app.get(&format!("{path}?include=everything")).bearer(&d.token).send().await;
+    assert_eq!(refusal(&response).0, StatusCode::BAD_REQUEST);
+}
+
+async fn users_are_members_when_added_and_when_selected(app: &TestApp) {
+    let d = Directory::new(app, "Members").await;
+    let ada = d.user(json!({ "username": "ada", "email": "ada@managers.example.com" })).await;
+    let bob = d.user(json!({ "username": "bob", "email": "bob@example.com" })).await;
+    let staff = d.group(json!({ "name": "Staff" })).await;
+    let managers = d.group(json!({ "name": "Managers", "userFilter": "email sw \"ada@\"" })).await;
+
+    let added = d.created(&format!("/users/{bob}/memberOfGroups"), json!({ "id": staff })).await;
+    assert_eq!(
+        (added["id"].as_str(), added["name"].as_str(), added["type"].as_str()),
+        (Some(staff.as_str()), Some("Staff"), Some("DIRECT"))
+    );
+    let membership = d.path(&format!("/users/{bob}/memberOfGroups/{staff}"));
+    assert_eq!(added["_links"]["self"]["href"], format!("https://credd.test{membership}"));
+    // A dynamic group takes members added to it too.
+    d.created(&format!("/users/{bob}/memberOfGroups"), json!({ "id": managers })).await;
+    d.created(&format!("/users/{ada}/memberOfGroups"), json!({ "id": staff })).await;
+
+    assert_eq!(d.groups_of(&bob).await, pairs(&[("Staff", "DIRECT"), ("Managers", "DIRECT")]));
+    assert_eq!(d.groups_of(&ada).await, pairs(&[("Staff", "DIRECT"), ("Managers", "INDIRECT")]));
+    let one = d.get(&format!("/users/{ada}/memberOfGroups/{managers}?expand=group")).await;
+    assert_eq!(
+        (one["type"].as_str(), one["_embedded"]["group"]["name"].as_str()),
+        (Some("INDIRECT"), Some("Managers"))
+    );
+    let expanded =
+        d.get(&format!("/users/{ada}/memberOfGroups?expand=group&filter={}", encoded(r#"type eq "DIRECT""#))).await;
+    assert_eq!(memberships(&expanded), pairs(&[("Staff", "DIRECT")]));
+    assert_eq!(expanded["_embedded"]["groupMemberships"][0]["_embedded"]["group"]["id"], staff.as_str());
+    let paged = d.get(&format!("/users/{bob}/memberOfGroups?limit=1")).await;
+    assert_eq!(memberships(&paged), pairs(&[("Staff", "DIRECT")]));
+    assert!(paged["_links"]["next"]["href"].is_string());
+
+    let counts = d.get(&format!("/groups/{managers}?include=totalMemberCounts")).await;
+    assert_eq!(counts["directMemberCounts"], json!({ "users": 1, "groups": 0 }));
+    assert_eq!(counts["totalMemberCounts"], json!({ "users": 2 }), "bob added, ada selected");
+
+    // PingOne's refusals.
+    let members = format!("/users/{ada}/memberOfGroups");
+    assert_eq!(d.refused(&members, json!({ "id": staff })).await.0, StatusCode::CONFLICT);
+    let unknown = json!({ "id": uuid::Uuid::new_v4() });
+    assert_eq!(
+        d.refused(&members, unknown.clone()).await,
+        (StatusCode::BAD_REQUEST, "INVALID_VALUE".into(), "id".into())
+    );
+    assert_eq!(d.refused(&members, json!({})).await, (StatusCode::BAD_REQUEST, "REQUIRED_VALUE".into(), "id".into()));
+    let response = app
+        .post(&d.path(&format!("/users/{}/memberOfGroups", uuid::Uuid::new_v4())))
+        .bearer(&d.token)
+        .json(json!({ "id": staff }))
+        .send()
+        .await;
+    response.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    // Only a direct membership is removed; one through the userFilter stays.
+    let remove = |user: &str, group: &str| {
+        app.delete(&d.path(&format!("/users/{user}/memberOfGroups/{group}"))).bearer(&d.token).send()
+    };
+    assert_eq!(remove(&bob, &managers).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(d.groups_of(&bob).await, pairs(&[("Staff", "DIRECT")]));
+    assert_eq!(refusal(&remove(&ada, &managers).await).0, StatusCode::BAD_REQUEST);
+    remove(&bob, &managers).await.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.get(&d.path(&format!("/users/{bob}/memberOfGroups/{managers}")))
+        .bearer(&d.token)
+        .send()
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+async fn nested_groups_pass_their_members_up_even_in_a_cycle(app: &TestApp) {
+    let d = Directory::new(app, "Nesting").await;
+    let ada = d.user(json!({ "username": "ada" })).await;
+    let [engineering, staff, everyone] = [
+        d.group(json!({ "name": "Engineering" })).await,
+        d.group(json!({ "name": "Staff" })).await,
+        d.group(json!({ "name": "Everyone" })).await,
+    ];
+    d.created(&format!("/users/{ada}/memberOfGroups"), json!({ "id": engineering })).await;
+    let nested = d.created(&format!("/groups/{engineering}/memberOfGroups"), json!({ "id": staff })).await;
+    assert_eq!(
+        (nested["id"].as_str(), nested["name"].as_str(), nested["type"].as_str()),
+        (Some(staff.as_str()), Some("Staff"), Some("DIRECT"))
+    );
+    d.created(&format!("/groups/{staff}/memberOfGroups"), json!({ "id": everyone })).await;
+    assert_eq!(
+        d.groups_of(&ada).await,
+        pairs(&[("Engineering", "DIRECT"), ("Staff", "INDIRECT"), ("Everyone", "INDIRECT")])
+    );
+    let nestings = d.get(&format!("/groups/{engineering}/memberOfGroups")).await;
+    assert_eq!(memberships(&nestings), pairs(&[("Staff", "DIRECT"), ("Everyone", "INDIRECT")]));
+    let one = d.get(&format!("/groups/{engineering}/memberOfGroups/{everyone}")).await;
+    assert_eq!(one["type"], "INDIRECT");
+    assert_eq!(d.get(&format!("/groups/{everyone}?include=totalMemberCounts")).await["totalMemberCounts"]["users"], 1);
+    assert_eq!(d.get(&format!("/groups/{staff}")).await["directMemberCounts"], json!({ "users": 0, "groups": 1 }));
+
+    // A cycle, as PingOne allows: every group on it has all their members.
+    d.created(&format!("/groups/{everyone}/memberOfGroups"), json!({ "id": engineering })).await;
+    assert_eq!(
+        d.groups_of(&ada).await,
+        pairs(&[("Engineering", "DIRECT"), ("Staff", "INDIRECT"), ("Everyone", "INDIRECT")])
+    );
+    let nestings = d.get(&format!("/groups/{staff}/memberOfGroups")).await;
+    assert_eq!(memberships(&nestings), pairs(&[("Engineering", "INDIRECT"), ("Everyone", "DIRECT")]));
+
+    // Refusals: itself, twice, nothing, and an environment group inside a population's.
+    let nest = |group: &str| format!("/groups/{group}/memberOfGroups");
+    assert_eq!(
+        d.refused(&nest(&staff), json!({ "id": staff })).await,
+        (StatusCode::BAD_REQUEST, "INVALID_VALUE".into(), "id".into())
+    );
+    assert_eq!(d.refused(&nest(&staff), json!({ "id": everyone })).await.0, StatusCode::CONFLICT);
+    let unknown = json!({ "id": uuid::Uuid::new_v4() });
+    assert_eq!(d.refused(&nest(&staff), unknown).await, (StatusCode::BAD_REQUEST, "INVALID_VALUE".into(), "id".into()));
+    let population = d.population("EMEA").await;
+    let emea = d.group(json!({ "name": "EMEA", "population": { "id": population } })).await;
+    assert_eq!(d.refused(&nest(&staff), json!({ "id": emea })).await.0, StatusCode::BAD_REQUEST);
+    let emea_team = d.group(json!({ "name": "EMEA team", "population": { "id": population } })).await;
+    d.created(&nest(&emea_team), json!({ "id": emea })).await;
+    d.created(&nest(&emea_team), json!({ "id": everyone })).await;
+
+    // Undoing: a direct nesting goes; an indirect one is refused.
+    let undo = |group: &str, outer: &str| {
+        app.delete(&d.path(&format!("/groups/{group}/memberOfGroups/{outer}"))).bearer(&d.token).send()
+    };
+    assert_eq!(refusal(&undo(&engineering, &everyone).await).0, StatusCode::BAD_REQUEST);
+    assert_eq!(undo(&engineering, &staff).await.status, StatusCode::NO_CONTENT);
+    undo(&engineering, &staff).await.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    assert_eq!(d.groups_of(&ada).await, pairs(&[("Engineering", "DIRECT")]));
+}
+
+async fn deleting_a_group_takes_its_memberships_and_nestings(app: &TestApp) {
+    let d = Directory::new(app, "Deletes").await;
+    let ada = d.user(json!({ "username": "ada" })).await;
+    let [inner, middle, outer] = [
+        d.group(json!({ "name": "Inner" })).await,
+        d.group(json!({ "name": "Middle" })).await,
+        d.group(json!({ "name": "Outer" })).await,
+    ];
+    d.created(&format!("/users/{ada}/memberOfGroups"), json!({ "id": inner })).await;
+    d.created(&format!("/users/{ada}/memberOfGroups"), json!({ "id": middle })).await;
+    d.created(&format!("/groups/{inner}/memberOfGroups"), json!({ "id": middle })).await;
+    d.created(&format!("/groups/{middle}/memberOfGroups"), json!({ "id": outer })).await;
+    let response = app.delete(&d.path(&format!("/groups/{middle}"))).bearer(&d.token).send().await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT);
+    assert_eq!(d.groups_of(&ada).await, pairs(&[("Inner", "DIRECT")]));
+    assert_eq!(d.get(&format!("/groups/{inner}/memberOfGroups")).await["size"], 0);
+    assert_eq!(d.get(&format!("/groups/{outer}")).await["directMemberCounts"], json!({ "users": 0, "groups": 0 }));
+    // Deleting the user takes their memberships.
+    app.delete(&d.path(&format!("/users/{ada}"))).bearer(&d.token).send().await;
+    assert_eq!(d.get(&format!("/groups/{inner}")).await["directMemberCounts"]["users"], 0);
+}
+
+async fn population_groups_follow_their_population(app: &TestApp) {
+    let d = Directory::new(app, "Populations").await;
+    let (emea, apac) = (d.population("EMEA").await, d.population("APAC").await);
+    let ada = d.user(json!({ "username": "ada", "population": { "id": emea } })).await;
+    let emea_staff = d.group(json!({ "name": "EMEA staff", "population": { "id": emea } })).await;
+    let apac_staff = d.group(json!({ "name": "APAC staff", "population": { "id": apac } })).await;
+    for (name, population) in [("APAC all", Some(apac.clone())), ("Everyone", None)] {
+        let population = population.map(|id| json!({ "id": id }));
+        d.group(json!({ "name": name, "population": population, "userFilter": "username sw \"a\"" })).await;
+    }
+
+    let members = format!("/users/{ada}/memberOfGroups");
+    assert_eq!(
+        d.refused(&members, json!({ "id": apac_staff })).await,
+        (StatusCode::BAD_REQUEST, "INVALID_VALUE".into(), "id".into())
+    );
+    d.created(&members, json!({ "id": emea_staff })).await;
+    assert_eq!(d.groups_of(&ada).await, pairs(&[("EMEA staff", "DIRECT"), ("Everyone", "INDIRECT")]));
+
+    // Moved to APAC, she leaves EMEA's groups and APAC's dynamic group selects her.
+    let moved =
+        app.put(&d.path(&format!("/users/{ada}/population"))).bearer(&d.token).json(json!({ "id": apac })).send().await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(d.groups_of(&ada).await, pairs(&[("APAC all", "INDIRECT"), ("Everyone", "INDIRECT")]));
+
+    // A population's groups go with it.
+    let empty = d.population("Empty").await;
+    let doomed = d.group(json!({ "name": "Doomed", "population": { "id": empty } })).await;
+    let response = app.delete(&d.path(&format!("/populations/{empty}"))).bearer(&d.token).send().await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT, "{}", response.body);
+    let response = app.get(&d.path(&format!("/groups/{doomed}"))).bearer(&d.token).send().await;
+    response.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
