@@ -9,7 +9,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use domain::configuration::{CREDENTIAL_TYPES, Configuration, DEVICE_POLICIES, TEMPLATE_CONTENTS, WALLET_APPLICATIONS};
+use domain::configuration::{
+    CREDENTIAL_TYPES, Configuration, DEVICE_POLICIES, GROUP_NESTINGS, GROUPS, TEMPLATE_CONTENTS, WALLET_APPLICATIONS,
+};
+use domain::group::Nesting;
 use domain::notification::TemplateName;
 use domain::validation::FieldError;
 use serde::{Deserialize, Serialize};
@@ -23,12 +26,14 @@ use super::AppState;
 use super::credential_types::{TypeBody, TypeView, type_view};
 use super::error::ErrorBody;
 use super::extract::{Caller, Json, Path};
+use super::groups::{self, GroupBody, GroupView};
 use super::issuer::{ProfileBody, ProfileView, profile_view};
 use super::mfa::{DevicePolicyView, MfaSettingsView, PolicyBody, SettingsBody, policy_view, settings_view};
 use super::notifications::{ContentBody, TemplateContentView, content_view};
 use super::wallet_applications::{self, WalletApplicationBody, WalletApplicationView};
+use super::wire::Ref;
 use crate::error::{Error, Result};
-use crate::service::configuration::ConfigurationImport;
+use crate::service::configuration::{ConfigurationImport, GroupsImport};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -62,6 +67,19 @@ struct ConfigurationView {
     /// `pairing.maxAllowedDevices`. Left out of an import: the default.
     #[serde(skip_serializing_if = "Option::is_none")]
     mfa_settings: Option<MfaSettingsExport>,
+    /// Left out of an import: the environment's groups stay (with `groupNestings`).
+    groups: Vec<GroupExport>,
+    /// Which group is nested in which, by the groups' ids.
+    group_nestings: Vec<NestingItem>,
+}
+
+/// `group` is nested in `memberOfGroup`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = GroupNestingItem)]
+struct NestingItem {
+    group: Ref,
+    member_of_group: Ref,
 }
 
 /// The document as an import reads it.
@@ -78,6 +96,8 @@ struct DocumentBody {
     #[serde(default)]
     device_authentication_policies: Vec<Item<PolicyBody>>,
     mfa_settings: Option<SettingsBody>,
+    groups: Option<Vec<Item<GroupBody>>>,
+    group_nestings: Option<Vec<NestingItem>>,
 }
 
 /// An item and its id; without one it gets a new id.
@@ -136,6 +156,25 @@ impl DocumentBody {
             .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
             .collect();
         let mfa_settings = self.mfa_settings.and_then(|s| errors.take(MFA_SETTINGS, s.parse()));
+        let nestings: Vec<Nesting> = self
+            .group_nestings
+            .into_iter()
+            .flatten()
+            .map(|n| Nesting { inner: n.group.id, outer: n.member_of_group.id })
+            .collect();
+        let groups = match self.groups {
+            Some(groups) => Some(GroupsImport {
+                groups: enumerated(groups, GROUPS)
+                    .filter_map(|(place, item)| errors.take(&place, item.body.fields()).map(|fields| (item.id, fields)))
+                    .collect(),
+                nestings,
+            }),
+            None if nestings.is_empty() => None,
+            None => {
+                errors.0.push(FieldError::invalid(GROUP_NESTINGS, "groupNestings come with the groups they nest."));
+                None
+            }
+        };
         if !errors.0.is_empty() {
             return Err(Error::Invalid(errors.0));
         }
@@ -146,6 +185,7 @@ impl DocumentBody {
             template_contents,
             device_policies,
             mfa_settings,
+            groups,
         })
     }
 }
@@ -195,6 +235,8 @@ exported! {
     TemplateContentExport(TemplateContentView) without [];
     DevicePolicyExport(DevicePolicyView) without [];
     MfaSettingsExport(MfaSettingsView) without [];
+    // The counts are who is in the group, which is not configuration.
+    GroupExport(GroupView) without ["displayName", "directMemberCounts", "totalMemberCounts"];
 }
 
 /// What credd makes itself, left out of every exported item.
@@ -277,6 +319,7 @@ fn remove_property(schema: &mut RefOr<Schema>, path: &[&str], named: &[(String, 
 fn configuration_view(state: &AppState, configuration: Configuration) -> ConfigurationView {
     let links = &state.links;
     let did = state.credd.issuer_did(configuration.environment_id);
+    let group_configuration = configuration.groups.unwrap_or_default();
     ConfigurationView {
         credential_issuer_profile: ProfileExport(profile_view(links, did, &configuration.issuer_profile)),
         credential_types: configuration
@@ -300,6 +343,12 @@ fn configuration_view(state: &AppState, configuration: Configuration) -> Configu
             .map(|p| DevicePolicyExport(policy_view(links, p)))
             .collect(),
         mfa_settings: configuration.mfa_settings.as_ref().map(|m| MfaSettingsExport(settings_view(links, m))),
+        groups: group_configuration.groups.into_iter().map(|g| GroupExport(groups::view(links, g))).collect(),
+        group_nestings: group_configuration
+            .nestings
+            .into_iter()
+            .map(|n| NestingItem { group: Ref { id: n.inner }, member_of_group: Ref { id: n.outer } })
+            .collect(),
     }
 }
 

@@ -35,7 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = GroupRequest)]
-struct GroupBody {
+pub(super) struct GroupBody {
     /// Unique whatever the case of A to Z among the environment groups and among one
     /// population's groups; a population's group may not share an environment group's
     /// name. At most 256 characters.
@@ -58,7 +58,7 @@ struct GroupBody {
 }
 
 impl GroupBody {
-    fn fields(self) -> Result<GroupFields, Vec<FieldError>> {
+    pub(super) fn fields(self) -> Result<GroupFields, Vec<FieldError>> {
         let mut errors = Collector::default();
         let name = errors.take(self.name.as_deref().ok_or_else(|| FieldError::required("name")).and_then(group_name));
         let fields = GroupFields {
@@ -91,7 +91,7 @@ struct TotalCounts {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = Group)]
-struct GroupView {
+pub(super) struct GroupView {
     #[serde(rename = "_links")]
     links: LinkSet,
     id: Uuid,
@@ -128,7 +128,7 @@ fn group_path(environment_id: Uuid, id: Uuid) -> String {
     format!("/v1/environments/{environment_id}/groups/{id}")
 }
 
-fn view(links: &Links, group: Group) -> GroupView {
+pub(super) fn view(links: &Links, group: Group) -> GroupView {
     let path = group_path(group.environment_id, group.id);
     GroupView {
         links: links.set([("self", &path), ("environment", &links.environment(group.environment_id))]),

@@ -15,6 +15,7 @@ use domain::wallet::{WalletApplication, WalletApplicationFields};
 use uuid::Uuid;
 
 use super::Credd;
+pub use super::groups::GroupsImport;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 
@@ -31,6 +32,8 @@ pub struct ConfigurationImport {
     pub device_policies: Vec<(Option<Uuid>, DevicePolicyFields)>,
     /// Left out: the defaults.
     pub mfa_settings: Option<MfaSettingsFields>,
+    /// Left out: the environment's groups stay as they are.
+    pub groups: Option<GroupsImport>,
 }
 
 const USERS_FIRST: &str = "The environment has users, whose wallets, credentials and devices use its \
@@ -73,6 +76,7 @@ impl Credd {
             template_contents,
             device_policies,
             mfa_settings: Some(self.current_mfa_settings(environment_id).await?),
+            groups: Some(self.group_configuration(environment_id).await?),
         })
     }
 
@@ -127,6 +131,10 @@ impl Credd {
                 .collect(),
             device_policies,
             mfa_settings: import.mfa_settings.map(|fields| MfaSettings::new(environment_id, fields, at)),
+            groups: match import.groups {
+                Some(groups) => Some(self.imported_groups(environment_id, groups, at, &mut errors).await?),
+                None => None,
+            },
         };
         errors.extend(configuration.check());
         if !errors.is_empty() {
@@ -149,7 +157,7 @@ fn id_or_new(id: Option<Uuid>) -> Uuid {
 }
 
 /// Every item of a paged list.
-async fn every_page<T, Read: Future<Output = StoreResult<Page<T>>>>(
+pub(super) async fn every_page<T, Read: Future<Output = StoreResult<Page<T>>>>(
     mut read: impl FnMut(PageRequest) -> Read,
     id_of: impl Fn(&T) -> Uuid,
 ) -> StoreResult<Vec<T>> {

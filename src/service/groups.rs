@@ -4,19 +4,21 @@
 use std::collections::{HashMap, HashSet};
 
 use domain::StoreError;
+use domain::configuration::{GROUPS, GroupConfiguration};
 use domain::filter::{Filter, page_matching};
 use domain::group::{
     Group, GroupFields, GroupWrite, MAX_DYNAMIC_GROUPS_PER_ENVIRONMENT, MAX_GROUPS_PER_ENVIRONMENT,
-    MAX_GROUPS_PER_USER, MAX_OUTER_GROUPS_PER_GROUP, MemberAdded, Membership, MembershipType, Nested,
+    MAX_GROUPS_PER_USER, MAX_OUTER_GROUPS_PER_GROUP, MemberAdded, Membership, MembershipType, Nested, Nesting,
 };
 use domain::page::{MAX_LIMIT, Page, PageRequest};
 use domain::store::{GroupStore, PopulationStore, UserStore};
-use domain::time::{new_id, now};
+use domain::time::{Timestamp, new_id, now};
 use domain::user::{User, UserFilter};
 use domain::validation::{FieldError, FieldErrorKind};
 use uuid::Uuid;
 
 use super::Credd;
+use super::configuration::every_page;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 
@@ -24,6 +26,14 @@ const NAME_TAKEN: &str = "A group with this name already exists in the environme
     groups of one population, and environment groups with any group, may not share a name.";
 const NO_SUCH_POPULATION: &str = "The population does not exist in this environment.";
 const NO_SUCH_GROUP: &str = "The group does not exist in this environment.";
+/// The groups of a configuration import: each group with its id (left out: a new
+/// one), and the nestings between them, by id.
+#[derive(Debug, Default)]
+pub struct GroupsImport {
+    pub groups: Vec<(Option<Uuid>, GroupFields)>,
+    pub nestings: Vec<Nesting>,
+}
+
 const ONLY_DIRECT: &str = "Only a direct membership can be removed: this one comes through a nested group \
     or the group's userFilter.";
 
@@ -296,6 +306,41 @@ impl Credd {
                 format!("A group may be nested in at most {MAX_OUTER_GROUPS_PER_GROUP} groups."),
             )),
         }
+    }
+
+    /// The environment's groups, in id order, and every nesting between them.
+    pub(super) async fn group_configuration(&self, environment_id: Uuid) -> Result<GroupConfiguration> {
+        let groups = every_page(|page| self.store.groups(environment_id, page), |g| g.id).await?;
+        let ids: Vec<Uuid> = groups.iter().map(|g| g.id).collect();
+        let mut nestings =
+            if ids.is_empty() { Vec::new() } else { self.store.groups_above(environment_id, &ids).await?.nestings };
+        nestings.sort_by_key(|n| (n.inner, n.outer));
+        Ok(GroupConfiguration { groups, nestings })
+    }
+
+    /// The import's groups, made at `at`; a group of a population the environment does
+    /// not have is an error in `errors`, under its place in the document.
+    pub(super) async fn imported_groups(
+        &self,
+        environment_id: Uuid,
+        import: GroupsImport,
+        at: Timestamp,
+        errors: &mut Vec<FieldError>,
+    ) -> Result<GroupConfiguration> {
+        let populations = every_page(|page| self.store.populations(environment_id, page), |p| p.id).await?;
+        let populations: HashSet<Uuid> = populations.into_iter().map(|p| p.id).collect();
+        let groups = import
+            .groups
+            .into_iter()
+            .enumerate()
+            .map(|(i, (id, fields))| {
+                if fields.population_id.is_some_and(|p| !populations.contains(&p)) {
+                    errors.push(FieldError::invalid(&format!("{GROUPS}[{i}].population.id"), NO_SUCH_POPULATION));
+                }
+                Group::new(id.unwrap_or_else(new_id), environment_id, fields, at)
+            })
+            .collect();
+        Ok(GroupConfiguration { groups, nestings: import.nestings })
     }
 
     /// A page of the groups the group is in, in id order.

@@ -15,6 +15,7 @@ on_both_backends!(
     nested_groups_pass_their_members_up_even_in_a_cycle,
     deleting_a_group_takes_its_memberships_and_nestings,
     population_groups_follow_their_population,
+    groups_and_their_nestings_are_configuration,
 );
 
 /// An environment with a worker's token.
@@ -410,4 +411,91 @@ async fn population_groups_follow_their_population(app: &TestApp) {
     assert_eq!(response.status, StatusCode::NO_CONTENT, "{}", response.body);
     let response = app.get(&d.path(&format!("/groups/{doomed}"))).bearer(&d.token).send().await;
     response.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+async fn groups_and_their_nestings_are_configuration(app: &TestApp) {
+    let d = Directory::new(app, "Configured").await;
+    let ada = d.user(json!({ "username": "ada" })).await;
+    let staff = d.group(json!({ "name": "Staff", "externalId": "s-1", "customData": { "floor": 3 } })).await;
+    let everyone = d.group(json!({ "name": "Everyone", "userFilter": "username sw \"a\"" })).await;
+    d.created(&format!("/groups/{staff}/memberOfGroups"), json!({ "id": everyone })).await;
+    d.created(&format!("/users/{ada}/memberOfGroups"), json!({ "id": staff })).await;
+    let configuration = d.path("/configuration");
+
+    let exported = d.get("/configuration").await;
+    assert_eq!(
+        exported["groups"],
+        json!([
+            { "id": staff, "name": "Staff", "externalId": "s-1", "customData": { "floor": 3 } },
+            { "id": everyone, "name": "Everyone", "userFilter": "username sw \"a\"" },
+        ])
+    );
+    assert_eq!(exported["groupNestings"], json!([{ "group": { "id": staff }, "memberOfGroup": { "id": everyone } }]));
+
+    // A reset keeps the groups and their nestings; their members went with the users.
+    assert_eq!(app.post(&d.path("/reset")).bearer(&d.token).send().await.status, StatusCode::NO_CONTENT);
+    assert_eq!(d.get("/configuration").await["groups"], exported["groups"]);
+    assert_eq!(d.get(&format!("/groups/{staff}")).await["directMemberCounts"], json!({ "users": 0, "groups": 0 }));
+    assert_eq!(d.get(&format!("/groups/{everyone}")).await["directMemberCounts"], json!({ "users": 0, "groups": 1 }));
+
+    // An import checks every group and nesting before it writes anything.
+    let unknown = uuid::Uuid::new_v4();
+    let invalid = json!({
+        "groups": [
+            { "id": staff, "name": "Staff" },
+            { "name": "STAFF" },
+            { "name": "Lost", "population": { "id": unknown } },
+        ],
+        "groupNestings": [
+            { "group": { "id": staff }, "memberOfGroup": { "id": unknown } },
+            { "group": { "id": staff }, "memberOfGroup": { "id": staff } },
+        ]
+    });
+    let response = app.put(&configuration).bearer(&d.token).json(invalid).send().await;
+    response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    let mut targets: Vec<&str> =
+        response.body["details"].as_array().unwrap().iter().map(|d| d["target"].as_str().unwrap()).collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [
+            "groupNestings[0].memberOfGroup.id",
+            "groupNestings[1].memberOfGroup.id",
+            "groups[1].name",
+            "groups[2].population.id",
+        ]
+    );
+    let unreadable = json!({ "groups": [{ "name": "Filtered", "userFilter": "title eq \"x\"" }] });
+    let response = app.put(&configuration).bearer(&d.token).json(unreadable).send().await;
+    assert_eq!(refusal(&response).2, "groups[0].userFilter");
+    assert_eq!(d.get("/configuration").await["groups"], exported["groups"], "nothing was written");
+    let orphans = json!({ "groupNestings": [{ "group": { "id": staff }, "memberOfGroup": { "id": everyone } }] });
+    let response = app.put(&configuration).bearer(&d.token).json(orphans).send().await;
+    assert_eq!(refusal(&response).2, "groupNestings");
+
+    // Imported, the groups replace the environment's; an import without them keeps them.
+    let replaced = json!({ "groups": [{ "id": everyone, "name": "All" }, { "name": "New" }], "groupNestings": [] });
+    let response = app.put(&configuration).bearer(&d.token).json(replaced).send().await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let names: Vec<&str> =
+        response.body["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["All", "New"]);
+    app.get(&d.path(&format!("/groups/{staff}")))
+        .bearer(&d.token)
+        .send()
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let response = app.put(&configuration).bearer(&d.token).json(json!({})).send().await;
+    assert_eq!(response.body["groups"].as_array().unwrap().len(), 2, "{}", response.body);
+
+    // Without their ids, the groups import into another environment.
+    let other = Directory::new(app, "Copy").await;
+    let mut groups = d.get("/configuration").await["groups"].clone();
+    for group in groups.as_array_mut().unwrap() {
+        group.as_object_mut().unwrap().remove("id");
+    }
+    let copy = json!({ "groups": groups });
+    let response = app.put(&other.path("/configuration")).bearer(&other.token).json(copy).send().await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(other.get("/groups").await["size"], 2);
 }

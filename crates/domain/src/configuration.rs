@@ -1,11 +1,14 @@
 //! An environment's configuration, as a whole: what a reset puts back, what an export
 //! reads and an import replaces. Users and everything about them are not part of it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
 use crate::credential::{CredentialType, IssuerProfile};
+use crate::group::{
+    Group, MAX_DYNAMIC_GROUPS_PER_ENVIRONMENT, MAX_GROUPS_PER_ENVIRONMENT, MAX_OUTER_GROUPS_PER_GROUP, Nesting,
+};
 use crate::mfa::{DevicePolicy, MfaSettings};
 use crate::notification::TemplateContent;
 use crate::validation::{FieldError, FieldErrorKind};
@@ -16,6 +19,8 @@ pub const CREDENTIAL_TYPES: &str = "credentialTypes";
 pub const WALLET_APPLICATIONS: &str = "digitalWalletApplications";
 pub const TEMPLATE_CONTENTS: &str = "templateContents";
 pub const DEVICE_POLICIES: &str = "deviceAuthenticationPolicies";
+pub const GROUPS: &str = "groups";
+pub const GROUP_NESTINGS: &str = "groupNestings";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Configuration {
@@ -30,6 +35,17 @@ pub struct Configuration {
     pub device_policies: Vec<DevicePolicy>,
     /// `None`: the defaults, as in a new environment.
     pub mfa_settings: Option<MfaSettings>,
+    /// `None`: the environment's groups and their nestings stay as they are (a reset, an
+    /// import without them); otherwise they replace the environment's. Who is in them
+    /// is not configuration.
+    pub groups: Option<GroupConfiguration>,
+}
+
+/// Groups, and how they are nested in each other.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupConfiguration {
+    pub groups: Vec<Group>,
+    pub nestings: Vec<Nesting>,
 }
 
 impl Configuration {
@@ -44,12 +60,14 @@ impl Configuration {
             template_contents: Vec::new(),
             device_policies: vec![policy],
             mfa_settings: None,
+            groups: None,
         }
     }
 
     /// The rules between the parts, each part being valid on its own: an id at most
     /// once per section, one template content per template, method, locale and
-    /// variant, and exactly one default device policy.
+    /// variant, exactly one default device policy, and groups as the groups routes
+    /// keep them.
     pub fn check(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         once_each(&mut errors, CREDENTIAL_TYPES, self.credential_types.iter().map(|t| t.id));
@@ -84,6 +102,75 @@ impl Configuration {
                 DEVICE_POLICIES,
                 "Exactly one device authentication policy must be the default.",
             ));
+        }
+        if let Some(groups) = &self.groups {
+            errors.extend(groups.check());
+        }
+        errors
+    }
+}
+
+impl GroupConfiguration {
+    /// What the groups routes refuse, between the groups: their limits, names PingOne
+    /// does not let two groups share, and nestings of groups not in the document, of
+    /// a group in itself or across populations, twice, or past a group's limit.
+    fn check(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        once_each(&mut errors, GROUPS, self.groups.iter().map(|g| g.id));
+        let limit = |errors: &mut Vec<FieldError>, target: &str, message: String| {
+            errors.push(FieldError::new(target, FieldErrorKind::LimitExceeded, message));
+        };
+        if self.groups.len() as i64 > MAX_GROUPS_PER_ENVIRONMENT {
+            limit(&mut errors, GROUPS, format!("An environment may hold at most {MAX_GROUPS_PER_ENVIRONMENT} groups."));
+        }
+        if self.groups.iter().filter(|g| g.user_filter.is_some()).count() as i64 > MAX_DYNAMIC_GROUPS_PER_ENVIRONMENT {
+            let message = format!(
+                "An environment may hold at most {MAX_DYNAMIC_GROUPS_PER_ENVIRONMENT} groups with a userFilter."
+            );
+            limit(&mut errors, GROUPS, message);
+        }
+        // Each name (A to Z folded) with the populations of the groups that hold it,
+        // `None` for an environment group.
+        let mut names: HashMap<String, Vec<Option<Uuid>>> = HashMap::new();
+        for (i, group) in self.groups.iter().enumerate() {
+            let holders = names.entry(group.name.to_ascii_lowercase()).or_default();
+            if holders.iter().any(|p| p.is_none() || group.population_id.is_none() || *p == group.population_id) {
+                errors.push(FieldError::new(
+                    format!("{GROUPS}[{i}].name"),
+                    FieldErrorKind::NotUnique,
+                    "An earlier group holds this name: groups of one population, and environment groups with any \
+                     group, may not share a name.",
+                ));
+            }
+            holders.push(group.population_id);
+        }
+        let by_id: HashMap<Uuid, &Group> = self.groups.iter().map(|g| (g.id, g)).collect();
+        let mut seen = HashSet::new();
+        let mut outer_groups: HashMap<Uuid, i64> = HashMap::new();
+        for (i, nesting) in self.nestings.iter().enumerate() {
+            let place = format!("{GROUP_NESTINGS}[{i}]");
+            let (Some(inner), Some(outer)) = (by_id.get(&nesting.inner), by_id.get(&nesting.outer)) else {
+                let missing = if by_id.contains_key(&nesting.inner) { "memberOfGroup.id" } else { "group.id" };
+                errors
+                    .push(FieldError::invalid(&format!("{place}.{missing}"), "No group of the document has this id."));
+                continue;
+            };
+            if let Some(refusal) = inner.nesting_refused(outer) {
+                errors.push(FieldError { target: format!("{place}.memberOfGroup.id"), ..refusal });
+            } else if !seen.insert(*nesting) {
+                errors.push(FieldError::new(
+                    format!("{place}.memberOfGroup.id"),
+                    FieldErrorKind::NotUnique,
+                    "An earlier nesting is the same.",
+                ));
+            } else {
+                let count = outer_groups.entry(nesting.inner).or_default();
+                *count += 1;
+                if *count > MAX_OUTER_GROUPS_PER_GROUP {
+                    let message = format!("A group may be nested in at most {MAX_OUTER_GROUPS_PER_GROUP} groups.");
+                    limit(&mut errors, &format!("{place}.memberOfGroup.id"), message);
+                }
+            }
         }
         errors
     }

@@ -12,6 +12,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::credential_types::insert_credential_type;
+use crate::groups::replace_groups;
 use crate::mfa::{insert_policy, upsert_mfa_settings};
 use crate::notifications::insert_template_content;
 use crate::populations::insert_population;
@@ -208,6 +209,9 @@ impl EnvironmentStore for PgStore {
             return Ok(false);
         }
         write_configuration(&mut tx, configuration).await?;
+        if let Some(groups) = &configuration.groups {
+            replace_groups(&mut tx, configuration.environment_id, groups).await?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }

@@ -5,6 +5,7 @@
 //! this one.
 
 use domain::StoreError;
+use domain::configuration::GroupConfiguration;
 use domain::group::{
     Group, GroupGraph, GroupNode, GroupWrite, MAX_DYNAMIC_GROUPS_PER_ENVIRONMENT, MAX_GROUPS_PER_ENVIRONMENT,
     MAX_GROUPS_PER_USER, MAX_OUTER_GROUPS_PER_GROUP, MemberAdded, Nested,
@@ -60,6 +61,56 @@ async fn dynamic_group_count(conn: &mut PgConnection, environment_id: Uuid, exce
     .map_err(backend)
 }
 
+/// Writes the group, in `conn`'s transaction.
+async fn insert_group(conn: &mut PgConnection, group: &Group) -> StoreResult<()> {
+    let custom_data = group.custom_data.as_ref().map(|c| c.as_str());
+    sqlx::query!(
+        "INSERT INTO groups (id, environment_id, population_id, name, description, user_filter, external_id,
+                             custom_data, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        group.id,
+        group.environment_id,
+        group.population_id,
+        group.name,
+        group.description,
+        group.user_filter,
+        group.external_id,
+        custom_data,
+        group.created_at,
+        group.updated_at,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
+/// Replaces the environment's groups and their nestings (a configuration import), in
+/// `conn`'s transaction, which holds the environment's row.
+pub(crate) async fn replace_groups(
+    conn: &mut PgConnection,
+    environment_id: Uuid,
+    groups: &GroupConfiguration,
+) -> StoreResult<()> {
+    sqlx::query!("DELETE FROM groups WHERE environment_id = $1", environment_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    for group in &groups.groups {
+        insert_group(conn, group).await?;
+    }
+    let (inner, outer): (Vec<Uuid>, Vec<Uuid>) = groups.nestings.iter().map(|n| (n.inner, n.outer)).unzip();
+    sqlx::query!(
+        "INSERT INTO group_nestings (group_id, outer_group_id) SELECT * FROM UNNEST($1::uuid[], $2::uuid[])",
+        &inner,
+        &outer
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
 impl GroupStore for PgStore {
     async fn create_group(&self, group: &Group) -> StoreResult<GroupWrite> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
@@ -80,25 +131,7 @@ impl GroupStore for PgStore {
             return Ok(GroupWrite::TooManyDynamicGroups);
         }
         refuse_taken_name(&mut tx, group).await?;
-        let custom_data = group.custom_data.as_ref().map(|c| c.as_str());
-        sqlx::query!(
-            "INSERT INTO groups (id, environment_id, population_id, name, description, user_filter, external_id,
-                                 custom_data, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            group.id,
-            group.environment_id,
-            group.population_id,
-            group.name,
-            group.description,
-            group.user_filter,
-            group.external_id,
-            custom_data,
-            group.created_at,
-            group.updated_at,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        insert_group(&mut tx, group).await?;
         tx.commit().await.map_err(backend)?;
         Ok(GroupWrite::Written)
     }

@@ -12,6 +12,7 @@ use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use crate::credential_types::insert_credential_type;
+use crate::groups::replace_groups;
 use crate::mfa::{insert_policy, upsert_mfa_settings};
 use crate::notifications::insert_template_content;
 use crate::populations::insert_population;
@@ -209,6 +210,9 @@ impl EnvironmentStore for SqliteStore {
             return Ok(false);
         }
         write_configuration(&mut tx, configuration).await?;
+        if let Some(groups) = &configuration.groups {
+            replace_groups(&mut tx, configuration.environment_id, groups).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -4,6 +4,7 @@
 //! a count, a population) is what it writes against.
 
 use domain::StoreError;
+use domain::configuration::GroupConfiguration;
 use domain::group::{
     Group, GroupGraph, GroupNode, GroupWrite, MAX_DYNAMIC_GROUPS_PER_ENVIRONMENT, MAX_GROUPS_PER_ENVIRONMENT,
     MAX_GROUPS_PER_USER, MAX_OUTER_GROUPS_PER_GROUP, MemberAdded, Nested,
@@ -58,6 +59,57 @@ async fn dynamic_group_count(conn: &mut SqliteConnection, environment_id: Uuid, 
     .map_err(backend)
 }
 
+/// Writes the group, in `conn`'s transaction.
+async fn insert_group(conn: &mut SqliteConnection, group: &Group) -> StoreResult<()> {
+    let (id, environment_id) = (group.id.hyphenated(), group.environment_id.hyphenated());
+    let population_id = group.population_id.map(|p| p.hyphenated());
+    let custom_data = group.custom_data.as_ref().map(|c| c.as_str());
+    sqlx::query!(
+        "INSERT INTO groups (id, environment_id, population_id, name, description, user_filter, external_id,
+                             custom_data, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        id,
+        environment_id,
+        population_id,
+        group.name,
+        group.description,
+        group.user_filter,
+        group.external_id,
+        custom_data,
+        group.created_at,
+        group.updated_at,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
+/// Replaces the environment's groups and their nestings (a configuration import), in
+/// `conn`'s transaction.
+pub(crate) async fn replace_groups(
+    conn: &mut SqliteConnection,
+    environment_id: Uuid,
+    groups: &GroupConfiguration,
+) -> StoreResult<()> {
+    let environment = environment_id.hyphenated();
+    sqlx::query!("DELETE FROM groups WHERE environment_id = ?1", environment)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    for group in &groups.groups {
+        insert_group(conn, group).await?;
+    }
+    for nesting in &groups.nestings {
+        let (inner, outer) = (nesting.inner.hyphenated(), nesting.outer.hyphenated());
+        sqlx::query!("INSERT INTO group_nestings (group_id, outer_group_id) VALUES (?1, ?2)", inner, outer)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
 impl GroupStore for SqliteStore {
     async fn create_group(&self, group: &Group) -> StoreResult<GroupWrite> {
         let mut tx = self.writer.begin().await?;
@@ -78,26 +130,7 @@ impl GroupStore for SqliteStore {
             return Ok(GroupWrite::TooManyDynamicGroups);
         }
         refuse_taken_name(&mut tx, group).await?;
-        let (id, population_id) = (group.id.hyphenated(), group.population_id.map(|p| p.hyphenated()));
-        let custom_data = group.custom_data.as_ref().map(|c| c.as_str());
-        sqlx::query!(
-            "INSERT INTO groups (id, environment_id, population_id, name, description, user_filter, external_id,
-                                 custom_data, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            id,
-            environment_id,
-            population_id,
-            group.name,
-            group.description,
-            group.user_filter,
-            group.external_id,
-            custom_data,
-            group.created_at,
-            group.updated_at,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        insert_group(&mut tx, group).await?;
         tx.commit().await?;
         Ok(GroupWrite::Written)
     }

@@ -4,11 +4,13 @@ use std::collections::HashSet;
 
 use uuid::Uuid;
 
-use super::{create_environment, user};
+use super::{create_environment, issuer_profile, user};
+use crate::configuration::{Configuration, GroupConfiguration};
 use crate::group::{
     Group, GroupFields, GroupNode, GroupWrite, MAX_DYNAMIC_GROUPS_PER_ENVIRONMENT, MAX_OUTER_GROUPS_PER_GROUP,
     MemberAdded, Nested, Nesting, UserFilterText,
 };
+use crate::mfa::DevicePolicy;
 use crate::page::PageRequest;
 use crate::population::{Population, PopulationFields};
 use crate::time::{new_id, now};
@@ -218,4 +220,59 @@ pub(super) async fn a_group_is_nested_in_a_bounded_number_of_groups<S: Store>(st
     }
     let last = group(store, env.id, "one more", None).await;
     assert_eq!(store.add_group_nesting(env.id, inner.id, last.id).await.unwrap(), Nested::LimitReached);
+}
+
+pub(super) async fn groups_are_replaced_by_an_import_and_kept_by_a_reset<S: Store>(store: &S) {
+    let env = create_environment(store, "Configured").await;
+    let emea = population(store, env.id, "EMEA").await;
+    let staff = group(store, env.id, "Staff", None).await;
+    let everyone = group(store, env.id, "Everyone", Some(env.id)).await;
+    store.add_group_nesting(env.id, staff.id, everyone.id).await.unwrap();
+    let ada = user(env.id, "ada", None);
+    store.create_user(&ada).await.unwrap();
+    store.add_group_member(env.id, ada.id, staff.id).await.unwrap();
+    let initial = |environment_id| {
+        Configuration::initial(
+            issuer_profile(environment_id, "Configured", 3),
+            DevicePolicy::initial(environment_id, new_id(), now()),
+        )
+    };
+
+    // A reset keeps the groups and their nestings; the members go with the users.
+    store.reset_environment(&initial(env.id)).await.unwrap();
+    let kept = store.group(env.id, staff.id).await.unwrap();
+    assert_eq!((kept.direct_users, store.group(env.id, everyone.id).await.unwrap().direct_groups), (0, 1));
+
+    // An import replaces them, nestings and all.
+    let fields = |name: &str, population_id, user_filter: Option<&str>| GroupFields {
+        name: name.into(),
+        description: None,
+        population_id,
+        user_filter: user_filter.map(|f| UserFilterText::parse(f).unwrap()),
+        external_id: Some("ext".into()),
+        custom_data: None,
+    };
+    let outer = Group::new(new_id(), env.id, fields("Outer", None, None), now());
+    let inner = Group::new(new_id(), env.id, fields("Inner", Some(emea), Some(r#"username sw "a""#)), now());
+    let groups = GroupConfiguration {
+        groups: vec![outer.clone(), inner.clone()],
+        nestings: vec![Nesting { inner: inner.id, outer: outer.id }],
+    };
+    let imported = Configuration { groups: Some(groups.clone()), ..initial(env.id) };
+    assert!(store.replace_configuration(&imported).await.unwrap());
+    let listed = store.groups(env.id, PageRequest::first(10)).await.unwrap().items;
+    assert_eq!(listed, vec![Group { direct_groups: 1, ..outer.clone() }, inner.clone()]);
+    assert!(matches!(store.group(env.id, staff.id).await, Err(StoreError::NotFound)));
+    // Without groups, an import leaves them.
+    assert!(store.replace_configuration(&initial(env.id)).await.unwrap());
+    assert_eq!(store.groups(env.id, PageRequest::first(10)).await.unwrap().items.len(), 2);
+
+    // Ids another environment holds: a conflict, and nothing written.
+    let other = create_environment(store, "Other").await;
+    let theirs = group(store, other.id, "Theirs", None).await;
+    let moved = groups.groups.iter().map(|g| Group { environment_id: other.id, ..g.clone() }).collect();
+    let taken = GroupConfiguration { groups: moved, nestings: groups.nestings };
+    let taken = Configuration { groups: Some(taken), ..initial(other.id) };
+    assert!(matches!(store.replace_configuration(&taken).await, Err(StoreError::Conflict)));
+    assert_eq!(store.groups(other.id, PageRequest::first(10)).await.unwrap().items, vec![theirs]);
 }

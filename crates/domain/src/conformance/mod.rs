@@ -70,6 +70,7 @@ macro_rules! conformance_tests {
                 users_are_added_once_and_only_to_their_populations_groups,
                 nestings_are_walked_up_and_down_through_cycles,
                 a_group_is_nested_in_a_bounded_number_of_groups,
+                groups_are_replaced_by_an_import_and_kept_by_a_reset,
             ],
             populations [
                 populations_round_trip_and_count_their_users,
