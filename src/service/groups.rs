@@ -26,6 +26,9 @@ const NAME_TAKEN: &str = "A group with this name already exists in the environme
     groups of one population, and environment groups with any group, may not share a name.";
 const NO_SUCH_POPULATION: &str = "The population does not exist in this environment.";
 const NO_SUCH_GROUP: &str = "The group does not exist in this environment.";
+const ONLY_DIRECT: &str = "Only a direct membership can be removed: this one comes through a nested group \
+    or the group's userFilter.";
+
 /// The groups of a configuration import: each group with its id (left out: a new
 /// one), and the nestings between them, by id.
 #[derive(Debug, Default)]
@@ -33,9 +36,6 @@ pub struct GroupsImport {
     pub groups: Vec<(Option<Uuid>, GroupFields)>,
     pub nestings: Vec<Nesting>,
 }
-
-const ONLY_DIRECT: &str = "Only a direct membership can be removed: this one comes through a nested group \
-    or the group's userFilter.";
 
 /// A refusal of the group named in a request body's `id`.
 fn refused_id(kind: FieldErrorKind, message: impl Into<String>) -> Error {
@@ -127,7 +127,7 @@ impl Credd {
         let ids: Vec<Uuid> = below.iter().map(|g| g.id).collect();
         let mut members: HashSet<Uuid> =
             self.store.direct_members(group.environment_id, &ids).await?.into_iter().collect();
-        let dynamic: Vec<_> = below.iter().filter(|g| g.user_filter.is_some()).collect();
+        let dynamic: Vec<_> = below.iter().filter_map(|g| g.dynamic()).collect();
         if !dynamic.is_empty() {
             let mut request = PageRequest::first(MAX_LIMIT);
             loop {
@@ -262,9 +262,10 @@ impl Credd {
             direct.entry(user).or_default().insert(group);
         }
         let dynamic_groups = self.store.dynamic_groups(environment_id).await?;
+        let dynamic_groups: Vec<_> = dynamic_groups.iter().filter_map(|g| g.dynamic()).collect();
         let selected: Vec<Vec<Uuid>> = users
             .iter()
-            .map(|user| dynamic_groups.iter().filter(|g| g.selects(user)).map(|g| g.id).collect())
+            .map(|user| dynamic_groups.iter().filter(|g| g.selects(user)).map(|g| g.group.id).collect())
             .collect();
         let start: HashSet<Uuid> = direct.values().flatten().chain(selected.iter().flatten()).copied().collect();
         if start.is_empty() {
@@ -306,41 +307,6 @@ impl Credd {
                 format!("A group may be nested in at most {MAX_OUTER_GROUPS_PER_GROUP} groups."),
             )),
         }
-    }
-
-    /// The environment's groups, in id order, and every nesting between them.
-    pub(super) async fn group_configuration(&self, environment_id: Uuid) -> Result<GroupConfiguration> {
-        let groups = every_page(|page| self.store.groups(environment_id, page), |g| g.id).await?;
-        let ids: Vec<Uuid> = groups.iter().map(|g| g.id).collect();
-        let mut nestings =
-            if ids.is_empty() { Vec::new() } else { self.store.groups_above(environment_id, &ids).await?.nestings };
-        nestings.sort_by_key(|n| (n.inner, n.outer));
-        Ok(GroupConfiguration { groups, nestings })
-    }
-
-    /// The import's groups, made at `at`; a group of a population the environment does
-    /// not have is an error in `errors`, under its place in the document.
-    pub(super) async fn imported_groups(
-        &self,
-        environment_id: Uuid,
-        import: GroupsImport,
-        at: Timestamp,
-        errors: &mut Vec<FieldError>,
-    ) -> Result<GroupConfiguration> {
-        let populations = every_page(|page| self.store.populations(environment_id, page), |p| p.id).await?;
-        let populations: HashSet<Uuid> = populations.into_iter().map(|p| p.id).collect();
-        let groups = import
-            .groups
-            .into_iter()
-            .enumerate()
-            .map(|(i, (id, fields))| {
-                if fields.population_id.is_some_and(|p| !populations.contains(&p)) {
-                    errors.push(FieldError::invalid(&format!("{GROUPS}[{i}].population.id"), NO_SUCH_POPULATION));
-                }
-                Group::new(id.unwrap_or_else(new_id), environment_id, fields, at)
-            })
-            .collect();
-        Ok(GroupConfiguration { groups, nestings: import.nestings })
     }
 
     /// A page of the groups the group is in, in id order.
@@ -400,5 +366,40 @@ impl Credd {
             }
             other => Ok(other?),
         }
+    }
+
+    /// The environment's groups, in id order, and every nesting between them.
+    pub(super) async fn group_configuration(&self, environment_id: Uuid) -> Result<GroupConfiguration> {
+        let groups = every_page(|page| self.store.groups(environment_id, page), |g| g.id).await?;
+        let ids: Vec<Uuid> = groups.iter().map(|g| g.id).collect();
+        let mut nestings =
+            if ids.is_empty() { Vec::new() } else { self.store.groups_above(environment_id, &ids).await?.nestings };
+        nestings.sort_by_key(|n| (n.inner, n.outer));
+        Ok(GroupConfiguration { groups, nestings })
+    }
+
+    /// The import's groups, made at `at`; a group of a population the environment does
+    /// not have is an error in `errors`, under its place in the document.
+    pub(super) async fn imported_groups(
+        &self,
+        environment_id: Uuid,
+        import: GroupsImport,
+        at: Timestamp,
+        errors: &mut Vec<FieldError>,
+    ) -> Result<GroupConfiguration> {
+        let populations = every_page(|page| self.store.populations(environment_id, page), |p| p.id).await?;
+        let populations: HashSet<Uuid> = populations.into_iter().map(|p| p.id).collect();
+        let groups = import
+            .groups
+            .into_iter()
+            .enumerate()
+            .map(|(i, (id, fields))| {
+                if fields.population_id.is_some_and(|p| !populations.contains(&p)) {
+                    errors.push(FieldError::invalid(&format!("{GROUPS}[{i}].population.id"), NO_SUCH_POPULATION));
+                }
+                Group::new(id.unwrap_or_else(new_id), environment_id, fields, at)
+            })
+            .collect();
+        Ok(GroupConfiguration { groups, nestings: import.nestings })
     }
 }

@@ -217,12 +217,27 @@ pub struct GroupNode {
 }
 
 impl GroupNode {
-    /// Whether the group's `userFilter` selects `user` (in its population, for a
-    /// population's group). A filter this version can no longer read selects nobody.
+    /// The group's `userFilter`, read once to be tried on many users; `None` for a
+    /// group without one, or with one this version can no longer read (it selects
+    /// nobody).
+    pub fn dynamic(&self) -> Option<DynamicGroup<'_>> {
+        let filter = Filter::parse::<User>(self.user_filter.as_deref()?).ok()?;
+        Some(DynamicGroup { group: self, filter })
+    }
+}
+
+/// A group with a `userFilter`, ready to select users.
+#[derive(Debug, Clone)]
+pub struct DynamicGroup<'a> {
+    pub group: &'a GroupNode,
+    filter: Filter,
+}
+
+impl DynamicGroup<'_> {
+    /// Whether the filter selects `user`, who must be in the group's population for a
+    /// population's group.
     pub fn selects(&self, user: &User) -> bool {
-        let Some(text) = &self.user_filter else { return false };
-        self.population_id.is_none_or(|p| p == user.population_id)
-            && Filter::parse::<User>(text).is_ok_and(|filter| filter.matches(user))
+        self.group.population_id.is_none_or(|p| p == user.population_id) && self.filter.matches(user)
     }
 }
 
@@ -391,6 +406,7 @@ mod tests {
 
     #[test]
     fn dynamic_groups_select_users_of_their_population() {
+        let selects = |node: GroupNode, user: &User| node.dynamic().is_some_and(|d| d.selects(user));
         let population = new_id();
         let email = Change::Set(Email::parse("email", "ada@example.com").unwrap());
         let ada = User::new(
@@ -401,12 +417,12 @@ mod tests {
             UserPatch { email, ..Default::default() },
             now(),
         );
-        assert!(node(1, None, Some(r#"email sw "ada@""#)).selects(&ada));
-        assert!(node(1, Some(population), Some(r#"username eq "ADA""#)).selects(&ada));
-        assert!(!node(1, Some(new_id()), Some(r#"username eq "ada""#)).selects(&ada));
-        assert!(!node(1, None, Some(r#"username eq "bob""#)).selects(&ada));
-        assert!(!node(1, None, None).selects(&ada));
-        assert!(!node(1, None, Some("no longer a filter")).selects(&ada));
+        assert!(selects(node(1, None, Some(r#"email sw "ada@""#)), &ada));
+        assert!(selects(node(1, Some(population), Some(r#"username eq "ADA""#)), &ada));
+        assert!(!selects(node(1, Some(new_id()), Some(r#"username eq "ada""#)), &ada));
+        assert!(!selects(node(1, None, Some(r#"username eq "bob""#)), &ada));
+        assert!(!selects(node(1, None, None), &ada));
+        assert!(!selects(node(1, None, Some("no longer a filter")), &ada));
     }
 
     #[test]
