@@ -224,6 +224,15 @@ impl ExpandQuery {
     }
 }
 
+/// A user's memberships: the list's paging and filter, and `expand`.
+#[derive(Deserialize)]
+struct MembershipsQuery {
+    #[serde(flatten)]
+    expand: ExpandQuery,
+    #[serde(flatten)]
+    list: ListQuery,
+}
+
 /// `{"id": "…"}`: the group to add the user to, or to nest the group in.
 #[derive(Deserialize, ToSchema)]
 #[schema(as = GroupReference)]
@@ -436,11 +445,10 @@ async fn list_memberships(
     Caller(caller): Caller,
     Path((environment_id, user_id)): Path<(Uuid, Uuid)>,
     uri: Uri,
-    Query(query): Query<ListQuery>,
-    Query(expand): Query<ExpandQuery>,
+    Query(query): Query<MembershipsQuery>,
 ) -> Result<Json<Memberships>> {
-    let expand = expand.group()?;
-    let (request, filter) = query.filtered_page_with::<Membership>(&uri, &["expand"])?;
+    let expand = query.expand.group()?;
+    let (request, filter) = query.list.filtered_page::<Membership>(&uri)?;
     let page = state.credd.user_memberships(&caller, environment_id, user_id, filter.as_ref(), request).await?;
     let has_more = page.has_more;
     let mut views = Vec::with_capacity(page.items.len());

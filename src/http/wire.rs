@@ -168,20 +168,6 @@ impl ListQuery {
         Ok((self.page_request(uri)?, self.filter::<T>()?))
     }
 
-    /// [`Self::filtered_page`] of a list that also takes the `extra` parameters, which
-    /// the handler reads itself (`expand`).
-    pub fn filtered_page_with<T: Filterable>(
-        &self,
-        uri: &Uri,
-        extra: &[&str],
-    ) -> Result<(PageRequest, Option<Filter>)> {
-        let supported: Vec<&str> = ["limit", "cursor", "filter"].iter().chain(extra).copied().collect();
-        match self.unsupported.keys().find(|name| !extra.contains(&name.as_str())) {
-            Some(name) => Err(unsupported_parameter(name, &supported)),
-            None => Ok((self.page_request(uri)?, self.filter::<T>()?)),
-        }
-    }
-
     /// The `filter` of a list of `T`s that comes whole, in one response.
     pub fn unpaged<T: Filterable>(&self) -> Result<Option<Filter>> {
         let paging = [("limit", &self.limit), ("cursor", &self.cursor)];
