@@ -15,6 +15,7 @@ mod notifications;
 mod oauth;
 pub mod openapi;
 mod pairing;
+mod populations;
 mod user_credentials;
 mod users;
 mod wallet_applications;
@@ -53,6 +54,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         ("Environments", environments::routes()),
         ("Applications", applications::routes()),
         ("Token endpoint", oauth::routes()),
+        ("Populations", populations::routes()),
         ("Users", users::routes()),
         ("Digital wallet applications", wallet_applications::routes()),
         ("Digital wallets", wallets::routes()),
