@@ -14,6 +14,7 @@ on_both_backends!(
     a_population_with_users_or_the_default_is_not_deleted,
     users_land_in_the_default_or_the_population_they_name,
     population_bodies_are_validated,
+    populations_are_configuration_that_a_reset_keeps,
 );
 
 fn populations_of(env: &str) -> String {
@@ -241,4 +242,52 @@ async fn population_bodies_are_validated(app: &TestApp) {
     let detail = response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
     assert_eq!((&detail["code"], &detail["target"]), (&json!("SIZE_LIMIT_EXCEEDED"), &json!("name")));
     assert_eq!(names(app, &admin, &populations_of(&env)).await, ["Default"], "nothing was stored");
+}
+
+async fn populations_are_configuration_that_a_reset_keeps(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Configured").await;
+    let default = default_population(app, &admin, &env).await;
+    let staff = create_population(app, &admin, &env, json!({ "name": "Staff", "alternativeIdentifiers": ["s"] })).await;
+    app.create_user(&admin, &env, json!({ "username": "ada", "population": { "id": staff["id"] } })).await;
+    let configuration = format!("/v1/environments/{env}/configuration");
+
+    let exported = app.get(&configuration).bearer(&admin).send().await.body;
+    let populations = exported["populations"].as_array().unwrap();
+    let named: Vec<(&Value, &Value)> = populations.iter().map(|p| (&p["name"], &p["default"])).collect();
+    assert_eq!(named, [(&json!("Default"), &json!(true)), (&json!("Staff"), &json!(false))], "{exported}");
+    assert!(populations.iter().all(|p| p.get("userCount").is_none() && p.get("_links").is_none()));
+
+    // A reset deletes the users and keeps the populations.
+    let reset = app.post(&format!("/v1/environments/{env}/reset")).bearer(&admin).send().await;
+    assert_eq!(reset.status, StatusCode::NO_CONTENT, "{}", reset.body);
+    let kept = app.get(&populations_of(&env)).bearer(&admin).send().await.body;
+    let counts: Vec<&Value> =
+        kept["_embedded"]["populations"].as_array().unwrap().iter().map(|p| &p["userCount"]).collect();
+    assert_eq!(counts, [&json!(0), &json!(0)]);
+
+    // Imported into another environment without its ids: the default takes the
+    // settings and keeps its own id, the others are copied.
+    let other = app.create_environment(&admin, "Copy").await;
+    let other_default = default_population(app, &admin, &other).await;
+    let mut copy = json!({ "populations": exported["populations"].clone() });
+    for population in copy["populations"].as_array_mut().unwrap() {
+        population.as_object_mut().unwrap().remove("id");
+    }
+    copy["populations"][0]["name"] = json!("Everyone");
+    let imported = app.put(&format!("/v1/environments/{other}/configuration")).bearer(&admin).json(copy).send().await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.body);
+    let everyone = default_population(app, &admin, &other).await;
+    assert_eq!((&everyone["id"], &everyone["name"]), (&other_default["id"], &json!("Everyone")));
+    let copied = names(app, &admin, &populations_of(&other)).await;
+    assert_eq!(copied.len(), 2, "{copied:?}");
+    assert!(copied.contains(&"Staff".to_owned()));
+
+    // Left out of an import, the populations stay; two defaults are refused.
+    let kept = app.put(&format!("/v1/environments/{other}/configuration")).bearer(&admin).json(json!({})).send().await;
+    assert_eq!(kept.body["populations"], imported.body["populations"], "{}", kept.body);
+    let two = json!({ "populations": [{ "name": "A", "default": true }, { "name": "B", "default": true }] });
+    let refused = app.put(&format!("/v1/environments/{other}/configuration")).bearer(&admin).json(two).send().await;
+    assert_eq!(refused.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["target"], "populations");
+    assert_eq!(default["name"], "Default");
 }
