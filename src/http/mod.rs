@@ -17,6 +17,7 @@ pub mod openapi;
 mod pairing;
 mod populations;
 mod user_credentials;
+mod user_state;
 mod users;
 mod wallet_applications;
 mod wallets;
@@ -56,6 +57,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         ("Token endpoint", oauth::routes()),
         ("Populations", populations::routes()),
         ("Users", users::routes()),
+        ("Users", user_state::routes()),
         ("Digital wallet applications", wallet_applications::routes()),
         ("Digital wallets", wallets::routes()),
         ("Wallet pairing", pairing::routes()),
