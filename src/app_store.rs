@@ -16,10 +16,11 @@ use domain::job::{ClaimedJob, Job, JobQueue, NewJob, PruneBefore, Pruned, Settle
 use domain::mfa::{Device, DeviceFilter, DevicePolicy, DeviceSlot, MethodPolicy, MfaSettings, OtpAttempt};
 use domain::notification::{Notification, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use domain::page::{Page, PageRequest};
+use domain::population::Population;
 use domain::signing_key::SigningKey;
 use domain::store::{
     ApplicationStore, CredentialTypeStore, EnvironmentStore, HealthStore, JobStore, MfaStore, NotificationStore,
-    Outbox, PoolUsage, StorageUsage, StoreResult, UserCredentialStore, UserStore, WalletStore,
+    Outbox, PoolUsage, PopulationStore, StorageUsage, StoreResult, UserCredentialStore, UserStore, WalletStore,
 };
 use domain::time::Timestamp;
 use domain::user::{User, UserFilter};
@@ -156,7 +157,7 @@ delegate! {
         fn storage_usage(&self) -> StoreResult<StorageUsage>;
     }
     impl EnvironmentStore {
-        fn create_environment(&self, environment: &Environment, policy: &DevicePolicy) -> StoreResult<()>;
+        fn create_environment(&self, environment: &Environment, policy: &DevicePolicy, population: &Population) -> StoreResult<()>;
         fn environment(&self, id: Uuid) -> StoreResult<Environment>;
         fn environments(&self, page: PageRequest) -> StoreResult<Page<Environment>>;
         fn update_environment(&self, environment: &Environment) -> StoreResult<()>;
@@ -174,6 +175,14 @@ delegate! {
         fn update_application(&self, application: &Application) -> StoreResult<()>;
         fn replace_application_secret(&self, environment_id: Uuid, id: Uuid, secret_hash: &[u8], updated_at: Timestamp) -> StoreResult<()>;
         fn delete_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()>;
+    }
+    impl PopulationStore {
+        fn create_population(&self, population: &Population) -> StoreResult<()>;
+        fn population(&self, environment_id: Uuid, id: Uuid) -> StoreResult<Population>;
+        fn default_population(&self, environment_id: Uuid) -> StoreResult<Population>;
+        fn populations(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<Population>>;
+        fn update_population(&self, population: &Population) -> StoreResult<()>;
+        fn delete_population(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()>;
     }
     impl UserStore {
         fn create_user(&self, user: &User) -> StoreResult<()>;

@@ -323,7 +323,7 @@ impl Tokens {
     }
 
     /// Does the token's worker still exist, enabled and with the secret it had, and
-    /// its user too? (A deleted environment takes its workers with it.)
+    /// its user too, enabled? (A deleted environment takes its workers with it.)
     async fn credential_stands(&self, credential: &Credential) -> Result<bool> {
         let application = match self.store.application(credential.environment_id, credential.client_id).await {
             Ok(application) => application,
@@ -335,8 +335,8 @@ impl Tokens {
         }
         if let Some(user_id) = credential.user_id {
             match self.store.user(credential.environment_id, user_id).await {
-                Ok(_) => {}
-                Err(domain::StoreError::NotFound) => return Ok(false),
+                Ok(user) if user.enabled => {}
+                Ok(_) | Err(domain::StoreError::NotFound) => return Ok(false),
                 Err(e) => return Err(e.into()),
             }
         }

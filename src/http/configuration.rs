@@ -9,7 +9,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use domain::configuration::{CREDENTIAL_TYPES, Configuration, DEVICE_POLICIES, TEMPLATE_CONTENTS, WALLET_APPLICATIONS};
+use domain::configuration::{
+    CREDENTIAL_TYPES, Configuration, DEVICE_POLICIES, POPULATIONS, TEMPLATE_CONTENTS, WALLET_APPLICATIONS,
+};
 use domain::notification::TemplateName;
 use domain::validation::FieldError;
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,7 @@ use super::extract::{Caller, Json, Path};
 use super::issuer::{ProfileBody, ProfileView, profile_view};
 use super::mfa::{DevicePolicyView, MfaSettingsView, PolicyBody, SettingsBody, policy_view, settings_view};
 use super::notifications::{ContentBody, TemplateContentView, content_view};
+use super::populations::{PopulationBody, PopulationView, population_view};
 use super::wallet_applications::{self, WalletApplicationBody, WalletApplicationView};
 use crate::error::{Error, Result};
 use crate::service::configuration::ConfigurationImport;
@@ -62,6 +65,11 @@ struct ConfigurationView {
     /// `pairing.maxAllowedDevices`. Left out of an import: the default.
     #[serde(skip_serializing_if = "Option::is_none")]
     mfa_settings: Option<MfaSettingsExport>,
+    /// Exactly one `default`: it gives the environment's default population its
+    /// settings (that population keeps its own id); the others replace the
+    /// environment's other populations. Left out of an import: the populations stay as
+    /// they are.
+    populations: Vec<PopulationExport>,
 }
 
 /// The document as an import reads it.
@@ -78,6 +86,7 @@ struct DocumentBody {
     #[serde(default)]
     device_authentication_policies: Vec<Item<PolicyBody>>,
     mfa_settings: Option<SettingsBody>,
+    populations: Option<Vec<Item<PopulationBody>>>,
 }
 
 /// An item and its id; without one it gets a new id.
@@ -136,6 +145,11 @@ impl DocumentBody {
             .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
             .collect();
         let mfa_settings = self.mfa_settings.and_then(|s| errors.take(MFA_SETTINGS, s.parse()));
+        let populations = self.populations.map(|items| {
+            enumerated(items, POPULATIONS)
+                .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
+                .collect()
+        });
         if !errors.0.is_empty() {
             return Err(Error::Invalid(errors.0));
         }
@@ -146,6 +160,7 @@ impl DocumentBody {
             template_contents,
             device_policies,
             mfa_settings,
+            populations,
         })
     }
 }
@@ -195,6 +210,8 @@ exported! {
     TemplateContentExport(TemplateContentView) without [];
     DevicePolicyExport(DevicePolicyView) without [];
     MfaSettingsExport(MfaSettingsView) without [];
+    // Counted from the users, who are not configuration.
+    PopulationExport(PopulationView) without ["userCount"];
 }
 
 /// What credd makes itself, left out of every exported item.
@@ -300,6 +317,12 @@ fn configuration_view(state: &AppState, configuration: Configuration) -> Configu
             .map(|p| DevicePolicyExport(policy_view(links, p)))
             .collect(),
         mfa_settings: configuration.mfa_settings.as_ref().map(|m| MfaSettingsExport(settings_view(links, m))),
+        populations: configuration
+            .populations
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| PopulationExport(population_view(links, p)))
+            .collect(),
     }
 }
 
@@ -310,7 +333,7 @@ fn configuration_view(state: &AppState, configuration: Configuration) -> Configu
 /// deleted, and its configuration goes back to a new environment's (no credential
 /// types, wallet applications or template contents, the default device policy alone,
 /// default MFA settings, the issuer profile named after the environment). Its id,
-/// worker applications, token signing keys and issuer key (its DID) stay.
+/// worker applications, token signing keys, issuer key (its DID) and populations stay.
 #[utoipa::path(post, path = "/v1/environments/{environment_id}/reset", operation_id = "resetEnvironment",
     tag = "Test-suite helpers", responses((status = 204, description = "Reset.")))]
 async fn reset(

@@ -251,6 +251,7 @@ const PATH_PARAMETERS: &[(&str, &str)] = &[
     ("provisioned_id", "The provisioned credential's id, as the wallet's mailbox lists it."),
     ("device_id", "The MFA device's id."),
     ("policy_id", "The device authentication policy's id."),
+    ("population_id", "The population's id."),
 ];
 
 fn add_path_parameters(operation: &mut Operation, names: &[&str]) {

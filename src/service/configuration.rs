@@ -8,7 +8,10 @@ use domain::credential::{CredentialType, CredentialTypeFields, IssuerProfileFiel
 use domain::mfa::{DevicePolicy, DevicePolicyFields, MfaSettings, MfaSettingsFields};
 use domain::notification::{TemplateContent, TemplateContentFields, TemplateName};
 use domain::page::{MAX_LIMIT, Page, PageRequest};
-use domain::store::{CredentialTypeStore, EnvironmentStore, MfaStore, NotificationStore, StoreResult, WalletStore};
+use domain::population::{Population, PopulationFields};
+use domain::store::{
+    CredentialTypeStore, EnvironmentStore, MfaStore, NotificationStore, PopulationStore, StoreResult, WalletStore,
+};
 use domain::time::{new_id, now};
 use domain::validation::{FieldError, FieldErrorKind};
 use domain::wallet::{WalletApplication, WalletApplicationFields};
@@ -31,6 +34,8 @@ pub struct ConfigurationImport {
     pub device_policies: Vec<(Option<Uuid>, DevicePolicyFields)>,
     /// Left out: the defaults.
     pub mfa_settings: Option<MfaSettingsFields>,
+    /// Left out: the environment's populations stay as they are.
+    pub populations: Option<Vec<(Option<Uuid>, PopulationFields)>>,
 }
 
 const USERS_FIRST: &str = "The environment has users, whose wallets, credentials and devices use its \
@@ -42,7 +47,7 @@ impl Credd {
     /// Puts the environment back as it was right after it was created, in one
     /// transaction: no users (nor anything of theirs), no notifications, and the
     /// configuration a new environment gets. Its id, worker applications, token
-    /// signing keys and issuer key (its DID) stay.
+    /// signing keys, issuer key (its DID) and populations stay.
     pub async fn reset_environment(&self, principal: &Principal, environment_id: Uuid) -> Result<()> {
         principal.require_manage(environment_id)?;
         let environment = self.store.environment(environment_id).await?;
@@ -73,6 +78,7 @@ impl Credd {
             template_contents,
             device_policies,
             mfa_settings: Some(self.current_mfa_settings(environment_id).await?),
+            populations: Some(every_page(|page| self.store.populations(environment_id, page), |p| p.id).await?),
         })
     }
 
@@ -127,6 +133,12 @@ impl Credd {
                 .collect(),
             device_policies,
             mfa_settings: import.mfa_settings.map(|fields| MfaSettings::new(environment_id, fields, at)),
+            populations: import.populations.map(|items| {
+                items
+                    .into_iter()
+                    .map(|(id, fields)| Population::new(id_or_new(id), environment_id, fields, at))
+                    .collect()
+            }),
         };
         errors.extend(configuration.check());
         if !errors.is_empty() {

@@ -2,6 +2,7 @@ use domain::environment::{Environment, EnvironmentFields, Region};
 use domain::filter::{Filter, page_matching};
 use domain::mfa::DevicePolicy;
 use domain::page::{CountedPage, PageRequest};
+use domain::population::Population;
 use domain::store::{EnvironmentStore, StoreResult};
 use domain::time::{new_id, now};
 use uuid::Uuid;
@@ -21,7 +22,8 @@ impl Credd {
         Ok(self.insert_environment(new_id(), fields, region).await?)
     }
 
-    /// Creates an environment; its token signing key comes when first needed.
+    /// Creates an environment with its default device policy and default population;
+    /// its token signing key comes when first needed.
     pub(super) async fn insert_environment(
         &self,
         id: Uuid,
@@ -30,7 +32,8 @@ impl Credd {
     ) -> StoreResult<Environment> {
         let environment = Environment::new(id, fields, region, now());
         let policy = DevicePolicy::initial(environment.id, new_id(), environment.created_at);
-        self.store.create_environment(&environment, &policy).await?;
+        let population = Population::initial(environment.id, new_id(), environment.created_at);
+        self.store.create_environment(&environment, &policy, &population).await?;
         Ok(environment)
     }
 

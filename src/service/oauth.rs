@@ -99,7 +99,8 @@ impl Credd {
                     user_id.ok_or_else(|| oauth(OAuthError::InvalidRequest, "subject_token must be a user id."))?;
                 let scope = self_management_scope(request.scope.as_deref())?;
                 match self.store.user(environment_id, user_id).await {
-                    Ok(_) => {}
+                    Ok(user) if user.enabled => {}
+                    Ok(_) => return Err(oauth(OAuthError::InvalidGrant, "The user is disabled.")),
                     Err(domain::StoreError::NotFound) => {
                         return Err(oauth(OAuthError::InvalidGrant, "No such user in this environment."));
                     }

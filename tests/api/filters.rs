@@ -79,7 +79,7 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
         ids(app, token, &users, "users", r#"name.family eq "dylan" or (username eq "adele")"#).await,
         [adele.as_str(), bob.as_str()]
     );
-    let user_attributes = ["id", "username", "email", "name.given", "name.family"];
+    let user_attributes = ["id", "username", "email", "name.given", "name.family", "population.id", "enabled"];
     assert_refused(app, token, &users, r#"mobilePhone eq "1""#, &user_attributes).await;
     assert_refused(app, token, &users, r#"username co "a""#, &user_attributes).await;
 
@@ -239,7 +239,7 @@ async fn parameters_a_list_does_not_take_are_refused(app: &TestApp) {
     let env = app.create_environment(&token, "Parameters").await;
     let base = format!("/v1/environments/{env}");
     for (path, parameter) in [
-        (format!("{base}/users?expand=population"), "expand"),
+        (format!("{base}/users?sortBy=username"), "sortBy"),
         (format!("{base}/credentialTypes?order=title"), "order"),
         (format!("{base}/deviceAuthenticationPolicies?limit=5"), "limit"),
         ("/v1/environments?Filter=x".to_owned(), "Filter"),

@@ -88,12 +88,23 @@ const OPERATIONS: &[Operation] = &[
     op(DELETE, "/v1/environments/{environment_id}/applications/{application_id}"),
     op(POST, "/v1/environments/{environment_id}/applications/{application_id}/secret"),
     op(GET, "/v1/environments/{environment_id}/users"),
-    op(POST, "/v1/environments/{environment_id}/users").body(r#"{"username":"intruder"}"#),
+    op(POST, "/v1/environments/{environment_id}/users")
+        .body(r#"{"username":"intruder","population":{"id":"{population_id}"}}"#),
     op(GET, "/v1/environments/{environment_id}/users/{user_id}").self_service(),
+    op(PUT, "/v1/environments/{environment_id}/users/{user_id}").body(r#"{"username":"taken"}"#).self_service(),
     op(PATCH, "/v1/environments/{environment_id}/users/{user_id}")
         .body(r#"{"email":"taken@example.com"}"#)
         .self_service(),
     op(DELETE, "/v1/environments/{environment_id}/users/{user_id}"),
+    op(GET, "/v1/environments/{environment_id}/users/{user_id}/population").self_service(),
+    op(PUT, "/v1/environments/{environment_id}/users/{user_id}/population").body(r#"{"id":"{population_id}"}"#),
+    op(GET, "/v1/environments/{environment_id}/users/{user_id}/enabled").self_service(),
+    op(PUT, "/v1/environments/{environment_id}/users/{user_id}/enabled").body(r#"{"enabled":false}"#),
+    op(GET, "/v1/environments/{environment_id}/populations"),
+    op(POST, "/v1/environments/{environment_id}/populations").body(r#"{"name":"intruder","default":true}"#),
+    op(GET, "/v1/environments/{environment_id}/populations/{population_id}"),
+    op(PUT, "/v1/environments/{environment_id}/populations/{population_id}").body(r#"{"name":"taken","default":true}"#),
+    op(DELETE, "/v1/environments/{environment_id}/populations/{population_id}"),
     op(GET, "/v1/environments/{environment_id}/digitalWalletApplications"),
     op(POST, "/v1/environments/{environment_id}/digitalWalletApplications").body(
         r#"{"name":"intruder","application":{"id":"0190a3b4-0000-7000-8000-000000000000"},"appOpenUrl":"https://evil.example"}"#,
@@ -235,6 +246,7 @@ pub async fn tenant(app: &TestApp) -> Tenant {
     )
     .await;
     let policy = created(format!("{base}/deviceAuthenticationPolicies"), policy("Strict", json!({}))).await;
+    let population = created(format!("{base}/populations"), json!({ "name": "Staff" })).await;
     let device = created(
         format!("{owner}/devices"),
         json!({ "type": "EMAIL", "email": "ada@example.com", "policy": { "id": policy }, "status": "ACTIVATION_REQUIRED" }),
@@ -268,6 +280,7 @@ pub async fn tenant(app: &TestApp) -> Tenant {
         ("credential_id", credential),
         ("device_id", device),
         ("policy_id", policy),
+        ("population_id", population),
     ]);
     Tenant { env, token, ids, wallet, other_user }
 }
@@ -304,6 +317,7 @@ const KNOWN: &[&str] = &[
     "credential_id",
     "device_id",
     "policy_id",
+    "population_id",
 ];
 
 /// The route and body with each placeholder taken from `pick(name)`.

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::credential::{CredentialType, IssuerProfile};
 use crate::mfa::{DevicePolicy, MfaSettings};
 use crate::notification::TemplateContent;
+use crate::population::Population;
 use crate::validation::{FieldError, FieldErrorKind};
 use crate::wallet::WalletApplication;
 
@@ -16,6 +17,7 @@ pub const CREDENTIAL_TYPES: &str = "credentialTypes";
 pub const WALLET_APPLICATIONS: &str = "digitalWalletApplications";
 pub const TEMPLATE_CONTENTS: &str = "templateContents";
 pub const DEVICE_POLICIES: &str = "deviceAuthenticationPolicies";
+pub const POPULATIONS: &str = "populations";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Configuration {
@@ -30,6 +32,11 @@ pub struct Configuration {
     pub device_policies: Vec<DevicePolicy>,
     /// `None`: the defaults, as in a new environment.
     pub mfa_settings: Option<MfaSettings>,
+    /// `None`: the environment's populations stay as they are (a reset, an import
+    /// without them). Otherwise they replace the environment's: the one marked default
+    /// gives the environment's default population its settings (its id stays), the
+    /// others are the environment's other populations.
+    pub populations: Option<Vec<Population>>,
 }
 
 impl Configuration {
@@ -44,12 +51,14 @@ impl Configuration {
             template_contents: Vec::new(),
             device_policies: vec![policy],
             mfa_settings: None,
+            populations: None,
         }
     }
 
     /// The rules between the parts, each part being valid on its own: an id at most
     /// once per section, one template content per template, method, locale and
-    /// variant, and exactly one default device policy.
+    /// variant, exactly one default device policy, and populations with unique names,
+    /// exactly one of them the default.
     pub fn check(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         once_each(&mut errors, CREDENTIAL_TYPES, self.credential_types.iter().map(|t| t.id));
@@ -84,6 +93,24 @@ impl Configuration {
                 DEVICE_POLICIES,
                 "Exactly one device authentication policy must be the default.",
             ));
+        }
+
+        if let Some(populations) = &self.populations {
+            once_each(&mut errors, POPULATIONS, populations.iter().map(|p| p.id));
+            let mut names = HashSet::new();
+            for (i, p) in populations.iter().enumerate() {
+                // Unique whatever the case of A to Z, as the stores compare them.
+                if !names.insert(p.name.to_ascii_lowercase()) {
+                    errors.push(FieldError::new(
+                        format!("{POPULATIONS}[{i}].name"),
+                        FieldErrorKind::NotUnique,
+                        "An earlier population has the same name.",
+                    ));
+                }
+            }
+            if populations.iter().filter(|p| p.default).count() != 1 {
+                errors.push(FieldError::invalid(POPULATIONS, "Exactly one population must be the default."));
+            }
         }
         errors
     }

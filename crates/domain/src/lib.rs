@@ -58,6 +58,7 @@ pub mod list_filters;
 pub mod mfa;
 pub mod notification;
 pub mod page;
+pub mod population;
 pub mod signing_key;
 pub mod store;
 pub mod stored;

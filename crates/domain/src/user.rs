@@ -75,6 +75,10 @@ impl Locale {
             Err(FieldError::invalid(target, format!("{target} must be a language tag such as en or en-US.")))
         }
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// An Accept-Language style preference such as `en-US, en-gb;q=0.8, en;q=0.7`.
@@ -114,6 +118,10 @@ pub fn name_part(target: &str, value: &str) -> Result<String, FieldError> {
 pub struct User {
     pub id: Uuid,
     pub environment_id: Uuid,
+    /// The one population of the environment the user is in.
+    pub population_id: Uuid,
+    /// `false`: an administrator disabled the user; credd issues them no token.
+    pub enabled: bool,
     pub username: String,
     pub email: Option<String>,
     pub mobile_phone: Option<String>,
@@ -151,6 +159,8 @@ impl<T> Change<T> {
 #[derive(Debug, Clone, Default)]
 pub struct UserPatch {
     pub username: Option<Username>,
+    /// Moves the user to this population of their environment.
+    pub population_id: Option<Uuid>,
     pub email: Change<Email>,
     pub mobile_phone: Change<PhoneAttribute>,
     pub primary_phone: Change<PhoneAttribute>,
@@ -164,10 +174,19 @@ pub struct UserPatch {
 impl User {
     /// A new user: the patch over an empty record, so create and update share one
     /// set of rules.
-    pub fn new(id: Uuid, environment_id: Uuid, username: Username, rest: UserPatch, now: Timestamp) -> Self {
+    pub fn new(
+        id: Uuid,
+        environment_id: Uuid,
+        population_id: Uuid,
+        username: Username,
+        rest: UserPatch,
+        now: Timestamp,
+    ) -> Self {
         let mut user = Self {
             id,
             environment_id,
+            population_id,
+            enabled: true,
             username: username.0,
             email: None,
             mobile_phone: None,
@@ -188,6 +207,9 @@ impl User {
         if let Some(username) = patch.username {
             self.username = username.0;
         }
+        if let Some(population_id) = patch.population_id {
+            self.population_id = population_id;
+        }
         patch.email.apply_to(&mut self.email, |v| v.0);
         patch.mobile_phone.apply_to(&mut self.mobile_phone, |v| v.0);
         patch.primary_phone.apply_to(&mut self.primary_phone, |v| v.0);
@@ -204,6 +226,7 @@ impl User {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserFilter {
     pub username: Option<String>,
+    pub population_id: Option<Uuid>,
 }
 
 #[cfg(test)]
@@ -239,6 +262,7 @@ mod tests {
     fn patch_keeps_clears_and_sets() {
         let now = crate::time::now();
         let mut user = User::new(
+            crate::time::new_id(),
             crate::time::new_id(),
             crate::time::new_id(),
             Username::parse("ada").unwrap(),

@@ -5,6 +5,7 @@ use domain::configuration::Configuration;
 use domain::environment::Environment;
 use domain::mfa::DevicePolicy;
 use domain::page::{Page, PageRequest};
+use domain::population::Population;
 use domain::signing_key::SigningKey;
 use domain::store::{EnvironmentStore, StoreResult};
 use sqlx::PgConnection;
@@ -13,6 +14,7 @@ use uuid::Uuid;
 use crate::credential_types::insert_credential_type;
 use crate::mfa::{insert_policy, upsert_mfa_settings};
 use crate::notifications::insert_template_content;
+use crate::populations::{insert_population, replace_populations};
 use crate::rows::{EnvironmentRow, SigningKeyRow};
 use crate::wallets::insert_wallet_application;
 use crate::{PgStore, after_key, backend, one_row};
@@ -78,6 +80,9 @@ async fn write_configuration(conn: &mut PgConnection, configuration: &Configurat
     for policy in &configuration.device_policies {
         insert_policy(conn, policy).await?;
     }
+    if let Some(populations) = &configuration.populations {
+        replace_populations(&mut *conn, configuration.environment_id, populations).await?;
+    }
     if let Some(settings) = &configuration.mfa_settings {
         upsert_mfa_settings(&mut *conn, settings).await?;
     }
@@ -97,7 +102,12 @@ async fn lock_environment(conn: &mut PgConnection, id: Uuid) -> StoreResult<()> 
 }
 
 impl EnvironmentStore for PgStore {
-    async fn create_environment(&self, environment: &Environment, policy: &DevicePolicy) -> StoreResult<()> {
+    async fn create_environment(
+        &self,
+        environment: &Environment,
+        policy: &DevicePolicy,
+        population: &Population,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let (id, kind, region) = (environment.id, environment.kind.as_str(), environment.region.as_str());
         sqlx::query!(
@@ -115,6 +125,7 @@ impl EnvironmentStore for PgStore {
         .await
         .map_err(backend)?;
         insert_policy(&mut tx, policy).await?;
+        insert_population(&mut tx, population).await?;
         tx.commit().await.map_err(backend)
     }
 

@@ -18,6 +18,7 @@ mod health;
 mod jobs;
 mod mfa;
 mod notifications;
+mod populations;
 mod rows;
 mod user_credentials;
 mod users;

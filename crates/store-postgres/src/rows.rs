@@ -6,6 +6,7 @@ pub type EnvironmentRow = domain::stored::EnvironmentRecord<Uuid>;
 pub type SigningKeyRow = domain::stored::SigningKeyRecord<Uuid>;
 pub type ApplicationRow = domain::stored::ApplicationRecord<Uuid>;
 pub type UserRow = domain::stored::UserRecord<Uuid>;
+pub type PopulationRow = domain::stored::PopulationRecord<Uuid>;
 pub type JobRow = domain::stored::JobRecord<Uuid>;
 pub type WalletApplicationRow = domain::stored::WalletApplicationRecord<Uuid>;
 pub type DigitalWalletRow = domain::stored::DigitalWalletRecord<Uuid>;

@@ -11,13 +11,17 @@ use crate::{PgStore, after_key, backend, one_row};
 
 impl UserStore for PgStore {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
-        let (id, environment_id) = (user.id, user.environment_id);
-        sqlx::query!(
-            "INSERT INTO users (id, environment_id, username, email, mobile_phone, primary_phone, locale,
-                                preferred_language, name_given, name_family, name_formatted, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            id,
-            environment_id,
+        // Only a population of the user's own environment takes them.
+        let result = sqlx::query!(
+            "INSERT INTO users (id, environment_id, population_id, enabled, username, email, mobile_phone, primary_phone,
+                                locale, preferred_language, name_given, name_family, name_formatted, created_at,
+                                updated_at)
+             SELECT $1, $2, p.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+             FROM populations p WHERE p.environment_id = $2 AND p.id = $3",
+            user.id,
+            user.environment_id,
+            user.population_id,
+            user.enabled,
             user.username,
             user.email,
             user.mobile_phone,
@@ -32,15 +36,15 @@ impl UserStore for PgStore {
         )
         .execute(&self.pool)
         .await
-        .map(drop)
-        .map_err(backend)
+        .map_err(backend)?;
+        one_row(result)
     }
 
     async fn user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<User> {
         sqlx::query_as!(
             UserRow,
-            "SELECT id, environment_id, username, email, mobile_phone, primary_phone, locale, preferred_language,
-                    name_given, name_family, name_formatted, created_at, updated_at
+            "SELECT id, environment_id, population_id, enabled, username, email, mobile_phone, primary_phone, locale,
+                    preferred_language, name_given, name_family, name_formatted, created_at, updated_at
              FROM users WHERE environment_id = $1 AND id = $2",
             environment_id,
             id
@@ -56,15 +60,17 @@ impl UserStore for PgStore {
         let (environment_id, after, limit) = (environment_id, after_key(&page), page.fetch_limit());
         let rows = sqlx::query_as!(
             UserRow,
-            r#"SELECT id, environment_id, username, email, mobile_phone, primary_phone, locale, preferred_language,
-                      name_given, name_family, name_formatted, created_at, updated_at
+            r#"SELECT id, environment_id, population_id, enabled, username, email, mobile_phone, primary_phone, locale,
+                      preferred_language, name_given, name_family, name_formatted, created_at, updated_at
                FROM users
                WHERE environment_id = $1 AND id > $2
                  AND ($3::text IS NULL OR lower(username COLLATE "C") = lower($3 COLLATE "C"))
-               ORDER BY id LIMIT $4"#,
+                 AND ($4::uuid IS NULL OR population_id = $4)
+               ORDER BY id LIMIT $5"#,
             environment_id,
             after,
             filter.username,
+            filter.population_id,
             limit
         )
         .fetch_all(&self.pool)
@@ -74,14 +80,14 @@ impl UserStore for PgStore {
     }
 
     async fn update_user(&self, user: &User) -> StoreResult<()> {
-        let (id, environment_id) = (user.id, user.environment_id);
         let result = sqlx::query!(
             "UPDATE users SET username = $3, email = $4, mobile_phone = $5, primary_phone = $6, locale = $7,
                               preferred_language = $8, name_given = $9, name_family = $10, name_formatted = $11,
-                              updated_at = $12
-             WHERE environment_id = $1 AND id = $2",
-            environment_id,
-            id,
+                              updated_at = $12, population_id = $13, enabled = $14
+             WHERE environment_id = $1 AND id = $2
+               AND EXISTS (SELECT 1 FROM populations p WHERE p.environment_id = $1 AND p.id = $13)",
+            user.environment_id,
+            user.id,
             user.username,
             user.email,
             user.mobile_phone,
@@ -92,6 +98,8 @@ impl UserStore for PgStore {
             user.name_family,
             user.name_formatted,
             user.updated_at,
+            user.population_id,
+            user.enabled,
         )
         .execute(&self.pool)
         .await

@@ -6,6 +6,7 @@ pub type EnvironmentRow = domain::stored::EnvironmentRecord<Hyphenated>;
 pub type SigningKeyRow = domain::stored::SigningKeyRecord<Hyphenated>;
 pub type ApplicationRow = domain::stored::ApplicationRecord<Hyphenated>;
 pub type UserRow = domain::stored::UserRecord<Hyphenated>;
+pub type PopulationRow = domain::stored::PopulationRecord<Hyphenated>;
 pub type JobRow = domain::stored::JobRecord<Hyphenated>;
 pub type WalletApplicationRow = domain::stored::WalletApplicationRecord<Hyphenated>;
 pub type DigitalWalletRow = domain::stored::DigitalWalletRecord<Hyphenated>;

@@ -13,6 +13,7 @@ use crate::environment::{EnvironmentFields, EnvironmentName, EnvironmentType};
 use crate::mfa::{DevicePolicy, DeviceType, MfaSettings};
 use crate::notification::{DeliveryMethod, TemplateContent, TemplateName};
 use crate::page::PageRequest;
+use crate::population::Population;
 use crate::signing_key::SigningKey;
 use crate::store::Outbox;
 use crate::time::{new_id, now};
@@ -21,8 +22,10 @@ use crate::{Store, StoreError};
 pub(super) async fn environment_round_trips<S: Store>(store: &S) {
     let env = environment("Staging");
     let policy = DevicePolicy::initial(env.id, new_id(), env.created_at);
-    store.create_environment(&env, &policy).await.unwrap();
+    let population = Population::initial(env.id, new_id(), env.created_at);
+    store.create_environment(&env, &policy, &population).await.unwrap();
     assert_eq!(store.device_policies(env.id).await.unwrap(), vec![policy]);
+    assert_eq!(store.default_population(env.id).await.unwrap(), population);
     assert_eq!(store.environment(env.id).await.unwrap(), env);
     assert!(store.signing_keys(env.id).await.unwrap().is_empty(), "keys come when first needed");
     assert!(matches!(store.environment(new_id()).await, Err(StoreError::NotFound)));
@@ -30,11 +33,17 @@ pub(super) async fn environment_round_trips<S: Store>(store: &S) {
 
 pub(super) async fn environment_id_is_unique<S: Store>(store: &S) {
     let env = environment("One");
-    store.create_environment(&env, &DevicePolicy::initial(env.id, new_id(), env.created_at)).await.unwrap();
+    let population = |id| Population::initial(env.id, id, env.created_at);
+    let first = population(new_id());
+    store.create_environment(&env, &DevicePolicy::initial(env.id, new_id(), env.created_at), &first).await.unwrap();
     let second_policy = DevicePolicy::initial(env.id, new_id(), env.created_at);
-    assert!(matches!(store.create_environment(&env, &second_policy).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        store.create_environment(&env, &second_policy, &population(new_id())).await,
+        Err(StoreError::Conflict)
+    ));
     // The refused write left nothing behind.
     assert_eq!(store.device_policies(env.id).await.unwrap().len(), 1);
+    assert_eq!(store.populations(env.id, PageRequest::first(10)).await.unwrap().items, vec![first]);
 }
 
 /// A key as the token service makes one; the store keeps its bytes as they are.
@@ -165,6 +174,8 @@ fn full_configuration(environment_id: Uuid) -> Configuration {
         template_contents: vec![content],
         device_policies: vec![default, strict],
         mfa_settings: Some(MfaSettings { max_allowed_devices: 3, ..MfaSettings::defaults(environment_id, at) }),
+        // Checked in populations.rs.
+        populations: None,
     }
 }
 
@@ -182,6 +193,7 @@ async fn configuration_of<S: Store>(store: &S, environment_id: Uuid) -> Configur
         template_contents,
         device_policies: store.device_policies(environment_id).await.unwrap(),
         mfa_settings: store.mfa_settings(environment_id).await.unwrap(),
+        populations: None,
     }
 }
 

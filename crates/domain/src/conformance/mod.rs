@@ -15,6 +15,7 @@ mod environments;
 mod jobs;
 mod mfa;
 mod notifications;
+mod populations;
 mod user_credentials;
 mod users;
 mod wallets;
@@ -32,6 +33,7 @@ use crate::environment::{Environment, EnvironmentFields, EnvironmentName, Enviro
 use crate::job::NewJob;
 use crate::mfa::{Device, DevicePolicy, DeviceStatus, DeviceType};
 use crate::notification::{DeliveryMethod, Notification, NotificationStatus, TemplateName};
+use crate::population::Population;
 use crate::store::Outbox;
 use crate::time::{new_id, now};
 use crate::user::{Change, Email, User, UserPatch, Username};
@@ -60,6 +62,14 @@ macro_rules! conformance_tests {
             ],
             applications [
                 application_round_trips_and_updates,
+            ],
+            populations [
+                populations_round_trip_and_count_their_users,
+                population_names_are_unique_per_environment_whatever_their_case,
+                one_population_is_the_default_and_the_flag_moves,
+                populations_with_users_and_the_default_stay,
+                users_live_in_a_population_of_their_environment,
+                configuration_replaces_populations_and_reset_keeps_them,
             ],
             users [
                 users_are_scoped_to_their_environment,
@@ -143,18 +153,23 @@ fn environment(name: &str) -> Environment {
     )
 }
 
+/// The environment with its default device policy and its default population, whose
+/// id is the environment's own: fixtures name it without reading it back.
 async fn create_environment<S: Store>(store: &S, name: &str) -> Environment {
     let env = environment(name);
-    store.create_environment(&env, &DevicePolicy::initial(env.id, new_id(), env.created_at)).await.unwrap();
+    let (policy, population) =
+        (DevicePolicy::initial(env.id, new_id(), env.created_at), Population::initial(env.id, env.id, env.created_at));
+    store.create_environment(&env, &policy, &population).await.unwrap();
     env
 }
 
+/// A user in the environment's default population (see [`create_environment`]).
 fn user(environment_id: Uuid, username: &str, email: Option<&str>) -> User {
     let patch = UserPatch {
         email: email.map_or(Change::Keep, |e| Change::Set(Email::parse("email", e).unwrap())),
         ..Default::default()
     };
-    User::new(new_id(), environment_id, Username::parse(username).unwrap(), patch, now())
+    User::new(new_id(), environment_id, environment_id, Username::parse(username).unwrap(), patch, now())
 }
 
 fn application(environment_id: Uuid) -> Application {

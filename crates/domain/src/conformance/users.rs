@@ -42,7 +42,7 @@ pub(super) async fn usernames_are_unique_and_found_whatever_their_case<S: Store>
     bob.apply(UserPatch { username: Some(Username::parse("aDa").unwrap()), ..Default::default() }, now());
     assert!(matches!(store.update_user(&bob).await, Err(StoreError::Conflict)));
 
-    let named = |username: &str| UserFilter { username: Some(username.into()) };
+    let named = |username: &str| UserFilter { username: Some(username.into()), ..UserFilter::default() };
     for spelling in ["ada", "ADA", "Ada"] {
         let found = store.users(env.id, &named(spelling), PageRequest::first(10)).await.unwrap().items;
         assert_eq!(found, vec![ada.clone()], "{spelling}");
@@ -67,7 +67,7 @@ pub(super) async fn users_narrow_by_username<S: Store>(store: &S) {
         store.create_user(u).await.unwrap();
     }
     let page = PageRequest::first(10);
-    let by = |username: Option<&str>| UserFilter { username: username.map(Into::into) };
+    let by = |username: Option<&str>| UserFilter { username: username.map(Into::into), ..UserFilter::default() };
 
     let found = store.users(env.id, &by(Some("bob")), page).await.unwrap().items;
     assert_eq!(found, vec![bob.clone()]);

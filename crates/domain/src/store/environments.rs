@@ -9,17 +9,19 @@ use crate::configuration::Configuration;
 use crate::environment::Environment;
 use crate::mfa::DevicePolicy;
 use crate::page::{Page, PageRequest};
+use crate::population::Population;
 use crate::signing_key::SigningKey;
 
 pub trait EnvironmentStore {
     // Environments -------------------------------------------------------------
 
-    /// Creates the environment with its default device policy. `Conflict` when the id
-    /// exists.
+    /// Creates the environment with its default device policy and its default
+    /// population, in one transaction. `Conflict` when the id exists.
     fn create_environment(
         &self,
         environment: &Environment,
         policy: &DevicePolicy,
+        population: &Population,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     fn environment(&self, id: Uuid) -> impl Future<Output = StoreResult<Environment>> + Send;
     fn environments(&self, page: PageRequest) -> impl Future<Output = StoreResult<Page<Environment>>> + Send;

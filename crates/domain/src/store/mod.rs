@@ -13,6 +13,7 @@ mod health;
 mod jobs;
 mod mfa;
 mod notifications;
+mod populations;
 mod user_credentials;
 mod users;
 mod wallets;
@@ -24,6 +25,7 @@ pub use health::HealthStore;
 pub use jobs::JobStore;
 pub use mfa::MfaStore;
 pub use notifications::NotificationStore;
+pub use populations::PopulationStore;
 pub use user_credentials::UserCredentialStore;
 pub use users::UserStore;
 pub use wallets::WalletStore;
@@ -107,6 +109,7 @@ pub struct StorageUsage {
 pub trait Store:
     EnvironmentStore
     + ApplicationStore
+    + PopulationStore
     + UserStore
     + WalletStore
     + NotificationStore
@@ -125,6 +128,7 @@ pub trait Store:
 impl<T> Store for T where
     T: EnvironmentStore
         + ApplicationStore
+        + PopulationStore
         + UserStore
         + WalletStore
         + NotificationStore

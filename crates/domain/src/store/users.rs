@@ -9,17 +9,21 @@ use crate::page::{Page, PageRequest};
 use crate::user::{User, UserFilter};
 
 pub trait UserStore {
-    /// `Conflict` when the username is taken in the environment, in any case of A to Z.
+    /// `Conflict` when the username is taken in the environment, in any case of A to Z;
+    /// `NotFound` when the environment has no population `user.population_id`.
     fn create_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
     fn user(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<User>> + Send;
-    /// `filter.username` matches whatever the case of A to Z.
+    /// `filter.username` matches whatever the case of A to Z; `filter.population_id`
+    /// narrows to one population.
     fn users(
         &self,
         environment_id: Uuid,
         filter: &UserFilter,
         page: PageRequest,
     ) -> impl Future<Output = StoreResult<Page<User>>> + Send;
-    /// `Conflict` when the new username is taken in the environment.
+    /// Writes every attribute, the population and `enabled` too. `Conflict` when the
+    /// new username is taken in the environment; `NotFound` when the environment has no
+    /// such user, or no population `user.population_id`.
     fn update_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_user(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<()>> + Send;
     /// How many users the environment has: the `count` of an unfiltered list.

@@ -20,7 +20,7 @@ pub fn encode_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("stored JSON encodes")
 }
 
-fn decode_json<T: DeserializeOwned>(column: &str, text: &str) -> StoreResult<T> {
+pub(super) fn decode_json<T: DeserializeOwned>(column: &str, text: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(|e| StoreError::corrupt(format!("unreadable {column} in the database: {e}")))
 }
 

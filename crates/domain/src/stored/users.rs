@@ -8,6 +8,8 @@ use crate::user::User;
 pub struct UserRecord<Id> {
     pub id: Id,
     pub environment_id: Id,
+    pub population_id: Id,
+    pub enabled: bool,
     pub username: String,
     pub email: Option<String>,
     pub mobile_phone: Option<String>,
@@ -26,6 +28,8 @@ impl<Id: Into<Uuid>> From<UserRecord<Id>> for User {
         Self {
             id: row.id.into(),
             environment_id: row.environment_id.into(),
+            population_id: row.population_id.into(),
+            enabled: row.enabled,
             username: row.username,
             email: row.email,
             mobile_phone: row.mobile_phone,
