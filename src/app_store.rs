@@ -192,6 +192,7 @@ delegate! {
         fn users(&self, environment_id: Uuid, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>>;
         fn update_user(&self, user: &User) -> StoreResult<()>;
         fn delete_user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()>;
+        fn count_users(&self, environment_id: Uuid) -> StoreResult<u64>;
     }
     impl GroupStore {
         fn create_group(&self, group: &Group) -> StoreResult<GroupWrite>;
@@ -235,6 +236,7 @@ delegate! {
         fn delete_template_content(&self, environment_id: Uuid, template: TemplateName, id: Uuid) -> StoreResult<()>;
         fn notification(&self, id: Uuid) -> StoreResult<Notification>;
         fn notifications(&self, environment_id: Uuid, filter: &NotificationFilter, page: PageRequest) -> StoreResult<Page<Notification>>;
+        fn count_notifications(&self, environment_id: Uuid) -> StoreResult<u64>;
         fn settle_notification(&self, id: Uuid, status: NotificationStatus, error: Option<&str>, at: Timestamp) -> StoreResult<()>;
     }
     impl MfaStore {

@@ -10,7 +10,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use domain::configuration::{
-    CREDENTIAL_TYPES, Configuration, DEVICE_POLICIES, GROUP_NESTINGS, GROUPS, TEMPLATE_CONTENTS, WALLET_APPLICATIONS,
+    CREDENTIAL_TYPES, Configuration, DEVICE_POLICIES, GROUP_NESTINGS, GROUPS, POPULATIONS, TEMPLATE_CONTENTS,
+    WALLET_APPLICATIONS,
 };
 use domain::group::Nesting;
 use domain::notification::TemplateName;
@@ -30,6 +31,7 @@ use super::groups::{self, GroupBody, GroupView};
 use super::issuer::{ProfileBody, ProfileView, profile_view};
 use super::mfa::{DevicePolicyView, MfaSettingsView, PolicyBody, SettingsBody, policy_view, settings_view};
 use super::notifications::{ContentBody, TemplateContentView, content_view};
+use super::populations::{PopulationBody, PopulationView, population_view};
 use super::wallet_applications::{self, WalletApplicationBody, WalletApplicationView};
 use super::wire::Ref;
 use crate::error::{Error, Result};
@@ -67,6 +69,11 @@ struct ConfigurationView {
     /// `pairing.maxAllowedDevices`. Left out of an import: the default.
     #[serde(skip_serializing_if = "Option::is_none")]
     mfa_settings: Option<MfaSettingsExport>,
+    /// Exactly one `default`: it gives the environment's default population its
+    /// settings (that population keeps its own id); the others replace the
+    /// environment's other populations. Left out of an import: the populations stay as
+    /// they are.
+    populations: Vec<PopulationExport>,
     /// Left out of an import: the environment's groups stay (with `groupNestings`).
     groups: Vec<GroupExport>,
     /// Which group is nested in which, by the groups' ids.
@@ -96,6 +103,7 @@ struct DocumentBody {
     #[serde(default)]
     device_authentication_policies: Vec<Item<PolicyBody>>,
     mfa_settings: Option<SettingsBody>,
+    populations: Option<Vec<Item<PopulationBody>>>,
     groups: Option<Vec<Item<GroupBody>>>,
     group_nestings: Option<Vec<NestingItem>>,
 }
@@ -156,6 +164,11 @@ impl DocumentBody {
             .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
             .collect();
         let mfa_settings = self.mfa_settings.and_then(|s| errors.take(MFA_SETTINGS, s.parse()));
+        let populations = self.populations.map(|items| {
+            enumerated(items, POPULATIONS)
+                .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
+                .collect()
+        });
         let nestings: Vec<Nesting> = self
             .group_nestings
             .into_iter()
@@ -185,6 +198,7 @@ impl DocumentBody {
             template_contents,
             device_policies,
             mfa_settings,
+            populations,
             groups,
         })
     }
@@ -235,6 +249,8 @@ exported! {
     TemplateContentExport(TemplateContentView) without [];
     DevicePolicyExport(DevicePolicyView) without [];
     MfaSettingsExport(MfaSettingsView) without [];
+    // Counted from the users, who are not configuration.
+    PopulationExport(PopulationView) without ["userCount"];
     // The counts are who is in the group, which is not configuration.
     GroupExport(GroupView) without ["displayName", "directMemberCounts", "totalMemberCounts"];
 }
@@ -343,6 +359,12 @@ fn configuration_view(state: &AppState, configuration: Configuration) -> Configu
             .map(|p| DevicePolicyExport(policy_view(links, p)))
             .collect(),
         mfa_settings: configuration.mfa_settings.as_ref().map(|m| MfaSettingsExport(settings_view(links, m))),
+        populations: configuration
+            .populations
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| PopulationExport(population_view(links, p)))
+            .collect(),
         groups: group_configuration.groups.into_iter().map(|g| GroupExport(groups::view(links, g))).collect(),
         group_nestings: group_configuration
             .nestings
@@ -359,7 +381,7 @@ fn configuration_view(state: &AppState, configuration: Configuration) -> Configu
 /// deleted, and its configuration goes back to a new environment's (no credential
 /// types, wallet applications or template contents, the default device policy alone,
 /// default MFA settings, the issuer profile named after the environment). Its id,
-/// worker applications, token signing keys and issuer key (its DID) stay.
+/// worker applications, token signing keys, issuer key (its DID) and populations stay.
 #[utoipa::path(post, path = "/v1/environments/{environment_id}/reset", operation_id = "resetEnvironment",
     tag = "Test-suite helpers", responses((status = 204, description = "Reset.")))]
 async fn reset(

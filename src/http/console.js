@@ -293,8 +293,10 @@ async function redraw() {
 
 function usersPath(environmentId) {
   const username = $("username-filter").value.trim();
-  const path = `${environmentPath(environmentId)}/users`;
-  return username ? `${path}?filter=${encodeURIComponent(`username eq ${JSON.stringify(username)}`)}` : path;
+  // Each user comes with their population, whose name the card shows.
+  const query = new URLSearchParams({ expand: "population" });
+  if (username) query.set("filter", `username eq ${JSON.stringify(username)}`);
+  return `${environmentPath(environmentId)}/users?${query}`;
 }
 
 async function loadUsers(environmentId, mine, first) {
@@ -342,8 +344,14 @@ async function userCard(environmentId, user) {
       name ? el("span", null, name) : null,
       user.email ? el("span", null, user.email) : null,
       user.mobilePhone || user.primaryPhone ? el("span", null, user.mobilePhone || user.primaryPhone) : null,
-      facts(["id", user.id], ["created", when(user.createdAt)])),
+      facts(["id", user.id], ["population", populationName(user)], ["created", when(user.createdAt)])),
     el("div", { class: "parts" }, parts));
+}
+
+/** The name of the population `user` is in, from `expand=population`. */
+function populationName(user) {
+  const population = user._embedded && user._embedded.population;
+  return population ? el("span", { class: "population" }, population.name) : user.population.id;
 }
 
 function walletName(wallet) {

@@ -7,6 +7,7 @@ use axum::http::{StatusCode, Uri};
 use domain::group::{
     CustomData, Group, GroupFields, Membership, UserFilterText, external_id, group_description, group_name,
 };
+use domain::page::{CountedPage, Page};
 use domain::validation::{Collector, FieldError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -281,7 +282,7 @@ async fn list(
 ) -> Result<Json<Groups>> {
     let (request, filter) = query.filtered_page::<Group>(&uri)?;
     let page = state.credd.groups(&caller, environment_id, filter.as_ref(), request).await?;
-    Ok(Json(Groups::page(&state.links, &uri, page, request, |g| g.id, |g| view(&state.links, g))))
+    Ok(Json(Groups::page(&state.links, &uri, page, request, |g: &Group| g.id, |g| view(&state.links, g))))
 }
 
 /// Read a group.
@@ -449,14 +450,14 @@ async fn list_memberships(
 ) -> Result<Json<Memberships>> {
     let expand = query.expand.group()?;
     let (request, filter) = query.list.filtered_page::<Membership>(&uri)?;
-    let page = state.credd.user_memberships(&caller, environment_id, user_id, filter.as_ref(), request).await?;
-    let has_more = page.has_more;
+    let CountedPage { page, count } =
+        state.credd.user_memberships(&caller, environment_id, user_id, filter.as_ref(), request).await?;
     let mut views = Vec::with_capacity(page.items.len());
     for membership in page.items {
         views.push(user_membership_view(&state, &caller, (environment_id, user_id), membership, expand).await?);
     }
-    let page = domain::page::Page { items: views, has_more };
-    Ok(Json(Memberships::page(&state.links, &uri, page, request, |v| v.id, |v| v)))
+    let page = CountedPage { page: Page { items: views, has_more: page.has_more }, count };
+    Ok(Json(Memberships::page(&state.links, &uri, page, request, |v: &MembershipView| v.id, |v| v)))
 }
 
 /// Read one group the user is in.

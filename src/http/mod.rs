@@ -16,7 +16,9 @@ mod notifications;
 mod oauth;
 pub mod openapi;
 mod pairing;
+mod populations;
 mod user_credentials;
+mod user_state;
 mod users;
 mod wallet_applications;
 mod wallets;
@@ -54,7 +56,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         ("Environments", environments::routes()),
         ("Applications", applications::routes()),
         ("Token endpoint", oauth::routes()),
+        ("Populations", populations::routes()),
         ("Users", users::routes()),
+        ("Users", user_state::routes()),
         ("Groups", groups::routes()),
         ("Digital wallet applications", wallet_applications::routes()),
         ("Digital wallets", wallets::routes()),

@@ -251,6 +251,7 @@ const PATH_PARAMETERS: &[(&str, &str)] = &[
     ("provisioned_id", "The provisioned credential's id, as the wallet's mailbox lists it."),
     ("device_id", "The MFA device's id."),
     ("policy_id", "The device authentication policy's id."),
+    ("population_id", "The population's id."),
     ("group_id", "The group's id."),
     ("nested_group_id", "The id of a group the group is in."),
 ];

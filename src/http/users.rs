@@ -1,25 +1,30 @@
-//! `/v1/environments/{envId}/users`: create, list (with `filter` on `username` and
-//! `email` equality), read, PATCH and delete.
+//! `/v1/environments/{envId}/users`: create, list (with `filter`), read, PUT, PATCH and
+//! delete, with `expand=population` (`user_state` has a user's `population` and `enabled`).
+
+use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
+use domain::population::Population;
 use domain::user::{Change, Email, Locale, PhoneAttribute, PreferredLanguage, User, UserPatch, Username, name_part};
 use domain::validation::{Collector, FieldError};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
 use super::error::ErrorBody;
 use super::extract::{Caller, Json, Path, Query};
 use super::openapi;
+use super::populations::{PopulationView, population_view};
 use super::wire::{self, Links, ListQuery, Ref};
-use crate::error::Result;
+use crate::auth::Principal;
+use crate::error::{Error, Result};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(read, patch, delete))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(read, replace, patch, delete))
 }
 
 /// Tells an absent attribute (`None`) from an explicit `null` (`Some(None)`).
@@ -27,12 +32,16 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> R
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-/// A user's attributes: all of them on create (`username` required), those to change
-/// on PATCH, where `null` clears one.
+/// A user's attributes: all of them on create and PUT (`username` required; PUT clears
+/// what it leaves out), those to change on PATCH, where `null` clears one. `enabled` is
+/// read-only here (`PUT …/enabled` changes it).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = UserRequest)]
 struct UserBody {
+    /// A population of the environment. Left out on create: the environment's default
+    /// population; on PUT and PATCH: where the user is. Given: the user moves there.
+    population: Option<Ref>,
     /// Unique in the environment, at most 128 characters; required on create.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<openapi::Text>)]
@@ -75,13 +84,24 @@ struct NameBody {
     formatted: Option<Option<String>>,
 }
 
+/// What an update does with what its body leaves out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Absent {
+    /// PATCH: it stays.
+    Keeps,
+    /// PUT: it is cleared.
+    Clears,
+}
+
 /// Keep, clear or set one attribute, parsing a new value.
 fn change<T>(
     errors: &mut Collector,
+    absent: Absent,
     value: &Option<Option<String>>,
     parse: impl FnOnce(&str) -> Result<T, FieldError>,
 ) -> Change<T> {
     match value {
+        None if absent == Absent::Clears => Change::Clear,
         None => Change::Keep,
         Some(None) => Change::Clear,
         Some(Some(text)) => errors.take(parse(text)).map_or(Change::Keep, Change::Set),
@@ -91,26 +111,35 @@ fn change<T>(
 impl UserBody {
     /// The attributes as a patch; `username` is parsed separately because creating
     /// requires it and patching may leave it out.
-    fn patch(&self, errors: &mut Collector) -> UserPatch {
+    fn patch(&self, errors: &mut Collector, absent: Absent) -> UserPatch {
         // `"name": null` clears every part of the name.
         let cleared = NameBody { given: Some(None), family: Some(None), formatted: Some(None) };
         let name = match &self.name {
+            None if absent == Absent::Clears => &cleared,
             None => &NameBody::default(),
             Some(None) => &cleared,
             Some(Some(name)) => name,
         };
         UserPatch {
             username: None,
-            population_id: None,
-            email: change(errors, &self.email, |v| Email::parse("email", v)),
-            mobile_phone: change(errors, &self.mobile_phone, |v| PhoneAttribute::parse("mobilePhone", v)),
-            primary_phone: change(errors, &self.primary_phone, |v| PhoneAttribute::parse("primaryPhone", v)),
-            locale: change(errors, &self.locale, |v| Locale::parse("locale", v)),
-            preferred_language: change(errors, &self.preferred_language, PreferredLanguage::parse),
-            name_given: change(errors, &name.given, |v| name_part("name.given", v)),
-            name_family: change(errors, &name.family, |v| name_part("name.family", v)),
-            name_formatted: change(errors, &name.formatted, |v| name_part("name.formatted", v)),
+            population_id: self.population.map(|p| p.id),
+            email: change(errors, absent, &self.email, |v| Email::parse("email", v)),
+            mobile_phone: change(errors, absent, &self.mobile_phone, |v| PhoneAttribute::parse("mobilePhone", v)),
+            primary_phone: change(errors, absent, &self.primary_phone, |v| PhoneAttribute::parse("primaryPhone", v)),
+            locale: change(errors, absent, &self.locale, |v| Locale::parse("locale", v)),
+            preferred_language: change(errors, absent, &self.preferred_language, PreferredLanguage::parse),
+            name_given: change(errors, absent, &name.given, |v| name_part("name.given", v)),
+            name_family: change(errors, absent, &name.family, |v| name_part("name.family", v)),
+            name_formatted: change(errors, absent, &name.formatted, |v| name_part("name.formatted", v)),
         }
+    }
+
+    /// A whole user (create, PUT): `username` is required.
+    fn whole(&self) -> Result<(Username, UserPatch), Vec<FieldError>> {
+        let mut errors = Collector::default();
+        let username = errors.take(self.username().unwrap_or_else(|| Err(FieldError::required("username"))));
+        let rest = self.patch(&mut errors, Absent::Clears);
+        errors.finish_with(username).map(|username| (username, rest))
     }
 
     fn username(&self) -> Option<Result<Username, FieldError>> {
@@ -128,6 +157,9 @@ struct UserView {
     links: wire::LinkSet,
     id: Uuid,
     environment: Ref,
+    population: Ref,
+    /// Read-only here; `PUT …/enabled` changes it. A disabled user gets no token.
+    enabled: bool,
     username: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<String>,
@@ -148,6 +180,16 @@ struct UserView {
     #[serde(serialize_with = "wire::timestamp")]
     #[schema(value_type = openapi::Timestamp)]
     updated_at: domain::time::Timestamp,
+    /// With `expand=population`.
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
+    embedded: Option<UserEmbedded>,
+}
+
+/// What `expand` puts in a user.
+#[derive(Serialize, ToSchema)]
+#[schema(as = UserEmbedded)]
+struct UserEmbedded {
+    population: PopulationView,
 }
 
 /// A user's name as answered: the parts that are set.
@@ -163,14 +205,23 @@ struct NameView {
 
 wire::collection!(Users, "users", UserView);
 
-fn view(links: &Links, user: User) -> UserView {
-    let path = format!("/v1/environments/{}/users/{}", user.environment_id, user.id);
+/// The user, with its population embedded when `populations` (read for an `expand`)
+/// is given.
+fn view(links: &Links, user: User, populations: Option<&HashMap<Uuid, Population>>) -> UserView {
+    let environment = links.environment(user.environment_id);
+    let path = format!("{environment}/users/{}", user.id);
+    let population = format!("{environment}/populations/{}", user.population_id);
     let name = NameView { given: user.name_given, family: user.name_family, formatted: user.name_formatted };
     let named = name.given.is_some() || name.family.is_some() || name.formatted.is_some();
+    let embedded = populations
+        .and_then(|populations| populations.get(&user.population_id))
+        .map(|population| UserEmbedded { population: population_view(links, population.clone()) });
     UserView {
-        links: links.set([("self", &path), ("environment", &links.environment(user.environment_id))]),
+        links: links.set([("self", &path), ("environment", &environment), ("population", &population)]),
         id: user.id,
         environment: Ref { id: user.environment_id },
+        population: Ref { id: user.population_id },
+        enabled: user.enabled,
         username: user.username,
         email: user.email,
         mobile_phone: user.mobile_phone,
@@ -180,7 +231,45 @@ fn view(links: &Links, user: User) -> UserView {
         name: named.then_some(name),
         created_at: user.created_at,
         updated_at: user.updated_at,
+        embedded,
     }
+}
+
+/// `expand`: what a read embeds in each user; credd knows `population`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ExpandQuery {
+    /// `population` puts the user's population under `_embedded.population`.
+    expand: Option<String>,
+}
+
+impl ExpandQuery {
+    fn population(&self) -> Result<bool> {
+        let Some(expand) = &self.expand else { return Ok(false) };
+        match expand.split(',').map(str::trim).find(|part| *part != "population") {
+            Some(other) => Err(Error::bad_request("expand", format!("expand takes population, not '{other}'."))),
+            None => Ok(true),
+        }
+    }
+}
+
+/// A list's paging and filter, and `expand`.
+#[derive(Deserialize)]
+struct ListUsersQuery {
+    #[serde(flatten)]
+    expand: ExpandQuery,
+    #[serde(flatten)]
+    list: ListQuery,
+}
+
+/// The populations of `users` when the request expands them.
+async fn expanded(
+    state: &AppState,
+    caller: &Principal,
+    expand: &ExpandQuery,
+    users: &[User],
+) -> Result<Option<HashMap<Uuid, Population>>> {
+    if expand.population()? { Ok(Some(state.credd.populations_of(caller, users).await?)) } else { Ok(None) }
 }
 
 /// Create a user.
@@ -188,6 +277,8 @@ fn view(links: &Links, user: User) -> UserView {
     request_body = UserBody,
     responses(
         (status = 201, description = "The new user.", body = UserView),
+        (status = 400, description = "`INVALID_DATA`: an attribute is invalid, or `population.id` names no \
+            population of the environment.", body = ErrorBody),
         (status = 409, description = "`UNIQUENESS_VIOLATION`: the username is taken.", body = ErrorBody),
     ))]
 async fn create(
@@ -196,42 +287,67 @@ async fn create(
     Path(environment_id): Path<Uuid>,
     Json(body): Json<UserBody>,
 ) -> Result<(StatusCode, Json<UserView>)> {
-    let mut errors = Collector::default();
-    let username = errors.take(body.username().unwrap_or_else(|| Err(FieldError::required("username"))));
-    let rest = body.patch(&mut errors);
-    let username = errors.finish_with(username)?;
+    let (username, rest) = body.whole()?;
     let user = state.credd.create_user(&caller, environment_id, username, rest).await?;
-    Ok((StatusCode::CREATED, Json(view(&state.links, user))))
+    Ok((StatusCode::CREATED, Json(view(&state.links, user, None))))
 }
 
 /// List the environment's users.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/users", operation_id = "listUsers",
-    params(ListQuery, ("filter" = Option<String>, Query,
-        description = "SCIM: `id` eq; `username`, `email`, `name.given`, `name.family` eq or sw; \
-            joined by `and`, `or`, parentheses: `username sw \"ad\" and email eq \"ada@example.com\"`.")),
+    params(ListQuery, ExpandQuery, ("filter" = Option<String>, Query,
+        description = "SCIM: `id`, `population.id`, `enabled` eq; `username`, `email`, `name.given`, \
+            `name.family` eq or sw; joined by `and`, `or`, parentheses: \
+            `population.id eq \"…\" and username sw \"ad\"`.")),
     responses((status = 200, description = "A page of users.", body = Users)))]
 async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(environment_id): Path<Uuid>,
     uri: Uri,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<ListUsersQuery>,
 ) -> Result<Json<Users>> {
-    let (request, filter) = query.filtered_page::<User>(&uri)?;
+    let (request, filter) = query.list.filtered_page::<User>(&uri)?;
     let page = state.credd.users(&caller, environment_id, filter.as_ref(), request).await?;
-    Ok(Json(Users::page(&state.links, &uri, page, request, |u| u.id, |u| view(&state.links, u))))
+    let populations = expanded(&state, &caller, &query.expand, &page.page.items).await?;
+    let render = |u| view(&state.links, u, populations.as_ref());
+    Ok(Json(Users::page(&state.links, &uri, page, request, |u| u.id, render)))
 }
 
 /// Read a user (a user's own token with `p1:read:user` may too).
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/users/{user_id}", operation_id = "readUser",
+    params(ExpandQuery),
     responses((status = 200, description = "The user.", body = UserView)))]
 async fn read(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((environment_id, id)): Path<(Uuid, Uuid)>,
+    Query(expand): Query<ExpandQuery>,
 ) -> Result<Json<UserView>> {
     let user = state.credd.user(&caller, environment_id, id).await?;
-    Ok(Json(view(&state.links, user)))
+    let populations = expanded(&state, &caller, &expand, std::slice::from_ref(&user)).await?;
+    Ok(Json(view(&state.links, user, populations.as_ref())))
+}
+
+/// Replace a user: `username` is required, and attributes left out are cleared (a
+/// user's own token with `p1:update:user` may too).
+#[utoipa::path(put, path = "/v1/environments/{environment_id}/users/{user_id}", operation_id = "replaceUser",
+    request_body = UserBody,
+    responses(
+        (status = 200, description = "The user.", body = UserView),
+        (status = 400, description = "`INVALID_DATA`: an attribute is invalid, or `population.id` names no \
+            population of the environment.", body = ErrorBody),
+        (status = 409, description = "`UNIQUENESS_VIOLATION`: the username is taken.", body = ErrorBody),
+    ))]
+async fn replace(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((environment_id, id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<UserBody>,
+) -> Result<Json<UserView>> {
+    let (username, mut patch) = body.whole()?;
+    patch.username = Some(username);
+    let user = state.credd.update_user(&caller, environment_id, id, patch).await?;
+    Ok(Json(view(&state.links, user, None)))
 }
 
 /// Update a user: attributes left out stay, `null` clears (a user's own token with
@@ -240,6 +356,8 @@ async fn read(
     request_body = UserBody,
     responses(
         (status = 200, description = "The user.", body = UserView),
+        (status = 400, description = "`INVALID_DATA`: an attribute is invalid, or `population.id` names no \
+            population of the environment.", body = ErrorBody),
         (status = 409, description = "`UNIQUENESS_VIOLATION`: the username is taken.", body = ErrorBody),
     ))]
 async fn patch(
@@ -250,10 +368,10 @@ async fn patch(
 ) -> Result<Json<UserView>> {
     let mut errors = Collector::default();
     let username = body.username().map(|u| errors.take(u));
-    let mut patch = body.patch(&mut errors);
+    let mut patch = body.patch(&mut errors, Absent::Keeps);
     patch.username = errors.finish_with(Some(username))?.flatten();
     let user = state.credd.update_user(&caller, environment_id, id, patch).await?;
-    Ok(Json(view(&state.links, user)))
+    Ok(Json(view(&state.links, user, None)))
 }
 
 /// Delete a user with their wallets, credentials and devices.

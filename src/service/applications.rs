@@ -1,6 +1,6 @@
 use domain::application::{Application, ApplicationFields};
 use domain::filter::{Filter, page_matching};
-use domain::page::{Page, PageRequest};
+use domain::page::{CountedPage, PageRequest};
 use domain::store::ApplicationStore;
 use domain::time::{new_id, now};
 use uuid::Uuid;
@@ -42,7 +42,7 @@ impl Credd {
         environment_id: Uuid,
         filter: Option<&Filter>,
         page: PageRequest,
-    ) -> Result<Page<Application>> {
+    ) -> Result<CountedPage<Application>> {
         self.existing_environment(principal, environment_id).await?;
         Ok(page_matching(filter, page, |page| self.store.applications(environment_id, page), |a| a.id).await?)
     }

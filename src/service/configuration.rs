@@ -8,7 +8,10 @@ use domain::credential::{CredentialType, CredentialTypeFields, IssuerProfileFiel
 use domain::mfa::{DevicePolicy, DevicePolicyFields, MfaSettings, MfaSettingsFields};
 use domain::notification::{TemplateContent, TemplateContentFields, TemplateName};
 use domain::page::{MAX_LIMIT, Page, PageRequest};
-use domain::store::{CredentialTypeStore, EnvironmentStore, MfaStore, NotificationStore, StoreResult, WalletStore};
+use domain::population::{Population, PopulationFields};
+use domain::store::{
+    CredentialTypeStore, EnvironmentStore, MfaStore, NotificationStore, PopulationStore, StoreResult, WalletStore,
+};
 use domain::time::{new_id, now};
 use domain::validation::{FieldError, FieldErrorKind};
 use domain::wallet::{WalletApplication, WalletApplicationFields};
@@ -32,6 +35,8 @@ pub struct ConfigurationImport {
     pub device_policies: Vec<(Option<Uuid>, DevicePolicyFields)>,
     /// Left out: the defaults.
     pub mfa_settings: Option<MfaSettingsFields>,
+    /// Left out: the environment's populations stay as they are.
+    pub populations: Option<Vec<(Option<Uuid>, PopulationFields)>>,
     /// Left out: the environment's groups stay as they are.
     pub groups: Option<GroupsImport>,
 }
@@ -45,7 +50,7 @@ impl Credd {
     /// Puts the environment back as it was right after it was created, in one
     /// transaction: no users (nor anything of theirs), no notifications, and the
     /// configuration a new environment gets. Its id, worker applications, token
-    /// signing keys and issuer key (its DID) stay.
+    /// signing keys, issuer key (its DID) and populations stay.
     pub async fn reset_environment(&self, principal: &Principal, environment_id: Uuid) -> Result<()> {
         principal.require_manage(environment_id)?;
         let environment = self.store.environment(environment_id).await?;
@@ -76,6 +81,7 @@ impl Credd {
             template_contents,
             device_policies,
             mfa_settings: Some(self.current_mfa_settings(environment_id).await?),
+            populations: Some(every_page(|page| self.store.populations(environment_id, page), |p| p.id).await?),
             groups: Some(self.group_configuration(environment_id).await?),
         })
     }
@@ -115,6 +121,11 @@ impl Credd {
         if let Some(fields) = import.issuer_profile {
             issuer_profile.apply(fields);
         }
+        let populations: Option<Vec<Population>> = import.populations.map(|items| {
+            items.into_iter().map(|(id, fields)| Population::new(id_or_new(id), environment_id, fields, at)).collect()
+        });
+        let groups =
+            self.imported_groups(environment_id, import.groups, populations.as_deref(), at, &mut errors).await?;
         let configuration = Configuration {
             environment_id,
             issuer_profile,
@@ -131,10 +142,8 @@ impl Credd {
                 .collect(),
             device_policies,
             mfa_settings: import.mfa_settings.map(|fields| MfaSettings::new(environment_id, fields, at)),
-            groups: match import.groups {
-                Some(groups) => Some(self.imported_groups(environment_id, groups, at, &mut errors).await?),
-                None => None,
-            },
+            populations,
+            groups,
         };
         errors.extend(configuration.check());
         if !errors.is_empty() {

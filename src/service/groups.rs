@@ -10,7 +10,8 @@ use domain::group::{
     Group, GroupFields, GroupWrite, MAX_DYNAMIC_GROUPS_PER_ENVIRONMENT, MAX_GROUPS_PER_ENVIRONMENT,
     MAX_GROUPS_PER_USER, MAX_OUTER_GROUPS_PER_GROUP, MemberAdded, Membership, MembershipType, Nested, Nesting,
 };
-use domain::page::{MAX_LIMIT, Page, PageRequest};
+use domain::page::{CountedPage, MAX_LIMIT, Page, PageRequest};
+use domain::population::Population;
 use domain::store::{GroupStore, PopulationStore, UserStore};
 use domain::time::{Timestamp, new_id, now};
 use domain::user::{User, UserFilter};
@@ -74,7 +75,7 @@ async fn page_of(
     memberships: &[Membership],
     filter: Option<&Filter>,
     request: PageRequest,
-) -> Result<Page<Membership>> {
+) -> Result<CountedPage<Membership>> {
     let fetch = |page: PageRequest| {
         let rows = memberships.iter().filter(|m| page.after.is_none_or(|after| m.group.id > after));
         let rows = rows.take(page.fetch_limit() as usize).cloned().collect();
@@ -108,7 +109,7 @@ impl Credd {
         environment_id: Uuid,
         filter: Option<&Filter>,
         page: PageRequest,
-    ) -> Result<Page<Group>> {
+    ) -> Result<CountedPage<Group>> {
         self.existing_environment(principal, environment_id).await?;
         let fetch = |page| self.store.groups(environment_id, page);
         Ok(page_matching(filter, page, fetch, |g| g.id).await?)
@@ -219,7 +220,7 @@ impl Credd {
         user_id: Uuid,
         filter: Option<&Filter>,
         page: PageRequest,
-    ) -> Result<Page<Membership>> {
+    ) -> Result<CountedPage<Membership>> {
         let memberships = self.all_user_memberships(principal, environment_id, user_id).await?;
         page_of(&memberships, filter, page).await
     }
@@ -317,7 +318,7 @@ impl Credd {
         group_id: Uuid,
         filter: Option<&Filter>,
         page: PageRequest,
-    ) -> Result<Page<Membership>> {
+    ) -> Result<CountedPage<Membership>> {
         let nestings = self.all_group_nestings(principal, environment_id, group_id).await?;
         page_of(&nestings, filter, page).await
     }
@@ -378,28 +379,57 @@ impl Credd {
         Ok(GroupConfiguration { groups, nestings })
     }
 
-    /// The import's groups, made at `at`; a group of a population the environment does
-    /// not have is an error in `errors`, under its place in the document.
+    /// The groups an import leaves the environment with, made at `at`: the import's
+    /// (`None`: the environment's stay as they are), of populations it will have (the
+    /// import's, if it replaces them, whose default is the environment's default
+    /// population), or an error in `errors` under the group's place in the document.
+    /// Populations an import replaces take their groups with them, so without groups
+    /// of its own it keeps those of the populations that stay.
     pub(super) async fn imported_groups(
         &self,
         environment_id: Uuid,
-        import: GroupsImport,
+        import: Option<GroupsImport>,
+        populations: Option<&[Population]>,
         at: Timestamp,
         errors: &mut Vec<FieldError>,
-    ) -> Result<GroupConfiguration> {
-        let populations = every_page(|page| self.store.populations(environment_id, page), |p| p.id).await?;
-        let populations: HashSet<Uuid> = populations.into_iter().map(|p| p.id).collect();
+    ) -> Result<Option<GroupConfiguration>> {
+        let default = self.store.default_population(environment_id).await?.id;
+        let (kept, imported_default): (HashSet<Uuid>, Option<Uuid>) = match populations {
+            Some(populations) => (
+                populations.iter().filter(|p| !p.default).map(|p| p.id).chain([default]).collect(),
+                populations.iter().find(|p| p.default).map(|p| p.id),
+            ),
+            None => {
+                let all = every_page(|page| self.store.populations(environment_id, page), |p| p.id).await?;
+                (all.into_iter().map(|p| p.id).collect(), None)
+            }
+        };
+        let stays = |population_id: Option<Uuid>| population_id.is_none_or(|p| kept.contains(&p));
+        let Some(import) = import else {
+            if populations.is_none() {
+                return Ok(None);
+            }
+            let mut current = self.group_configuration(environment_id).await?;
+            current.groups.retain(|g| stays(g.population_id));
+            let ids: HashSet<Uuid> = current.groups.iter().map(|g| g.id).collect();
+            current.nestings.retain(|n| ids.contains(&n.inner) && ids.contains(&n.outer));
+            return Ok(Some(current));
+        };
         let groups = import
             .groups
             .into_iter()
             .enumerate()
-            .map(|(i, (id, fields))| {
-                if fields.population_id.is_some_and(|p| !populations.contains(&p)) {
+            .map(|(i, (id, mut fields))| {
+                // The import's default population is the environment's.
+                if fields.population_id.is_some() && fields.population_id == imported_default {
+                    fields.population_id = Some(default);
+                }
+                if !stays(fields.population_id) {
                     errors.push(FieldError::invalid(&format!("{GROUPS}[{i}].population.id"), NO_SUCH_POPULATION));
                 }
                 Group::new(id.unwrap_or_else(new_id), environment_id, fields, at)
             })
             .collect();
-        Ok(GroupConfiguration { groups, nestings: import.nestings })
+        Ok(Some(GroupConfiguration { groups, nestings: import.nestings }))
     }
 }

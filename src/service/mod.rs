@@ -13,6 +13,7 @@ mod jwt_vc;
 pub mod mfa;
 pub mod notifications;
 pub mod oauth;
+mod populations;
 pub mod throttle;
 pub mod user_credentials;
 mod users;

@@ -283,7 +283,7 @@ async fn a_worker_manages_only_its_own_environment(app: &TestApp) {
     app.get(&a_user_in_b).bearer(&admin).send().await.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
 }
 
-async fn exchange(
+pub(crate) async fn exchange(
     app: &TestApp,
     env: &str,
     id: &str,

@@ -40,6 +40,7 @@ struct Expected {
     worker: SignIn,
     administrator: SignIn,
     username: String,
+    population: String,
     paired_wallet: String,
     pending_wallet: String,
     qr_url: String,
@@ -71,6 +72,7 @@ async fn a_person_signs_in_and_sees_the_environment(app: &TestApp) {
         worker: SignIn { environment_id: tenant.env.clone(), client_id, client_secret },
         administrator,
         username: "ada".into(),
+        population: "Default".into(),
         paired_wallet: tenant.wallet.wallet_id.clone(),
         pending_wallet: tenant.ids["pending_wallet_id"].clone(),
         qr_url: pending["pairingSession"]["qrUrl"].as_str().unwrap().into(),
@@ -168,6 +170,7 @@ async fn look_at_the_console(browser: Client, url: String, expected: Expected) -
     assert_eq!(options(&browser).await, std::slice::from_ref(&expected.worker.environment_id));
 
     assert_eq!(text(&browser, "article.user .username").await, expected.username);
+    assert_eq!(text(&browser, "article.user .population").await, expected.population);
     let wallet = |id: &str| format!("[data-wallet-id='{id}']");
     assert_eq!(text(&browser, &format!("{} .badge", wallet(&expected.paired_wallet))).await, "ACTIVE");
     let pending = wallet(&expected.pending_wallet);

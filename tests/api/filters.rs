@@ -79,7 +79,7 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
         ids(app, token, &users, "users", r#"name.family eq "dylan" or (username eq "adele")"#).await,
         [adele.as_str(), bob.as_str()]
     );
-    let user_attributes = ["id", "username", "email", "name.given", "name.family"];
+    let user_attributes = ["id", "username", "email", "name.given", "name.family", "population.id", "enabled"];
     assert_refused(app, token, &users, r#"mobilePhone eq "1""#, &user_attributes).await;
     assert_refused(app, token, &users, r#"username co "a""#, &user_attributes).await;
 
@@ -218,11 +218,20 @@ async fn a_filtered_list_is_followed_to_its_end_by_next(app: &TestApp) {
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let items = page.body["_embedded"]["users"].as_array().unwrap();
         assert_eq!(page.body["size"].as_u64(), Some(items.len() as u64));
+        assert_eq!(page.body["count"], 6, "every page counts all the matches, before its cursor too");
         assert!(items.len() == 2 || page.body["_links"]["next"].is_null(), "only the last page may be short");
         seen.extend(items.iter().map(id));
         next = page.body["_links"]["next"]["href"].as_str().map(str::to_owned);
     }
     assert_eq!(seen, expected);
+
+    // Unfiltered, the count is the whole list's, on a later page too.
+    let first = app.get(&format!("/v1/environments/{env}/users?limit=4")).bearer(&token).send().await;
+    let next = first.body["_links"]["next"]["href"].as_str().unwrap();
+    let second = app.get(next.strip_prefix("https://credd.test").unwrap_or(next)).bearer(&token).send().await;
+    for page in [&first.body, &second.body] {
+        assert_eq!((&page["count"], &page["size"]), (&json!(9), &json!(4)));
+    }
 }
 
 async fn parameters_a_list_does_not_take_are_refused(app: &TestApp) {
@@ -230,7 +239,7 @@ async fn parameters_a_list_does_not_take_are_refused(app: &TestApp) {
     let env = app.create_environment(&token, "Parameters").await;
     let base = format!("/v1/environments/{env}");
     for (path, parameter) in [
-        (format!("{base}/users?expand=population"), "expand"),
+        (format!("{base}/users?sortBy=username"), "sortBy"),
         (format!("{base}/credentialTypes?order=title"), "order"),
         (format!("{base}/deviceAuthenticationPolicies?limit=5"), "limit"),
         ("/v1/environments?Filter=x".to_owned(), "Filter"),

@@ -88,12 +88,23 @@ const OPERATIONS: &[Operation] = &[
     op(DELETE, "/v1/environments/{environment_id}/applications/{application_id}"),
     op(POST, "/v1/environments/{environment_id}/applications/{application_id}/secret"),
     op(GET, "/v1/environments/{environment_id}/users"),
-    op(POST, "/v1/environments/{environment_id}/users").body(r#"{"username":"intruder"}"#),
+    op(POST, "/v1/environments/{environment_id}/users")
+        .body(r#"{"username":"intruder","population":{"id":"{population_id}"}}"#),
     op(GET, "/v1/environments/{environment_id}/users/{user_id}").self_service(),
+    op(PUT, "/v1/environments/{environment_id}/users/{user_id}").body(r#"{"username":"taken"}"#).self_service(),
     op(PATCH, "/v1/environments/{environment_id}/users/{user_id}")
         .body(r#"{"email":"taken@example.com"}"#)
         .self_service(),
     op(DELETE, "/v1/environments/{environment_id}/users/{user_id}"),
+    op(GET, "/v1/environments/{environment_id}/users/{user_id}/population").self_service(),
+    op(PUT, "/v1/environments/{environment_id}/users/{user_id}/population").body(r#"{"id":"{population_id}"}"#),
+    op(GET, "/v1/environments/{environment_id}/users/{user_id}/enabled").self_service(),
+    op(PUT, "/v1/environments/{environment_id}/users/{user_id}/enabled").body(r#"{"enabled":false}"#),
+    op(GET, "/v1/environments/{environment_id}/populations"),
+    op(POST, "/v1/environments/{environment_id}/populations").body(r#"{"name":"intruder","default":true}"#),
+    op(GET, "/v1/environments/{environment_id}/populations/{population_id}"),
+    op(PUT, "/v1/environments/{environment_id}/populations/{population_id}").body(r#"{"name":"taken","default":true}"#),
+    op(DELETE, "/v1/environments/{environment_id}/populations/{population_id}"),
     op(GET, "/v1/environments/{environment_id}/groups"),
     op(POST, "/v1/environments/{environment_id}/groups").body(r#"{"name":"intruder"}"#),
     op(GET, "/v1/environments/{environment_id}/groups/{group_id}"),
@@ -248,6 +259,7 @@ pub async fn tenant(app: &TestApp) -> Tenant {
     )
     .await;
     let policy = created(format!("{base}/deviceAuthenticationPolicies"), policy("Strict", json!({}))).await;
+    let population = created(format!("{base}/populations"), json!({ "name": "Staff" })).await;
     let device = created(
         format!("{owner}/devices"),
         json!({ "type": "EMAIL", "email": "ada@example.com", "policy": { "id": policy }, "status": "ACTIVATION_REQUIRED" }),
@@ -286,6 +298,7 @@ pub async fn tenant(app: &TestApp) -> Tenant {
         ("credential_id", credential),
         ("device_id", device),
         ("policy_id", policy),
+        ("population_id", population),
         ("group_id", group),
         ("nested_group_id", nested_group),
     ]);
@@ -324,6 +337,7 @@ const KNOWN: &[&str] = &[
     "credential_id",
     "device_id",
     "policy_id",
+    "population_id",
     "group_id",
     "nested_group_id",
 ];

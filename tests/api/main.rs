@@ -20,6 +20,7 @@ mod notifications;
 mod openapi;
 mod operability;
 mod pairing_security;
+mod populations;
 mod restart;
 mod secrets;
 mod test_suite_helpers;

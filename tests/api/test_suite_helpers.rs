@@ -30,8 +30,14 @@ async fn export(app: &TestApp, token: &str, env: &str) -> Value {
 
 /// The document without its items' ids, as for a copy into another environment.
 fn without_ids(mut document: Value) -> Value {
-    let sections = ["credentialTypes", "digitalWalletApplications", "templateContents", "deviceAuthenticationPolicies"];
-    for section in sections.into_iter().chain(["groups"]) {
+    for section in [
+        "credentialTypes",
+        "digitalWalletApplications",
+        "templateContents",
+        "deviceAuthenticationPolicies",
+        "populations",
+        "groups",
+    ] {
         for item in document[section].as_array_mut().unwrap() {
             item.as_object_mut().unwrap().remove("id");
         }

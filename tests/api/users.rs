@@ -17,6 +17,11 @@ on_both_backends!(
     usernames_are_one_whatever_their_case,
     case_duplicates_stop_the_usernames_migration_with_a_message,
     a_cursor_answers_only_on_its_own_list,
+    put_replaces_the_whole_user,
+    users_move_between_populations,
+    a_disabled_user_gets_no_token,
+    expand_population_embeds_it,
+    users_filter_by_population_and_page_to_the_end,
 );
 
 async fn create_read_and_delete_a_user(app: &TestApp) {
@@ -294,4 +299,209 @@ async fn a_cursor_answers_only_on_its_own_list(app: &TestApp) {
             "{elsewhere}"
         );
     }
+}
+
+async fn put_replaces_the_whole_user(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Put").await;
+    let created = app
+        .create_user(
+            &admin,
+            &env,
+            json!({ "username": "ada", "email": "ada@example.com", "locale": "en", "name": { "given": "Ada", "family": "L" } }),
+        )
+        .await;
+    let path = format!("/v1/environments/{env}/users/{}", created["id"].as_str().unwrap());
+
+    let replaced = app
+        .put(&path)
+        .bearer(&admin)
+        .json(json!({ "username": "ada.l", "name": { "family": "Lovelace" } }))
+        .send()
+        .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    assert_eq!(replaced.body["username"], "ada.l");
+    assert!(replaced.body.get("email").is_none() && replaced.body.get("locale").is_none(), "{}", replaced.body);
+    assert_eq!(replaced.body["name"], json!({ "family": "Lovelace" }), "name parts left out are cleared too");
+    assert_eq!(replaced.body["population"], created["population"], "left out, the user stays where they are");
+    assert_eq!((&replaced.body["createdAt"], &replaced.body["enabled"]), (&created["createdAt"], &json!(true)));
+    assert_eq!(app.get(&path).bearer(&admin).send().await.body, replaced.body);
+
+    let response = app.put(&path).bearer(&admin).json(json!({ "email": "ada@example.com" })).send().await;
+    let detail = response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    assert_eq!((&detail["code"], &detail["target"]), (&json!("REQUIRED_VALUE"), &json!("username")));
+    app.create_user(&admin, &env, json!({ "username": "bob" })).await;
+    let response = app.put(&path).bearer(&admin).json(json!({ "username": "BOB" })).send().await;
+    response.expect_error(StatusCode::CONFLICT, "UNIQUENESS_VIOLATION");
+    let missing = format!("/v1/environments/{env}/users/{}", uuid::Uuid::new_v4());
+    let response = app.put(&missing).bearer(&admin).json(json!({ "username": "x" })).send().await;
+    response.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+/// Creates a population; its id.
+async fn population(app: &TestApp, token: &str, env: &str, name: &str) -> String {
+    let response = app
+        .post(&format!("/v1/environments/{env}/populations"))
+        .bearer(token)
+        .json(json!({ "name": name }))
+        .send()
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    response.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn users_move_between_populations(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Moves").await;
+    let other = app.create_environment(&admin, "Other").await;
+    let staff = population(app, &admin, &env, "Staff").await;
+    let partners = population(app, &admin, &env, "Partners").await;
+    let foreign = population(app, &admin, &other, "Foreign").await;
+    let ada = app.create_user(&admin, &env, json!({ "username": "ada" })).await;
+    let path = format!("/v1/environments/{env}/users/{}", ada["id"].as_str().unwrap());
+    let population_path = format!("{path}/population");
+
+    let read = app.get(&population_path).bearer(&admin).send().await;
+    assert_eq!(read.body["id"], ada["population"]["id"], "{}", read.body);
+    assert_eq!(read.body["_links"]["self"]["href"], format!("https://credd.test{population_path}"));
+
+    let moved = app.put(&population_path).bearer(&admin).json(json!({ "id": staff })).send().await;
+    assert_eq!((moved.status, &moved.body["id"]), (StatusCode::OK, &json!(staff)), "{}", moved.body);
+    assert_eq!(app.get(&path).bearer(&admin).send().await.body["population"]["id"], staff);
+    let staff_path = format!("/v1/environments/{env}/populations/{staff}");
+    assert_eq!(app.get(&staff_path).bearer(&admin).send().await.body["userCount"], 1);
+
+    // PATCH moves too; another environment's population or none is refused, and the
+    // user stays where they were.
+    let patched = app.patch(&path).bearer(&admin).json(json!({ "population": { "id": partners } })).send().await;
+    assert_eq!(patched.body["population"]["id"], partners, "{}", patched.body);
+    for wrong in [foreign.clone(), uuid::Uuid::new_v4().to_string()] {
+        let response = app.put(&population_path).bearer(&admin).json(json!({ "id": wrong })).send().await;
+        let detail = response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+        assert_eq!(detail["target"], "population.id");
+    }
+    let response = app.put(&population_path).bearer(&admin).json(json!({})).send().await;
+    let detail = response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    assert_eq!((&detail["code"], &detail["target"]), (&json!("REQUIRED_VALUE"), &json!("id")));
+    assert_eq!(app.get(&population_path).bearer(&admin).send().await.body["id"], partners);
+    let missing = format!("/v1/environments/{env}/users/{}/population", uuid::Uuid::new_v4());
+    let response = app.put(&missing).bearer(&admin).json(json!({ "id": staff })).send().await;
+    response.expect_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+async fn a_disabled_user_gets_no_token(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Disabled").await;
+    let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
+    let ada = app.create_user(&admin, &env, json!({ "username": "ada" })).await;
+    let ada_id = ada["id"].as_str().unwrap();
+    let (path, enabled_path) =
+        (format!("/v1/environments/{env}/users/{ada_id}"), format!("/v1/environments/{env}/users/{ada_id}/enabled"));
+    let token = crate::auth::exchange(app, &env, &id, &secret, ada_id, "p1:read:user").await;
+    let token = token.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get(&enabled_path).bearer(&token).send().await.body["enabled"], true);
+
+    let disabled = app.put(&enabled_path).bearer(&admin).json(json!({ "enabled": false })).send().await;
+    assert_eq!((disabled.status, &disabled.body["enabled"]), (StatusCode::OK, &json!(false)), "{}", disabled.body);
+    assert_eq!(app.get(&path).bearer(&admin).send().await.body["enabled"], false);
+    app.get(&path).bearer(&token).send().await.expect_error(StatusCode::UNAUTHORIZED, "ACCESS_FAILED");
+    let refused = crate::auth::exchange(app, &env, &id, &secret, ada_id, "p1:read:user").await;
+    assert_eq!((refused.status, &refused.body["error"]), (StatusCode::BAD_REQUEST, &json!("invalid_grant")));
+    // `enabled` in a user's body is read-only: it changes nothing.
+    let patched = app.patch(&path).bearer(&admin).json(json!({ "enabled": true, "locale": "fr" })).send().await;
+    assert_eq!(patched.body["enabled"], false, "{}", patched.body);
+
+    app.put(&enabled_path).bearer(&admin).json(json!({ "enabled": true })).send().await;
+    let again = crate::auth::exchange(app, &env, &id, &secret, ada_id, "p1:read:user").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    let response = app.put(&enabled_path).bearer(&admin).json(json!({ "enabled": "no" })).send().await;
+    response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+}
+
+async fn expand_population_embeds_it(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Expand").await;
+    let staff = population(app, &admin, &env, "Staff").await;
+    let ada = app.create_user(&admin, &env, json!({ "username": "ada", "population": { "id": staff } })).await;
+    app.create_user(&admin, &env, json!({ "username": "bob" })).await;
+    let path = format!("/v1/environments/{env}/users/{}", ada["id"].as_str().unwrap());
+
+    let plain = app.get(&path).bearer(&admin).send().await.body;
+    assert!(plain.get("_embedded").is_none());
+    let expanded = app.get(&format!("{path}?expand=population")).bearer(&admin).send().await.body;
+    let embedded = &expanded["_embedded"]["population"];
+    assert_eq!(
+        (&embedded["id"], &embedded["name"], &embedded["userCount"]),
+        (&json!(staff), &json!("Staff"), &json!(1))
+    );
+
+    let list = app.get(&format!("/v1/environments/{env}/users?expand=population")).bearer(&admin).send().await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let names: Vec<(&str, &str)> = list.body["_embedded"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["username"].as_str().unwrap(), u["_embedded"]["population"]["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, [("ada", "Staff"), ("bob", "Default")]);
+
+    for bad in [format!("{path}?expand=groups"), format!("/v1/environments/{env}/users?expand=everything")] {
+        let response = app.get(&bad).bearer(&admin).send().await;
+        let detail = response.expect_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+        assert_eq!(detail["target"], "expand");
+    }
+    let response = app.get(&format!("/v1/environments/{env}/users?include=all")).bearer(&admin).send().await;
+    assert_eq!(response.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA")["code"], "INVALID_FILTER");
+}
+
+async fn users_filter_by_population_and_page_to_the_end(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let env = app.create_environment(&admin, "Population pages").await;
+    let staff = population(app, &admin, &env, "Staff").await;
+    let mut expected = Vec::new();
+    for i in 0..7 {
+        let username = format!("user{i}");
+        if i % 3 == 0 {
+            app.create_user(&admin, &env, json!({ "username": username })).await;
+        } else {
+            app.create_user(&admin, &env, json!({ "username": username, "population": { "id": staff } })).await;
+            expected.push(username);
+        }
+    }
+    let filter = url_encode(&format!(r#"population.id eq "{staff}""#));
+    let mut next = Some(format!("/v1/environments/{env}/users?limit=2&filter={filter}"));
+    let mut seen = Vec::new();
+    while let Some(path) = next {
+        let page = app.get(&path).bearer(&admin).send().await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let users = page.body["_embedded"]["users"].as_array().unwrap();
+        assert!(users.len() <= 2 && page.body["size"] == users.len());
+        assert!(users.iter().all(|u| u["population"]["id"] == staff.as_str()));
+        seen.extend(users.iter().map(|u| u["username"].as_str().unwrap().to_owned()));
+        next = page.body["_links"]["next"]["href"]
+            .as_str()
+            .map(|h| h.strip_prefix("https://credd.test").unwrap().to_owned());
+    }
+    assert_eq!(seen, expected);
+
+    let user3 = app
+        .get(&format!("/v1/environments/{env}/users?filter={}", url_encode(r#"username eq "user3""#)))
+        .bearer(&admin)
+        .send()
+        .await;
+    let user3_id = user3.body["_embedded"]["users"][0]["id"].as_str().unwrap().to_owned();
+    app.put(&format!("/v1/environments/{env}/users/{user3_id}/enabled"))
+        .bearer(&admin)
+        .json(json!({ "enabled": false }))
+        .send()
+        .await;
+    let filter = url_encode(r#"enabled eq false"#);
+    let disabled = app.get(&format!("/v1/environments/{env}/users?filter={filter}")).bearer(&admin).send().await;
+    let usernames: Vec<&str> = disabled.body["_embedded"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(usernames, ["user3"]);
 }

@@ -11,6 +11,7 @@ use crate::group::{
 };
 use crate::mfa::{DevicePolicy, MfaSettings};
 use crate::notification::TemplateContent;
+use crate::population::Population;
 use crate::validation::{FieldError, FieldErrorKind};
 use crate::wallet::WalletApplication;
 
@@ -19,6 +20,7 @@ pub const CREDENTIAL_TYPES: &str = "credentialTypes";
 pub const WALLET_APPLICATIONS: &str = "digitalWalletApplications";
 pub const TEMPLATE_CONTENTS: &str = "templateContents";
 pub const DEVICE_POLICIES: &str = "deviceAuthenticationPolicies";
+pub const POPULATIONS: &str = "populations";
 pub const GROUPS: &str = "groups";
 pub const GROUP_NESTINGS: &str = "groupNestings";
 
@@ -35,6 +37,11 @@ pub struct Configuration {
     pub device_policies: Vec<DevicePolicy>,
     /// `None`: the defaults, as in a new environment.
     pub mfa_settings: Option<MfaSettings>,
+    /// `None`: the environment's populations stay as they are (a reset, an import
+    /// without them). Otherwise they replace the environment's: the one marked default
+    /// gives the environment's default population its settings (its id stays), the
+    /// others are the environment's other populations.
+    pub populations: Option<Vec<Population>>,
     /// `None`: the environment's groups and their nestings stay as they are (a reset, an
     /// import without them); otherwise they replace the environment's. Who is in them
     /// is not configuration.
@@ -60,14 +67,15 @@ impl Configuration {
             template_contents: Vec::new(),
             device_policies: vec![policy],
             mfa_settings: None,
+            populations: None,
             groups: None,
         }
     }
 
     /// The rules between the parts, each part being valid on its own: an id at most
     /// once per section, one template content per template, method, locale and
-    /// variant, exactly one default device policy, and groups as the groups routes
-    /// keep them.
+    /// variant, exactly one default device policy, populations with unique names,
+    /// exactly one of them the default, and groups as the groups routes keep them.
     pub fn check(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         once_each(&mut errors, CREDENTIAL_TYPES, self.credential_types.iter().map(|t| t.id));
@@ -102,6 +110,24 @@ impl Configuration {
                 DEVICE_POLICIES,
                 "Exactly one device authentication policy must be the default.",
             ));
+        }
+
+        if let Some(populations) = &self.populations {
+            once_each(&mut errors, POPULATIONS, populations.iter().map(|p| p.id));
+            let mut names = HashSet::new();
+            for (i, p) in populations.iter().enumerate() {
+                // Unique whatever the case of A to Z, as the stores compare them.
+                if !names.insert(p.name.to_ascii_lowercase()) {
+                    errors.push(FieldError::new(
+                        format!("{POPULATIONS}[{i}].name"),
+                        FieldErrorKind::NotUnique,
+                        "An earlier population has the same name.",
+                    ));
+                }
+            }
+            if populations.iter().filter(|p| p.default).count() != 1 {
+                errors.push(FieldError::invalid(POPULATIONS, "Exactly one population must be the default."));
+            }
         }
         if let Some(groups) = &self.groups {
             errors.extend(groups.check());

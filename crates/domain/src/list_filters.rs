@@ -10,6 +10,7 @@ use crate::filter::{Attribute, Filterable, Kind, Operator, Value};
 use crate::group::{Group, GroupNode, Membership};
 use crate::mfa::{Device, DevicePolicy};
 use crate::notification::{Notification, TemplateContent};
+use crate::population::Population;
 use crate::user::User;
 use crate::wallet::{DigitalWallet, WalletApplication};
 
@@ -44,6 +45,18 @@ impl Filterable for Application {
     }
 }
 
+impl Filterable for Population {
+    const ATTRIBUTES: &'static [Attribute] = &[attribute("id", Kind::Id, EQ), attribute("name", Kind::Text, EQ_SW)];
+
+    fn value(&self, attribute: &str) -> Option<Value<'_>> {
+        match attribute {
+            "id" => Some(Value::Id(self.id)),
+            "name" => Some(Value::Text(&self.name)),
+            _ => None,
+        }
+    }
+}
+
 impl Filterable for User {
     const ATTRIBUTES: &'static [Attribute] = &[
         attribute("id", Kind::Id, EQ),
@@ -51,6 +64,8 @@ impl Filterable for User {
         attribute("email", Kind::Text, EQ_SW),
         attribute("name.given", Kind::Text, EQ_SW),
         attribute("name.family", Kind::Text, EQ_SW),
+        attribute("population.id", Kind::Id, EQ),
+        attribute("enabled", Kind::Boolean, EQ),
     ];
 
     fn value(&self, attribute: &str) -> Option<Value<'_>> {
@@ -60,6 +75,8 @@ impl Filterable for User {
             "email" => self.email.as_deref().map(Value::Text),
             "name.given" => self.name_given.as_deref().map(Value::Text),
             "name.family" => self.name_family.as_deref().map(Value::Text),
+            "population.id" => Some(Value::Id(self.population_id)),
+            "enabled" => Some(Value::Boolean(self.enabled)),
             _ => None,
         }
     }

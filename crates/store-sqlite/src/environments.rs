@@ -15,7 +15,7 @@ use crate::credential_types::insert_credential_type;
 use crate::groups::replace_groups;
 use crate::mfa::{insert_policy, upsert_mfa_settings};
 use crate::notifications::insert_template_content;
-use crate::populations::insert_population;
+use crate::populations::{insert_population, replace_populations};
 use crate::rows::{EnvironmentRow, SigningKeyRow};
 use crate::wallets::insert_wallet_application;
 use crate::{SqliteStore, after_key, backend, one_row};
@@ -81,6 +81,9 @@ async fn write_configuration(conn: &mut SqliteConnection, configuration: &Config
     }
     for policy in &configuration.device_policies {
         insert_policy(conn, policy).await?;
+    }
+    if let Some(populations) = &configuration.populations {
+        replace_populations(&mut *conn, configuration.environment_id, populations).await?;
     }
     if let Some(settings) = &configuration.mfa_settings {
         upsert_mfa_settings(conn, settings).await?;

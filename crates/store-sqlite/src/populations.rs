@@ -58,6 +58,47 @@ async fn clear_default(conn: &mut SqliteConnection, population: &Population) -> 
     .map_err(backend)
 }
 
+/// Replaces the environment's populations with `populations` (exactly one of them the
+/// default), in `conn`'s transaction: the environment's default population takes the
+/// settings of the one marked default and keeps its id; the others are deleted and
+/// the rest written. The environment has no users (see `replace_configuration`).
+pub(crate) async fn replace_populations(
+    conn: &mut SqliteConnection,
+    environment_id: Uuid,
+    populations: &[Population],
+) -> StoreResult<()> {
+    let environment_id = environment_id.hyphenated();
+    sqlx::query!("DELETE FROM populations WHERE environment_id = ?1 AND NOT is_default", environment_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    for population in populations.iter().filter(|p| p.default) {
+        let (password_policy_id, theme_id) =
+            (population.password_policy_id.map(|id| id.hyphenated()), population.theme_id.map(|id| id.hyphenated()));
+        let alternative_identifiers = encode_alternative_identifiers(population);
+        sqlx::query!(
+            "UPDATE populations SET name = ?2, description = ?3, password_policy_id = ?4, theme_id = ?5,
+                                    preferred_language = ?6, alternative_identifiers = ?7, updated_at = ?8
+             WHERE environment_id = ?1 AND is_default",
+            environment_id,
+            population.name,
+            population.description,
+            password_policy_id,
+            theme_id,
+            population.preferred_language,
+            alternative_identifiers,
+            population.updated_at,
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    }
+    for population in populations.iter().filter(|p| !p.default) {
+        insert_population(conn, population).await?;
+    }
+    Ok(())
+}
+
 impl PopulationStore for SqliteStore {
     async fn create_population(&self, population: &Population) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;

@@ -174,6 +174,8 @@ fn full_configuration(environment_id: Uuid) -> Configuration {
         template_contents: vec![content],
         device_policies: vec![default, strict],
         mfa_settings: Some(MfaSettings { max_allowed_devices: 3, ..MfaSettings::defaults(environment_id, at) }),
+        // Checked in populations.rs.
+        populations: None,
         groups: None,
     }
 }
@@ -192,6 +194,7 @@ async fn configuration_of<S: Store>(store: &S, environment_id: Uuid) -> Configur
         template_contents,
         device_policies: store.device_policies(environment_id).await.unwrap(),
         mfa_settings: store.mfa_settings(environment_id).await.unwrap(),
+        populations: None,
         groups: None,
     }
 }

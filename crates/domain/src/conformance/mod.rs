@@ -78,6 +78,7 @@ macro_rules! conformance_tests {
                 one_population_is_the_default_and_the_flag_moves,
                 populations_with_users_and_the_default_stay,
                 users_live_in_a_population_of_their_environment,
+                configuration_replaces_populations_and_reset_keeps_them,
             ],
             users [
                 users_are_scoped_to_their_environment,

@@ -1,7 +1,9 @@
 //! Populations: one default per environment, unique names, user counts, and deletes
 //! refused while users remain.
 
-use super::{create_environment, user};
+use super::{create_environment, issuer_profile, user};
+use crate::configuration::Configuration;
+use crate::mfa::DevicePolicy;
 use crate::page::PageRequest;
 use crate::population::{Population, PopulationFields};
 use crate::time::{new_id, now};
@@ -146,4 +148,33 @@ pub(super) async fn users_live_in_a_population_of_their_environment<S: Store>(st
     assert_eq!(store.users(env.id, &of(staff.id), page).await.unwrap().items, vec![ada]);
     assert_eq!(store.users(env.id, &of(env.id), page).await.unwrap().items, vec![bob]);
     assert!(store.users(env.id, &of(foreign.id), page).await.unwrap().items.is_empty());
+}
+
+pub(super) async fn configuration_replaces_populations_and_reset_keeps_them<S: Store>(store: &S) {
+    let env = create_environment(store, "Configured").await;
+    let before = store.default_population(env.id).await.unwrap();
+    let staff = population(env.id, "Staff", false);
+    store.create_population(&staff).await.unwrap();
+    // The default's settings come from the one marked default; its id stays.
+    let renamed = Population { id: new_id(), ..population(env.id, "Everyone", true) };
+    let partners = population(env.id, "Partners", false);
+    let configuration = Configuration {
+        populations: Some(vec![renamed.clone(), partners.clone()]),
+        ..Configuration::initial(
+            issuer_profile(env.id, "Configured", 7),
+            DevicePolicy::initial(env.id, new_id(), now()),
+        )
+    };
+    assert!(store.replace_configuration(&configuration).await.unwrap());
+    let default = Population { id: before.id, created_at: before.created_at, ..renamed };
+    let mut expected = vec![default, partners];
+    expected.sort_by_key(|p| p.id);
+    assert_eq!(store.populations(env.id, PageRequest::first(10)).await.unwrap().items, expected);
+
+    // A reset deletes the users and leaves the populations.
+    store.create_user(&member(&expected[0], "ada")).await.unwrap();
+    let reset = Configuration { populations: None, ..configuration };
+    store.reset_environment(&reset).await.unwrap();
+    assert_eq!(store.populations(env.id, PageRequest::first(10)).await.unwrap().items, expected);
+    assert!(store.users(env.id, &UserFilter::default(), PageRequest::first(10)).await.unwrap().items.is_empty());
 }
