@@ -337,6 +337,8 @@ async function userCard(environmentId, user) {
       return Promise.all(credentials.map((c) => credentialItem(base, c, named)));
     }),
     part("MFA devices", "devices", async () => (await everything(`${base}/devices`, "devices")).map(deviceItem)),
+    part("Groups", "groups", async () =>
+      (await everything(`${base}/memberOfGroups`, "groupMemberships")).map(groupItem)),
   ]);
   return el("article", { class: "card user", "data-user-id": user.id },
     el("header", null,
@@ -409,6 +411,12 @@ function deviceItem(device) {
       device.nickname ? el("em", null, device.nickname) : null),
     facts(["id", device.id], ["created", when(device.createdAt)],
       ["locked until", device.lock && when(device.lock.expiresAt)]));
+}
+
+/** A group the user is in: added to it (DIRECT), or through its filter or a nested group (INDIRECT). */
+function groupItem(membership) {
+  return el("div", { class: "item group", "data-group-id": membership.id },
+    el("div", { class: "line" }, badge(membership.type), el("strong", null, membership.name)));
 }
 
 async function loadNotifications(environmentId, mine, first) {

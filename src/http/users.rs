@@ -183,6 +183,13 @@ struct UserView {
     /// With `expand=population`.
     #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
     embedded: Option<UserEmbedded>,
+    /// Every group the user is in, however they are in it, with
+    /// `include=memberOfGroupIDs` on a read of one user.
+    #[serde(rename = "memberOfGroupIDs", skip_serializing_if = "Option::is_none")]
+    member_of_group_ids: Option<Vec<Uuid>>,
+    /// Their names, with `include=memberOfGroupNames`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_of_group_names: Option<Vec<String>>,
 }
 
 /// What `expand` puts in a user.
@@ -232,6 +239,8 @@ fn view(links: &Links, user: User, populations: Option<&HashMap<Uuid, Population
         created_at: user.created_at,
         updated_at: user.updated_at,
         embedded,
+        member_of_group_ids: None,
+        member_of_group_names: None,
     }
 }
 
@@ -250,6 +259,26 @@ impl ExpandQuery {
             Some(other) => Err(Error::bad_request("expand", format!("expand takes population, not '{other}'."))),
             None => Ok(true),
         }
+    }
+}
+
+/// `include` of a read of one user: the groups the user is in.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct IncludeQuery {
+    /// `memberOfGroupIDs`, `memberOfGroupNames`, or both separated by a comma.
+    include: Option<String>,
+}
+
+impl IncludeQuery {
+    /// Whether the ids, and the names, are asked for.
+    fn groups(&self) -> Result<(bool, bool)> {
+        let parts: Vec<&str> = self.include.iter().flat_map(|i| i.split(',')).map(str::trim).collect();
+        if let Some(other) = parts.iter().find(|p| !matches!(**p, "memberOfGroupIDs" | "memberOfGroupNames")) {
+            let message = format!("include takes memberOfGroupIDs and memberOfGroupNames, not '{other}'.");
+            return Err(Error::bad_request("include", message));
+        }
+        Ok((parts.contains(&"memberOfGroupIDs"), parts.contains(&"memberOfGroupNames")))
     }
 }
 
@@ -296,8 +325,8 @@ async fn create(
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/users", operation_id = "listUsers",
     params(ListQuery, ExpandQuery, ("filter" = Option<String>, Query,
         description = "SCIM: `id`, `population.id`, `enabled` eq; `username`, `email`, `name.given`, \
-            `name.family` eq or sw; joined by `and`, `or`, parentheses: \
-            `population.id eq \"…\" and username sw \"ad\"`.")),
+            `name.family` eq or sw; the groups a user is in, `memberOfGroups[id eq \"…\"]` (`id` eq, `name` eq \
+            or sw); joined by `and`, `or`, parentheses: `population.id eq \"…\" and username sw \"ad\"`.")),
     responses((status = 200, description = "A page of users.", body = Users)))]
 async fn list(
     State(state): State<AppState>,
@@ -315,17 +344,24 @@ async fn list(
 
 /// Read a user (a user's own token with `p1:read:user` may too).
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/users/{user_id}", operation_id = "readUser",
-    params(ExpandQuery),
+    params(ExpandQuery, IncludeQuery),
     responses((status = 200, description = "The user.", body = UserView)))]
 async fn read(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((environment_id, id)): Path<(Uuid, Uuid)>,
     Query(expand): Query<ExpandQuery>,
+    Query(include): Query<IncludeQuery>,
 ) -> Result<Json<UserView>> {
+    let (ids, names) = include.groups()?;
     let user = state.credd.user(&caller, environment_id, id).await?;
     let populations = expanded(&state, &caller, &expand, std::slice::from_ref(&user)).await?;
-    Ok(Json(view(&state.links, user, populations.as_ref())))
+    let groups = if ids || names { state.credd.groups_of_user(&user).await? } else { Vec::new() };
+    Ok(Json(UserView {
+        member_of_group_ids: ids.then(|| groups.iter().map(|m| m.group.id).collect()),
+        member_of_group_names: names.then(|| groups.iter().map(|m| m.group.name.clone()).collect()),
+        ..view(&state.links, user, populations.as_ref())
+    }))
 }
 
 /// Replace a user: `username` is required, and attributes left out are cleared (a

@@ -9,6 +9,7 @@ use domain::filter::{Filter, page_matching};
 use domain::group::{
     Group, GroupFields, GroupWrite, MAX_DYNAMIC_GROUPS_PER_ENVIRONMENT, MAX_GROUPS_PER_ENVIRONMENT,
     MAX_GROUPS_PER_USER, MAX_OUTER_GROUPS_PER_GROUP, MemberAdded, Membership, MembershipType, Nested, Nesting,
+    UserInGroups,
 };
 use domain::page::{CountedPage, MAX_LIMIT, Page, PageRequest};
 use domain::population::Population;
@@ -279,6 +280,26 @@ impl Credd {
             .zip(selected)
             .map(|(user, selected)| graph.memberships(direct.get(&user.id).unwrap_or(&none), selected))
             .collect())
+    }
+
+    /// A page of the environment's users (narrowed by the store as `narrowed` says) that
+    /// `filter` selects when it reads their groups (`memberOfGroups[…]`): each chunk
+    /// of users read is matched against their groups.
+    pub(super) async fn users_in_groups(
+        &self,
+        environment_id: Uuid,
+        narrowed: &UserFilter,
+        filter: &Filter,
+        page: PageRequest,
+    ) -> Result<CountedPage<User>> {
+        let fetch = |request| async move {
+            let users = self.store.users(environment_id, narrowed, request).await?;
+            let groups = self.groups_of_users(environment_id, &users.items).await?;
+            let items = users.items.into_iter().zip(groups).map(|(user, groups)| UserInGroups { user, groups });
+            Ok::<_, Error>(Page { items: items.collect(), has_more: users.has_more })
+        };
+        let counted = page_matching(Some(filter), page, fetch, |u| u.user.id).await?;
+        counted.try_map(|u| Ok(u.user))
     }
 
     /// Nests the group in `outer_group_id`: the group's members become members of the

@@ -1,5 +1,6 @@
 use domain::StoreError;
 use domain::filter::{Filter, Literal, page_matching_indexed};
+use domain::group::MEMBER_OF_GROUPS;
 use domain::page::{CountedPage, PageRequest};
 use domain::store::{EnvironmentStore, PopulationStore, UserStore};
 use domain::time::{new_id, now};
@@ -56,6 +57,9 @@ impl Credd {
             _ => None,
         };
         let narrowed = UserFilter { username, population_id };
+        if let Some(filter) = filter.filter(|f| f.reads(MEMBER_OF_GROUPS)) {
+            return self.users_in_groups(environment_id, &narrowed, filter, page).await;
+        }
         let fetch = |page| self.store.users(environment_id, &narrowed, page);
         let count = || self.store.count_users(environment_id);
         Ok(page_matching_indexed(filter, page, fetch, |u| u.id, count).await?)

@@ -41,6 +41,8 @@ struct Expected {
     administrator: SignIn,
     username: String,
     population: String,
+    /// The groups the user is in, each with how (`DIRECT`, `INDIRECT`).
+    groups: Vec<(String, &'static str, &'static str)>,
     paired_wallet: String,
     pending_wallet: String,
     qr_url: String,
@@ -73,6 +75,10 @@ async fn a_person_signs_in_and_sees_the_environment(app: &TestApp) {
         administrator,
         username: "ada".into(),
         population: "Default".into(),
+        groups: vec![
+            (tenant.ids["group_id"].clone(), "Staff", "DIRECT"),
+            (tenant.ids["nested_group_id"].clone(), "Everyone", "INDIRECT"),
+        ],
         paired_wallet: tenant.wallet.wallet_id.clone(),
         pending_wallet: tenant.ids["pending_wallet_id"].clone(),
         qr_url: pending["pairingSession"]["qrUrl"].as_str().unwrap().into(),
@@ -171,6 +177,10 @@ async fn look_at_the_console(browser: Client, url: String, expected: Expected) -
 
     assert_eq!(text(&browser, "article.user .username").await, expected.username);
     assert_eq!(text(&browser, "article.user .population").await, expected.population);
+    for (group, name, how) in &expected.groups {
+        let shown = text(&browser, &format!("[data-group-id='{group}']")).await;
+        assert!(shown.contains(name) && shown.contains(how), "the user's groups show {name} ({how}): {shown}");
+    }
     let wallet = |id: &str| format!("[data-wallet-id='{id}']");
     assert_eq!(text(&browser, &format!("{} .badge", wallet(&expected.paired_wallet))).await, "ACTIVE");
     let pending = wallet(&expected.pending_wallet);

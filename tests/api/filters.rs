@@ -79,7 +79,8 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
         ids(app, token, &users, "users", r#"name.family eq "dylan" or (username eq "adele")"#).await,
         [adele.as_str(), bob.as_str()]
     );
-    let user_attributes = ["id", "username", "email", "name.given", "name.family", "population.id", "enabled"];
+    let user_attributes =
+        ["id", "username", "email", "name.given", "name.family", "population.id", "enabled", "memberOfGroups"];
     assert_refused(app, token, &users, r#"mobilePhone eq "1""#, &user_attributes).await;
     assert_refused(app, token, &users, r#"username co "a""#, &user_attributes).await;
 

@@ -16,6 +16,7 @@ on_both_backends!(
     deleting_a_group_takes_its_memberships_and_nestings,
     population_groups_follow_their_population,
     groups_and_their_nestings_are_configuration,
+    a_users_groups_are_read_three_ways,
 );
 
 /// An environment with a worker's token.
@@ -498,4 +499,82 @@ async fn groups_and_their_nestings_are_configuration(app: &TestApp) {
     let response = app.put(&other.path("/configuration")).bearer(&other.token).json(copy).send().await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     assert_eq!(other.get("/groups").await["size"], 2);
+}
+
+/// The groups a user is in: on the user (`include`), as the user's memberships, and
+/// by filtering the users list on them (PingOne's `memberOfGroups[id eq "…"]`).
+async fn a_users_groups_are_read_three_ways(app: &TestApp) {
+    let d = Directory::new(app, "Three ways").await;
+    let ada = d.user(json!({ "username": "ada", "name": { "family": "demo" } })).await;
+    let bob = d.user(json!({ "username": "bob", "name": { "family": "demo" } })).await;
+    let cy = d.user(json!({ "username": "cy" })).await;
+    let dee = d.user(json!({ "username": "dee", "name": { "family": "demo" } })).await;
+    let [staff, engineering, bees] = [
+        d.group(json!({ "name": "Staff" })).await,
+        d.group(json!({ "name": "Engineering" })).await,
+        d.group(json!({ "name": "Bees", "userFilter": "username sw \"b\"" })).await,
+    ];
+    d.created(&format!("/groups/{engineering}/memberOfGroups"), json!({ "id": staff })).await;
+    d.created(&format!("/groups/{bees}/memberOfGroups"), json!({ "id": staff })).await;
+    d.created(&format!("/users/{ada}/memberOfGroups"), json!({ "id": staff })).await;
+    d.created(&format!("/users/{cy}/memberOfGroups"), json!({ "id": engineering })).await;
+
+    // 1. On the user, as PingOne's include answers: every group, however the user is in it.
+    let user = d.get(&format!("/users/{bob}?include=memberOfGroupIDs,memberOfGroupNames")).await;
+    assert_eq!(user["memberOfGroupIDs"], json!([staff, bees]));
+    assert_eq!(user["memberOfGroupNames"], json!(["Staff", "Bees"]));
+    let user = d.get(&format!("/users/{cy}?include=memberOfGroupNames")).await;
+    assert_eq!(
+        (user["memberOfGroupNames"].clone(), user.get("memberOfGroupIDs")),
+        (json!(["Staff", "Engineering"]), None)
+    );
+    let plain = d.get(&format!("/users/{dee}")).await;
+    assert!(plain.get("memberOfGroupIDs").is_none() && plain.get("memberOfGroupNames").is_none());
+    assert_eq!(d.get(&format!("/users/{dee}?include=memberOfGroupIDs")).await["memberOfGroupIDs"], json!([]));
+    let response = app.get(&d.path(&format!("/users/{dee}?include=everything"))).bearer(&d.token).send().await;
+    assert_eq!(refusal(&response), (StatusCode::BAD_REQUEST, "INVALID_VALUE".into(), "include".into()));
+
+    // 2. As the user's memberships.
+    assert_eq!(d.groups_of(&cy).await, pairs(&[("Staff", "INDIRECT"), ("Engineering", "DIRECT")]));
+
+    // 3. By the users list's filter, alone, with `and` as PingOne's example has it, and with `or`.
+    let users = |filter: String| {
+        let rest = format!("/users?filter={}", encoded(&filter));
+        let d = &d;
+        async move {
+            let list = d.get(&rest).await;
+            let ids: Vec<String> = list["_embedded"]["users"].as_array().unwrap().iter().map(id).collect();
+            assert_eq!(list["count"], ids.len(), "{list}");
+            ids
+        }
+    };
+    assert_eq!(users(format!(r#"memberOfGroups[id eq "{staff}"]"#)).await, [ada.as_str(), &bob, &cy]);
+    assert_eq!(
+        users(format!(r#"memberOfGroups[id eq "{staff}"] and name.family eq "demo""#)).await,
+        [ada.as_str(), &bob]
+    );
+    assert_eq!(users(format!(r#"memberOfGroups[id eq "{bees}"] or username eq "dee""#)).await, [bob.as_str(), &dee]);
+    assert_eq!(users(r#"memberOfGroups[name sw "eng"]"#.into()).await, [cy.as_str()]);
+    let both = format!(r#"memberOfGroups[id eq "{staff}"] and memberOfGroups[id eq "{engineering}"]"#);
+    assert_eq!(users(both).await, [cy.as_str()]);
+    // Paged, to the end through `_links.next`.
+    let mut next =
+        Some(d.path(&format!("/users?limit=1&filter={}", encoded(&format!(r#"memberOfGroups[id eq "{staff}"]"#)))));
+    let mut seen = Vec::new();
+    while let Some(path) = next {
+        let page = app.get(&path).bearer(&d.token).send().await.body;
+        assert_eq!(page["count"], 3);
+        seen.extend(page["_embedded"]["users"].as_array().unwrap().iter().map(id));
+        next =
+            page["_links"]["next"]["href"].as_str().map(|h| h.strip_prefix("https://credd.test").unwrap().to_owned());
+    }
+    assert_eq!(seen, [ada, bob, cy]);
+    let response = app
+        .get(&d.path(&format!("/users?filter={}", encoded(r#"memberOfGroups eq "x""#))))
+        .bearer(&d.token)
+        .send()
+        .await;
+    assert_eq!(refusal(&response), (StatusCode::BAD_REQUEST, "INVALID_FILTER".into(), "filter".into()));
+    let response = app.get(&d.path("/users?include=memberOfGroupIDs")).bearer(&d.token).send().await;
+    assert_eq!(refusal(&response).0, StatusCode::BAD_REQUEST);
 }

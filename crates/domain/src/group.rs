@@ -298,6 +298,14 @@ pub struct Membership {
     pub kind: MembershipType,
 }
 
+/// A user and the groups they are in, as the users list filters them
+/// (`memberOfGroups[id eq "…"]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInGroups {
+    pub user: User,
+    pub groups: Vec<Membership>,
+}
+
 /// What adding a user to a group came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberAdded {

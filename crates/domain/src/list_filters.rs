@@ -6,8 +6,8 @@ use crate::application::Application;
 use crate::credential::{CredentialType, ProvisionedCredential, UserCredential};
 use crate::environment::Environment;
 use crate::filter::Operator::{Eq, Sw};
-use crate::filter::{Attribute, Filterable, Kind, Operator, Value};
-use crate::group::{Group, GroupNode, Membership};
+use crate::filter::{Attribute, Filter, Filterable, Kind, Operator, Value};
+use crate::group::{Group, GroupNode, MEMBER_OF_GROUPS, Membership, UserInGroups};
 use crate::mfa::{Device, DevicePolicy};
 use crate::notification::{Notification, TemplateContent};
 use crate::population::Population;
@@ -66,6 +66,8 @@ impl Filterable for User {
         attribute("name.family", Kind::Text, EQ_SW),
         attribute("population.id", Kind::Id, EQ),
         attribute("enabled", Kind::Boolean, EQ),
+        // Answered by [`UserInGroups`], which knows the user's groups.
+        attribute(MEMBER_OF_GROUPS, Kind::Values(GroupNode::ATTRIBUTES), &[]),
     ];
 
     fn value(&self, attribute: &str) -> Option<Value<'_>> {
@@ -124,6 +126,19 @@ impl Filterable for Membership {
             "type" => Some(Value::Text(self.kind.as_str())),
             _ => self.group.value(attribute),
         }
+    }
+}
+
+/// A user with their groups: the users list when its filter reads `memberOfGroups`.
+impl Filterable for UserInGroups {
+    const ATTRIBUTES: &'static [Attribute] = User::ATTRIBUTES;
+
+    fn value(&self, attribute: &str) -> Option<Value<'_>> {
+        self.user.value(attribute)
+    }
+
+    fn any_value(&self, attribute: &str, filter: &Filter) -> bool {
+        attribute == MEMBER_OF_GROUPS && self.groups.iter().any(|m| filter.matches(&m.group))
     }
 }
 
