@@ -11,6 +11,7 @@ mod environments;
 mod errors;
 mod examples;
 mod filters;
+mod group_members;
 mod groups;
 mod helpers;
 mod hostile_input;
