@@ -62,15 +62,19 @@ impl GroupBody {
     pub(super) fn fields(self) -> Result<GroupFields, Vec<FieldError>> {
         let mut errors = Collector::default();
         let name = errors.take(self.name.as_deref().ok_or_else(|| FieldError::required("name")).and_then(group_name));
-        let fields = GroupFields {
-            name: name.unwrap_or_default(),
-            description: self.description.as_deref().and_then(|d| errors.take(group_description(d))),
+        let description = self.description.as_deref().and_then(|d| errors.take(group_description(d)));
+        let user_filter = self.user_filter.as_deref().and_then(|f| errors.take(UserFilterText::parse(f)));
+        let external_id = self.external_id.as_deref().and_then(|e| errors.take(external_id(e)));
+        let custom_data = self.custom_data.as_ref().and_then(|c| errors.take(CustomData::parse(c)));
+        let fields = name.map(|name| GroupFields {
+            name,
+            description,
             population_id: self.population.map(|p| p.id),
-            user_filter: self.user_filter.as_deref().and_then(|f| errors.take(UserFilterText::parse(f))),
-            external_id: self.external_id.as_deref().and_then(|e| errors.take(external_id(e))),
-            custom_data: self.custom_data.as_ref().and_then(|c| errors.take(CustomData::parse(c))),
-        };
-        errors.finish_with(Some(fields))
+            user_filter,
+            external_id,
+            custom_data,
+        });
+        errors.finish_with(fields)
     }
 }
 
