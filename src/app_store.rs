@@ -182,6 +182,7 @@ delegate! {
         fn users(&self, environment_id: Uuid, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>>;
         fn update_user(&self, user: &User) -> StoreResult<()>;
         fn delete_user(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()>;
+        fn count_users(&self, environment_id: Uuid) -> StoreResult<u64>;
     }
     impl WalletStore {
         fn create_wallet_application(&self, application: &WalletApplication) -> StoreResult<()>;
@@ -209,6 +210,7 @@ delegate! {
         fn delete_template_content(&self, environment_id: Uuid, template: TemplateName, id: Uuid) -> StoreResult<()>;
         fn notification(&self, id: Uuid) -> StoreResult<Notification>;
         fn notifications(&self, environment_id: Uuid, filter: &NotificationFilter, page: PageRequest) -> StoreResult<Page<Notification>>;
+        fn count_notifications(&self, environment_id: Uuid) -> StoreResult<u64>;
         fn settle_notification(&self, id: Uuid, status: NotificationStatus, error: Option<&str>, at: Timestamp) -> StoreResult<()>;
     }
     impl MfaStore {

@@ -7,7 +7,7 @@ use axum::http::Uri;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::filter::{Filter, Filterable};
-use domain::page::{MAX_LIMIT, Page, PageRequest};
+use domain::page::{CountedPage, MAX_LIMIT, PageRequest};
 use domain::time::Timestamp;
 use domain::validation::{FieldError, FieldErrorKind};
 use serde::ser::SerializeMap;
@@ -241,7 +241,8 @@ fn decode_cursor(cursor: &str, list: &ListTag) -> Option<Uuid> {
 }
 
 /// A collection response: `_links.self`, `_links.next` when more items exist (the
-/// same request with the cursor after the last item), `_embedded.<name>`, `size`.
+/// same request with the cursor after the last item), `_embedded.<name>`, `count` (the
+/// items of the whole list that match) and `size` (this page's).
 /// Serialized straight from the items, without an intermediate `Value` tree: a page
 /// of a thousand items costs one pass. Each list names its own type with
 /// [`collection!`](crate::http::wire::collection), which documents it too.
@@ -249,13 +250,15 @@ pub struct Collection<R> {
     links: LinkSet,
     name: &'static str,
     items: Vec<R>,
+    count: u64,
 }
 
 impl<R: Serialize> Serialize for Collection<R> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(3))?;
+        let mut map = serializer.serialize_map(Some(4))?;
         map.serialize_entry("_links", &self.links)?;
         map.serialize_entry("_embedded", &BTreeMap::from([(self.name, &self.items)]))?;
+        map.serialize_entry("count", &self.count)?;
         map.serialize_entry("size", &self.items.len())?;
         map.end()
     }
@@ -267,7 +270,7 @@ impl<R> Collection<R> {
         links: &Links,
         uri: &Uri,
         name: &'static str,
-        page: Page<T>,
+        CountedPage { page, count }: CountedPage<T>,
         request: PageRequest,
         id_of: impl Fn(&T) -> Uuid,
         render: impl Fn(T) -> R,
@@ -283,7 +286,7 @@ impl<R> Collection<R> {
             let query = serde_urlencoded::to_string(&query).unwrap_or_default();
             link_set.insert("next", links.link(&format!("{}?{query}", uri.path())));
         }
-        Self { links: link_set, name, items: page.items.into_iter().map(render).collect() }
+        Self { links: link_set, name, items: page.items.into_iter().map(render).collect(), count }
     }
 
     /// The list with one more link, such as an action on the whole list.
@@ -294,13 +297,14 @@ impl<R> Collection<R> {
 
     /// A list that is never paged: all its items, with `_links.self` to `path`.
     pub fn all(links: &Links, path: &str, name: &'static str, items: Vec<R>) -> Self {
-        Self { links: LinkSet::default().with("self", links.link(path)), name, items }
+        let count = items.len() as u64;
+        Self { links: LinkSet::default().with("self", links.link(path)), name, items, count }
     }
 }
 
 /// A list response type: `collection!(Environments, "environments", EnvironmentView)`
-/// declares `Environments`, serialised as `_links`, `_embedded.environments` and
-/// `size`, and documented as exactly that.
+/// declares `Environments`, serialised as `_links`, `_embedded.environments`, `count`
+/// and `size`, and documented as exactly that.
 macro_rules! collection {
     ($list:ident, $embedded:literal, $item:ty) => {
         #[doc = concat!("A page of `_embedded.", $embedded, "`.")]
@@ -313,7 +317,7 @@ macro_rules! collection {
             fn page<T>(
                 links: &$crate::http::wire::Links,
                 uri: &axum::http::Uri,
-                page: domain::page::Page<T>,
+                page: domain::page::CountedPage<T>,
                 request: domain::page::PageRequest,
                 id_of: impl Fn(&T) -> uuid::Uuid,
                 render: impl Fn(T) -> $item,
@@ -351,13 +355,17 @@ pub(crate) use collection;
 
 pub fn collection_schema(embedded: &str, item: std::borrow::Cow<'static, str>) -> RefOr<Schema> {
     let items = ArrayBuilder::new().items(utoipa::openapi::Ref::from_schema_name(item));
-    let integer = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0));
+    let integer = |description: &str| {
+        ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).description(Some(description))
+    };
     ObjectBuilder::new()
         .property("_links", utoipa::openapi::Ref::from_schema_name("Links"))
         .required("_links")
         .property("_embedded", ObjectBuilder::new().property(embedded, items).required(embedded))
         .required("_embedded")
-        .property("size", integer)
+        .property("count", integer("How many items of the whole list match."))
+        .required("count")
+        .property("size", integer("How many items this page holds."))
         .required("size")
         .into()
 }

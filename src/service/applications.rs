@@ -6,7 +6,7 @@
 use domain::StoreError;
 use domain::application::{Application, ApplicationFields, ClientSecret};
 use domain::filter::{Filter, page_matching};
-use domain::page::{Page, PageRequest};
+use domain::page::{CountedPage, PageRequest};
 use domain::store::ApplicationStore;
 use domain::time::{new_id, now};
 use domain::validation::{FieldError, FieldErrorKind};
@@ -107,7 +107,7 @@ impl Credd {
         environment_id: Uuid,
         filter: Option<&Filter>,
         page: PageRequest,
-    ) -> Result<Page<Application>> {
+    ) -> Result<CountedPage<Application>> {
         self.existing_environment(principal, environment_id).await?;
         Ok(page_matching(filter, page, |page| self.store.applications(environment_id, page), |a| a.id).await?)
     }

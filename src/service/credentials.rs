@@ -6,7 +6,7 @@ use domain::credential::{
 };
 use domain::environment::Environment;
 use domain::filter::{Filter, page_matching};
-use domain::page::{Page, PageRequest};
+use domain::page::{CountedPage, PageRequest, scan};
 use domain::store::{CredentialTypeStore, EnvironmentStore};
 use domain::time::{new_id, now};
 use domain::validation::{FieldError, FieldErrorKind};
@@ -141,7 +141,7 @@ impl Credd {
         environment_id: Uuid,
         filter: Option<&Filter>,
         page: PageRequest,
-    ) -> Result<Page<CredentialType>> {
+    ) -> Result<CountedPage<CredentialType>> {
         self.existing_environment(principal, environment_id).await?;
         Ok(page_matching(filter, page, |page| self.store.credential_types(environment_id, page), |t| t.id).await?)
     }
@@ -182,10 +182,11 @@ impl Credd {
         environment_id: Uuid,
         type_id: Uuid,
         page: PageRequest,
-    ) -> Result<Page<CredentialTypeVersion>> {
+    ) -> Result<CountedPage<CredentialTypeVersion>> {
         principal.require_manage(environment_id)?;
         self.store.credential_type(environment_id, type_id).await?;
-        Ok(self.store.credential_type_versions(environment_id, type_id, page).await?)
+        let fetch = |page| self.store.credential_type_versions(environment_id, type_id, page);
+        Ok(scan(page, fetch, |v| v.id, |_| true).await?)
     }
 
     pub async fn credential_type_version(

@@ -1,7 +1,7 @@
 use domain::environment::{Environment, EnvironmentFields, Region};
 use domain::filter::{Filter, page_matching};
 use domain::mfa::DevicePolicy;
-use domain::page::{Page, PageRequest};
+use domain::page::{CountedPage, PageRequest};
 use domain::store::{EnvironmentStore, StoreResult};
 use domain::time::{new_id, now};
 use uuid::Uuid;
@@ -39,7 +39,7 @@ impl Credd {
         principal: &Principal,
         filter: Option<&Filter>,
         page: PageRequest,
-    ) -> Result<Page<Environment>> {
+    ) -> Result<CountedPage<Environment>> {
         principal.require_administrator()?;
         Ok(page_matching(filter, page, |page| self.store.environments(page), |e| e.id).await?)
     }

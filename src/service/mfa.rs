@@ -9,7 +9,7 @@ use domain::mfa::{
     MfaSettingsFields, numeric_otp,
 };
 use domain::notification::{DeliveryMethod, TemplateName};
-use domain::page::{Page, PageRequest};
+use domain::page::{CountedPage, PageRequest};
 use domain::store::{MfaStore, Outbox, UserStore};
 use domain::time::{Timestamp, new_id, now};
 use domain::user::User;
@@ -401,7 +401,7 @@ impl Credd {
         user_id: Uuid,
         filter: Option<&Filter>,
         page: PageRequest,
-    ) -> Result<Page<Device>> {
+    ) -> Result<CountedPage<Device>> {
         principal.require_self_or_manage(environment_id, user_id, "p1:read:device")?;
         self.store.user(environment_id, user_id).await?;
         // The store narrows by exact status and type; the filter decides the rest.

@@ -2,7 +2,7 @@
 //! it in a write's outbox, delivering it from the worker, and the administrator's
 //! template contents.
 
-use domain::filter::{Filter, Literal, page_matching};
+use domain::filter::{Filter, Literal, page_matching_indexed};
 use std::collections::BTreeMap;
 
 use domain::job::NewJob;
@@ -10,7 +10,7 @@ use domain::notification::{
     DeliveryMethod, MAX_MESSAGE_BYTES, Notification, NotificationFilter, NotificationStatus, NotifyMethod,
     TemplateContent, TemplateContentFields, TemplateName, default_content, render, select_content,
 };
-use domain::page::{Page, PageRequest};
+use domain::page::{CountedPage, PageRequest};
 use domain::store::{NotificationStore, Outbox};
 use domain::time::{new_id, now};
 use domain::user::User;
@@ -328,7 +328,7 @@ impl Credd {
         environment_id: Uuid,
         filter: Option<&Filter>,
         page: PageRequest,
-    ) -> Result<Page<OpenedNotification>> {
+    ) -> Result<CountedPage<OpenedNotification>> {
         self.existing_environment(principal, environment_id).await?;
         // The store narrows by exact user and template; the filter decides the rest.
         let exact = |attribute| filter.and_then(|f| f.required_equal(attribute));
@@ -343,7 +343,8 @@ impl Credd {
             },
         };
         let fetch = |page| self.store.notifications(environment_id, &narrowed, page);
-        let page = page_matching(filter, page, fetch, |n| n.id).await?;
+        let count = || self.store.count_notifications(environment_id);
+        let page = page_matching_indexed(filter, page, fetch, |n| n.id, count).await?;
         page.try_map(|notification| Ok(OpenedNotification { message: self.open_message(&notification)?, notification }))
     }
 

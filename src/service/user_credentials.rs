@@ -11,7 +11,7 @@ use domain::credential::{
 };
 use domain::job::{ClaimedJob, NewJob};
 use domain::notification::TemplateName;
-use domain::page::{Page, PageRequest};
+use domain::page::{CountedPage, PageRequest, scan};
 use domain::store::{CredentialTypeStore, Outbox, UserCredentialStore, UserStore, WalletStore};
 use domain::time::{Timestamp, new_id, now};
 use domain::user::User;
@@ -387,7 +387,7 @@ impl Credd {
         user_id: Uuid,
         filter: Option<&Filter>,
         page: PageRequest,
-    ) -> Result<Page<UserCredential>> {
+    ) -> Result<CountedPage<UserCredential>> {
         principal.require_manage(environment_id)?;
         self.store.user(environment_id, user_id).await?;
         let fetch = |page| self.store.user_credentials(environment_id, user_id, page);
@@ -512,9 +512,10 @@ impl Credd {
     }
 
     /// The wallet's mailbox: delivered credentials it has not acted on.
-    pub async fn mailbox(&self, wallet_id: Uuid, token: &str, page: PageRequest) -> Result<Page<MailboxEntry>> {
+    pub async fn mailbox(&self, wallet_id: Uuid, token: &str, page: PageRequest) -> Result<CountedPage<MailboxEntry>> {
         self.authenticate_wallet(wallet_id, token).await?;
-        self.store.mailbox(wallet_id, page).await?.try_map(|provisioned| {
+        let listed = scan(page, |page| self.store.mailbox(wallet_id, page), |c| c.id, |_| true).await?;
+        listed.try_map(|provisioned| {
             let sealed = provisioned.sealed_payload.as_deref().unwrap_or_default();
             let jwt = self.master_key.open(sealed, provisioned.id.as_bytes()).map_err(Error::internal)?;
             let credential_jwt = String::from_utf8(jwt).map_err(Error::internal)?;

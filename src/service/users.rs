@@ -1,5 +1,5 @@
-use domain::filter::{Filter, Literal, page_matching};
-use domain::page::{Page, PageRequest};
+use domain::filter::{Filter, Literal, page_matching_indexed};
+use domain::page::{CountedPage, PageRequest};
 use domain::store::UserStore;
 use domain::time::{new_id, now};
 use domain::user::{User, UserFilter, UserPatch, Username};
@@ -31,7 +31,7 @@ impl Credd {
         environment_id: Uuid,
         filter: Option<&Filter>,
         page: PageRequest,
-    ) -> Result<Page<User>> {
+    ) -> Result<CountedPage<User>> {
         self.existing_environment(principal, environment_id).await?;
         // The store finds a username by its index; the filter decides the rest.
         let username = match filter.and_then(|f| f.required_equal("username")) {
@@ -40,7 +40,8 @@ impl Credd {
         };
         let narrowed = UserFilter { username };
         let fetch = |page| self.store.users(environment_id, &narrowed, page);
-        Ok(page_matching(filter, page, fetch, |u| u.id).await?)
+        let count = || self.store.count_users(environment_id);
+        Ok(page_matching_indexed(filter, page, fetch, |u| u.id, count).await?)
     }
 
     pub async fn user(&self, principal: &Principal, environment_id: Uuid, id: Uuid) -> Result<User> {

@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::job::NewJob;
 use domain::notification::TemplateName;
-use domain::page::{Page, PageRequest};
+use domain::page::{CountedPage, Page, PageRequest};
 use domain::store::{ApplicationStore, Outbox, UserStore, WalletStore};
 use domain::time::{Timestamp, new_id, now};
 use domain::validation::FieldError;
@@ -107,7 +107,7 @@ impl Credd {
         environment_id: Uuid,
         filter: Option<&Filter>,
         page: PageRequest,
-    ) -> Result<Page<WalletApplication>> {
+    ) -> Result<CountedPage<WalletApplication>> {
         self.existing_environment(principal, environment_id).await?;
         Ok(page_matching(filter, page, |page| self.store.wallet_applications(environment_id, page), |a| a.id).await?)
     }
@@ -314,16 +314,16 @@ impl Credd {
         user_id: Uuid,
         filter: Option<&Filter>,
         page: PageRequest,
-    ) -> Result<Page<WalletDetails>> {
+    ) -> Result<CountedPage<WalletDetails>> {
         principal.require_manage(environment_id)?;
         self.store.user(environment_id, user_id).await?;
-        let page =
+        let listed =
             page_matching(filter, page, |page| self.store.wallets(environment_id, user_id, page), |w| w.id).await?;
-        let mut items = Vec::with_capacity(page.items.len());
-        for wallet in page.items {
+        let mut items = Vec::with_capacity(listed.page.items.len());
+        for wallet in listed.page.items {
             items.push(self.summary(wallet).await?);
         }
-        Ok(Page { items, has_more: page.has_more })
+        Ok(CountedPage { page: Page { items, has_more: listed.page.has_more }, count: listed.count })
     }
 
     pub async fn administer_wallet(

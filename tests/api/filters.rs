@@ -221,11 +221,20 @@ async fn a_filtered_list_is_followed_to_its_end_by_next(app: &TestApp) {
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let items = page.body["_embedded"]["users"].as_array().unwrap();
         assert_eq!(page.body["size"].as_u64(), Some(items.len() as u64));
+        assert_eq!(page.body["count"], 6, "every page counts all the matches, before its cursor too");
         assert!(items.len() == 2 || page.body["_links"]["next"].is_null(), "only the last page may be short");
         seen.extend(items.iter().map(id));
         next = page.body["_links"]["next"]["href"].as_str().map(str::to_owned);
     }
     assert_eq!(seen, expected);
+
+    // Unfiltered, the count is the whole list's, on a later page too.
+    let first = app.get(&format!("/v1/environments/{env}/users?limit=4")).bearer(&token).send().await;
+    let next = first.body["_links"]["next"]["href"].as_str().unwrap();
+    let second = app.get(next.strip_prefix("https://credd.test").unwrap_or(next)).bearer(&token).send().await;
+    for page in [&first.body, &second.body] {
+        assert_eq!((&page["count"], &page["size"]), (&json!(9), &json!(4)));
+    }
 }
 
 async fn parameters_a_list_does_not_take_are_refused(app: &TestApp) {

@@ -8,7 +8,7 @@ use std::future::Future;
 
 use uuid::Uuid;
 
-use crate::page::{Page, PageRequest};
+use crate::page::{CountedPage, Page, PageRequest, scan};
 use crate::validation::FieldError;
 
 crate::text_enum! {
@@ -157,44 +157,41 @@ impl Comparison {
     }
 }
 
-/// A page of the items of a list that `filter` selects: reads `fetch` (the list in its
-/// keyset order) a chunk at a time, so a page holds `request.limit` matches and
-/// `has_more` says whether another match follows, however sparse the matches are.
+/// A page of the items of a list that `filter` selects, and how many it selects in
+/// all ([`scan`]).
 pub async fn page_matching<T, E, Fut>(
     filter: Option<&Filter>,
     request: PageRequest,
-    mut fetch: impl FnMut(PageRequest) -> Fut,
+    fetch: impl FnMut(PageRequest) -> Fut,
     id_of: impl Fn(&T) -> Uuid,
-) -> Result<Page<T>, E>
+) -> Result<CountedPage<T>, E>
 where
     T: Filterable,
     Fut: Future<Output = Result<Page<T>, E>>,
 {
-    let Some(filter) = filter else {
-        return fetch(request).await;
-    };
-    let limit = request.limit as usize;
-    let mut items = Vec::with_capacity(limit);
-    let mut after = request.after;
-    loop {
-        let chunk = fetch(PageRequest { limit: SCAN_CHUNK.max(request.limit), after }).await?;
-        after = chunk.items.last().map(&id_of);
-        for item in chunk.items {
-            if filter.matches(&item) {
-                if items.len() == limit {
-                    return Ok(Page { items, has_more: true });
-                }
-                items.push(item);
-            }
-        }
-        if !chunk.has_more {
-            return Ok(Page { items, has_more: false });
-        }
-    }
+    scan(request, fetch, id_of, |item| filter.is_none_or(|f| f.matches(item))).await
 }
 
-/// Rows read per store call while a filter looks for matches.
-const SCAN_CHUNK: u32 = 500;
+/// [`page_matching`] for a list that can grow long (users, notifications): without a
+/// filter the page is one read and the count one `count` of the store's index, rather
+/// than a read of the whole list.
+pub async fn page_matching_indexed<T, E, Fut, CountFut>(
+    filter: Option<&Filter>,
+    request: PageRequest,
+    mut fetch: impl FnMut(PageRequest) -> Fut,
+    id_of: impl Fn(&T) -> Uuid,
+    count: impl FnOnce() -> CountFut,
+) -> Result<CountedPage<T>, E>
+where
+    T: Filterable,
+    Fut: Future<Output = Result<Page<T>, E>>,
+    CountFut: Future<Output = Result<u64, E>>,
+{
+    match filter {
+        Some(_) => page_matching(filter, request, fetch, id_of).await,
+        None => Ok(CountedPage { page: fetch(request).await?, count: count().await? }),
+    }
+}
 
 /// The 400 naming what a list supports (`INVALID_FILTER`).
 fn refused(supported: &[Attribute], message: impl Into<String>) -> FieldError {
@@ -524,7 +521,9 @@ mod tests {
         let mut seen = Vec::new();
         let mut request = PageRequest::first(250);
         loop {
-            let page = now(page_matching(Some(&admins), request, fetch_from(&list), |p| p.id)).unwrap();
+            let counted = now(page_matching(Some(&admins), request, fetch_from(&list), |p| p.id)).unwrap();
+            assert_eq!(counted.count, 666, "every page counts the whole list's matches");
+            let page = counted.page;
             assert!(page.items.iter().all(|p| p.admin));
             seen.extend(page.items.iter().map(|p| p.id));
             if !page.has_more {
@@ -536,7 +535,13 @@ mod tests {
         assert_eq!(seen, list.iter().filter(|p| p.admin).map(|p| p.id).collect::<Vec<_>>());
 
         // Exactly a page of matches: no promise of more.
-        let page = now(page_matching(Some(&admins), PageRequest::first(666), fetch_from(&list), |p| p.id)).unwrap();
+        let page =
+            now(page_matching(Some(&admins), PageRequest::first(666), fetch_from(&list), |p| p.id)).unwrap().page;
         assert_eq!((page.items.len(), page.has_more), (666, false));
+
+        // Without a filter, everything counts.
+        let request = PageRequest { limit: 10, after: Some(list[1500].id) };
+        let counted = now(page_matching(None, request, fetch_from(&list), |p| p.id)).unwrap();
+        assert_eq!((counted.count, counted.page.items[0].id), (2000, list[1501].id));
     }
 }

@@ -166,6 +166,17 @@ impl NotificationStore for PgStore {
         Page::from_overfetch(rows, page).try_map(TryInto::try_into)
     }
 
+    async fn count_notifications(&self, environment_id: Uuid) -> StoreResult<u64> {
+        let count = sqlx::query_scalar!(
+            r#"SELECT COUNT(*) AS "count!" FROM notifications WHERE environment_id = $1"#,
+            environment_id
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(count.unsigned_abs())
+    }
+
     async fn settle_notification(
         &self,
         id: Uuid,

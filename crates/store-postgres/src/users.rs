@@ -106,4 +106,13 @@ impl UserStore for PgStore {
             .map_err(backend)?;
         one_row(result)
     }
+
+    async fn count_users(&self, environment_id: Uuid) -> StoreResult<u64> {
+        let count =
+            sqlx::query_scalar!(r#"SELECT COUNT(*) AS "count!" FROM users WHERE environment_id = $1"#, environment_id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(count.unsigned_abs())
+    }
 }

@@ -168,6 +168,15 @@ impl NotificationStore for SqliteStore {
         Page::from_overfetch(rows, page).try_map(TryInto::try_into)
     }
 
+    async fn count_notifications(&self, environment_id: Uuid) -> StoreResult<u64> {
+        let environment_id = environment_id.hyphenated();
+        let count = sqlx::query_scalar!("SELECT COUNT(*) FROM notifications WHERE environment_id = ?1", environment_id)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(backend)?;
+        Ok(count.unsigned_abs())
+    }
+
     async fn settle_notification(
         &self,
         id: Uuid,

@@ -107,4 +107,13 @@ impl UserStore for SqliteStore {
             .await?;
         one_row(result)
     }
+
+    async fn count_users(&self, environment_id: Uuid) -> StoreResult<u64> {
+        let environment_id = environment_id.hyphenated();
+        let count = sqlx::query_scalar!("SELECT COUNT(*) FROM users WHERE environment_id = ?1", environment_id)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(backend)?;
+        Ok(count.unsigned_abs())
+    }
 }

@@ -74,6 +74,8 @@ pub(super) async fn notifications_list_newest_first_filtered_and_settle<S: Store
     let rest =
         store.notifications(ada.environment_id, &all, PageRequest { limit: 2, after: Some(sent[1]) }).await.unwrap();
     assert_eq!(rest.items.iter().map(|n| n.id).collect::<Vec<_>>(), [sent[0]]);
+    assert_eq!(store.count_notifications(ada.environment_id).await.unwrap(), 3);
+    assert_eq!(store.count_notifications(new_id()).await.unwrap(), 0);
 
     let pairing = NotificationFilter { template: Some(TemplateName::DigitalWalletPairing), ..all.clone() };
     assert_eq!(store.notifications(ada.environment_id, &pairing, PageRequest::first(10)).await.unwrap().items.len(), 2);

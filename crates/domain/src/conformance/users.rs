@@ -97,6 +97,7 @@ pub(super) async fn users_paginate_past_one_page<S: Store>(store: &S) {
         after = page.items.last().map(|u| u.id);
     }
     assert_eq!(seen, expected);
+    assert_eq!(store.count_users(env.id).await.unwrap(), 7);
 }
 
 pub(super) async fn user_update_keeps_unique_usernames<S: Store>(store: &S) {

@@ -44,6 +44,8 @@ pub trait NotificationStore {
         filter: &NotificationFilter,
         page: PageRequest,
     ) -> impl Future<Output = StoreResult<Page<Notification>>> + Send;
+    /// How many notifications the environment keeps: the `count` of an unfiltered list.
+    fn count_notifications(&self, environment_id: Uuid) -> impl Future<Output = StoreResult<u64>> + Send;
     fn settle_notification(
         &self,
         id: Uuid,

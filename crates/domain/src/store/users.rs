@@ -22,4 +22,6 @@ pub trait UserStore {
     /// `Conflict` when the new username is taken in the environment.
     fn update_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_user(&self, environment_id: Uuid, id: Uuid) -> impl Future<Output = StoreResult<()>> + Send;
+    /// How many users the environment has: the `count` of an unfiltered list.
+    fn count_users(&self, environment_id: Uuid) -> impl Future<Output = StoreResult<u64>> + Send;
 }
