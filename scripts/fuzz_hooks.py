@@ -66,7 +66,8 @@ def before_generate_path_parameters(ctx, strategy):
 
 
 # `{"id"}` references in request bodies, and the made record each may point at.
-REFERENCES = {"digitalWalletApplication": "wallet_application_id", "credentialType": "type_id", "policy": "policy_id"}
+REFERENCES = {"digitalWalletApplication": "wallet_application_id", "credentialType": "type_id", "policy": "policy_id",
+              "application": "native_application_id"}
 
 
 @schemathesis.hook

@@ -148,9 +148,19 @@ class WebhookReceiver:
             return {id: len(messages) for id, messages in self.received.items()}
 
 
+def native_application(env_url, token):
+    """A native application with a bundle id of its own, as a wallet app needs; its id."""
+    return expect(*call("POST", f"{env_url}/applications", token, {
+        "name": "Holder Wallet", "type": "NATIVE_APP", "protocol": "OPENID_CONNECT",
+        "grantTypes": ["AUTHORIZATION_CODE"], "responseTypes": ["CODE"], "pkceEnforcement": "S256_REQUIRED",
+        "redirectUris": ["com.example.wallet:/callback"], "tokenEndpointAuthMethod": "NONE",
+        "mobile": {"bundleId": f"com.example.wallet.{uuid.uuid4().hex}"}}), 201)["id"]
+
+
 def credential_setup(binary, base, token, workdir, holder_count):
-    """An environment with a credential type (one required field, Marker), a wallet app,
-    and `holder_count` users each with a wallet paired by `credd wallet pair`."""
+    """An environment with a credential type (one required field, Marker), a wallet app
+    on a native application, and `holder_count` users each with a wallet paired by
+    `credd wallet pair`."""
     env = expect(*call("POST", f"{base}/v1/environments", token, {"name": "Holders"}), 201)["id"]
     env_url = f"{base}/v1/environments/{env}"
     type_id = expect(*call("POST", f"{env_url}/credentialTypes", token, {
@@ -158,7 +168,8 @@ def credential_setup(binary, base, token, workdir, holder_count):
             {"id": "Alphanumeric Text -> Marker", "type": "Alphanumeric Text", "title": "Marker", "required": True}]}}),
         201)["id"]
     app = expect(*call("POST", f"{env_url}/digitalWalletApplications", token, {
-        "name": "Holder Wallet", "application": {"id": str(uuid.uuid4())}, "appOpenUrl": "https://wallet.example.com"}),
+        "name": "Holder Wallet", "application": {"id": native_application(env_url, token)},
+        "appOpenUrl": "https://wallet.example.com"}),
         201)["id"]
     holders = []
     for i in range(holder_count):

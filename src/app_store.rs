@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use domain::application::Application;
+use domain::application::{Application, ClientSecret, MobileIdentifier};
 use domain::configuration::Configuration;
 use domain::credential::{
     CredentialType, CredentialTypeVersion, IssuerProfile, ProvisionedCredential, UserCredential, WalletAction,
@@ -175,8 +175,9 @@ delegate! {
         fn application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<Application>;
         fn applications(&self, environment_id: Uuid, page: PageRequest) -> StoreResult<Page<Application>>;
         fn update_application(&self, application: &Application) -> StoreResult<()>;
-        fn replace_application_secret(&self, environment_id: Uuid, id: Uuid, secret_hash: &[u8], updated_at: Timestamp) -> StoreResult<()>;
-        fn delete_application(&self, environment_id: Uuid, id: Uuid) -> StoreResult<()>;
+        fn replace_application_secret(&self, environment_id: Uuid, id: Uuid, secret: &ClientSecret, updated_at: Timestamp) -> StoreResult<()>;
+        fn delete_application(&self, environment_id: Uuid, id: Uuid, now: Timestamp) -> StoreResult<()>;
+        fn taken_mobile_identifiers(&self, application: &Application) -> StoreResult<Vec<MobileIdentifier>>;
     }
     impl PopulationStore {
         fn create_population(&self, population: &Population) -> StoreResult<()>;

@@ -119,10 +119,12 @@ struct Claims {
     secret_fingerprint: String,
 }
 
-/// Names one client secret without revealing anything of it: a digest of its keyed
-/// hash, which changes whenever the secret does.
-fn secret_fingerprint(secret_hash: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(&Sha256::digest(secret_hash)[..16])
+/// Names the application's client secret without revealing anything of it: a digest of
+/// its keyed hash, which changes whenever the secret does. (Only workers, which always
+/// have a secret, get tokens; an application without one has the digest of nothing.)
+fn secret_fingerprint(application: &Application) -> String {
+    let hash = application.secret.as_ref().map_or(&[][..], |kept| kept.hash.as_slice());
+    URL_SAFE_NO_PAD.encode(&Sha256::digest(hash)[..16])
 }
 
 /// What a token stands on, read again from the store at least every [`RECHECK_AFTER`].
@@ -276,7 +278,7 @@ impl Tokens {
             jti: new_id().to_string(),
             env: environment_id,
             org: self.master_key.organization_id(),
-            secret_fingerprint: secret_fingerprint(&client.secret_hash),
+            secret_fingerprint: secret_fingerprint(client),
         };
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(kid.to_string());
@@ -330,7 +332,11 @@ impl Tokens {
             Err(domain::StoreError::NotFound) => return Ok(false),
             Err(e) => return Err(e.into()),
         };
-        if !application.enabled || secret_fingerprint(&application.secret_hash) != credential.secret_fingerprint {
+        // Only workers get tokens; the check stands guard should one name another app.
+        if !application.is_worker()
+            || !application.enabled
+            || secret_fingerprint(&application) != credential.secret_fingerprint
+        {
             return Ok(false);
         }
         if let Some(user_id) = credential.user_id {

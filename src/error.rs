@@ -68,6 +68,7 @@ pub enum OAuthError {
     InvalidRequest,
     InvalidClient,
     InvalidGrant,
+    UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
 }
@@ -78,6 +79,7 @@ impl OAuthError {
             Self::InvalidRequest => "invalid_request",
             Self::InvalidClient => "invalid_client",
             Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
         }

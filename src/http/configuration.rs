@@ -10,8 +10,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use domain::configuration::{
-    CREDENTIAL_TYPES, Configuration, DEVICE_POLICIES, GROUP_NESTINGS, GROUPS, POPULATIONS, TEMPLATE_CONTENTS,
-    WALLET_APPLICATIONS,
+    APPLICATIONS, CREDENTIAL_TYPES, Configuration, DEVICE_POLICIES, GROUP_NESTINGS, GROUPS, POPULATIONS,
+    TEMPLATE_CONTENTS, WALLET_APPLICATIONS,
 };
 use domain::group::Nesting;
 use domain::notification::TemplateName;
@@ -24,6 +24,7 @@ use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
+use super::applications::{self, ApplicationBody, ApplicationView};
 use super::credential_types::{TypeBody, TypeView, type_view};
 use super::error::ErrorBody;
 use super::extract::{Caller, Json, Path};
@@ -60,6 +61,10 @@ struct ConfigurationView {
     /// `name`, `siteUrl`. Left out of an import: named after the environment.
     credential_issuer_profile: ProfileExport,
     credential_types: Vec<CredentialTypeExport>,
+    /// The native applications (`NATIVE_APP`), which the wallet applications name;
+    /// never their secrets. Worker applications are not configuration: an import keeps
+    /// them as they are.
+    applications: Vec<ApplicationExport>,
     digital_wallet_applications: Vec<WalletApplicationExport>,
     /// Each with `template.name`.
     template_contents: Vec<TemplateContentExport>,
@@ -96,6 +101,8 @@ struct DocumentBody {
     credential_issuer_profile: Option<ProfileBody>,
     #[serde(default)]
     credential_types: Vec<Item<TypeBody>>,
+    #[serde(default)]
+    applications: Vec<Item<ApplicationBody>>,
     #[serde(default)]
     digital_wallet_applications: Vec<Item<WalletApplicationBody>>,
     #[serde(default)]
@@ -146,6 +153,9 @@ impl DocumentBody {
         let credential_types = enumerated(self.credential_types, CREDENTIAL_TYPES)
             .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
             .collect();
+        let applications = enumerated(self.applications, APPLICATIONS)
+            .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
+            .collect();
         let wallet_applications = enumerated(self.digital_wallet_applications, WALLET_APPLICATIONS)
             .filter_map(|(place, item)| errors.take(&place, item.body.parse()).map(|fields| (item.id, fields)))
             .collect();
@@ -194,6 +204,7 @@ impl DocumentBody {
         Ok(ConfigurationImport {
             issuer_profile,
             credential_types,
+            applications,
             wallet_applications,
             template_contents,
             device_policies,
@@ -245,6 +256,8 @@ exported! {
     // The issuer, the URIs and the versions follow from the environment and the id;
     // `metadata.version` is the client's, and goes with the type.
     CredentialTypeExport(TypeView) without ["issuer", "uri", "version", "systemProvided"];
+    // Never a secret: an imported application that needs one gets a new one.
+    ApplicationExport(ApplicationView) without ["secret"];
     WalletApplicationExport(WalletApplicationView) without [];
     TemplateContentExport(TemplateContentView) without [];
     DevicePolicyExport(DevicePolicyView) without [];
@@ -319,6 +332,12 @@ fn remove_property(schema: &mut RefOr<Schema>, path: &[&str], named: &[(String, 
                 remove_property(alternative, path, named);
             }
         }
+        // A view with flattened parts: each part may hold the property.
+        (RefOr::T(Schema::AllOf(parts)), _) => {
+            for part in &mut parts.items {
+                remove_property(part, path, named);
+            }
+        }
         (RefOr::T(Schema::Object(object)), [last]) => {
             object.properties.shift_remove(*last);
             object.required.retain(|r| r != last);
@@ -342,6 +361,11 @@ fn configuration_view(state: &AppState, configuration: Configuration) -> Configu
             .credential_types
             .iter()
             .map(|t| CredentialTypeExport(type_view(state, t, true)))
+            .collect(),
+        applications: configuration
+            .applications
+            .into_iter()
+            .map(|a| ApplicationExport(applications::view(links, a, None)))
             .collect(),
         digital_wallet_applications: configuration
             .wallet_applications
@@ -379,9 +403,10 @@ fn configuration_view(state: &AppState, configuration: Configuration) -> Configu
 /// In one transaction: its users and everything of theirs (wallets, pairing sessions,
 /// credentials and their copies in wallets, devices) and its notifications are
 /// deleted, and its configuration goes back to a new environment's (no credential
-/// types, wallet applications or template contents, the default device policy alone,
-/// default MFA settings, the issuer profile named after the environment). Its id,
-/// worker applications, token signing keys, issuer key (its DID) and populations stay.
+/// types, native or wallet applications or template contents, the default device
+/// policy alone, default MFA settings, the issuer profile named after the environment).
+/// Its id, worker applications, token signing keys, issuer key (its DID) and
+/// populations stay.
 #[utoipa::path(post, path = "/v1/environments/{environment_id}/reset", operation_id = "resetEnvironment",
     tag = "Test-suite helpers", responses((status = 204, description = "Reset.")))]
 async fn reset(
@@ -446,6 +471,18 @@ mod tests {
             None => metadata.clone(),
         };
         (keys(&schema), keys(&metadata))
+    }
+
+    #[test]
+    fn an_exported_application_is_documented_without_what_credd_makes() {
+        // The view flattens the native settings in (an `allOf`): each part loses its share.
+        let schema = serde_json::to_value(ApplicationExport::schema()).unwrap().to_string();
+        for field in MADE_BY_CREDD.iter().chain(&["secret"]) {
+            assert!(!schema.contains(&format!("\"{field}\"")), "the export leaves out {field}: {schema}");
+        }
+        let read = serde_json::to_value(ApplicationView::schema()).unwrap().to_string();
+        assert!(read.contains("\"createdAt\"") && read.contains("\"tokenEndpointAuthMethod\""), "{read}");
+        assert!(schema.contains("\"tokenEndpointAuthMethod\""), "{schema}");
     }
 
     #[test]

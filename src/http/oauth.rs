@@ -225,8 +225,10 @@ impl OpenIdConfiguration {
             jwks_uri: format!("{issuer}/jwks"),
             token_endpoint: format!("{issuer}/token"),
             issuer,
+            // A client without a secret (`none`) obtains no token here.
             token_endpoint_auth_methods_supported: TokenEndpointAuthMethod::ALL
                 .iter()
+                .filter(|method| **method != TokenEndpointAuthMethod::None)
                 .map(|method| method.as_str().to_ascii_lowercase())
                 .collect(),
             grant_types_supported: vec![CLIENT_CREDENTIALS, TOKEN_EXCHANGE],

@@ -307,6 +307,7 @@ macro_rules! text_enums {
 text_enums! {
     EnvironmentType => domain::environment::EnvironmentType,
     Region => domain::environment::Region,
+    ApplicationType => domain::application::ApplicationType,
     TokenEndpointAuthMethod => domain::application::TokenEndpointAuthMethod,
     WalletStatus => domain::wallet::WalletStatus,
     PairingStatus => domain::wallet::PairingStatus,

@@ -108,11 +108,15 @@ impl Credd {
             }
         }
 
-        let secret_hash = self.master_key.hash_secret(CLIENT_SECRET, &credentials.client_secret);
-        match self.store.application(environment_id, credentials.client_id).await {
+        let (id, secret) = (credentials.client_id, &credentials.client_secret);
+        match self.store.application(environment_id, id).await {
             Ok(application) => {
-                if !self.master_key.verify_secret(CLIENT_SECRET, &credentials.client_secret, &application.secret_hash) {
-                    self.store.replace_application_secret(environment_id, application.id, &secret_hash, now()).await?;
+                // Replaced when the configured secret changed, and once to keep a secret
+                // from before credd kept secrets readable in its readable form.
+                let current = application.secret.as_ref().filter(|kept| kept.sealed.is_some());
+                if !current.is_some_and(|kept| self.master_key.verify_secret(CLIENT_SECRET, secret, &kept.hash)) {
+                    let kept = self.keep_client_secret(id, secret);
+                    self.store.replace_application_secret(environment_id, id, &kept, now()).await?;
                 }
             }
             Err(StoreError::NotFound) => {
@@ -121,8 +125,16 @@ impl Credd {
                     description: Some("Bootstrap worker application.".into()),
                     enabled: true,
                     token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+                    native: None,
                 };
-                let application = Application::new(credentials.client_id, environment_id, fields, secret_hash, now());
+                let application = Application::new(
+                    id,
+                    environment_id,
+                    fields,
+                    || self.keep_client_secret(id, secret),
+                    |keys| self.seal_google_play_keys(id, keys),
+                    now(),
+                );
                 match self.store.create_application(&application).await {
                     Ok(()) | Err(StoreError::Conflict) => {}
                     Err(e) => return Err(e.into()),

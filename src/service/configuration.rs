@@ -3,14 +3,16 @@
 //! known state.
 
 use domain::StoreError;
-use domain::configuration::{CREDENTIAL_TYPES, Configuration};
+use domain::application::ApplicationFields;
+use domain::configuration::{APPLICATIONS, CREDENTIAL_TYPES, Configuration};
 use domain::credential::{CredentialType, CredentialTypeFields, IssuerProfileFields};
 use domain::mfa::{DevicePolicy, DevicePolicyFields, MfaSettings, MfaSettingsFields};
 use domain::notification::{TemplateContent, TemplateContentFields, TemplateName};
 use domain::page::{MAX_LIMIT, Page, PageRequest};
 use domain::population::{Population, PopulationFields};
 use domain::store::{
-    CredentialTypeStore, EnvironmentStore, MfaStore, NotificationStore, PopulationStore, StoreResult, WalletStore,
+    ApplicationStore, CredentialTypeStore, EnvironmentStore, MfaStore, NotificationStore, PopulationStore, StoreResult,
+    WalletStore,
 };
 use domain::time::{new_id, now};
 use domain::validation::{FieldError, FieldErrorKind};
@@ -29,6 +31,8 @@ pub struct ConfigurationImport {
     /// Name and site URL; left out: named after the environment, no site URL.
     pub issuer_profile: Option<IssuerProfileFields>,
     pub credential_types: Vec<(Option<Uuid>, CredentialTypeFields)>,
+    /// Native applications only.
+    pub applications: Vec<(Option<Uuid>, ApplicationFields)>,
     pub wallet_applications: Vec<(Option<Uuid>, WalletApplicationFields)>,
     pub template_contents: Vec<(Option<Uuid>, TemplateName, TemplateContentFields)>,
     /// Left empty: the default policy a new environment gets.
@@ -43,6 +47,8 @@ pub struct ConfigurationImport {
 
 const USERS_FIRST: &str = "The environment has users, whose wallets, credentials and devices use its \
     configuration; reset the environment first (POST /v1/environments/{environmentId}/reset).";
+const WORKERS_STAY: &str = "The configuration holds native applications (NATIVE_APP); worker applications \
+    are not part of it and stay as they are.";
 const ID_TAKEN: &str = "An id in the configuration belongs to a record of another environment; leave that \
     id out to get a new one.";
 
@@ -64,6 +70,8 @@ impl Credd {
         principal.require_manage(environment_id)?;
         let issuer_profile = self.ensure_issuer_profile(environment_id).await?;
         let credential_types = every_page(|page| self.store.credential_types(environment_id, page), |t| t.id).await?;
+        let mut applications = every_page(|page| self.store.applications(environment_id, page), |a| a.id).await?;
+        applications.retain(|a| !a.is_worker());
         let wallet_applications =
             every_page(|page| self.store.wallet_applications(environment_id, page), |a| a.id).await?;
         let mut template_contents = Vec::new();
@@ -77,6 +85,7 @@ impl Credd {
             environment_id,
             issuer_profile,
             credential_types,
+            applications,
             wallet_applications,
             template_contents,
             device_policies,
@@ -109,6 +118,18 @@ impl Credd {
                 CredentialType::new(id_or_new(id), environment_id, fields, at)
             })
             .collect();
+        let applications = import
+            .applications
+            .into_iter()
+            .enumerate()
+            .map(|(i, (id, fields))| {
+                if fields.native.is_none() {
+                    errors.push(FieldError::invalid(&format!("{APPLICATIONS}[{i}].type"), WORKERS_STAY));
+                }
+                // A secret it needs is new (an export has none): read it with GET …/secret.
+                self.new_application(id_or_new(id), environment_id, fields).application
+            })
+            .collect();
         let mut device_policies: Vec<DevicePolicy> = import
             .device_policies
             .into_iter()
@@ -130,6 +151,7 @@ impl Credd {
             environment_id,
             issuer_profile,
             credential_types,
+            applications,
             wallet_applications: import
                 .wallet_applications
                 .into_iter()

@@ -1,4 +1,5 @@
-//! The token endpoint's grants: `client_credentials` for worker applications, and
+//! The token endpoint's grants: `client_credentials` for worker applications (native
+//! apps get none), and
 //! RFC 8693 token exchange by which a worker obtains a self-service token for one
 //! of its environment's users (how staging suites act as an end user).
 //! Repeated failed client authentications from one source lock that source out of
@@ -74,13 +75,25 @@ impl Credd {
             Err(e) => return Err(e.into()),
         };
         // Checked before anything else about the app, so a wrong secret and an unknown
-        // or disabled client look the same.
-        let secret_ok = self.master_key.verify_secret(CLIENT_SECRET, &client.client_secret, &application.secret_hash);
+        // or disabled client look the same. A client without a secret (NONE) cannot
+        // authenticate.
+        let secret_ok = application
+            .secret
+            .as_ref()
+            .is_some_and(|kept| self.master_key.verify_secret(CLIENT_SECRET, &client.client_secret, &kept.hash));
         if !secret_ok || !application.enabled || application.token_endpoint_auth_method != client.method {
             self.client_throttle.failed(throttled, Instant::now());
             return Err(invalid_client());
         }
         self.client_throttle.succeeded(throttled);
+        // credd's tokens manage an environment or act as a user on a worker's behalf;
+        // a native app gets neither (RFC 6749 §5.2).
+        if !application.is_worker() {
+            return Err(oauth(
+                OAuthError::UnauthorizedClient,
+                "Only worker applications obtain tokens from this token endpoint.",
+            ));
+        }
 
         match request.grant_type.as_deref() {
             Some(CLIENT_CREDENTIALS) => {

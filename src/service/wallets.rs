@@ -1,6 +1,8 @@
 //! Digital wallet applications, digital wallets, and pairing a wallet app with the
 //! wallet credd created for it.
 
+use domain::StoreError;
+use domain::application::application_not_in_environment;
 use domain::filter::{Filter, page_matching};
 use std::collections::BTreeMap;
 
@@ -9,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::job::NewJob;
 use domain::notification::TemplateName;
 use domain::page::{CountedPage, Page, PageRequest};
-use domain::store::{Outbox, UserStore, WalletStore};
+use domain::store::{ApplicationStore, Outbox, UserStore, WalletStore};
 use domain::time::{Timestamp, new_id, now};
 use domain::validation::FieldError;
 use domain::wallet::{
@@ -81,10 +83,22 @@ impl Credd {
         environment_id: Uuid,
         fields: WalletApplicationFields,
     ) -> Result<WalletApplication> {
-        principal.require_manage(environment_id)?;
+        self.existing_environment(principal, environment_id).await?;
+        let named = fields.application_id;
+        // PingOne's rule, with its reasons: a native app of the environment, with a
+        // bundle id or a package name.
+        match self.store.application(environment_id, named).await {
+            Ok(native) => native.backs_wallet_applications().map_err(Error::invalid)?,
+            Err(StoreError::NotFound) => return Err(Error::invalid(application_not_in_environment(named))),
+            Err(e) => return Err(e.into()),
+        }
         let application = WalletApplication::new(new_id(), environment_id, fields, now());
-        self.store.create_wallet_application(&application).await?;
-        Ok(application)
+        match self.store.create_wallet_application(&application).await {
+            Ok(()) => Ok(application),
+            // The store checks again as it writes: the native app was deleted meanwhile.
+            Err(StoreError::NotFound) => Err(Error::invalid(application_not_in_environment(named))),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn wallet_applications(

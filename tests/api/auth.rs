@@ -513,9 +513,13 @@ async fn client_secrets_are_stored_as_keyed_hashes(app: &TestApp) {
     let env = app.create_environment(&admin, "Hashes").await;
     let (id, secret) = app.create_worker(&admin, &env, json!({ "name": "w", "type": "WORKER" })).await;
     let stored = app.state.credd.store.application(env.parse().unwrap(), id.parse().unwrap()).await.unwrap();
-    assert_eq!(stored.secret_hash.len(), 32);
-    assert!(!stored.secret_hash.windows(8).any(|w| secret.as_bytes().windows(8).any(|s| s == w)));
-    assert!(app.state.credd.master_key.verify_secret(credd::service::CLIENT_SECRET, &secret, &stored.secret_hash));
+    let kept = stored.secret.unwrap();
+    assert_eq!(kept.hash.len(), 32);
+    assert!(app.state.credd.master_key.verify_secret(credd::service::CLIENT_SECRET, &secret, &kept.hash));
+    // The sealed copy (which `GET …/secret` opens) holds no run of the secret either.
+    for rest in [&kept.hash, &kept.sealed.unwrap()] {
+        assert!(!rest.windows(8).any(|w| secret.as_bytes().windows(8).any(|s| s == w)));
+    }
 }
 
 /// The environment's JWK Set, its keys by `kid`.

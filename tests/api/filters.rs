@@ -88,8 +88,11 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
     let applications = format!("{base}/applications");
     let (beta, _) = app.create_worker(token, env, json!({ "name": "Beta", "type": "WORKER" })).await;
     app.create_worker(token, env, json!({ "name": "Alpha", "type": "WORKER" })).await;
-    assert_eq!(ids(app, token, &applications, "applications", r#"name eq "beta""#).await, [beta]);
-    assert_refused(app, token, &applications, "enabled eq true", &["id", "name"]).await;
+    assert_eq!(ids(app, token, &applications, "applications", r#"name eq "beta""#).await, [beta.as_str()]);
+    assert_eq!(ids(app, token, &applications, "applications", r#"name eq "beta" and type eq "worker""#).await, [beta]);
+    let native = app.create_native_application(token, env).await;
+    assert!(ids(app, token, &applications, "applications", r#"type eq "NATIVE_APP""#).await.contains(&native));
+    assert_refused(app, token, &applications, "enabled eq true", &["id", "name", "type"]).await;
 
     // Wallet applications and wallets.
     let wallet_apps = format!("{base}/digitalWalletApplications");
@@ -98,7 +101,7 @@ async fn every_list_narrows_by_a_supported_filter_and_refuses_others(app: &TestA
         app,
         token,
         &wallet_apps,
-        json!({ "name": "Partner Wallet", "application": { "id": uuid::Uuid::new_v4() }, "appOpenUrl": "https://partner.example.com" }),
+        json!({ "name": "Partner Wallet", "application": { "id": native }, "appOpenUrl": "https://partner.example.com" }),
     )
     .await);
     assert_eq!(

@@ -181,9 +181,27 @@ impl TestApp {
         worker.drain().await.unwrap()
     }
 
-    /// Creates a digital wallet application; returns its id.
+    /// Creates a native application with a bundle id of its own, as a digital wallet
+    /// application needs; returns its id.
+    pub async fn create_native_application(&self, token: &str, environment_id: &str) -> String {
+        let body = json!({
+            "name": "Customer Wallet", "type": "NATIVE_APP", "protocol": "OPENID_CONNECT",
+            "grantTypes": ["AUTHORIZATION_CODE"], "responseTypes": ["CODE"],
+            "redirectUris": ["com.customer.wallet:/callback"], "pkceEnforcement": "S256_REQUIRED",
+            "tokenEndpointAuthMethod": "NONE",
+            "mobile": { "bundleId": format!("com.customer.wallet.{}", Uuid::new_v4().simple()) },
+        });
+        let response =
+            self.post(&format!("/v1/environments/{environment_id}/applications")).bearer(token).json(body).send().await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        response.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a digital wallet application on a native application of its own;
+    /// returns its id.
     pub async fn create_wallet_application(&self, token: &str, environment_id: &str) -> String {
-        let body = json!({ "name": "Customer Wallet App", "application": { "id": Uuid::new_v4() }, "appOpenUrl": "https://credentials.customer.com" });
+        let native = self.create_native_application(token, environment_id).await;
+        let body = json!({ "name": "Customer Wallet App", "application": { "id": native }, "appOpenUrl": "https://credentials.customer.com" });
         let response = self
             .post(&format!("/v1/environments/{environment_id}/digitalWalletApplications"))
             .bearer(token)

@@ -86,6 +86,7 @@ const OPERATIONS: &[Operation] = &[
     op(PUT, "/v1/environments/{environment_id}/applications/{application_id}")
         .body(r#"{"name":"taken","type":"WORKER","enabled":false}"#),
     op(DELETE, "/v1/environments/{environment_id}/applications/{application_id}"),
+    op(GET, "/v1/environments/{environment_id}/applications/{application_id}/secret"),
     op(POST, "/v1/environments/{environment_id}/applications/{application_id}/secret"),
     op(GET, "/v1/environments/{environment_id}/users"),
     op(POST, "/v1/environments/{environment_id}/users")

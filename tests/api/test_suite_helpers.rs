@@ -28,22 +28,70 @@ async fn export(app: &TestApp, token: &str, env: &str) -> Value {
     response.body
 }
 
-/// The document without its items' ids, as for a copy into another environment.
-fn without_ids(mut document: Value) -> Value {
+/// The document as a copy into another environment: its items without ids, but for its
+/// native applications and groups, which get new ones that their wallet applications and
+/// nestings name.
+fn copy_of(mut document: Value) -> Value {
     for section in [
         "credentialTypes",
         "digitalWalletApplications",
         "templateContents",
         "deviceAuthenticationPolicies",
         "populations",
-        "groups",
     ] {
         for item in document[section].as_array_mut().unwrap() {
             item.as_object_mut().unwrap().remove("id");
         }
     }
-    // Nestings name groups by id.
-    document["groupNestings"] = json!([]);
+    let natives = new_ids(&mut document["applications"]);
+    for wallet_app in document["digitalWalletApplications"].as_array_mut().unwrap() {
+        renamed(&natives, &mut wallet_app["application"]["id"]);
+    }
+    let groups = new_ids(&mut document["groups"]);
+    for nesting in document["groupNestings"].as_array_mut().unwrap() {
+        renamed(&groups, &mut nesting["group"]["id"]);
+        renamed(&groups, &mut nesting["memberOfGroup"]["id"]);
+    }
+    document
+}
+
+/// Gives each item a new id; returns the (old, new) pairs.
+fn new_ids(items: &mut Value) -> Vec<(Value, Value)> {
+    let items = items.as_array_mut().unwrap();
+    items
+        .iter_mut()
+        .map(|item| {
+            let new = json!(uuid::Uuid::new_v4());
+            (std::mem::replace(&mut item["id"], new.clone()), new)
+        })
+        .collect()
+}
+
+fn renamed(pairs: &[(Value, Value)], id: &mut Value) {
+    if let Some((_, new)) = pairs.iter().find(|(old, _)| old == id) {
+        *id = new.clone();
+    }
+}
+
+/// The document without any id, to compare a copy with its original (nestings by the
+/// names of their groups).
+fn without_ids(document: Value) -> Value {
+    let mut document = copy_of(document);
+    for native in document["applications"].as_array_mut().unwrap() {
+        native.as_object_mut().unwrap().remove("id");
+    }
+    for wallet_app in document["digitalWalletApplications"].as_array_mut().unwrap() {
+        wallet_app.as_object_mut().unwrap().remove("application");
+    }
+    let names: Vec<(Value, Value)> =
+        document["groups"].as_array().unwrap().iter().map(|g| (g["id"].clone(), g["name"].clone())).collect();
+    for nesting in document["groupNestings"].as_array_mut().unwrap() {
+        renamed(&names, &mut nesting["group"]["id"]);
+        renamed(&names, &mut nesting["memberOfGroup"]["id"]);
+    }
+    for group in document["groups"].as_array_mut().unwrap() {
+        group.as_object_mut().unwrap().remove("id");
+    }
     document
 }
 
@@ -184,6 +232,29 @@ async fn import_checks_everything_before_writing_anything(app: &TestApp) {
         "{}",
         refused.body
     );
+    // Wallet applications name native applications of the document; workers are no part of it.
+    let worker = uuid::Uuid::new_v4();
+    let wrong_applications = json!({
+        "applications": [{ "id": worker, "name": "w", "type": "WORKER" }],
+        "digitalWalletApplications": [
+            { "name": "On a worker", "application": { "id": worker }, "appOpenUrl": "https://w.example" },
+            { "name": "On nothing", "application": { "id": uuid::Uuid::new_v4() }, "appOpenUrl": "https://w.example" },
+        ],
+    });
+    let refused = app.put(&path).bearer(&token).json(wrong_applications).send().await;
+    refused.expect_error(StatusCode::BAD_REQUEST, "INVALID_DATA");
+    let targets: Vec<&str> =
+        refused.body["details"].as_array().unwrap().iter().map(|d| d["target"].as_str().unwrap()).collect();
+    assert_eq!(
+        targets,
+        [
+            "applications[0].type",
+            "digitalWalletApplications[0].application.id",
+            "digitalWalletApplications[1].application.id"
+        ],
+        "{}",
+        refused.body
+    );
     let two_defaults = json!({
         "deviceAuthenticationPolicies": [policy("One", json!({ "default": true })), policy("Two", json!({ "default": true }))]
     });
@@ -196,10 +267,10 @@ async fn import_checks_everything_before_writing_anything(app: &TestApp) {
     let taken = app.put(&path).bearer(&token).json(original.clone()).send().await;
     assert_eq!(taken.expect_error(StatusCode::CONFLICT, "UNIQUENESS_VIOLATION")["target"], "id");
     assert_eq!(export(app, &token, &env).await, before);
-    let copied = without_ids(original);
+    let copied = copy_of(original.clone());
     let cloned = app.put(&path).bearer(&token).json(copied.clone()).send().await;
     assert_eq!(cloned.status, StatusCode::OK, "{}", cloned.body);
-    assert_eq!(without_ids(cloned.body), copied);
+    assert_eq!(without_ids(cloned.body), without_ids(original));
 
     // An environment with users is refused: its records point at the configuration.
     let refused = app.put(&configuration_path(&a.env)).bearer(&a.token).json(before).send().await;

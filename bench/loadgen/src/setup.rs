@@ -148,6 +148,22 @@ pub async fn setup(args: &SetupArgs) -> Result<Context, String> {
         users.push(id_of(&api.expect(Req::post_json(format!("{env}/users"), Some(auth.clone()), &body), 201).await?)?);
     }
 
+    // A wallet app names a native application with a bundle id or a package name.
+    let native = api
+        .expect(
+            Req::post_json(
+                format!("{env}/applications"),
+                Some(auth.clone()),
+                &json!({
+                    "name": "Bench Wallet", "type": "NATIVE_APP", "protocol": "OPENID_CONNECT",
+                    "grantTypes": ["AUTHORIZATION_CODE"], "responseTypes": ["CODE"],
+                    "redirectUris": ["com.bench.wallet:/callback"], "tokenEndpointAuthMethod": "NONE",
+                    "mobile": { "bundleId": "com.bench.wallet" },
+                }),
+            ),
+            201,
+        )
+        .await?;
     let application = api
         .expect(
             Req::post_json(
@@ -155,7 +171,7 @@ pub async fn setup(args: &SetupArgs) -> Result<Context, String> {
                 Some(auth.clone()),
                 &json!({
                     "name": "Bench Wallet",
-                    "application": { "id": uuid::Uuid::now_v7() },
+                    "application": { "id": id_of(&native)? },
                     "appOpenUrl": "https://wallet.bench.example",
                 }),
             ),

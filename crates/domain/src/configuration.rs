@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
+use crate::application::{Application, MobileIdentifier, WALLET_APPLICATION_TARGET};
 use crate::credential::{CredentialType, IssuerProfile};
 use crate::group::{
     Group, MAX_DYNAMIC_GROUPS_PER_ENVIRONMENT, MAX_GROUPS_PER_ENVIRONMENT, MAX_OUTER_GROUPS_PER_GROUP, Nesting,
@@ -16,6 +17,7 @@ use crate::validation::{FieldError, FieldErrorKind};
 use crate::wallet::WalletApplication;
 
 /// Section names, as the configuration document spells them (error targets).
+pub const APPLICATIONS: &str = "applications";
 pub const CREDENTIAL_TYPES: &str = "credentialTypes";
 pub const WALLET_APPLICATIONS: &str = "digitalWalletApplications";
 pub const TEMPLATE_CONTENTS: &str = "templateContents";
@@ -32,6 +34,8 @@ pub struct Configuration {
     /// document does not change).
     pub issuer_profile: IssuerProfile,
     pub credential_types: Vec<CredentialType>,
+    /// The native applications (workers are not configuration: they stay).
+    pub applications: Vec<Application>,
     pub wallet_applications: Vec<WalletApplication>,
     pub template_contents: Vec<TemplateContent>,
     pub device_policies: Vec<DevicePolicy>,
@@ -63,6 +67,7 @@ impl Configuration {
             environment_id: issuer_profile.environment_id,
             issuer_profile,
             credential_types: Vec::new(),
+            applications: Vec::new(),
             wallet_applications: Vec::new(),
             template_contents: Vec::new(),
             device_policies: vec![policy],
@@ -73,11 +78,40 @@ impl Configuration {
     }
 
     /// The rules between the parts, each part being valid on its own: an id at most
-    /// once per section, one template content per template, method, locale and
-    /// variant, exactly one default device policy, populations with unique names,
-    /// exactly one of them the default, and groups as the groups routes keep them.
+    /// once per section, a mobile identifier at most once, each wallet application on
+    /// a native application of the document that can back it, one template content per
+    /// template, method, locale and variant, exactly one default device policy,
+    /// populations with unique names, exactly one of them the default, and groups as the
+    /// groups routes keep them.
     pub fn check(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
+        once_each(&mut errors, APPLICATIONS, self.applications.iter().map(|a| a.id));
+        for identifier in MobileIdentifier::ALL {
+            let mut seen = HashSet::new();
+            for (i, a) in self.applications.iter().enumerate() {
+                if let Some(value) = a.mobile().and_then(|m| m.get(*identifier))
+                    && !seen.insert(value)
+                {
+                    errors.push(FieldError::new(
+                        format!("{APPLICATIONS}[{i}].mobile.{}", identifier.as_str()),
+                        FieldErrorKind::NotUnique,
+                        format!("An earlier application has the same mobile.{}.", identifier.as_str()),
+                    ));
+                }
+            }
+        }
+        for (i, w) in self.wallet_applications.iter().enumerate() {
+            let place = format!("{WALLET_APPLICATIONS}[{i}]");
+            match self.applications.iter().find(|a| a.id == w.application_id) {
+                Some(application) => {
+                    errors.extend(application.backs_wallet_applications().err().map(|e| e.within(&place)))
+                }
+                None => errors.push(FieldError::invalid(
+                    &format!("{place}.{WALLET_APPLICATION_TARGET}"),
+                    format!("{} names no native application of this configuration's {APPLICATIONS}.", w.application_id),
+                )),
+            }
+        }
         once_each(&mut errors, CREDENTIAL_TYPES, self.credential_types.iter().map(|t| t.id));
         once_each(&mut errors, WALLET_APPLICATIONS, self.wallet_applications.iter().map(|a| a.id));
         once_each(&mut errors, TEMPLATE_CONTENTS, self.template_contents.iter().map(|c| c.id));

@@ -34,12 +34,14 @@ impl Filterable for Environment {
 }
 
 impl Filterable for Application {
-    const ATTRIBUTES: &'static [Attribute] = &[attribute("id", Kind::Id, EQ), attribute("name", Kind::Text, EQ_SW)];
+    const ATTRIBUTES: &'static [Attribute] =
+        &[attribute("id", Kind::Id, EQ), attribute("name", Kind::Text, EQ_SW), attribute("type", Kind::Text, EQ)];
 
     fn value(&self, attribute: &str) -> Option<Value<'_>> {
         match attribute {
             "id" => Some(Value::Id(self.id)),
             "name" => Some(Value::Text(&self.name)),
+            "type" => Some(Value::Text(self.kind().as_str())),
             _ => None,
         }
     }

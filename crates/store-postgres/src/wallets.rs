@@ -28,15 +28,23 @@ async fn insert_attempt(conn: &mut PgConnection, attempt: &PairingAttempt) -> St
     .map_err(backend)
 }
 
+/// `NotFound` unless the application it names is a native app of its environment with
+/// a bundle id or a package name (neither ever changes once set, and an application's
+/// type never does). The application's row is share-locked until the transaction ends,
+/// so a delete of it waits, then finds and deletes this wallet application too.
 pub(crate) async fn insert_wallet_application(
     executor: impl PgExecutor<'_>,
     application: &WalletApplication,
 ) -> StoreResult<()> {
     let (id, environment_id, application_id) = (application.id, application.environment_id, application.application_id);
-    sqlx::query!(
-        "INSERT INTO wallet_applications (id, environment_id, application_id, name, app_open_url, uses_pingone_wallet_sdk,
+    let result = sqlx::query!(
+        "WITH native AS (SELECT id FROM applications
+                         WHERE environment_id = $2 AND id = $3 AND type = 'NATIVE_APP'
+                           AND (bundle_id IS NOT NULL OR package_name IS NOT NULL)
+                         FOR SHARE)
+         INSERT INTO wallet_applications (id, environment_id, application_id, name, app_open_url, uses_pingone_wallet_sdk,
                                           created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         SELECT $1, $2, native.id, $4, $5, $6, $7, $8 FROM native",
         id,
         environment_id,
         application_id,
@@ -48,8 +56,68 @@ pub(crate) async fn insert_wallet_application(
     )
     .execute(executor)
     .await
-    .map(drop)
-    .map_err(backend)
+    .map_err(backend)?;
+    one_row(result)
+}
+
+/// Disables the wallets of a deleted wallet application: revokes the credentials
+/// provisioned to them and ends their pending pairing sessions; in `conn`'s transaction.
+async fn disable_wallets_of(
+    conn: &mut PgConnection,
+    environment_id: Uuid,
+    wallet_application_id: Uuid,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let disabled = WalletStatus::Disabled.as_str();
+    let disabled_wallets = sqlx::query_scalar!(
+        "UPDATE digital_wallets SET status = $3, updated_at = $4 WHERE environment_id = $1 AND wallet_application_id = $2
+         RETURNING id",
+        environment_id,
+        wallet_application_id,
+        disabled,
+        now,
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    // Their links stop working at once.
+    let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
+    sqlx::query!(
+        "UPDATE pairing_sessions SET status = $3, updated_at = $4 WHERE wallet_id = ANY($1) AND status = $2",
+        &disabled_wallets,
+        initial,
+        expired,
+        now,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    for wallet_id in disabled_wallets {
+        revoke_copies(conn, Copies::InWallet(wallet_id), now).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the wallet applications that name the (deleted) application `application_id`,
+/// as [`WalletStore::delete_wallet_application`] deletes one; in `conn`'s transaction.
+pub(crate) async fn delete_wallet_applications_of(
+    conn: &mut PgConnection,
+    environment_id: Uuid,
+    application_id: Uuid,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let deleted = sqlx::query_scalar!(
+        "DELETE FROM wallet_applications WHERE environment_id = $1 AND application_id = $2 RETURNING id",
+        environment_id,
+        application_id,
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    for wallet_application_id in deleted {
+        disable_wallets_of(conn, environment_id, wallet_application_id, now).await?;
+    }
+    Ok(())
 }
 
 impl WalletStore for PgStore {
@@ -110,7 +178,6 @@ impl WalletStore for PgStore {
     }
 
     async fn delete_wallet_application(&self, environment_id: Uuid, id: Uuid, now: Timestamp) -> StoreResult<()> {
-        let disabled = WalletStatus::Disabled.as_str();
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let result =
             sqlx::query!("DELETE FROM wallet_applications WHERE environment_id = $1 AND id = $2", environment_id, id)
@@ -118,32 +185,7 @@ impl WalletStore for PgStore {
                 .await
                 .map_err(backend)?;
         one_row(result)?;
-        let disabled_wallets = sqlx::query_scalar!(
-            "UPDATE digital_wallets SET status = $3, updated_at = $4 WHERE environment_id = $1 AND wallet_application_id = $2
-             RETURNING id",
-            environment_id,
-            id,
-            disabled,
-            now,
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(backend)?;
-        // Their links stop working at once.
-        let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
-        sqlx::query!(
-            "UPDATE pairing_sessions SET status = $3, updated_at = $4 WHERE wallet_id = ANY($1) AND status = $2",
-            &disabled_wallets,
-            initial,
-            expired,
-            now,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        for wallet_id in disabled_wallets {
-            revoke_copies(&mut tx, Copies::InWallet(wallet_id), now).await?;
-        }
+        disable_wallets_of(&mut tx, environment_id, id, now).await?;
         tx.commit().await.map_err(backend)
     }
 

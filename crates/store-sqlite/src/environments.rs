@@ -11,6 +11,7 @@ use domain::store::{EnvironmentStore, StoreResult};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
+use crate::applications::insert_application;
 use crate::credential_types::insert_credential_type;
 use crate::groups::replace_groups;
 use crate::mfa::{insert_policy, upsert_mfa_settings};
@@ -29,6 +30,11 @@ async fn write_configuration(conn: &mut SqliteConnection, configuration: &Config
         .await
         .map_err(backend)?;
     sqlx::query!("DELETE FROM wallet_applications WHERE environment_id = ?1", environment_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    // Native applications are configuration; workers are not (the suite's own stay).
+    sqlx::query!("DELETE FROM applications WHERE environment_id = ?1 AND type = 'NATIVE_APP'", environment_id)
         .execute(&mut *conn)
         .await
         .map_err(backend)?;
@@ -72,6 +78,9 @@ async fn write_configuration(conn: &mut SqliteConnection, configuration: &Config
     .map_err(backend)?;
     for credential_type in &configuration.credential_types {
         insert_credential_type(conn, credential_type).await?;
+    }
+    for application in &configuration.applications {
+        insert_application(conn, application).await?;
     }
     for application in &configuration.wallet_applications {
         insert_wallet_application(conn, application).await?;

@@ -7,6 +7,7 @@ use domain::time::Timestamp;
 use domain::wallet::{DigitalWallet, PairingAttempt, PairingSession, PairingStatus, WalletApplication, WalletStatus};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
+use uuid::fmt::Hyphenated;
 
 use crate::rows::{DigitalWalletRow, PairingSessionRow, WalletApplicationRow, WalletAttemptRow};
 use crate::user_credentials::{Copies, revoke_copies};
@@ -29,16 +30,22 @@ async fn insert_attempt(conn: &mut SqliteConnection, attempt: &PairingAttempt) -
     .map_err(backend)
 }
 
+/// `NotFound` unless the application it names is a native app of its environment with
+/// a bundle id or a package name (neither ever changes once set, and an application's
+/// type never does): the one writer runs this check and the insert with nothing between.
 pub(crate) async fn insert_wallet_application(
     conn: &mut SqliteConnection,
     application: &WalletApplication,
 ) -> StoreResult<()> {
     let (id, environment_id, application_id) =
         (application.id.hyphenated(), application.environment_id.hyphenated(), application.application_id.hyphenated());
-    sqlx::query!(
+    let result = sqlx::query!(
         "INSERT INTO wallet_applications (id, environment_id, application_id, name, app_open_url, uses_pingone_wallet_sdk,
                                           created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+         WHERE EXISTS (SELECT 1 FROM applications
+                       WHERE environment_id = ?2 AND id = ?3 AND type = 'NATIVE_APP'
+                         AND (bundle_id IS NOT NULL OR package_name IS NOT NULL))",
         id,
         environment_id,
         application_id,
@@ -50,8 +57,73 @@ pub(crate) async fn insert_wallet_application(
     )
     .execute(conn)
     .await
-    .map(drop)
-    .map_err(backend)
+    .map_err(backend)?;
+    one_row(result)
+}
+
+/// Disables the wallets of a deleted wallet application: revokes the credentials
+/// provisioned to them and ends their pending pairing sessions; in `conn`'s transaction.
+async fn disable_wallets_of(
+    conn: &mut SqliteConnection,
+    environment_id: Hyphenated,
+    wallet_application_id: Hyphenated,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let disabled = WalletStatus::Disabled.as_str();
+    // Their links stop working at once.
+    let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
+    sqlx::query!(
+        "UPDATE pairing_sessions SET status = ?4, updated_at = ?5
+         WHERE environment_id = ?1 AND status = ?3
+           AND wallet_id IN (SELECT id FROM digital_wallets WHERE environment_id = ?1 AND wallet_application_id = ?2)",
+        environment_id,
+        wallet_application_id,
+        initial,
+        expired,
+        now,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    let disabled_wallets = sqlx::query_scalar!(
+        r#"UPDATE digital_wallets SET status = ?3, updated_at = ?4 WHERE environment_id = ?1 AND wallet_application_id = ?2
+           RETURNING id AS "id: uuid::fmt::Hyphenated""#,
+        environment_id,
+        wallet_application_id,
+        disabled,
+        now,
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    for wallet_id in disabled_wallets {
+        revoke_copies(conn, Copies::InWallet(wallet_id.into_uuid()), now).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the wallet applications that name the (deleted) application `application_id`,
+/// as [`WalletStore::delete_wallet_application`] deletes one; in `conn`'s transaction.
+pub(crate) async fn delete_wallet_applications_of(
+    conn: &mut SqliteConnection,
+    environment_id: Uuid,
+    application_id: Uuid,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let (environment_id, application_id) = (environment_id.hyphenated(), application_id.hyphenated());
+    let deleted = sqlx::query_scalar!(
+        r#"DELETE FROM wallet_applications WHERE environment_id = ?1 AND application_id = ?2
+           RETURNING id AS "id: uuid::fmt::Hyphenated""#,
+        environment_id,
+        application_id,
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    for wallet_application_id in deleted {
+        disable_wallets_of(conn, environment_id, wallet_application_id, now).await?;
+    }
+    Ok(())
 }
 
 impl WalletStore for SqliteStore {
@@ -116,7 +188,6 @@ impl WalletStore for SqliteStore {
 
     async fn delete_wallet_application(&self, environment_id: Uuid, id: Uuid, now: Timestamp) -> StoreResult<()> {
         let (environment_id, id) = (environment_id.hyphenated(), id.hyphenated());
-        let disabled = WalletStatus::Disabled.as_str();
         let mut tx = self.writer.begin().await?;
         let result =
             sqlx::query!("DELETE FROM wallet_applications WHERE environment_id = ?1 AND id = ?2", environment_id, id)
@@ -124,35 +195,7 @@ impl WalletStore for SqliteStore {
                 .await
                 .map_err(backend)?;
         one_row(result)?;
-        // Their links stop working at once.
-        let (initial, expired) = (PairingStatus::Initial.as_str(), PairingStatus::Expired.as_str());
-        sqlx::query!(
-            "UPDATE pairing_sessions SET status = ?4, updated_at = ?5
-             WHERE environment_id = ?1 AND status = ?3
-               AND wallet_id IN (SELECT id FROM digital_wallets WHERE environment_id = ?1 AND wallet_application_id = ?2)",
-            environment_id,
-            id,
-            initial,
-            expired,
-            now,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let disabled_wallets = sqlx::query_scalar!(
-            r#"UPDATE digital_wallets SET status = ?3, updated_at = ?4 WHERE environment_id = ?1 AND wallet_application_id = ?2
-               RETURNING id AS "id: uuid::fmt::Hyphenated""#,
-            environment_id,
-            id,
-            disabled,
-            now,
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(backend)?;
-        for wallet_id in disabled_wallets {
-            revoke_copies(&mut tx, Copies::InWallet(wallet_id.into_uuid()), now).await?;
-        }
+        disable_wallets_of(&mut tx, environment_id, id, now).await?;
         tx.commit().await
     }
 

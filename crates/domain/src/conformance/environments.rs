@@ -5,8 +5,9 @@ use uuid::Uuid;
 
 use super::{
     active_wallet, application, copy_in, create_environment, credential_of, device, environment, issuer_profile,
-    notification, type_fields, user, user_with_app, wallet_application, wallet_with_session,
+    native_application, notification, type_fields, user, user_with_app, wallet_application, wallet_with_session,
 };
+use crate::application::Application;
 use crate::configuration::Configuration;
 use crate::credential::{CredentialField, CredentialType, FieldType, IssuerProfile};
 use crate::environment::{EnvironmentFields, EnvironmentName, EnvironmentType};
@@ -163,6 +164,7 @@ fn full_configuration(environment_id: Uuid) -> Configuration {
     let default = DevicePolicy::initial(environment_id, new_id(), at);
     let strict =
         DevicePolicy { name: "Strict".into(), default: false, ..DevicePolicy::initial(environment_id, new_id(), at) };
+    let native = native_application(environment_id);
     Configuration {
         environment_id,
         issuer_profile: IssuerProfile {
@@ -170,7 +172,8 @@ fn full_configuration(environment_id: Uuid) -> Configuration {
             ..issuer_profile(environment_id, "Imported issuer", 7)
         },
         credential_types: vec![CredentialType::new(new_id(), environment_id, fields, at)],
-        wallet_applications: vec![wallet_application(environment_id)],
+        applications: vec![native.clone()],
+        wallet_applications: vec![wallet_application(&native)],
         template_contents: vec![content],
         device_policies: vec![default, strict],
         mfa_settings: Some(MfaSettings { max_allowed_devices: 3, ..MfaSettings::defaults(environment_id, at) }),
@@ -190,6 +193,9 @@ async fn configuration_of<S: Store>(store: &S, environment_id: Uuid) -> Configur
         environment_id,
         issuer_profile: store.issuer_profile(environment_id).await.unwrap(),
         credential_types: store.credential_types(environment_id, PageRequest::first(100)).await.unwrap().items,
+        applications: (store.applications(environment_id, PageRequest::first(100)).await.unwrap().items.into_iter())
+            .filter(|a| !a.is_worker())
+            .collect(),
         wallet_applications: store.wallet_applications(environment_id, PageRequest::first(100)).await.unwrap().items,
         template_contents,
         device_policies: store.device_policies(environment_id).await.unwrap(),
@@ -276,7 +282,8 @@ pub(super) async fn configuration_is_replaced_whole_and_only_without_users<S: St
     let other = create_environment(store, "Other").await;
     let before = store.device_policies(other.id).await.unwrap();
     let taken = Configuration { environment_id: other.id, ..full_configuration(other.id) };
-    let taken = Configuration { wallet_applications: configuration.wallet_applications.clone(), ..taken };
+    let applications = configuration.applications.iter().map(|a| Application { environment_id: other.id, ..a.clone() });
+    let taken = Configuration { applications: applications.collect(), ..taken };
     assert!(matches!(store.replace_configuration(&taken).await, Err(StoreError::Conflict)));
     assert_eq!(store.device_policies(other.id).await.unwrap(), before);
 

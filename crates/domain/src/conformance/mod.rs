@@ -25,7 +25,10 @@ use chrono::TimeDelta;
 use uuid::Uuid;
 
 use crate::Store;
-use crate::application::{Application, ApplicationFields, ApplicationName, TokenEndpointAuthMethod};
+use crate::application::{
+    Application, ApplicationFields, ApplicationName, ClientSecret, MobileIdentifiers, NativeFields, NativeSettings,
+    TokenEndpointAuthMethod,
+};
 use crate::credential::{
     CredentialMetadata, CredentialStatus, CredentialTypeFields, CredentialTypeOptions, IssuerProfile, ManagementMode,
     ProvisionStatus, ProvisionedCredential, UserCredential,
@@ -63,6 +66,8 @@ macro_rules! conformance_tests {
             ],
             applications [
                 application_round_trips_and_updates,
+                native_apps_keep_their_settings_and_unique_identifiers,
+                wallet_applications_need_a_native_app_and_go_with_it,
             ],
             groups [
                 groups_round_trip_and_names_are_unique_as_pingone_says,
@@ -187,26 +192,65 @@ fn application(environment_id: Uuid) -> Application {
         description: Some("tests".into()),
         enabled: true,
         token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+        native: None,
     };
-    Application::new(new_id(), environment_id, fields, vec![9; 32], now())
+    Application::new(new_id(), environment_id, fields, || client_secret(9), seal, now())
+}
+
+fn client_secret(byte: u8) -> ClientSecret {
+    ClientSecret { hash: vec![byte; 32], sealed: Some(vec![byte; 48]) }
+}
+
+/// Stands in for the master key's sealing.
+fn seal(plain: &str) -> Vec<u8> {
+    plain.bytes().rev().collect()
+}
+
+/// A native app with a bundle id of its own (no secret), as wallet applications need.
+fn native_application(environment_id: Uuid) -> Application {
+    let id = new_id();
+    let fields = ApplicationFields {
+        name: ApplicationName::parse("Wallet app").unwrap(),
+        description: None,
+        enabled: true,
+        token_endpoint_auth_method: TokenEndpointAuthMethod::None,
+        native: Some(NativeFields {
+            mobile: MobileIdentifiers {
+                bundle_id: Some(format!("com.example.wallet{}", id.simple())),
+                ..Default::default()
+            },
+            settings: NativeSettings::new(r#"{"grantTypes":["AUTHORIZATION_CODE"]}"#.into()),
+            google_play_keys: None,
+        }),
+    };
+    Application::new(id, environment_id, fields, || client_secret(9), seal, now())
 }
 
 fn job(kind: &str, max_attempts: i64) -> NewJob {
     NewJob { id: new_id(), kind: kind.into(), payload: b"payload".to_vec(), run_at: now(), max_attempts }
 }
 
-fn wallet_application(environment_id: Uuid) -> WalletApplication {
+fn wallet_application(native: &Application) -> WalletApplication {
     let at = now();
     WalletApplication {
         id: new_id(),
-        environment_id,
-        application_id: new_id(),
+        environment_id: native.environment_id,
+        application_id: native.id,
         name: "Wallet".into(),
         app_open_url: "https://wallet.example.com".into(),
         uses_pingone_wallet_sdk: true,
         created_at: at,
         updated_at: at,
     }
+}
+
+/// A wallet application on a native app of its own, both stored.
+async fn create_wallet_application<S: Store>(store: &S, environment_id: Uuid) -> WalletApplication {
+    let native = native_application(environment_id);
+    store.create_application(&native).await.unwrap();
+    let app = wallet_application(&native);
+    store.create_wallet_application(&app).await.unwrap();
+    app
 }
 
 fn wallet_with_session(
@@ -267,8 +311,7 @@ async fn user_with_app<S: Store>(store: &S) -> (User, WalletApplication) {
     let env = create_environment(store, "Wallets").await;
     let ada = user(env.id, "ada", Some("ada@example.com"));
     store.create_user(&ada).await.unwrap();
-    let app = wallet_application(env.id);
-    store.create_wallet_application(&app).await.unwrap();
+    let app = create_wallet_application(store, env.id).await;
     (ada, app)
 }
 

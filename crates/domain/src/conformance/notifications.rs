@@ -2,7 +2,7 @@
 
 use chrono::TimeDelta;
 
-use super::{create_environment, notification, user_with_app, wallet_application, wallet_with_session};
+use super::{create_environment, create_wallet_application, notification, user_with_app, wallet_with_session};
 use crate::notification::{DeliveryMethod, NotificationFilter, NotificationStatus, TemplateContent, TemplateName};
 use crate::page::PageRequest;
 use crate::store::Outbox;
@@ -62,8 +62,7 @@ pub(super) async fn notifications_list_newest_first_filtered_and_settle<S: Store
     ] {
         let n = notification(&ada, template, recipient);
         // Notifications enter the store through a write's outbox.
-        let app = wallet_application(ada.environment_id);
-        store.create_wallet_application(&app).await.unwrap();
+        let app = create_wallet_application(store, ada.environment_id).await;
         let (wallet, session) = wallet_with_session(&ada, &app, now() + TimeDelta::hours(1));
         store.create_wallet(&wallet, &session, &Outbox { notifications: vec![n.clone()], jobs: vec![] }).await.unwrap();
         sent.push(n.id);

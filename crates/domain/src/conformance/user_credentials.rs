@@ -3,7 +3,7 @@
 use chrono::TimeDelta;
 use uuid::Uuid;
 
-use super::{active_wallet, copy_in, credential_of, job, user_with_app, wallet_application};
+use super::{active_wallet, copy_in, create_wallet_application, credential_of, job, user_with_app};
 use crate::credential::{CredentialStatus, ProvisionStatus, ProvisionedCredential, WalletAction};
 use crate::job::{JobStatus, NewJob};
 use crate::page::{Page, PageRequest};
@@ -172,8 +172,7 @@ pub(super) async fn wallets_disabled_or_deleted_revoke_their_copies<S: Store>(st
     }
     assert_eq!(store.provisioned_credential(copies[2].id).await.unwrap().status, ProvisionStatus::Created);
 
-    let other = wallet_application(ada.environment_id);
-    store.create_wallet_application(&other).await.unwrap();
+    let other = create_wallet_application(store, ada.environment_id).await;
     let untouched = active_wallet(store, &ada, &other).await;
     let (untouched_copy, _) = copy_in(&credential, &untouched);
     store.add_provisioned_credential(&untouched_copy, &Outbox::default()).await.unwrap();

@@ -12,6 +12,8 @@ use crate::wallet::{DigitalWallet, PairingAttempt, PairingSession, WalletApplica
 pub trait WalletStore {
     // Digital wallet applications ---------------------------------------------
 
+    /// `NotFound` unless `application.application_id` names a native app of its
+    /// environment with a bundle id or a package name (checked in the same transaction).
     fn create_wallet_application(
         &self,
         application: &WalletApplication,
