@@ -55,15 +55,16 @@ fn copy_of(mut document: Value) -> Value {
     document
 }
 
-/// Gives each item a new id; returns the (old, new) pairs.
+/// Gives each item a new id, in the items' order (an export lists them by id); returns
+/// the (old, new) pairs.
 fn new_ids(items: &mut Value) -> Vec<(Value, Value)> {
     let items = items.as_array_mut().unwrap();
+    let mut fresh: Vec<uuid::Uuid> = items.iter().map(|_| uuid::Uuid::new_v4()).collect();
+    fresh.sort();
     items
         .iter_mut()
-        .map(|item| {
-            let new = json!(uuid::Uuid::new_v4());
-            (std::mem::replace(&mut item["id"], new.clone()), new)
-        })
+        .zip(fresh)
+        .map(|(item, new)| (std::mem::replace(&mut item["id"], json!(new)), json!(new)))
         .collect()
 }
 
